@@ -1,0 +1,1 @@
+"""Platform-neutral domain and services of stadtlabor-bot."""

@@ -1,0 +1,66 @@
+"""gettext catalogues (German source, English translation) and Babel formatting.
+
+The catalogues are ``.po`` files read with Babel at start-up, so no compile step is needed.
+Source strings are German and marked with ``_``/``N_`` so that ``pybabel extract`` finds them.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from babel.dates import format_datetime
+from babel.messages.pofile import read_po
+
+Language = Literal["de", "en"]
+LANGUAGES: tuple[Language, ...] = ("de", "en")
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+
+def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark a string for extraction without translating it now."""
+    return msgid
+
+
+class _PoTranslations(gettext.NullTranslations):
+    def __init__(self, messages: dict[str, str]) -> None:
+        super().__init__()
+        self._messages = messages
+
+    def gettext(self, message: str) -> str:
+        return self._messages.get(message) or message
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalogue for ``language``; German (the source language) translates to itself."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if language == "de" or not path.exists():
+        return gettext.NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    messages = {
+        str(m.id): str(m.string)
+        for m in catalog
+        if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
+    }
+    return _PoTranslations(messages)
+
+
+def translator(language: str) -> Callable[[str], str]:
+    return translations(language).gettext
+
+
+def babel_locale(language: str) -> str:
+    return "de_DE" if language == "de" else "en_GB"
+
+
+def format_when(moment: datetime, language: str) -> str:
+    """A full, unambiguous date and time: 'Dienstag, 1. Dezember 2026, 14:00 Uhr'."""
+    if language == "de":
+        return format_datetime(moment, "EEEE, d. MMMM y, HH:mm 'Uhr'", locale="de_DE")
+    return format_datetime(moment, "EEEE, d MMMM y, HH:mm", locale="en_GB")
