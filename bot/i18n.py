@@ -37,17 +37,21 @@ class _PoTranslations(gettext.NullTranslations):
 
 @lru_cache(maxsize=None)
 def translations(language: str) -> gettext.NullTranslations:
-    """The catalogue for ``language``; German (the source language) translates to itself."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    if language == "de" or not path.exists():
+    """The catalogue for ``language``; German (the source language) translates to itself.
+
+    Every ``*.po`` file in the language's ``LC_MESSAGES`` folder is read (one per feature area,
+    so that features can be translated independently) and merged into one catalogue.
+    """
+    if language == "de":
         return gettext.NullTranslations()
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    messages = {
-        str(m.id): str(m.string)
-        for m in catalog
-        if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
-    }
+    messages: dict[str, str] = {}
+    for path in sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        for m in catalog:
+            if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string:
+                if not m.fuzzy:
+                    messages[m.id] = m.string
     return _PoTranslations(messages)
 
 
