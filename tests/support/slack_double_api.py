@@ -1,0 +1,473 @@
+"""Web API method implementations (workspace state) behind :class:`SlackDouble`.
+
+Not thread-safe on its own: :class:`~tests.support.slack_double.SlackDouble` calls
+:meth:`SlackApiState.handle` while holding its lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .slack_double_blocks import MAX_MESSAGE_TEXT, blocks_problem, view_problem
+
+BOT_USER_ID = "UBOT"
+BOT_ID = "B0BOT"
+TEAM_ID = "T0001"
+TEAM_NAME = "Stadtlabor Test"
+APP_ID = "A0APP"
+_CHANNEL_RE = re.compile(r"^[CDGU][A-Z0-9]+$")
+_USER_RE = re.compile(r"^[UW][A-Z0-9]+$")
+
+
+class ApiError(Exception):
+    """A Slack API error answer: ``{"ok": false, "error": code}`` (HTTP 200)."""
+
+    def __init__(self, code: str, *messages: str) -> None:
+        super().__init__(code, *messages)
+        self.code = code
+        self.messages = list(messages)
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    """An entry of the double's user directory (answered by ``users.info``)."""
+
+    id: str
+    real_name: str
+    display_name: str = ""
+    tz: str = "Europe/Berlin"
+    locale: str = "de-DE"
+    email: str | None = None
+    is_bot: bool = False
+    deleted: bool = False
+
+    def to_api(self, *, include_locale: bool = False) -> dict[str, Any]:
+        offset = datetime.now(ZoneInfo(self.tz)).utcoffset()
+        profile: dict[str, Any] = {
+            "real_name": self.real_name,
+            "real_name_normalized": self.real_name,
+            "display_name": self.display_name,
+            "display_name_normalized": self.display_name,
+        }
+        if self.email is not None:
+            profile["email"] = self.email
+        user: dict[str, Any] = {
+            "id": self.id,
+            "team_id": TEAM_ID,
+            "name": (self.display_name or self.real_name).lower().replace(" ", "."),
+            "deleted": self.deleted,
+            "real_name": self.real_name,
+            "tz": self.tz,
+            "tz_label": self.tz,
+            "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+            "is_bot": self.is_bot,
+            "is_admin": False,
+            "profile": profile,
+        }
+        if include_locale:
+            user["locale"] = self.locale
+        return user
+
+
+@dataclass
+class PostedMessage:
+    """Current state of a message the bot posted (updated in place, deleted flagged)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[Any] | None = None
+    attachments: list[Any] | None = None
+    thread_ts: str | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    edits: int = 0
+    deleted: bool = False
+
+    def to_api(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "text": self.text,
+            "ts": self.ts,
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+            if getattr(self, key) is not None:
+                message[key] = getattr(self, key)
+        if self.files:
+            message["files"] = self.files
+        if self.edits:
+            message["edited"] = {"user": BOT_USER_ID, "ts": self.ts}
+        return message
+
+
+@dataclass
+class UploadedFile:
+    """A file created by ``files.getUploadURLExternal`` (content filled by the upload)."""
+
+    id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    initial_comment: str | None = None
+    thread_ts: str | None = None
+    completed: bool = False
+
+
+def _json_arg(args: dict[str, Any], name: str) -> Any:
+    """Form-encoded requests carry JSON-valued arguments as strings; decode them."""
+    value = args.get(name)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            code = "invalid_blocks_format" if name == "blocks" else "invalid_arguments"
+            raise ApiError(code, f"[ERROR] {name} is not valid JSON") from None
+    return value
+
+
+def _require(args: dict[str, Any], *names: str) -> None:
+    missing = [n for n in names if args.get(n) in (None, "")]
+    if missing:
+        raise ApiError(
+            "invalid_arguments", *(f"[ERROR] missing required field: {n}" for n in missing)
+        )
+
+
+class SlackApiState:
+    """Workspace state and the implemented Web API methods."""
+
+    def __init__(self, *, public_url: Callable[[], str], strict_triggers: bool = True) -> None:
+        self._public_url = public_url
+        self.strict_triggers = strict_triggers
+        self.users: dict[str, SlackUser] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.reset()
+        self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self.auth_test,
+            "conversations.open": self.conversations_open,
+            "conversations.info": self.conversations_info,
+            "users.info": self.users_info,
+            "chat.postMessage": self.chat_post_message,
+            "chat.update": self.chat_update,
+            "chat.delete": self.chat_delete,
+            "chat.postEphemeral": self.chat_post_ephemeral,
+            "views.open": self.views_open,
+            "views.push": self.views_push,
+            "views.update": self.views_update,
+            "views.publish": self.views_publish,
+            "files.getUploadURLExternal": self.files_get_upload_url,
+            "files.completeUploadExternal": self.files_complete_upload,
+        }
+
+    def reset(self) -> None:
+        """Forget messages, views, DMs and files (the user directory stays)."""
+        self.messages: dict[tuple[str, str], PostedMessage] = {}
+        self.ephemerals: list[dict[str, Any]] = []
+        self.views: dict[str, dict[str, Any]] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}
+        self.dms: dict[str, str] = {}
+        self.files: dict[str, UploadedFile] = {}
+        self.used_triggers: set[str] = set()
+        self._last_ts_us = 0
+        self._ids = itertools.count(1)
+        self.channels = {k: v for k, v in self.channels.items() if not v.get("is_im")}
+
+    # -- helpers -----------------------------------------------------------------
+    def next_ts(self) -> str:
+        now_us = max(int(time.time() * 1_000_000), self._last_ts_us + 1)
+        self._last_ts_us = now_us
+        return f"{now_us // 1_000_000}.{now_us % 1_000_000:06d}"
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):08X}"
+
+    def dm_channel_for(self, user_id: str) -> str:
+        if user_id not in self.dms:
+            channel = "D" + user_id[1:]
+            self.dms[user_id] = channel
+            self.channels[channel] = {
+                "id": channel,
+                "is_im": True,
+                "is_channel": False,
+                "is_group": False,
+                "is_private": True,
+                "user": user_id,
+                "created": int(time.time()),
+            }
+        return self.dms[user_id]
+
+    def _channel(self, args: dict[str, Any]) -> str:
+        channel = str(args["channel"])
+        if not _CHANNEL_RE.match(channel):
+            raise ApiError("channel_not_found")
+        return self.dm_channel_for(channel) if channel.startswith("U") else channel
+
+    def _content(self, args: dict[str, Any], *, allow_attachments: bool = True) -> dict[str, Any]:
+        """Validate text/blocks/attachments of a message; return the decoded parts."""
+        text, blocks = args.get("text"), _json_arg(args, "blocks")
+        attachments = _json_arg(args, "attachments") if allow_attachments else None
+        if text in (None, "") and not blocks and not attachments:
+            raise ApiError("invalid_arguments", "[ERROR] one of text, blocks, attachments required")
+        if text is not None and len(str(text)) > MAX_MESSAGE_TEXT:
+            raise ApiError("msg_too_long")
+        if blocks is not None and (problem := blocks_problem(blocks)):
+            raise ApiError("invalid_blocks", f"[ERROR] {problem}")
+        return {
+            "text": "" if text is None else str(text),
+            "blocks": blocks,
+            "attachments": attachments,
+        }
+
+    def _message(self, args: dict[str, Any]) -> PostedMessage:
+        _require(args, "channel", "ts")
+        message = self.messages.get((self._channel(args), str(args["ts"])))
+        if message is None or message.deleted:
+            raise ApiError("message_not_found")
+        return message
+
+    def _view(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = _json_arg(args, "view")
+        if (problem := view_problem(view)) is not None:
+            raise ApiError(problem[0], f"[ERROR] {problem[1]}")
+        assert isinstance(view, dict)
+        return view
+
+    def _use_trigger(self, trigger_id: str) -> None:
+        if self.strict_triggers and trigger_id in self.used_triggers:
+            raise ApiError("exchanged_trigger_id")
+        self.used_triggers.add(trigger_id)
+
+    def _store_view(
+        self,
+        view: dict[str, Any],
+        *,
+        root: str | None,
+        previous: str | None,
+        view_id: str | None = None,
+    ) -> dict[str, Any]:
+        view_id = view_id or self._new_id("V")
+        stored = {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            "type": view["type"],
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "title": view.get("title"),
+            "submit": view.get("submit"),
+            "close": view.get("close"),
+            "state": {"values": {}},
+            "hash": hashlib.sha1(json.dumps(view).encode()).hexdigest()[:16],
+            "root_view_id": root or view_id,
+            "previous_view_id": previous,
+        }
+        self.views[view_id] = stored
+        return stored
+
+    # -- methods -----------------------------------------------------------------
+    def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://stadtlabor-test.slack.com/",
+            "team": TEAM_NAME,
+            "user": "stadtlabor",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("channel"):
+            return {"channel": {"id": self._channel(args)}, "no_op": True, "already_open": True}
+        _require(args, "users")
+        users = [u.strip() for u in str(args["users"]).split(",") if u.strip()]
+        if not users or not all(_USER_RE.match(u) for u in users):
+            raise ApiError("user_not_found")
+        if len(users) > 1:
+            channel = "G" + hashlib.sha1(",".join(sorted(users)).encode()).hexdigest()[:10].upper()
+            self.channels.setdefault(channel, {"id": channel, "is_mpim": True, "is_private": True})
+            return {"channel": {"id": channel}}
+        existed = users[0] in self.dms
+        result: dict[str, Any] = {"channel": {"id": self.dm_channel_for(users[0])}}
+        if existed:
+            result.update(no_op=True, already_open=True)
+        return result
+
+    def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "channel")
+        info = self.channels.get(str(args["channel"]))
+        if info is None:
+            raise ApiError("channel_not_found")
+        return {"channel": dict(info)}
+
+    def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "user")
+        user = self.users.get(str(args["user"]))
+        if user is None:
+            raise ApiError("user_not_found")
+        include_locale = str(args.get("include_locale", "")).lower() in ("1", "true")
+        return {"user": user.to_api(include_locale=include_locale)}
+
+    def chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "channel")
+        channel, content = self._channel(args), self._content(args)
+        thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        message = PostedMessage(
+            channel=channel,
+            ts=self.next_ts(),
+            thread_ts=thread_ts,
+            metadata=_json_arg(args, "metadata"),
+            **content,
+        )
+        self.messages[(channel, message.ts)] = message
+        return {"channel": channel, "ts": message.ts, "message": message.to_api()}
+
+    def chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(args)
+        content = self._content(args)
+        message.text, message.edits = content["text"], message.edits + 1
+        if content["blocks"] is not None or "blocks" in args:
+            message.blocks = content["blocks"] or None
+        if content["attachments"] is not None:
+            message.attachments = content["attachments"]
+        api = message.to_api()
+        return {"channel": message.channel, "ts": message.ts, "text": message.text, "message": api}
+
+    def chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(args)
+        message.deleted = True
+        return {"channel": message.channel, "ts": message.ts}
+
+    def chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "channel", "user")
+        channel, content = self._channel(args), self._content(args)
+        ts = self.next_ts()
+        self.ephemerals.append({"channel": channel, "user": str(args["user"]), "ts": ts, **content})
+        return {"message_ts": ts}
+
+    def views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "trigger_id", "view")
+        view = self._view(args)
+        self._use_trigger(str(args["trigger_id"]))
+        return {"view": self._store_view(view, root=None, previous=None)}
+
+    def views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "trigger_id", "view")
+        view = self._view(args)
+        self._use_trigger(str(args["trigger_id"]))
+        return {"view": self._store_view(view, root=None, previous=None)}
+
+    def views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "view")
+        if not args.get("view_id") and not args.get("external_id"):
+            raise ApiError("invalid_arguments", "[ERROR] view_id or external_id required")
+        view = self._view(args)
+        current = self.views.get(str(args.get("view_id", "")))
+        if current is None and args.get("external_id"):
+            matches = [v for v in self.views.values() if v["external_id"] == args["external_id"]]
+            current = matches[0] if matches else None
+        if current is None:
+            raise ApiError("not_found")
+        if args.get("hash") and args["hash"] != current["hash"]:
+            raise ApiError("hash_conflict")
+        stored = self._store_view(
+            view,
+            root=current["root_view_id"],
+            previous=current["previous_view_id"],
+            view_id=current["id"],
+        )
+        return {"view": stored}
+
+    def views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "user_id", "view")
+        view = self._view(args)
+        if view["type"] != "home":
+            raise ApiError("invalid_arguments", "[ERROR] views.publish needs a home view")
+        user_id = str(args["user_id"])
+        previous = self.home_views.get(user_id)
+        stored = self._store_view(
+            view, root=None, previous=None, view_id=previous["id"] if previous else None
+        )
+        self.home_views[user_id] = stored
+        return {"view": stored}
+
+    def files_get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "filename", "length")
+        try:
+            length = int(args["length"])
+        except ValueError:
+            raise ApiError("invalid_arguments", "[ERROR] length must be an integer") from None
+        file_id = self._new_id("F")
+        self.files[file_id] = UploadedFile(
+            id=file_id, filename=str(args["filename"]), length=length
+        )
+        return {"upload_url": f"{self._public_url()}upload/v1/{file_id}", "file_id": file_id}
+
+    def receive_upload(self, file_id: str, content: bytes) -> bool:
+        upload = self.files.get(file_id)
+        if upload is None or upload.completed:
+            return False
+        upload.content = content
+        return True
+
+    def files_complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "files")
+        items = _json_arg(args, "files")
+        if not isinstance(items, list) or not items:
+            raise ApiError("invalid_arguments", "[ERROR] files must be a non-empty list")
+        uploads: list[UploadedFile] = []
+        for item in items:
+            upload = self.files.get(str(item.get("id"))) if isinstance(item, dict) else None
+            if upload is None or upload.content is None or upload.completed:
+                raise ApiError("file_not_found")
+            if len(upload.content) != upload.length:
+                raise ApiError("file_upload_size_mismatch")
+            uploads.append(upload)
+        channel = str(args.get("channel_id") or args.get("channels") or "") or None
+        if channel is not None:
+            channel = self._channel({"channel": channel.split(",")[0]})
+        thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        infos = []
+        for upload, item in zip(uploads, items, strict=True):
+            upload.title, upload.completed = item.get("title") or upload.filename, True
+            upload.channel, upload.thread_ts = channel, thread_ts
+            upload.initial_comment = args.get("initial_comment")
+            infos.append(
+                {
+                    "id": upload.id,
+                    "name": upload.filename,
+                    "title": upload.title,
+                    "size": upload.length,
+                    "user": BOT_USER_ID,
+                    "created": int(time.time()),
+                    "url_private": f"{self._public_url()}files/{upload.id}/{upload.filename}",
+                }
+            )
+        if channel is not None:
+            message = PostedMessage(
+                channel=channel,
+                ts=self.next_ts(),
+                thread_ts=thread_ts,
+                text=str(args.get("initial_comment") or ""),
+                files=infos,
+            )
+            self.messages[(channel, message.ts)] = message
+        return {"files": infos}
