@@ -21,7 +21,8 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
-from support.slack_double import BOT_USER_ID, TEAM_ID, SlackDouble, SlackUser
+
+from tests.support.slack_double import BOT_USER_ID, TEAM_ID, SlackDouble, SlackUser
 
 ANNA = SlackUser(id="U0ANNA", real_name="Anna Schmidt", display_name="anna", tz="Europe/Berlin")
 
