@@ -107,7 +107,9 @@ _CLOCK_DOTTED_UHR = re.compile(
     rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})(?:[:.](\d{{2}})\s*(?:uhr|h)|h(\d{{2}}))\b"
 )
 _CLOCK_COLON = re.compile(rf"{_NO_DIGIT_BEFORE}(\d{{1,2}}):(\d{{2}})(?![\d:])")
-_CLOCK_UHR = re.compile(rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})\s*(?:uhr|h)\b(?:\s+(\d{{2}})(?![\d.:]))?")
+_CLOCK_UHR = re.compile(
+    rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})\s*(?:uhr|h)\b(?:\s+(\d{{2}})(?![\d.:])(?!\s*(?:uhr|h)\b))?"
+)
 _CLOCK_WORD_UHR = re.compile(rf"\b({_alt(_HOUR_WORDS)})\s+uhr\b")
 _CLOCK_AFTER_WORD = re.compile(r"\b(um|at|gegen|ab)\s+(\d{1,2})(?:[:.](\d{2}))?(?![\d:/])(?!\.\d)")
 _DOTTED = re.compile(rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})\.(\d{{1,2}})(?![\d.:/])")
