@@ -1,4 +1,4 @@
-"""Errors meant for users: one hierarchy, a translatable message, rendered by every adapter alike."""
+"""Errors meant for users: one hierarchy with a translatable message, shown alike everywhere."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gettext
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +21,7 @@ LANGUAGES: tuple[Language, ...] = ("de", "en")
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention
+def N_(msgid: str) -> str:
     """Mark a string for extraction without translating it now."""
     return msgid
 
@@ -35,7 +35,7 @@ class _PoTranslations(gettext.NullTranslations):
         return self._messages.get(message) or message
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str) -> gettext.NullTranslations:
     """The catalogue for ``language``; German (the source language) translates to itself.
 
@@ -49,9 +49,9 @@ def translations(language: str) -> gettext.NullTranslations:
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=language)
         for m in catalog:
-            if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string:
-                if not m.fuzzy:
-                    messages[m.id] = m.string
+            usable = isinstance(m.id, str) and isinstance(m.string, str) and not m.fuzzy
+            if usable and m.id and m.string:
+                messages[str(m.id)] = str(m.string)
     return _PoTranslations(messages)
 
 

@@ -1,0 +1,135 @@
+"""Composition root: settings → engine → services → scheduler → adapters. Nothing runs at import."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.clock import Clock, SystemClock
+from bot.commands import build_registry
+from bot.dispatcher import Dispatcher
+from bot.messenger import Messenger
+from bot.outbox import OutboxSender
+from bot.people import apply_configured_organisers
+from bot.scheduler import DueWorkRunner
+from bot.settings import Settings, SettingsError, load_settings
+from storage.db import create_db_engine, session_factory
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWork, UnitOfWork
+
+log = logging.getLogger("stadtlabor")
+
+
+class StartupError(Exception):
+    """Start-up cannot continue; the message is one line for the operator."""
+
+
+@dataclass
+class Bot:
+    """Everything the adapters need, wired together."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    uow_factory: Callable[[], UnitOfWork]
+    dispatcher: Dispatcher
+    due: DueWorkRunner
+
+    def sender(self, messengers: dict[str, Messenger]) -> OutboxSender:
+        return OutboxSender(self.uow_factory, messengers, self.clock)
+
+
+def build_bot(settings: Settings, clock: Clock, *, bootstrap_organiser: bool = False) -> Bot:
+    """Open and migrate the database and wire the services. Raises StartupError."""
+    try:
+        engine = create_db_engine(settings.database_url)
+        upgrade(engine)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0][:200]
+        raise StartupError(
+            f"Cannot open or migrate the database STADTLABOR_DATABASE_URL="
+            f"{_safe_url(settings.database_url)}: {reason}"
+        ) from exc
+    factory = session_factory(engine)
+
+    def uow_factory() -> UnitOfWork:
+        return SqlUnitOfWork(factory)
+
+    with uow_factory() as uow:
+        apply_configured_organisers(uow, settings.organizer_identities, clock.now())
+        uow.commit()
+    dispatcher = Dispatcher(
+        uow_factory=uow_factory,
+        registry=build_registry(),
+        settings=settings,
+        clock=clock,
+        bootstrap_organiser=bootstrap_organiser,
+    )
+    return Bot(settings, engine, clock, uow_factory, dispatcher, DueWorkRunner())
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
+
+
+def run_console(settings: Settings, stdin: Sequence[str] | None = None) -> int:
+    from handlers.console_app import start_console
+
+    return start_console(settings, build_bot, stdin)
+
+
+def _chat_credentials() -> list[str]:
+    found = []
+    if os.environ.get("SLACK_BOT_TOKEN"):
+        found.append("slack")
+    if os.environ.get("MATRIX_HOMESERVER") and os.environ.get("MATRIX_USER_ID"):
+        found.append("matrix")
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stadtlabor", description="Stadtlabor-Bot")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="start the chat backends that are configured (console if none)")
+    sub.add_parser("console", help="talk to the bot in the terminal (simulated clock)")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("STADTLABOR_LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = load_settings()
+        if args.command == "db":
+            build_bot(settings, SystemClock())
+            print("Database is up to date.")
+            return 0
+        backends = _chat_credentials()
+        if args.command == "console" or not backends:
+            return run_console(settings)
+        from handlers.chat_app import run_chat
+
+        return run_chat(settings, build_bot, backends)
+    except (SettingsError, StartupError) as exc:
+        print(f"stadtlabor: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,15 @@
+"""Text commands, one module per feature area; each module has ``register(registry)``."""
+
+from __future__ import annotations
+
+from bot.commands import general
+from bot.commands.registry import CommandRegistry
+
+FEATURES = (general,)
+
+
+def build_registry() -> CommandRegistry:
+    registry = CommandRegistry()
+    for feature in FEATURES:
+        feature.register(registry)
+    return registry

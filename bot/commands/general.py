@@ -1,0 +1,102 @@
+"""hilfe / help and sprache / language."""
+
+from __future__ import annotations
+
+from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.context import CommandContext, Reply
+from bot.errors import UserFacingError
+from bot.i18n import LANGUAGES, N_
+from bot.permissions import access
+from bot.views import Bullets, Header, Message, Note, Section
+
+GROUPS = {
+    "allgemein": N_("Allgemein"),
+    "jahrgang": N_("Jahrgang und Anmeldung"),
+    "datenschutz": N_("Ihre Daten"),
+    "organisation": N_("Für das Programmteam"),
+}
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(
+        CommandSpec(
+            words=("hilfe",),
+            aliases=(("help",), ("?",)),
+            handler=lambda ctx: help_command(ctx, registry),
+            summary=N_("zeigt, was Sie hier tun können; „hilfe BEFEHL“ erklärt einen Befehl"),
+            syntax="hilfe [BEFEHL]",
+            example="hilfe anmelden",
+        )
+    )
+    registry.add(
+        CommandSpec(
+            words=("sprache",),
+            aliases=(("language",),),
+            handler=language_command,
+            summary=N_("stellt Ihre Sprache ein: Deutsch oder Englisch"),
+            syntax="sprache de|en",
+            example="sprache en",
+        )
+    )
+
+
+def help_command(ctx: CommandContext, registry: CommandRegistry) -> Reply:
+    if ctx.args:
+        return _help_for(ctx, registry, " ".join(ctx.args))
+    groups: dict[str, list[str]] = {}
+    for spec in registry.specs:
+        if access(spec.key, ctx.role) == "refused":
+            continue
+        groups.setdefault(spec.group, []).append(f"{spec.syntax} — {ctx._(spec.summary)}")
+    blocks: list[Header | Section | Bullets | Note] = [
+        Header(ctx._(N_("Stadtlabor-Bot: was Sie tun können"))),
+    ]
+    for group, label in GROUPS.items():
+        if groups.get(group):
+            blocks.append(Section(lines=(ctx._(label),)))
+            blocks.append(Bullets(items=tuple(groups[group])))
+    blocks.append(
+        Note(ctx._(N_("Schreiben Sie „hilfe BEFEHL“ für ein Beispiel, z. B. „hilfe anmelden“.")))
+    )
+    return Reply(Message(blocks=tuple(blocks), fallback=ctx._(N_("Hilfe"))))
+
+
+def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Reply:
+    spec = registry.lookup(name) or registry.lookup(name.split()[0])
+    if spec is None:
+        suggestion = registry.suggest(name)
+        raise UserFacingError(
+            N_(
+                "Zu „{name}“ gibt es keine Hilfe, weil es diesen Befehl nicht gibt.{hint} "
+                "„hilfe“ listet alle Befehle."
+            ),
+            name=name[:40],
+            hint=f" → {suggestion}?" if suggestion else "",
+        )
+    lines = (
+        ctx._(spec.summary),
+        ctx._(N_("Aufruf: {syntax}"), syntax=spec.syntax),
+        ctx._(N_("Beispiel: {example}"), example=spec.example),
+    )
+    blocks: list[Header | Section | Note] = [Header(spec.syntax), Section(lines=lines)]
+    if spec.aliases:
+        aliases = ", ".join(" ".join(a) for a in spec.aliases)
+        blocks.append(Note(ctx._(N_("Auch: {aliases}"), aliases=aliases)))
+    if access(spec.key, ctx.role) == "refused":
+        blocks.append(Note(ctx._(N_("Dieser Befehl ist dem Programmteam vorbehalten."))))
+    return Reply(Message(blocks=tuple(blocks), fallback=spec.syntax))
+
+
+def language_command(ctx: CommandContext) -> Reply:
+    choice = (ctx.args[0].lower() if ctx.args else "").strip()
+    aliases = {"deutsch": "de", "german": "de", "englisch": "en", "english": "en"}
+    choice = aliases.get(choice, choice)
+    if choice not in LANGUAGES:
+        raise UserFacingError(
+            N_("Bitte wählen Sie „sprache de“ (Deutsch) oder „sprache en“ (English).")
+        )
+    ctx.person.language = choice
+    ctx.uow.commit()
+    if choice == "en":
+        return Reply(Message.text("From now on I will answer you in English."))
+    return Reply(Message.text("Ab jetzt antworte ich Ihnen auf Deutsch."))

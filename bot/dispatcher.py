@@ -1,0 +1,191 @@
+"""From a request to replies: parse, identify the caller, check permissions, run the command.
+
+User errors become a private answer in the caller's language; a briefly unreachable database
+becomes "please try again"; anything else is logged with context and answered with an apology.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.clock import Clock
+from bot.commands.registry import CommandRegistry
+from bot.context import CommandContext, Reply, Request, Role
+from bot.errors import PermissionDenied, TemporarilyUnavailable, UserFacingError
+from bot.i18n import N_, translator
+from bot.people import ensure_person
+from bot.permissions import access
+from bot.router import clean, parse_line, strip_prefix
+from bot.settings import Settings
+from bot.views import Message
+from storage.models import Cohort, Person
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+DialogHandler = Callable[[Request, UnitOfWork, Person, Callable[[str], str]], Reply | None]
+
+
+@dataclass
+class Dispatcher:
+    uow_factory: Callable[[], UnitOfWork]
+    registry: CommandRegistry
+    settings: Settings
+    clock: Clock
+    # Console only: with no organiser configured, whoever sets up the first cohort becomes one.
+    bootstrap_organiser: bool = False
+    dialog_handler: DialogHandler | None = None
+
+    def handle(self, request: Request) -> list[Reply]:
+        language: str = self.settings.language
+        try:
+            text, had_prefix = strip_prefix(clean(request.text))
+            with self.uow_factory() as uow:
+                person = ensure_person(
+                    uow, request.identity, self.clock.now(), request.display_name, request.handle
+                )
+                uow.commit()
+                language = person.language or self.settings.language
+                translate = translator(language)
+                if request.conversation.is_direct and not had_prefix and self.dialog_handler:
+                    answer = self.dialog_handler(request, uow, person, translate)
+                    if answer is not None:
+                        return [answer]
+                if not text:
+                    return [self._hint(translate)] if had_prefix else []
+                return [self._run(request, uow, person, language, text)]
+        except UserFacingError as exc:
+            return [Reply(Message.text(exc.render(translator(language))))]
+        except (OperationalError, DBAPIError):
+            log.exception("database unavailable while handling %s", request.identity)
+            err = TemporarilyUnavailable(
+                N_("Der Dienst ist vorübergehend nicht verfügbar, bitte gleich noch einmal.")
+            )
+            return [Reply(Message.text(err.render(translator(language))))]
+        except Exception:
+            log.exception(
+                "command failed: identity=%s platform=%s",
+                request.identity,
+                request.conversation.platform,
+            )
+            apology = translator(language)(
+                N_(
+                    "Entschuldigung, dabei ist ein Fehler aufgetreten. Das Programmteam wurde "
+                    "informiert; bitte versuchen Sie es später noch einmal."
+                )
+            )
+            return [Reply(Message.text(apology))]
+
+    def _run(
+        self, request: Request, uow: UnitOfWork, person: Person, language: str, text: str
+    ) -> Reply:
+        translate = translator(language)
+        parsed = parse_line(text)
+        found = self.registry.resolve(parsed.tokens)
+        if found is None:
+            return self._unknown(text, translate)
+        spec, used = found
+        cohort = self.cohort_for(uow, request, person)
+        role = self.role_of(uow, person, cohort)
+        if access(spec.key, role) == "refused" and not self._may_bootstrap(uow, request, spec.key):
+            raise PermissionDenied(_refusal(spec.key, role), command=" ".join(spec.words))
+        ctx = CommandContext(
+            request=request,
+            uow=uow,
+            person=person,
+            cohort=cohort,
+            role=role,
+            language=language,
+            translate=translate,
+            now=self.clock.now(),
+            tz=self.settings.tz,
+            args=[t.text for t in parsed.tokens[used:]],
+            options=parsed.options,
+        )
+        if spec.needs_cohort and cohort is None:
+            raise UserFacingError(
+                N_(
+                    "Hier ist kein Jahrgang verbunden. Schreiben Sie den Befehl im Kanal des "
+                    "Jahrgangs, oder ein Organisator verbindet diesen Kanal mit "
+                    '„jahrgang verbinden "NAME"“.'
+                )
+            )
+        return spec.handler(ctx)
+
+    def _unknown(self, text: str, translate: Callable[[str], str]) -> Reply:
+        word = text.split()[0][:40]
+        suggestion = self.registry.suggest(text)
+        if suggestion:
+            msg = translate(
+                N_(
+                    "Unbekannter Befehl „{word}“. Meinten Sie „{suggestion}“? — „hilfe“ zeigt, "
+                    "was möglich ist."
+                )
+            ).format(word=word, suggestion=suggestion)
+        else:
+            msg = translate(
+                N_("Unbekannter Befehl „{word}“ — „hilfe“ zeigt, was möglich ist.")
+            ).format(word=word)
+        return Reply(Message.text(msg))
+
+    def _hint(self, translate: Callable[[str], str]) -> Reply:
+        return Reply(Message.text(translate(N_("Schreiben Sie „hilfe“, um die Befehle zu sehen."))))
+
+    def _may_bootstrap(self, uow: UnitOfWork, request: Request, key: str) -> bool:
+        return (
+            self.bootstrap_organiser
+            and key == "jahrgang anlegen"
+            and request.conversation.platform == "console"
+            and not uow.persons.organisers()
+        )
+
+    def cohort_for(self, uow: UnitOfWork, request: Request, person: Person) -> Cohort | None:
+        """The channel's cohort; in a DM the caller's own, or the only active one."""
+        conv = request.conversation
+        if conv.channel_id and not conv.is_direct:
+            return uow.cohorts.get_by_channel(conv.platform, conv.channel_id)
+        active = {c.id: c for c in uow.cohorts.active()}
+        own = [
+            active[p.cohort_id]
+            for p in uow.participants.of_person(person.id)
+            if p.cohort_id in active and p.status not in ("withdrawn", "declined")
+        ]
+        if len(own) == 1:
+            return own[0]
+        return next(iter(active.values())) if len(active) == 1 else None
+
+    @staticmethod
+    def role_of(uow: UnitOfWork, person: Person, cohort: Cohort | None) -> Role:
+        if person.is_organiser:
+            return "organiser"
+        if cohort is None:
+            return "outsider"
+        participant = uow.participants.get(cohort.id, person.id)
+        if participant is None:
+            return "outsider"
+        if participant.status == "confirmed":
+            return "host" if participant.is_host else "participant"
+        if participant.status in ("waitlisted", "pending"):
+            return "waitlisted"
+        return "outsider"
+
+
+def _refusal(key: str, role: Role) -> str:
+    if role == "outsider":
+        return N_(
+            "„{command}“ ist nur für Teilnehmende des Jahrgangs. Melden Sie sich mit "
+            "„anmelden“ an, oder wenden Sie sich an das Programmteam."
+        )
+    if role == "waitlisted":
+        return N_(
+            "„{command}“ ist erst mit bestätigtem Platz möglich. Sie stehen auf der "
+            "Warteliste; wir melden uns, sobald ein Platz frei wird."
+        )
+    return N_(
+        "„{command}“ ist dem Programmteam vorbehalten. Bitte wenden Sie sich an die "
+        "Organisation, wenn Sie das brauchen."
+    )

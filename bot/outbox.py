@@ -1,0 +1,213 @@
+"""The outbox: every message that is not a direct answer is a row first, then sent.
+
+Services enqueue rows inside their own transaction (so a committed change always has its
+messages, and a rolled-back one has none). A sender claims a row (pending → sending, one
+conditional UPDATE), sends it through the platform's Messenger and marks it sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.identity import Identity
+from bot.messenger import MessageRef, Messenger
+from bot.views import Message
+from storage.models import OutboxMessage, PostedMessage
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 6
+
+
+def enqueue(
+    uow: UnitOfWork,
+    *,
+    key: str,
+    platform: str,
+    operation: str,
+    target: dict[str, Any],
+    now: datetime,
+    message: Message | None = None,
+    file: tuple[str, bytes] | None = None,
+) -> bool:
+    """Add one outgoing message unless a row with ``key`` exists (idempotent). True if added."""
+    if uow.outbox.get_by_key(key) is not None:
+        return False
+    payload: dict[str, Any] = {"message": message.to_dict() if message else None}
+    if file is not None:
+        payload["filename"] = file[0]
+        payload["content_b64"] = base64.b64encode(file[1]).decode("ascii")
+    uow.outbox.add(
+        OutboxMessage(
+            idempotency_key=key,
+            platform=platform,
+            operation=operation,
+            target=target,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            not_before=now,
+            created_at=now,
+        )
+    )
+    return True
+
+
+def post_to_cohort(
+    uow: UnitOfWork,
+    cohort_id: int,
+    message: Message,
+    key: str,
+    now: datetime,
+    subject: str | None = None,
+) -> int:
+    """Post to every channel bound to the cohort; returns how many rows were added."""
+    added = 0
+    for binding in uow.cohorts.bindings_of(cohort_id):
+        target = {"channel_id": binding.channel_id, "subject": subject}
+        added += enqueue(
+            uow,
+            key=f"{key}:{binding.platform}:{binding.channel_id}",
+            platform=binding.platform,
+            operation="post",
+            target=target,
+            message=message,
+            now=now,
+        )
+    return added
+
+
+def dm_person(
+    uow: UnitOfWork,
+    person_id: int,
+    message: Message,
+    key: str,
+    now: datetime,
+    file: tuple[str, bytes] | None = None,
+) -> bool:
+    """A DM to the person on the platform where they were seen last."""
+    identities = uow.persons.identities_of(person_id)
+    if not identities:
+        return False
+    ident = identities[0]
+    return enqueue(
+        uow,
+        key=key,
+        platform=ident.platform,
+        operation="file" if file else "dm",
+        target={"identity": f"{ident.platform}:{ident.external_id}"},
+        message=message,
+        now=now,
+        file=file,
+    )
+
+
+class OutboxSender:
+    """Delivers due rows for the platforms it has a Messenger for."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        messengers: Mapping[str, Messenger],
+        clock: Clock,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._messengers = messengers
+        self._clock = clock
+
+    def flush(self, limit: int = 500) -> int:
+        """Send everything due now; returns the number of rows sent."""
+        sent = 0
+        for platform, messenger in self._messengers.items():
+            with self._uow_factory() as uow:
+                ids = [row.id for row in uow.outbox.due(platform, self._clock.now(), limit)]
+            for row_id in ids:
+                sent += self._deliver(row_id, messenger)
+        return sent
+
+    def _deliver(self, row_id: int, messenger: Messenger) -> int:
+        now = self._clock.now()
+        with self._uow_factory() as uow:
+            if not uow.outbox.claim(row_id, now + LEASE):
+                return 0
+            row = uow.session.get(OutboxMessage, row_id)
+            assert row is not None
+            uow.session.expunge(row)
+            uow.commit()
+        # No transaction is open while the platform is called (SQLite would hold its lock).
+        error: str | None = None
+        ref: MessageRef | None = None
+        try:
+            ref = _send(row, messenger)
+        except Exception as exc:  # the platform refused or failed: retry later
+            log.warning("outbox row %s failed: %s", row_id, exc)
+            error = str(exc)[:2000] or type(exc).__name__
+        with self._uow_factory() as uow:
+            stored = uow.session.get(OutboxMessage, row_id)
+            assert stored is not None
+            stored.lease_until = None
+            if error is not None:
+                stored.attempts += 1
+                stored.error = error
+                stored.status = "failed" if stored.attempts >= MAX_ATTEMPTS else "pending"
+                stored.not_before = now + timedelta(seconds=2**stored.attempts)
+            else:
+                stored.status, stored.sent_at = "sent", now
+                if ref is not None:
+                    stored.result = {"channel_id": ref.channel_id, "message_id": ref.message_id}
+                    subject = stored.target.get("subject")
+                    if subject:
+                        _remember(uow, subject, ref)
+            uow.commit()
+        return 0 if error else 1
+
+
+def _send(row: OutboxMessage, messenger: Messenger) -> MessageRef | None:
+    message = Message.from_dict(row.payload["message"]) if row.payload.get("message") else None
+    target = row.target
+    if row.operation == "post":
+        assert message is not None
+        thread = _thread_ref(row.platform, target)
+        return messenger.post(target["channel_id"], message, thread)
+    if row.operation == "dm":
+        assert message is not None
+        return messenger.send_dm(Identity.parse(target["identity"]), message)
+    if row.operation == "file":
+        content = base64.b64decode(row.payload["content_b64"])
+        return messenger.send_file(
+            Identity.parse(target["identity"]), row.payload["filename"], content, message
+        )
+    ref = MessageRef(row.platform, target["channel_id"], target["message_id"])
+    if row.operation == "update":
+        assert message is not None
+        messenger.update(ref, message)
+    elif row.operation == "delete":
+        messenger.delete(ref)
+    else:
+        raise ValueError(f"unknown outbox operation {row.operation}")
+    return ref
+
+
+def _thread_ref(platform: str, target: dict[str, Any]) -> MessageRef | None:
+    if not target.get("thread_id"):
+        return None
+    return MessageRef(platform, target["channel_id"], target["thread_id"])
+
+
+def _remember(uow: UnitOfWork, subject: str, ref: MessageRef) -> None:
+    uow.session.add(
+        PostedMessage(
+            subject=subject,
+            platform=ref.platform,
+            channel_id=ref.channel_id,
+            message_id=ref.message_id,
+            thread_id=ref.thread_id,
+        )
+    )

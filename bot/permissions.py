@@ -1,0 +1,60 @@
+"""Who may run and see what: one table, mirrored in the README, checked in the service layer.
+
+Each cell is ``allowed``, ``refused`` or ``reduced`` (allowed, but with a smaller view: e.g.
+participants see the participant list without e-mails and without the waitlist).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bot.context import ROLES, Role
+
+Access = Literal["allowed", "refused", "reduced"]
+
+A: Access = "allowed"
+R: Access = "refused"
+V: Access = "reduced"
+
+
+def _row(
+    organiser: Access, host: Access, participant: Access, waitlisted: Access, outsider: Access
+) -> dict[Role, Access]:
+    return dict(zip(ROLES, (organiser, host, participant, waitlisted, outsider), strict=True))
+
+
+EVERYONE = _row(A, A, A, A, A)
+ORGANISERS = _row(A, R, R, R, R)
+MEMBERS = _row(A, A, A, R, R)
+
+# command key → role → access.  Keys are the German command words joined by a space.
+PERMISSIONS: dict[str, dict[Role, Access]] = {
+    "hilfe": _row(A, V, V, V, V),
+    "sprache": EVERYONE,
+    "jahrgang": EVERYONE,
+    "jahrgang anlegen": ORGANISERS,
+    "jahrgang verbinden": ORGANISERS,
+    "jahrgang abschliessen": ORGANISERS,
+    "ankuendigen": ORGANISERS,
+    "rolle": ORGANISERS,
+    "gastgeber": ORGANISERS,
+    "anmelden": EVERYONE,
+    "abmelden": _row(A, A, A, A, R),
+    "bestaetigen": ORGANISERS,
+    "ablehnen": ORGANISERS,
+    "teilnehmende": _row(A, V, V, R, R),
+    "teilnehmende hinzufuegen": ORGANISERS,
+    "teilnehmende entfernen": ORGANISERS,
+    "import teilnehmende": ORGANISERS,
+    "export teilnehmende": ORGANISERS,
+    "protokoll": ORGANISERS,
+    "meine-daten": EVERYONE,
+    "meine-daten aendern": EVERYONE,
+    "vergessen": EVERYONE,
+    "ja": EVERYONE,
+    "nein": EVERYONE,
+}
+
+
+def access(command_key: str, role: Role) -> Access:
+    return PERMISSIONS[command_key][role]

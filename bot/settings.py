@@ -1,0 +1,86 @@
+"""Settings from the environment and an optional ``.env`` file (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.identity import Identity
+
+DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'stadtlabor.db'}"
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message is one line naming the variable and what is allowed."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STADTLABOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: str = "Europe/Berlin"
+    language: Literal["de", "en"] = "de"
+    organizers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    retention_days: int = Field(default=365, ge=1, le=3650)
+    privacy_notice: str = ""
+    anonymity_threshold: int = Field(default=3, ge=2, le=20)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("an IANA time zone such as Europe/Berlin") from exc
+        return value
+
+    @field_validator("organizers", mode="before")
+    @classmethod
+    def _split_identities(cls, value: object) -> list[str]:
+        if isinstance(value, str):
+            items = [part.strip() for part in value.split(",") if part.strip()]
+        elif isinstance(value, list):
+            items = [str(part).strip() for part in value]
+        else:
+            raise ValueError("comma-separated identities")
+        for item in items:
+            Identity.parse(item)  # raises ValueError with the allowed forms
+        return items
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def organizer_identities(self) -> list[Identity]:
+        return [Identity.parse(item) for item in self.organizers]
+
+
+_ALLOWED = {
+    "database_url": "a SQLAlchemy URL, e.g. sqlite:///data/stadtlabor.db or postgresql://…",
+    "timezone": "an IANA time zone such as Europe/Berlin",
+    "language": "de or en",
+    "organizers": "comma-separated identities like console:anna,slack:U0123ABC,"
+    "matrix:@anna:example.org",
+    "retention_days": "a whole number of days between 1 and 3650",
+    "anonymity_threshold": "a whole number between 2 and 20",
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings or raise :class:`SettingsError` with one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        allowed = _ALLOWED.get(field, error["msg"])
+        raise SettingsError(
+            f"Invalid setting STADTLABOR_{field.upper()}: allowed is {allowed}."
+        ) from None

@@ -1,0 +1,137 @@
+"""Platform-neutral message views. Every text here is plain text: adapters escape it.
+
+A :class:`Message` is a list of blocks; each adapter renders it its own way (Block Kit through
+``slack_sdk.models``, Matrix HTML with a plain-text fallback, console text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Header:
+    text: str
+    kind: Literal["header"] = "header"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A paragraph. ``lines`` are shown one per line; ``label`` is a bold lead-in."""
+
+    lines: tuple[str, ...]
+    label: str | None = None
+    kind: Literal["section"] = "section"
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+    kind: Literal["bullets"] = "bullets"
+
+
+@dataclass(frozen=True)
+class Note:
+    """Small print: hints, echoes of what the bot understood."""
+
+    text: str
+    kind: Literal["note"] = "note"
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action_id: str
+    value: str
+    style: Literal["primary", "danger"] | None = None
+    command: str | None = None  # what a text-only user types instead of clicking
+
+
+@dataclass(frozen=True)
+class Actions:
+    buttons: tuple[Button, ...]
+    kind: Literal["actions"] = "actions"
+
+
+Block = Header | Section | Bullets | Note | Actions
+_BLOCK_TYPES: dict[str, type[Any]] = {
+    "header": Header,
+    "section": Section,
+    "bullets": Bullets,
+    "note": Note,
+    "actions": Actions,
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    blocks: tuple[Block, ...]
+    fallback: str = ""  # one-line summary for notifications
+
+    @classmethod
+    def text(cls, *lines: str) -> Message:
+        return cls(blocks=(Section(lines=tuple(lines)),), fallback=lines[0] if lines else "")
+
+    def plain_text(self) -> str:
+        """A readable plain-text rendering (console, Matrix fallback body, notifications)."""
+        out: list[str] = []
+        for block in self.blocks:
+            if isinstance(block, Header):
+                out.append(block.text)
+            elif isinstance(block, Section):
+                lines = list(block.lines)
+                if block.label:
+                    lines = [f"{block.label}: {lines[0]}" if lines else block.label, *lines[1:]]
+                out.extend(lines)
+            elif isinstance(block, Bullets):
+                out.extend(f"• {item}" for item in block.items)
+            elif isinstance(block, Note):
+                out.append(block.text)
+            else:
+                out.extend(
+                    f"[{b.label}] → {b.command}" if b.command else f"[{b.label}]"
+                    for b in block.buttons
+                )
+        return "\n".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        blocks: list[Block] = []
+        for raw in data["blocks"]:
+            kind = raw["kind"]
+            values = {k: v for k, v in raw.items() if k != "kind"}
+            if kind == "actions":
+                values["buttons"] = tuple(Button(**b) for b in values["buttons"])
+            for key in ("lines", "items"):
+                if key in values:
+                    values[key] = tuple(values[key])
+            blocks.append(_BLOCK_TYPES[kind](**values))
+        return cls(blocks=tuple(blocks), fallback=data.get("fallback", ""))
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form; Slack shows a modal, Matrix and the console ask field by field."""
+
+    name: str
+    label: str
+    kind: Literal["text", "email", "select", "consent", "longtext"] = "text"
+    required: bool = True
+    max_length: int = 200
+    options: tuple[str, ...] = ()
+    hint: str | None = None
+    initial: str | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    form_id: str
+    title: str
+    fields: tuple[FormField, ...]
+    submit_label: str
+    intro: tuple[str, ...] = ()
+    context: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,69 @@
+"""Wires the console backend: simulated clock and message ids kept in the database."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, TextIO
+
+from bot.clock import SimulatedClock
+from bot.settings import Settings
+from handlers.console import ConsoleBackend, ConsoleMessenger
+
+CLOCK_KEY = "console:clock"
+MESSAGE_KEY = "console:last_message_id"
+BANNER = (
+    "Stadtlabor-Bot – Konsole. Beispiel: „@anna hilfe“, „@anna dm: …“, „!clock +1d“. "
+    "Ende mit Strg-D.\n"
+)
+
+
+def start_console(
+    settings: Settings,
+    build_bot: Callable[..., Any],
+    lines: Iterable[str] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout
+    clock = SimulatedClock()
+    bot = build_bot(settings, clock, bootstrap_organiser=not settings.organizers)
+
+    with bot.uow_factory() as uow:
+        stored = uow.state.get(CLOCK_KEY)
+    if stored:
+        # A second run continues where the first stopped: simulated time never goes back.
+        clock.set(max(clock.now(), datetime.fromisoformat(stored)))
+
+    def next_id() -> str:
+        with bot.uow_factory() as uow:
+            value = int(uow.state.get(MESSAGE_KEY) or "0") + 1
+            uow.state.put(MESSAGE_KEY, str(value))
+            uow.commit()
+        return str(value)
+
+    def run_due(now: datetime) -> int:
+        with bot.uow_factory() as uow:
+            uow.state.put(CLOCK_KEY, now.isoformat())
+            uow.commit()
+        return int(bot.due.run_due(now))
+
+    messenger = ConsoleMessenger(out, next_id=next_id)
+    sender = bot.sender({"console": messenger})
+    backend = ConsoleBackend(
+        handle=bot.dispatcher.handle,
+        after_input=lambda: sender.flush(),
+        run_due=run_due,
+        clock=clock,
+        messenger=messenger,
+        tz=settings.tz,
+        out=out,
+    )
+    if lines is None:
+        if sys.stdin.isatty():
+            out.write(BANNER)
+        lines = sys.stdin
+    try:
+        return backend.run(lines)
+    finally:
+        bot.engine.dispose()

@@ -1,0 +1,44 @@
+"""Test helpers: drive the bot like a user would, through requests or console lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app import Bot
+from bot.context import Conversation, Request
+from bot.identity import Identity
+from bot.messenger import RecordingMessenger
+from bot.settings import Settings
+from handlers.console import DEFAULT_CHANNEL
+
+
+def request(user: str, text: str, *, dm: bool = False, channel: str = DEFAULT_CHANNEL) -> Request:
+    return Request(
+        identity=Identity("console", user),
+        conversation=Conversation("console", None if dm else channel, is_direct=dm),
+        text=text,
+        handle=user,
+    )
+
+
+@dataclass
+class Driver:
+    """Sends commands as console users; answers and outbox deliveries land in ``messenger``."""
+
+    bot: Bot
+    messenger: RecordingMessenger = field(default_factory=RecordingMessenger)
+
+    def say(self, user: str, text: str, *, dm: bool = False, channel: str = DEFAULT_CHANNEL) -> str:
+        replies = self.bot.dispatcher.handle(request(user, text, dm=dm, channel=channel))
+        self.flush()
+        return "\n".join(r.message.plain_text() for r in replies if r.message)
+
+    def flush(self) -> int:
+        return self.bot.sender({"console": self.messenger}).flush()
+
+
+def make_settings(db_url: str, **overrides: object) -> Settings:
+    """Settings for tests: no .env file, everything explicit."""
+    values: dict[str, object] = {"database_url": db_url, "_env_file": None}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
