@@ -88,7 +88,7 @@ def main() -> None:
     ours(CASES[0])
     first_call_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    parse_when("in a fortnight", now=NOWS["wed"], tz=TZ)  # the rules hand this to dateparser
+    parse_when("1-Dec-2026", now=NOWS["wed"], tz=TZ)  # the rules hand this to dateparser
     first_fallback_ms = (time.perf_counter() - started) * 1000
     warm_ours = [ours(case) for case in CASES]  # warm-up, and the answers for accuracy
     warm_raw = [raw(case) for case in CASES]

@@ -212,6 +212,22 @@ CASES: list[Case] = [
         ("FRIDAY 3PM", W + "27T15:00" + CET),
         ("naechsten dienstag", D + "01T09:00" + CET),
         ("Morgen 9 Uhr.", W + "26T09:00" + CET),
+        # More phrasings, and what is refused on purpose
+        ("tomorrow 3.30pm", W + "26T15:30" + CET),
+        ("in 1 Stunde und 30 Minuten", W + "25T13:30" + CET),
+        ("in einem Jahr", "2027-11-25T12:00" + CET),
+        ("in a fortnight", D + "09T12:00" + CET),
+        ("end of next month", D + "31T09:00" + CET),
+        ("Freitag nächste Woche", D + "04T09:00" + CET),
+        ("12/03/2027", "2027-03-12T09:00" + CET),
+        ("12-03-2027", "2027-03-12T09:00" + CET),
+        ("Do, 26.11., 10 Uhr", W + "26T10:00" + CET),
+        ("1-Dec-2026", D + "01T09:00" + CET),  # only the dateparser fallback knows this one
+        ("Friday at 10", "AMBIGUOUS_HOUR"),  # English 12-hour clock: 10:00 or 22:00?
+        ("next month", "NOT_UNDERSTOOD"),  # which day?
+        ("nächsten Monat", "NOT_UNDERSTOOD"),
+        ("tomorrow week", "NOT_UNDERSTOOD"),
+        ("morgen Vormittag", "NOT_UNDERSTOOD"),  # not among the parts of the day
     ]),
     # --- Spring forward: 2027-03-28 02:00 CET -> 03:00 CEST ---
     *_cases("spring_eve", [

@@ -56,6 +56,11 @@ _PAST = re.compile(
     rf"(?:{_WEEKDAY}|woche|week|monat|month)"
     rf"|vor\s+{_COMPONENTS}|{_COMPONENTS}\s+ago)\b"
 )
+# "nächsten Monat", "next year": which day is meant? dateparser would pick today's day number.
+_VAGUE = re.compile(
+    r"\b(?:nächsten|nächster|nächstes|kommenden|kommendes|diesen|dieses|next|this)\s+"
+    r"(?:monat|month|jahr|year)\b"
+)
 _DURATION = re.compile(
     rf"\b(?:in|within|innerhalb\s+von|innerhalb|binnen)\s+(?P<a>{_COMPONENTS})"
     rf"(?:\s+(?:from\s+now|from\s+today|ab\s+heute|ab\s+jetzt|später|later))?"
@@ -66,7 +71,7 @@ _ISO = re.compile(
     rf"(?:(?:t|\s+)(\d{{1,2}}):(\d{{2}})(?::\d{{2}})?)?(?![\d:])"
 )
 _NUMERIC_YEAR = re.compile(
-    rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})([./])(\d{{1,2}})\2(\d{{4}}|\d{{2}})(?![\d:])(?!\.\d)"
+    rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})([./-])(\d{{1,2}})\2(\d{{4}}|\d{{2}})(?![\d:])(?!\.\d)"
 )
 _NUMERIC_DAY_MONTH = re.compile(
     rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})(?:\.(\d{{1,2}})\.|/(\d{{1,2}}))(?![\d/])"
@@ -102,7 +107,9 @@ _WEEKDAY_RE = re.compile(
     rf"\b(?:(?P<strict>nächsten|nächster|nächste|kommenden|kommender|kommende|next|coming)\s+)?"
     rf"(?P<day>{_WEEKDAY})\b\.?"
 )
-_CLOCK_MERIDIEM = re.compile(rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})(?::(\d{{2}}))?\s*(a\.?m|p\.?m)\b\.?")
+_CLOCK_MERIDIEM = re.compile(
+    rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})(?:[:.](\d{{2}}))?\s*(a\.?m|p\.?m)\b\.?"
+)
 _CLOCK_DOTTED_UHR = re.compile(
     rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})(?:[:.](\d{{2}})\s*(?:uhr|h)|h(\d{{2}}))\b"
 )
@@ -163,6 +170,11 @@ def _past(reading: Reading) -> None:
         msg.fail(msg.PAST, text=msg.quote(reading.original))
 
 
+def _vague(reading: Reading) -> None:
+    if reading.take(_VAGUE):
+        msg.fail(msg.NOT_UNDERSTOOD, text=msg.quote(reading.original))
+
+
 def _durations(reading: Reading) -> None:
     for match in reading.take(_DURATION):
         if reading.has_duration:
@@ -213,6 +225,7 @@ def _relative_words(reading: Reading) -> None:
         reading.set("month_end", 1)
     if reading.take(_MONTH_END):
         reading.set("month_end", 0)
+    _vague(reading)  # after "end of next month" has been taken
     if reading.take(_TONIGHT):
         reading.set("day_offset", 0)
         reading.set("part", EVENING)

@@ -62,8 +62,12 @@ UNITS: dict[str, tuple[str, int]] = {
     "tag": ("days", 1), "tage": ("days", 1), "tagen": ("days", 1),
     "day": ("days", 1), "days": ("days", 1),
     "woche": ("days", 7), "wochen": ("days", 7), "week": ("days", 7), "weeks": ("days", 7),
+    "fortnight": ("days", 14), "fortnights": ("days", 14),
     "monat": ("months", 1), "monate": ("months", 1), "monaten": ("months", 1),
     "month": ("months", 1), "months": ("months", 1),
+    # Years are not in the list; twelve calendar months is the only sensible reading.
+    "jahr": ("months", 12), "jahre": ("months", 12), "jahren": ("months", 12),
+    "year": ("months", 12), "years": ("months", 12),
 }  # fmt: skip
 
 # R3: parts of the day. The canonical names are what the normaliser rewrites phrases to.
