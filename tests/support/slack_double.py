@@ -7,34 +7,31 @@ Usage::
         client.chat_postMessage(channel="C1", text="hi")
         assert slack.messages("C1")[0].text == "hi"
 
-The method implementations live in :mod:`tests.support.slack_double_api`, the Block Kit
-checks in :mod:`tests.support.slack_double_blocks` and the Socket Mode endpoint in
-:mod:`tests.support.slack_double_socket`.
+The method implementations live in :mod:`tests.support.slack_double_api` (data types in
+``slack_double_models``), the Block Kit checks in ``slack_double_blocks``, HTTP plumbing
+and rate-limit buckets in ``slack_double_http`` and the Socket Mode endpoint in
+``slack_double_socket``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from .slack_double_api import (
+from .slack_double_api import SlackApiState
+from .slack_double_http import Bucket, RateLimits, Server, make_handler
+from .slack_double_models import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,
     TEAM_ID,
     ApiError,
     PostedMessage,
-    SlackApiState,
     SlackUser,
     UploadedFile,
 )
@@ -53,11 +50,6 @@ __all__ = [
 ]
 
 _SERVER_ERRORS = {500: "fatal_error", 502: "bad_gateway", 503: "service_unavailable"}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default 5 drops SYNs under concurrent clients (1 s stalls)
 
 
 @dataclass(frozen=True)
@@ -83,31 +75,6 @@ class _Fault:
     remaining: int
 
 
-@dataclass
-class _Bucket:
-    rate: float  # tokens per second
-    capacity: float
-    tokens: float
-    stamp: float
-
-    def refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-
-    def wait_time(self) -> float:
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
-
-
-@dataclass
-class _RateLimits:
-    per_channel_per_sec: float
-    burst: int
-    per_workspace_per_min: int
-    workspace_burst: int
-    channels: dict[str, _Bucket] = field(default_factory=dict)
-    workspace: _Bucket | None = None
-
-
 class SlackDouble:
     """Slack Web API double. Start with ``with`` or :meth:`start`; see module doc."""
 
@@ -126,8 +93,8 @@ class SlackDouble:
         self._lock = threading.RLock()
         self._calls: list[Call] = []
         self._faults: dict[str, list[_Fault]] = {}
-        self._limits: _RateLimits | None = None
-        self._server: _Server | None = None
+        self._limits: RateLimits | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self.state = SlackApiState(
             public_url=lambda: self.root_url, strict_triggers=strict_triggers
@@ -140,7 +107,7 @@ class SlackDouble:
     def start(self) -> SlackDouble:
         if self._server is not None:
             return self
-        server = _Server(("127.0.0.1", 0), _make_handler(self))
+        server = Server(("127.0.0.1", 0), make_handler(self))
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name="slack-double", daemon=True
@@ -219,7 +186,7 @@ class SlackDouble:
     ) -> None:
         """Token buckets for chat.postMessage: one per channel and one for the workspace."""
         with self._lock:
-            self._limits = _RateLimits(
+            self._limits = RateLimits(
                 per_channel_per_sec,
                 burst,
                 per_workspace_per_min,
@@ -298,12 +265,12 @@ class SlackDouble:
         now = self._clock()
         channel = str(args.get("channel", ""))
         if channel not in limits.channels:
-            limits.channels[channel] = _Bucket(
+            limits.channels[channel] = Bucket(
                 limits.per_channel_per_sec, limits.burst, limits.burst, now
             )
         if limits.workspace is None:
             ws_burst = limits.workspace_burst
-            limits.workspace = _Bucket(limits.per_workspace_per_min / 60.0, ws_burst, ws_burst, now)
+            limits.workspace = Bucket(limits.per_workspace_per_min / 60.0, ws_burst, ws_burst, now)
         buckets = (limits.channels[channel], limits.workspace)
         for bucket in buckets:
             bucket.refill(now)
@@ -371,79 +338,3 @@ class SlackDouble:
     def receive_upload(self, file_id: str, content: bytes) -> bool:
         with self._lock:
             return self.state.receive_upload(file_id, content)
-
-
-def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
-    if not raw:
-        return {}
-    mime = content_type.split(";")[0].strip().lower()
-    if mime == "application/json":
-        parsed = json.loads(raw.decode("utf-8"))
-        if not isinstance(parsed, dict):
-            raise ValueError("JSON body must be an object")
-        return parsed
-    if mime == "multipart/form-data":
-        message = BytesParser(policy=HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + raw
-        )
-        result: dict[str, Any] = {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            if isinstance(name, str) and isinstance(payload, bytes):
-                is_file = part.get_filename() is not None
-                result[name] = payload if is_file else payload.decode("utf-8")
-        return result
-    return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-
-
-def _make_handler(double: SlackDouble) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str], ctype: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _handle(self) -> None:
-            url = urlsplit(self.path)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if url.path.startswith("/upload/v1/"):
-                ok = double.receive_upload(url.path.rsplit("/", 1)[-1], raw)
-                text = f"OK - {len(raw)}" if ok else "upload_url_not_found"
-                self._send(200 if ok else 404, text.encode(), {}, "text/plain; charset=utf-8")
-                return
-            if not url.path.startswith("/api/"):
-                self._send(404, b"not found", {}, "text/plain; charset=utf-8")
-                return
-            method = url.path[len("/api/") :]
-            headers = dict(self.headers.items())
-            args: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
-            try:
-                args.update(_parse_body(self.headers.get("Content-Type", ""), raw))
-            except ValueError:
-                body = {"ok": False, "error": "invalid_json"}
-                double._record(method, args, headers, 200, "invalid_json")
-                self._send(200, json.dumps(body).encode(), {}, "application/json; charset=utf-8")
-                return
-            token = args.pop("token", None)
-            auth = self.headers.get("Authorization", "")
-            if auth.startswith("Bearer "):
-                token = auth[len("Bearer ") :].strip()
-            status, extra, answer = double.process(method, args, headers, token)
-            self._send(
-                status, json.dumps(answer).encode(), extra, "application/json; charset=utf-8"
-            )
-
-        do_POST = _handle
-        do_GET = _handle
-
-    return Handler

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .slack_double_api import APP_ID
+from .slack_double_models import APP_ID
 
 
 class SocketModeEndpoint:

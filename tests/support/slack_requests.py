@@ -23,7 +23,7 @@ from wsgiref.types import WSGIApplication
 
 from slack_sdk.signature import SignatureVerifier
 
-from .slack_double_api import APP_ID, BOT_USER_ID, TEAM_ID
+from .slack_double_models import APP_ID, BOT_USER_ID, TEAM_ID
 
 SIGNING_SECRET = "stadtlabor-test-signing-secret"
 VERIFICATION_TOKEN = "legacy-verification-token"
