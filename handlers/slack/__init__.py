@@ -1,0 +1,1 @@
+"""Slack adapter: bolt listeners, Block Kit rendering, modals, the Slack Messenger and runner."""

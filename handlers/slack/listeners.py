@@ -1,0 +1,263 @@
+"""Bolt listeners: slash command, buttons, modal submissions, DM messages, App Home.
+
+Every listener acks first (the app runs with ``process_before_response=False``, so the HTTP
+answer leaves as soon as ``ack()`` is called) and does the work afterwards — except modal
+submissions, whose per-field errors must travel in the ack itself (the dispatcher answers in
+milliseconds, well inside Slack's 3 seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+
+from bot.context import Conversation, Reply, Request
+from bot.i18n import translator
+from handlers.slack.delivery import Deliverer, Origin
+from handlers.slack.forms import (
+    FORM_CALLBACK,
+    FORM_KEY,
+    dump_form,
+    form_modal,
+    load_form,
+    result_modal,
+    submitted_values,
+    validate,
+)
+from handlers.slack.messenger import PLATFORM, SlackMessenger
+from handlers.slack.render import COMMAND_ACTION_PREFIX, home_view
+
+if TYPE_CHECKING:
+    from app import Bot
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/stadtlabor"
+EVENT_KEY = "slack:event:{event_id}"
+_BUTTON = re.compile(rf"^{re.escape(COMMAND_ACTION_PREFIX)}\d+$")
+_MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*")
+
+
+def unescape(text: str) -> str:
+    """Slack sends &, <, > escaped in message and command text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+class SlackListeners:
+    def __init__(
+        self, bot: Bot, messenger: SlackMessenger, after_request: Callable[[], None] = lambda: None
+    ) -> None:
+        self.bot = bot
+        self.messenger = messenger
+        self.after_request = after_request
+        self.deliverer = Deliverer(messenger, self.language_of, self._put_state)
+        self._names: dict[str, tuple[str | None, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def register(self, app: App) -> None:
+        app.command(COMMAND)(self.on_command)
+        app.action(_BUTTON)(self.on_button)
+        app.view(FORM_CALLBACK)(self.on_form_submit)
+        app.event("message")(self.on_message)
+        app.event("app_mention")(self.on_mention)
+        app.event("app_home_opened")(self.on_home_opened)
+
+    # -- listeners ------------------------------------------------------------------------
+    def on_command(self, ack: Ack, command: dict[str, Any], respond: Any) -> None:
+        ack()
+        channel = str(command.get("channel_id") or "") or None
+        origin = Origin(
+            user_id=str(command["user_id"]),
+            channel_id=channel,
+            is_direct=bool(channel and channel.startswith("D")),
+            trigger_id=command.get("trigger_id"),
+            respond=respond if command.get("response_url") else None,
+        )
+        # The prefix marks the line as a command: it never answers an open DM dialog.
+        text = f"{COMMAND} {unescape(str(command.get('text') or ''))}"
+        self._run(origin, text, handle=command.get("user_name"))
+
+    def on_button(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Any
+    ) -> None:
+        ack()
+        command = str(action.get("value") or "").strip()
+        if not command:
+            return
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        origin = Origin(
+            user_id=str(body["user"]["id"]),
+            channel_id=channel,
+            is_direct=channel is None or str(channel).startswith("D"),
+            trigger_id=body.get("trigger_id"),
+            respond=respond if body.get("response_url") else None,
+        )
+        self._run(origin, command, handle=body["user"].get("username"))
+
+    def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        if not event.get("user") or not self.first_delivery(body.get("event_id")):
+            return
+        origin = Origin(
+            user_id=str(event["user"]),
+            channel_id=str(event["channel"]),
+            is_direct=True,
+            in_bot_dm=True,
+        )
+        self._run(origin, unescape(str(event.get("text") or "")))
+
+    def on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("bot_id") or not event.get("user"):
+            return
+        if not self.first_delivery(body.get("event_id")):
+            return
+        channel = str(event["channel"])
+        origin = Origin(
+            user_id=str(event["user"]),
+            channel_id=channel,
+            is_direct=channel.startswith("D"),
+            thread_ts=event.get("thread_ts"),
+        )
+        text = _MENTION.sub("", unescape(str(event.get("text") or "")), count=1)
+        self._run(origin, f"{COMMAND} {text}")
+
+    def on_home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = str(event["user"])
+        request = Request(
+            identity=Origin(user_id, None).identity,
+            conversation=Conversation(PLATFORM, None),
+            text=f"{COMMAND} hilfe",
+        )
+        replies = self.bot.dispatcher.handle(request)
+        message = next((r.message for r in replies if r.message is not None), None)
+        if message is None:
+            return
+        try:
+            self.messenger.client.views_publish(user_id=user_id, view=home_view(message))
+        except SlackApiError as exc:
+            log.warning("views.publish for %s failed: %s", user_id, exc.response["error"])
+
+    def on_form_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = str(body["user"]["id"])
+        meta = _metadata(view.get("private_metadata"))
+        channel = meta.get("channel") or None
+        origin = Origin(
+            user_id=user_id,
+            channel_id=channel,
+            is_direct=channel is None or channel.startswith("D"),
+            thread_ts=meta.get("thread") or None,
+            trigger_id=body.get("trigger_id"),
+        )
+        language = self.language_of(user_id)
+        raw = submitted_values(view.get("state", {}).get("values", {}))
+        stored = self._get_state(FORM_KEY.format(view_id=view.get("id", "")))
+        form = load_form(stored) if stored else None
+        if form is not None:
+            values, errors = validate(form, raw, translator(language))
+            if errors:
+                ack(response_action="errors", errors=errors)
+                return
+            form_id, context = form.form_id, form.context
+        else:
+            values, form_id, context = raw, str(meta.get("form_id", "")), {}
+        request = origin.request("", handle=body["user"].get("username"))
+        replies = self.bot.dispatcher.submit_form(request, form_id, values, context)
+        self._answer_submission(ack, view, replies, origin, language)
+        self.after_request()
+
+    # -- helpers --------------------------------------------------------------------------
+    def _answer_submission(
+        self, ack: Ack, view: dict[str, Any], replies: list[Reply], origin: Origin, language: str
+    ) -> None:
+        """The first form or private message replaces the modal; the rest goes to Slack."""
+        for i, reply in enumerate(replies):
+            if reply.form is not None:
+                metadata = {"form_id": reply.form.form_id, "channel": origin.channel_id or ""}
+                self._put_state(FORM_KEY.format(view_id=view["id"]), dump_form(reply.form))
+                ack(response_action="update", view=form_modal(reply.form, metadata, language))
+                self.deliverer.deliver([Reply(reply.message, reply.private)], origin)
+                self.deliverer.deliver(replies[i + 1 :], origin)
+                return
+            if reply.private and reply.message is not None:
+                ack(response_action="update", view=result_modal(reply.message, language))
+                self.deliverer.deliver(replies[:i] + replies[i + 1 :], origin)
+                return
+        ack()
+        self.deliverer.deliver(replies, origin)
+
+    def _run(self, origin: Origin, text: str, handle: str | None = None) -> None:
+        display_name, slack_handle = self.profile(origin.user_id)
+        request = origin.request(text, display_name=display_name, handle=slack_handle or handle)
+        replies = self.bot.dispatcher.handle(request)
+        self.deliverer.deliver(replies, origin)
+        self.after_request()
+
+    def profile(self, user_id: str) -> tuple[str | None, str | None]:
+        """Real name and handle from users.info, asked once per user and process."""
+        with self._lock:
+            if user_id in self._names:
+                return self._names[user_id]
+        found: tuple[str | None, str | None] = (None, None)
+        try:
+            user = self.messenger.client.users_info(user=user_id)["user"]
+            profile = user.get("profile") or {}
+            name = user.get("real_name") or profile.get("real_name") or None
+            found = (name, profile.get("display_name") or user.get("name") or None)
+        except SlackApiError as exc:
+            log.info("users.info %s failed: %s", user_id, exc.response["error"])
+        with self._lock:
+            self._names[user_id] = found
+        return found
+
+    def language_of(self, user_id: str) -> str:
+        with self.bot.uow_factory() as uow:
+            person = uow.persons.get_by_identity(PLATFORM, user_id)
+            return (person.language if person else None) or self.bot.settings.language
+
+    def first_delivery(self, event_id: str | None) -> bool:
+        """True once per event_id: Slack's retries (X-Slack-Retry-Num) are dropped.
+
+        The seen ids live in the database, so a retry reaching another instance (or this one
+        after a restart) is dropped as well; a concurrent duplicate loses on the primary key.
+        """
+        if not event_id:
+            return True
+        key = EVENT_KEY.format(event_id=event_id)
+        try:
+            with self.bot.uow_factory() as uow:
+                if uow.state.get(key) is not None:
+                    return False
+                uow.state.put(key, self.bot.clock.now().isoformat())
+                uow.commit()
+        except IntegrityError:
+            return False
+        return True
+
+    def _get_state(self, key: str) -> str | None:
+        with self.bot.uow_factory() as uow:
+            return uow.state.get(key)
+
+    def _put_state(self, key: str, value: str) -> None:
+        with self.bot.uow_factory() as uow:
+            uow.state.put(key, value)
+            uow.commit()
+
+
+def _metadata(raw: Any) -> dict[str, str]:
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

@@ -1,0 +1,213 @@
+"""Run the Slack app: Socket Mode (SLACK_APP_TOKEN) or HTTP (/slack/events), plus the outbox.
+
+HTTP mode serves bolt's WSGI adapter from a threading WSGI server bound to the given host
+(``App.start()`` is single-threaded and always binds 0.0.0.0). The sync bolt App fits the sync
+services (SQLAlchemy, dispatcher): listeners run in bolt's thread pool after ``ack()``, so
+a request thread is free again within milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socketserver
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from handlers.slack.listeners import SlackListeners
+from handlers.slack.messenger import DEFAULT_PACE, ChannelPacer, SlackMessenger, make_client
+
+if TYPE_CHECKING:
+    from app import Bot
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+class SlackConfigError(Exception):
+    """A Slack setting is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    bot_token: str
+    signing_secret: str | None = None
+    app_token: str | None = None
+    api_url: str | None = (
+        None  # SLACK_API_URL: a local Slack double, e.g. http://127.0.0.1:8080/api/
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SlackConfig:
+        env = os.environ if env is None else env
+        token = env.get("SLACK_BOT_TOKEN", "").strip()
+        if not token.startswith("xoxb-"):
+            raise SlackConfigError("SLACK_BOT_TOKEN must be a bot token (xoxb-…).")
+        app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+        if app_token is not None and not app_token.startswith("xapp-"):
+            raise SlackConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-…).")
+        return cls(
+            bot_token=token,
+            signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip() or None,
+            app_token=app_token,
+            api_url=env.get("SLACK_API_URL", "").strip() or None,
+        )
+
+    def mode(self, http: bool) -> str:
+        """``socket`` when an app token is set and HTTP was not asked for, else ``http``."""
+        if self.app_token and not http:
+            return "socket"
+        if not self.signing_secret:
+            raise SlackConfigError("HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN).")
+        return "http"
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+class OutboxFlusher:
+    """Delivers outbox rows every ``interval`` seconds, and right after each request."""
+
+    def __init__(self, flush: Callable[[], int], interval: float = 0.5) -> None:
+        self._flush = flush
+        self._interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="slack-outbox", daemon=True)
+        self._thread.start()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self._flush()
+            except Exception:  # never let the flusher die; the rows stay pending
+                log.exception("outbox flush failed")
+
+
+class SlackRuntime:
+    """The bolt app, its listeners and the outbox flusher; start HTTP or Socket Mode."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        config: SlackConfig,
+        *,
+        pace: float = DEFAULT_PACE,
+        flush_interval: float = 0.5,
+    ) -> None:
+        self.bot = bot
+        self.config = config
+        self.client = make_client(config.bot_token, config.api_url)
+        self.messenger = SlackMessenger(self.client, ChannelPacer(pace))
+        sender = bot.sender({"slack": self.messenger})
+        self.flusher = OutboxFlusher(sender.flush, flush_interval)
+        self.app = App(
+            client=self.client,
+            signing_secret=config.signing_secret or "",
+            process_before_response=False,
+        )
+        SlackListeners(bot, self.messenger, after_request=self.flusher.kick).register(self.app)
+        self._server: _ThreadingWSGIServer | None = None
+        self._server_thread: threading.Thread | None = None
+        self._socket: SocketModeHandler | None = None
+
+    def start_http(self, host: str = "127.0.0.1", port: int = 3000) -> str:
+        """Serve /slack/events in a background thread; returns its URL."""
+        server = make_server(
+            host,
+            port,
+            SlackRequestHandler(self.app, path=EVENTS_PATH),
+            server_class=_ThreadingWSGIServer,
+            handler_class=_QuietHandler,
+        )
+        assert isinstance(server, _ThreadingWSGIServer)
+        self._server = server
+        self._server_thread = threading.Thread(
+            target=server.serve_forever, args=(0.2,), name="slack-http", daemon=True
+        )
+        self._server_thread.start()
+        self.flusher.start()
+        return f"http://{host}:{server.server_port}{EVENTS_PATH}"
+
+    def start_socket_mode(self) -> None:
+        if not self.config.app_token:
+            raise SlackConfigError("Socket Mode needs SLACK_APP_TOKEN (xapp-…).")
+        self._socket = SocketModeHandler(self.app, self.config.app_token, web_client=self.client)
+        self._socket.connect()  # type: ignore[no-untyped-call]
+        self.flusher.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._server_thread is not None:
+            self._server_thread.join(timeout=5)
+        if self._socket is not None:
+            self._socket.close()  # type: ignore[no-untyped-call]
+            self._socket = None
+        self.flusher.stop()
+
+
+def run_slack(
+    bot: Bot,
+    *,
+    http: bool,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    config: SlackConfig | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run until Ctrl-C (or ``stop`` is set). Returns the process exit code."""
+    try:
+        config = config or SlackConfig.from_env()
+        mode = config.mode(http)
+        runtime = SlackRuntime(bot, config)
+    except SlackConfigError as exc:
+        log.error("%s", exc)
+        print(f"stadtlabor: {exc}", flush=True)
+        return 2
+    stop = stop or threading.Event()
+    try:
+        if mode == "socket":
+            runtime.start_socket_mode()
+            log.warning("Slack: Socket Mode connected")
+        else:
+            url = runtime.start_http(host, port)
+            log.warning("Slack: listening on %s", url)
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.stop()
+    return 0
