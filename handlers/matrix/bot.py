@@ -1,0 +1,234 @@
+"""The Matrix bot: sync loop, invites, commands and DMs into the shared dispatcher, outbox.
+
+Events are taken from sync callbacks into one queue and handled in order (a guided DM dialog
+must see its answers in sequence). The catch-up sync at start-up is never answered: its
+timeline happened before the bot started. The sync token is stored after every sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nio import InviteMemberEvent, MatrixRoom, MegolmEvent, RoomMessageText
+
+from app import Bot
+from bot.context import Conversation, Request
+from bot.identity import Identity
+from bot.messenger import MessageRef
+from bot.views import Message
+from handlers.matrix.config import MatrixConfig
+from handlers.matrix.direct import DirectRooms
+from handlers.matrix.events import START_TOLERANCE_MS, Incoming, incoming_text
+from handlers.matrix.messenger import PLATFORM, AsyncMatrixMessenger, MatrixMessenger
+from handlers.matrix.session import log_in, make_client
+from handlers.matrix.state import NEXT_BATCH, MatrixState
+from handlers.matrix.sync import SyncLoop
+from handlers.matrix.transport import Transport
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT = 20.0
+Job = Callable[[], Awaitable[None]]
+
+UNDECRYPTABLE = (
+    "Ich kann Ihre verschlüsselte Nachricht nicht lesen, weil mir der Schlüssel dafür fehlt. "
+    "Bitte senden Sie sie noch einmal. — I cannot decrypt your message (the key is missing); "
+    "please send it again."
+)
+
+
+class MatrixBot:
+    """``await start()`` logs in, catches up and runs in the background; ``await stop()``."""
+
+    def __init__(
+        self, bot: Bot, config: MatrixConfig, *, flush_interval: float = 0.5, poll_ms: int = 30000
+    ) -> None:
+        self.bot = bot
+        self.config = config
+        self.flush_interval = flush_interval
+        self.state = MatrixState(bot.uow_factory)
+        self.client = make_client(config)
+        self.transport = Transport(self.client)
+        self.direct = DirectRooms(self.transport, self.state, encrypt=False)
+        self.messenger = AsyncMatrixMessenger(self.transport, self.direct)
+        self.sync = SyncLoop(self.client, self.state, poll_ms)
+        self.handled: list[str] = []  # event ids answered, in order (for logs and tests)
+        self._queue: asyncio.Queue[Job | None] = asyncio.Queue()
+        self._seen: set[str] = set()
+        self._invites: set[str] = set()
+        self._undecryptable: set[tuple[str, str]] = set()
+        self._flush_now = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        self.started_ms = 0
+
+    @property
+    def user_id(self) -> str:
+        return str(self.client.user_id)
+
+    async def start(self) -> None:
+        self.started_ms = int(time.time() * 1000)
+        await log_in(self.client, self.config, self.state)
+        self.direct = DirectRooms(
+            self.transport, self.state, encrypt=self.config.encrypt_dms and self.encrypted
+        )
+        self.messenger.direct = self.direct
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.client.add_event_callback(self._on_text, RoomMessageText)
+        self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
+        await self.direct.load()
+        since = await asyncio.to_thread(self.state.get, NEXT_BATCH)
+        await self.sync.catch_up(since or None)
+        loop = asyncio.get_running_loop()
+        sync_messenger = MatrixMessenger(self.messenger, loop)
+        self._tasks = [
+            asyncio.create_task(self.sync.run(), name="matrix-sync"),
+            asyncio.create_task(self._work(), name="matrix-worker"),
+            asyncio.create_task(self._outbox(sync_messenger), name="matrix-outbox"),
+        ]
+
+    @property
+    def encrypted(self) -> bool:
+        return self.client.olm is not None
+
+    async def stop(self) -> None:
+        """Stop syncing, finish queued work and the running outbox flush, close the client."""
+        if not self._tasks:
+            await self.client.close()
+            return
+        sync_task, worker, outbox = self._tasks
+        self._closing = True  # callbacks queue nothing new; queued work still needs sync
+        await self._queue.put(None)
+        done, _ = await asyncio.wait({worker}, timeout=STOP_TIMEOUT)
+        if not done:
+            worker.cancel()
+        self._stopping.set()
+        self._flush_now.set()
+        await asyncio.wait({outbox}, timeout=STOP_TIMEOUT)
+        for task in (worker, outbox, sync_task):
+            task.cancel()
+        for result in await asyncio.gather(worker, outbox, sync_task, return_exceptions=True):
+            if isinstance(result, Exception):
+                log.error("matrix task ended with %r", result)
+        self._tasks = []
+        await self.client.close()
+
+    # -- sync callbacks: decide quickly, queue the work ---------------------------------------
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key != self.user_id or event.membership != "invite":
+            return
+        if room.room_id in self._invites or self._closing:
+            return
+        self._invites.add(room.room_id)
+        is_direct = bool(event.content.get("is_direct"))
+        await self._queue.put(lambda: self._answer_invite(room.room_id, event.sender, is_direct))
+
+    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if self.sync.catching_up or self._closing or event.event_id in self._seen:
+            return
+        incoming = incoming_text(
+            room.room_id,
+            event.source,
+            own_user=self.user_id,
+            is_direct=self.direct.is_direct(room.room_id),
+            started_ms=self.started_ms,
+        )
+        if incoming is None:
+            return
+        self._seen.add(event.event_id)
+        name = room.user_name(event.sender)
+        await self._queue.put(lambda: self._answer(incoming, name))
+
+    async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        if self.sync.catching_up or self._closing or event.sender == self.user_id:
+            return
+        if event.server_timestamp < self.started_ms - START_TOLERANCE_MS:
+            return
+        key = (room.room_id, str(event.session_id))
+        if key in self._undecryptable:
+            return
+        self._undecryptable.add(key)
+        await self._queue.put(lambda: self._say_undecryptable(room.room_id, event))
+
+    # -- work ---------------------------------------------------------------------------------
+    async def _work(self) -> None:
+        while (job := await self._queue.get()) is not None:
+            try:
+                await job()
+            except Exception:
+                log.exception("matrix job failed")
+
+    async def _answer_invite(self, room_id: str, inviter: str, is_direct: bool) -> None:
+        if not self.config.allows(inviter):
+            log.warning("declining invite to %s from %s: server not allowed", room_id, inviter)
+            await self.client.room_leave(room_id)
+            return
+
+        async def join() -> Any:
+            return await self.client.join(room_id)
+
+        await self.transport.retrying(join, f"join {room_id}")
+        if is_direct:
+            await self.direct.adopt(inviter, room_id)
+
+    async def _answer(self, incoming: Incoming, display_name: str | None) -> None:
+        identity = Identity(PLATFORM, incoming.sender)
+        request = Request(
+            identity=identity,
+            conversation=Conversation(
+                PLATFORM, incoming.room_id, incoming.is_direct, incoming.thread_root
+            ),
+            text=incoming.text,
+            display_name=display_name,
+            handle=incoming.sender,
+        )
+        replies = await asyncio.to_thread(self.bot.dispatcher.handle, request)
+        self.handled.append(incoming.event_id)
+        for reply in replies:
+            if reply.message is not None:
+                await self._deliver(incoming, identity, reply.message, reply.private)
+        self._flush_now.set()
+
+    async def _deliver(
+        self, incoming: Incoming, identity: Identity, message: Message, private: bool
+    ) -> None:
+        if incoming.is_direct:
+            thread = None
+            if incoming.thread_root:
+                thread = MessageRef(
+                    PLATFORM, incoming.room_id, incoming.event_id, incoming.thread_root
+                )
+            await self.messenger.post(incoming.room_id, message, thread)
+        elif private:  # never into the shared room: Matrix has no ephemeral messages
+            await self.messenger.send_dm(identity, message)
+        else:
+            thread = MessageRef(PLATFORM, incoming.room_id, incoming.event_id, incoming.thread_root)
+            await self.messenger.post(incoming.room_id, message, thread)
+
+    async def _say_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+        try:
+            await self.client.request_room_key(event)
+        except Exception:  # a key request is best effort (it may already be pending)
+            log.debug("room key request failed", exc_info=True)
+        thread = None
+        if not self.direct.is_direct(room_id):
+            thread = MessageRef(PLATFORM, room_id, event.event_id, None)
+        await self.messenger.post(room_id, Message.text(UNDECRYPTABLE), thread)
+
+    async def _outbox(self, messenger: MatrixMessenger) -> None:
+        sender = self.bot.sender({PLATFORM: messenger})
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), self.flush_interval)
+            self._flush_now.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                await asyncio.to_thread(sender.flush)
+            except Exception:
+                log.exception("matrix outbox flush failed")

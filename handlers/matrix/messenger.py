@@ -1,0 +1,150 @@
+"""The Messenger port for Matrix: an async implementation and a thread-safe sync facade.
+
+The outbox sender runs in a worker thread and calls the synchronous :class:`MatrixMessenger`,
+which hands each call to the client's event loop and waits for the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import mimetypes
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from nio import UploadResponse
+
+from bot.identity import Identity
+from bot.messenger import MessageRef
+from bot.views import Message
+from handlers.matrix import render
+from handlers.matrix.direct import DirectRooms
+from handlers.matrix.transport import MatrixSendError, Transport
+
+PLATFORM = "matrix"
+T = TypeVar("T")
+
+
+def _user(identity: Identity) -> str:
+    if identity.platform != PLATFORM:
+        raise ValueError(f"{identity} is not a Matrix identity")
+    return identity.external_id
+
+
+class AsyncMatrixMessenger:
+    platform = PLATFORM
+
+    def __init__(self, transport: Transport, direct: DirectRooms) -> None:
+        self.transport = transport
+        self.direct = direct
+
+    async def post(
+        self, channel_id: str, message: Message, thread: MessageRef | None = None
+    ) -> MessageRef:
+        content = render.content(message)
+        root: str | None = None
+        if thread is not None:
+            root = thread.thread_id or thread.message_id
+            content = render.in_thread(content, root, thread.message_id)
+        event_id = await self.transport.send(channel_id, "m.room.message", content)
+        return MessageRef(PLATFORM, channel_id, event_id, root)
+
+    async def send_dm(self, user: Identity, message: Message) -> MessageRef:
+        room_id = await self.direct.room_for(_user(user))
+        return await self.post(room_id, message)
+
+    async def send_private(self, user: Identity, channel_id: str | None, message: Message) -> None:
+        # Matrix has no ephemeral messages: a private answer always goes by DM.
+        await self.send_dm(user, message)
+
+    async def update(self, ref: MessageRef, message: Message) -> None:
+        content = render.edit(render.content(message), ref.message_id)
+        await self.transport.send(ref.channel_id, "m.room.message", content)
+
+    async def delete(self, ref: MessageRef) -> None:
+        await self.transport.redact(ref.channel_id, ref.message_id)
+
+    async def send_file(
+        self, user: Identity, filename: str, content: bytes, comment: Message | None = None
+    ) -> MessageRef:
+        room_id = await self.direct.room_for(_user(user))
+        if comment is not None:
+            await self.post(room_id, comment)
+        mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        room = self.transport.client.rooms.get(room_id)
+        encrypt = bool(room is not None and room.encrypted and self.transport.client.olm)
+
+        async def call() -> Any:
+            resp, _keys = await self.transport.client.upload(
+                io.BytesIO(content),
+                content_type=mimetype,
+                filename=filename,
+                encrypt=encrypt,
+                filesize=len(content),
+            )
+            return resp if not isinstance(resp, UploadResponse) else (resp, _keys)
+
+        result = await self.transport.retrying(call, f"upload {filename}")
+        if not isinstance(result, tuple):
+            raise MatrixSendError(f"upload of {filename} failed: {result}")
+        uploaded, keys = result
+        event: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": filename,
+            "filename": filename,
+            "info": {"mimetype": mimetype, "size": len(content)},
+            "m.mentions": {},
+        }
+        if encrypt and keys is not None:
+            event["file"] = {**keys, "url": uploaded.content_uri}
+        else:
+            event["url"] = uploaded.content_uri
+        event_id = await self.transport.send(room_id, "m.room.message", event)
+        return MessageRef(PLATFORM, room_id, event_id)
+
+
+class MatrixMessenger:
+    """Synchronous Messenger for worker threads (the outbox sender)."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self, inner: AsyncMatrixMessenger, loop: asyncio.AbstractEventLoop, timeout: float = 120.0
+    ) -> None:
+        self.inner = inner
+        self._loop = loop
+        self._timeout = timeout
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._loop_thread_is_current():
+            coro.close()
+            raise RuntimeError("MatrixMessenger is synchronous: use AsyncMatrixMessenger here")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout)
+
+    def _loop_thread_is_current(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    def post(
+        self, channel_id: str, message: Message, thread: MessageRef | None = None
+    ) -> MessageRef:
+        return self._run(self.inner.post(channel_id, message, thread))
+
+    def send_dm(self, user: Identity, message: Message) -> MessageRef:
+        return self._run(self.inner.send_dm(user, message))
+
+    def send_private(self, user: Identity, channel_id: str | None, message: Message) -> None:
+        self._run(self.inner.send_private(user, channel_id, message))
+
+    def update(self, ref: MessageRef, message: Message) -> None:
+        self._run(self.inner.update(ref, message))
+
+    def delete(self, ref: MessageRef) -> None:
+        self._run(self.inner.delete(ref))
+
+    def send_file(
+        self, user: Identity, filename: str, content: bytes, comment: Message | None = None
+    ) -> MessageRef:
+        return self._run(self.inner.send_file(user, filename, content, comment))
