@@ -59,8 +59,7 @@ def chunk_lines(lines: list[str], limit: int = MAX_SECTION_TEXT) -> Iterator[str
     """Join lines into texts of at most ``limit`` characters; split overlong lines hard."""
     current = ""
     for line in lines:
-        pieces = [line[i : i + limit] for i in range(0, len(line), limit)] or [""]
-        for piece in pieces:
+        for piece in _hard_split(line, limit):
             candidate = f"{current}\n{piece}" if current else piece
             if len(candidate) <= limit:
                 current = candidate
@@ -70,6 +69,20 @@ def chunk_lines(lines: list[str], limit: int = MAX_SECTION_TEXT) -> Iterator[str
             current = piece
     if current:
         yield current
+
+
+def _hard_split(line: str, limit: int) -> list[str]:
+    """Cut an overlong line into pieces of at most ``limit``, never inside ``&amp;``."""
+    pieces: list[str] = []
+    while len(line) > limit:
+        cut = limit
+        amp = line.rfind("&", limit - 5, limit)
+        if amp > 0 and ";" not in line[amp:limit]:
+            cut = amp
+        pieces.append(line[:cut])
+        line = line[cut:]
+    pieces.append(line)
+    return pieces
 
 
 def _escaped_lines(lines: list[str]) -> list[str]:

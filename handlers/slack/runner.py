@@ -204,7 +204,7 @@ def run_slack(
         else:
             url = runtime.start_http(host, port)
             log.warning("Slack: listening on %s", url)
-        while not stop.wait(1.0):
+        while not stop.wait(0.2):
             pass
     except KeyboardInterrupt:
         pass
