@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +20,7 @@ from bot.messenger import Messenger
 from bot.outbox import OutboxSender
 from bot.people import apply_configured_organisers
 from bot.scheduler import DueWorkRunner
+from bot.services.privacy import purge_expired
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import create_db_engine, session_factory
 from storage.migrate import upgrade
@@ -72,7 +74,26 @@ def build_bot(settings: Settings, clock: Clock, *, bootstrap_organiser: bool = F
         clock=clock,
         bootstrap_organiser=bootstrap_organiser,
     )
-    return Bot(settings, engine, clock, uow_factory, dispatcher, DueWorkRunner())
+    due = DueWorkRunner()
+    due.add("retention", lambda now: _retention_job(uow_factory, settings, now))
+    return Bot(settings, engine, clock, uow_factory, dispatcher, due)
+
+
+def _retention_job(uow_factory: Callable[[], UnitOfWork], settings: Settings, now: datetime) -> int:
+    """Once a day: purge the personal data of cohorts past their retention period."""
+    today = now.astimezone(settings.tz).date().isoformat()
+    with uow_factory() as uow:
+        if uow.state.get("retention:last_run") == today:
+            return 0
+        purged = purge_expired(
+            uow,
+            now=now,
+            retention_days=settings.retention_days,
+            default_language=settings.language,
+        )
+        uow.state.put("retention:last_run", today)
+        uow.commit()
+    return len(purged)
 
 
 def _safe_url(url: str) -> str:

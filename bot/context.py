@@ -9,6 +9,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.identity import Identity
+from bot.settings import Settings
 from bot.views import Form, Message
 from storage.models import Cohort, Person
 from storage.uow import UnitOfWork
@@ -58,6 +59,8 @@ class CommandContext:
     translate: Callable[[str], str]
     now: datetime
     tz: ZoneInfo
+    settings: Settings
+    default_language: str = "de"
     args: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
 

@@ -16,18 +16,17 @@ from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
 from bot.context import CommandContext, Reply, Request, Role
 from bot.errors import PermissionDenied, TemporarilyUnavailable, UserFacingError
+from bot.forms import continue_dialog, start_dialog
 from bot.i18n import N_, translator
 from bot.people import ensure_person
 from bot.permissions import access
 from bot.router import clean, parse_line, strip_prefix
 from bot.settings import Settings
 from bot.views import Message
-from storage.models import Cohort, Person
+from storage.models import Cohort, Dialog, Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-DialogHandler = Callable[[Request, UnitOfWork, Person, Callable[[str], str]], Reply | None]
 
 
 @dataclass
@@ -38,39 +37,46 @@ class Dispatcher:
     clock: Clock
     # Console only: with no organiser configured, whoever sets up the first cohort becomes one.
     bootstrap_organiser: bool = False
-    dialog_handler: DialogHandler | None = None
 
     def handle(self, request: Request) -> list[Reply]:
+        """A typed line (channel command, DM, or an answer in a guided dialog)."""
+        return self._guarded(request, lambda uow, person: self._line(request, uow, person))
+
+    def submit_form(
+        self, request: Request, form_id: str, values: dict[str, str], context: dict[str, str]
+    ) -> list[Reply]:
+        """A submitted form (Slack modal, or the end of a guided DM dialog)."""
+        return self._guarded(
+            request,
+            lambda uow, person: [self._form(request, uow, person, form_id, values, context)],
+        )
+
+    def _guarded(
+        self, request: Request, work: Callable[[UnitOfWork, Person], list[Reply]]
+    ) -> list[Reply]:
         language: str = self.settings.language
         try:
-            text, had_prefix = strip_prefix(clean(request.text))
             with self.uow_factory() as uow:
                 person = ensure_person(
                     uow, request.identity, self.clock.now(), request.display_name, request.handle
                 )
                 uow.commit()
                 language = person.language or self.settings.language
-                translate = translator(language)
-                if request.conversation.is_direct and not had_prefix and self.dialog_handler:
-                    answer = self.dialog_handler(request, uow, person, translate)
-                    if answer is not None:
-                        return [answer]
-                if not text:
-                    return [self._hint(translate)] if had_prefix else []
-                return [self._run(request, uow, person, language, text)]
+                return work(uow, person)
         except UserFacingError as exc:
             return [Reply(Message.text(exc.render(translator(language))))]
         except (OperationalError, DBAPIError):
-            log.exception("database unavailable while handling %s", request.identity)
+            log.exception("database unavailable (%s)", request.conversation.platform)
             err = TemporarilyUnavailable(
                 N_("Der Dienst ist vorübergehend nicht verfügbar, bitte gleich noch einmal.")
             )
             return [Reply(Message.text(err.render(translator(language))))]
         except Exception:
+            # No personal data in logs: the platform and the kind of conversation only.
             log.exception(
-                "command failed: identity=%s platform=%s",
-                request.identity,
+                "command failed: platform=%s direct=%s",
                 request.conversation.platform,
+                request.conversation.is_direct,
             )
             apology = translator(language)(
                 N_(
@@ -80,33 +86,24 @@ class Dispatcher:
             )
             return [Reply(Message.text(apology))]
 
-    def _run(
-        self, request: Request, uow: UnitOfWork, person: Person, language: str, text: str
-    ) -> Reply:
-        translate = translator(language)
+    def _line(self, request: Request, uow: UnitOfWork, person: Person) -> list[Reply]:
+        text, had_prefix = strip_prefix(clean(request.text))
+        translate = translator(person.language or self.settings.language)
+        if request.conversation.is_direct and not had_prefix:
+            dialog = uow.dialogs.of_person(person.id)
+            if dialog is not None:
+                return self._dialog(request, uow, person, dialog, text)
+        if not text:
+            return [self._hint(translate)] if had_prefix else []
         parsed = parse_line(text)
         found = self.registry.resolve(parsed.tokens)
         if found is None:
-            return self._unknown(text, translate)
+            return [self._unknown(text, translate)]
         spec, used = found
-        cohort = self.cohort_for(uow, request, person)
-        role = self.role_of(uow, person, cohort)
-        if access(spec.key, role) == "refused" and not self._may_bootstrap(uow, request, spec.key):
-            raise PermissionDenied(_refusal(spec.key, role), command=" ".join(spec.words))
-        ctx = CommandContext(
-            request=request,
-            uow=uow,
-            person=person,
-            cohort=cohort,
-            role=role,
-            language=language,
-            translate=translate,
-            now=self.clock.now(),
-            tz=self.settings.tz,
-            args=[t.text for t in parsed.tokens[used:]],
-            options=parsed.options,
-        )
-        if spec.needs_cohort and cohort is None:
+        ctx = self._context(request, uow, person, spec.key)
+        ctx.args = [t.text for t in parsed.tokens[used:]]
+        ctx.options = parsed.options
+        if spec.needs_cohort and ctx.cohort is None:
             raise UserFacingError(
                 N_(
                     "Hier ist kein Jahrgang verbunden. Schreiben Sie den Befehl im Kanal des "
@@ -114,7 +111,76 @@ class Dispatcher:
                     '„jahrgang verbinden "NAME"“.'
                 )
             )
-        return spec.handler(ctx)
+        return [self._open_form_or_reply(request, uow, person, spec.handler(ctx), translate)]
+
+    def _form(
+        self,
+        request: Request,
+        uow: UnitOfWork,
+        person: Person,
+        form_id: str,
+        values: dict[str, str],
+        context: dict[str, str],
+    ) -> Reply:
+        found = self.registry.form(form_id)
+        if found is None:
+            raise UserFacingError(N_("Dieses Formular ist veraltet. Bitte starten Sie neu."))
+        key, handler = found
+        ctx = self._context(request, uow, person, key)
+        ctx.options = dict(context)
+        return handler(ctx, values)
+
+    def _dialog(
+        self, request: Request, uow: UnitOfWork, person: Person, dialog: Dialog, text: str
+    ) -> list[Reply]:
+        translate = translator(person.language or self.settings.language)
+        step = continue_dialog(uow, dialog, text, self.clock.now(), translate)
+        uow.commit()
+        if step.finished_values is None or step.form is None:
+            return [Reply(step.message)]
+        return [
+            self._form(
+                request, uow, person, step.form.form_id, step.finished_values, step.form.context
+            )
+        ]
+
+    def _open_form_or_reply(
+        self,
+        request: Request,
+        uow: UnitOfWork,
+        person: Person,
+        reply: Reply,
+        translate: Callable[[str], str],
+    ) -> Reply:
+        """Slack opens a modal for a form; elsewhere a guided dialog asks by DM."""
+        if reply.form is None or request.can_open_forms:
+            return reply
+        given = {f.name: f.initial for f in reply.form.fields if f.initial}
+        step = start_dialog(uow, person.id, reply.form, given, self.clock.now(), translate)
+        uow.commit()
+        return Reply(step.message, private=True)
+
+    def _context(
+        self, request: Request, uow: UnitOfWork, person: Person, key: str
+    ) -> CommandContext:
+        cohort = self.cohort_for(uow, request, person)
+        role = self.role_of(uow, person, cohort)
+        if access(key, role) == "refused" and not self._may_bootstrap(uow, request, key):
+            raise PermissionDenied(_refusal(key, role), command=key)
+        language = person.language or self.settings.language
+        return CommandContext(
+            request=request,
+            uow=uow,
+            person=person,
+            cohort=cohort,
+            role=role,
+            language=language,
+            translate=translator(language),
+            now=self.clock.now(),
+            tz=self.settings.tz,
+            settings=self.settings,
+            default_language=self.settings.language,
+        )
 
     def _unknown(self, text: str, translate: Callable[[str], str]) -> Reply:
         word = text.split()[0][:40]
@@ -175,6 +241,11 @@ class Dispatcher:
 
 
 def _refusal(key: str, role: Role) -> str:
+    if access(key, "participant") == "refused":  # organiser-only, whoever asks
+        return N_(
+            "„{command}“ ist dem Programmteam vorbehalten. Bitte wenden Sie sich an die "
+            "Organisation, wenn Sie das brauchen."
+        )
     if role == "outsider":
         return N_(
             "„{command}“ ist nur für Teilnehmende des Jahrgangs. Melden Sie sich mit "

@@ -39,7 +39,7 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "rolle": ORGANISERS,
     "gastgeber": ORGANISERS,
     "anmelden": EVERYONE,
-    "abmelden": _row(A, A, A, A, R),
+    "abmelden": EVERYONE,
     "bestaetigen": ORGANISERS,
     "ablehnen": ORGANISERS,
     "teilnehmende": _row(A, V, V, R, R),
@@ -58,3 +58,24 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
 
 def access(command_key: str, role: Role) -> Access:
     return PERMISSIONS[command_key][role]
+
+
+def markdown_table() -> str:
+    """The table as Markdown, for the README (a test keeps the two identical)."""
+    labels = {"allowed": "✓", "refused": "–", "reduced": "reduziert"}
+    head = "| Befehl | " + " | ".join(ROLE_LABELS[r] for r in ROLES) + " |"
+    rule = "|---|" + "---|" * len(ROLES)
+    rows = [
+        f"| `{key}` | " + " | ".join(labels[row[r]] for r in ROLES) + " |"
+        for key, row in PERMISSIONS.items()
+    ]
+    return "\n".join([head, rule, *rows])
+
+
+ROLE_LABELS: dict[Role, str] = {
+    "organiser": "Programmteam",
+    "host": "Gastgeberstadt",
+    "participant": "Teilnehmende",
+    "waitlisted": "Warteliste",
+    "outsider": "Außenstehende",
+}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.errors import UserFacingError
 from bot.i18n import N_
 
-MAX_COMMAND_LENGTH = 8000
+MAX_COMMAND_LENGTH = 16_000
 PREFIXES = ("/stadtlabor", "!stadtlabor")
 # opening quote → closing quotes accepted for it (typographic quotes are often mismatched)
 _QUOTES = {'"': '"“”', "„": '“”"', "“": '”“"', "”": '”"', "»": "«", "«": "»"}

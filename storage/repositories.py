@@ -171,8 +171,10 @@ class ParticipantRepository(_Repository):
 class AuditRepository(_Repository):
     def latest(self, cohort_id: int | None, limit: int = 20) -> list[AuditEntry]:
         query = select(AuditEntry)
-        if cohort_id is not None:
-            query = query.where(AuditEntry.cohort_id == cohort_id)
+        if cohort_id is not None:  # the cohort's entries and the programme-wide ones
+            query = query.where(
+                (AuditEntry.cohort_id == cohort_id) | AuditEntry.cohort_id.is_(None)
+            )
         return list(self.session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
 
 

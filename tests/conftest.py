@@ -14,6 +14,8 @@ from app import Bot, build_bot
 from bot.clock import SimulatedClock
 from tests.helpers import make_settings
 
+pytest_plugins = ["tests.support.fixtures_matrix"]
+
 PG_URL_ENV = "STADTLABOR_TEST_DATABASE_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)  # Wednesday 12:00 in Berlin

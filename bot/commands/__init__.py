@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.commands import general
+from bot.commands import cohort, general, participants, privacy, registration
 from bot.commands.registry import CommandRegistry
 
-FEATURES = (general,)
+FEATURES = (general, cohort, registration, participants, privacy)
 
 
 def build_registry() -> CommandRegistry:

@@ -10,6 +10,7 @@ from bot.context import CommandContext, Reply
 from bot.router import Token, fold
 
 Handler = Callable[[CommandContext], Reply]
+FormHandler = Callable[[CommandContext, dict[str, str]], Reply]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class CommandRegistry:
     def __init__(self) -> None:
         self._by_words: dict[tuple[str, ...], CommandSpec] = {}
         self._specs: list[CommandSpec] = []
+        self._forms: dict[str, tuple[str, FormHandler]] = {}
 
     def add(self, spec: CommandSpec) -> None:
         for words in (spec.words, *spec.aliases):
@@ -42,6 +44,13 @@ class CommandRegistry:
                 raise ValueError(f"command words registered twice: {' '.join(words)}")
             self._by_words[folded] = spec
         self._specs.append(spec)
+
+    def add_form(self, form_id: str, command_key: str, handler: FormHandler) -> None:
+        """A form's submission runs ``handler``, with the permission row of ``command_key``."""
+        self._forms[form_id] = (command_key, handler)
+
+    def form(self, form_id: str) -> tuple[str, FormHandler] | None:
+        return self._forms.get(form_id)
 
     @property
     def specs(self) -> list[CommandSpec]:

@@ -1,0 +1,400 @@
+"""jahrgang …, ankuendigen, rolle, gastgeber, protokoll."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.context import CommandContext, Reply
+from bot.dates import describe_when, parse_when
+from bot.errors import UserFacingError
+from bot.i18n import N_, format_when
+from bot.people import resolve_person
+from bot.router import fold
+from bot.services import cohorts
+from bot.services.participants import set_host, set_organiser
+from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
+from storage.models import Person
+
+YES = {"ja", "yes", "true", "1"}
+NO = {"nein", "no", "false", "0"}
+
+
+def register(registry: CommandRegistry) -> None:
+    add = registry.add
+    add(
+        CommandSpec(
+            ("jahrgang",),
+            show,
+            N_("zeigt den Jahrgang dieses Kanals: Plätze, Frist, Termine"),
+            "jahrgang",
+            "jahrgang",
+            (("cohort",),),
+            "jahrgang",
+            needs_cohort=True,
+        )
+    )
+    add(
+        CommandSpec(
+            ("jahrgang", "anlegen"),
+            create,
+            N_("legt einen Jahrgang an und verbindet ihn mit diesem Kanal"),
+            'jahrgang anlegen "NAME" [plaetze=20] [moderiert] [anmeldeschluss="…"]',
+            'jahrgang anlegen "Stadtlabor 2026/27" plaetze=20 anmeldeschluss="31.12.2026"',
+            (("cohort", "create"),),
+            "organisation",
+        )
+    )
+    add(
+        CommandSpec(
+            ("jahrgang", "verbinden"),
+            bind,
+            N_("verbindet diesen Kanal (auch auf der anderen Plattform) mit einem Jahrgang"),
+            'jahrgang verbinden "NAME"',
+            'jahrgang verbinden "Stadtlabor 2026/27"',
+            (("cohort", "connect"),),
+            "organisation",
+        )
+    )
+    add(
+        CommandSpec(
+            ("jahrgang", "abschliessen"),
+            close,
+            N_("beendet den Jahrgang"),
+            "jahrgang abschliessen",
+            "jahrgang abschliessen",
+            (("cohort", "close"),),
+            "organisation",
+            needs_cohort=True,
+        )
+    )
+    add(
+        CommandSpec(
+            ("ankuendigen",),
+            announce,
+            N_("schickt eine Ankündigung in alle Kanäle des Jahrgangs"),
+            'ankuendigen "TEXT"',
+            'ankuendigen "Die Anmeldung ist geöffnet."',
+            (("announce",),),
+            "organisation",
+            needs_cohort=True,
+        )
+    )
+    add(
+        CommandSpec(
+            ("rolle",),
+            role,
+            N_("macht eine Person zum Programmteam oder zurück"),
+            "rolle PERSON organisation|teilnehmend",
+            "rolle @anna organisation",
+            (("role",),),
+            "organisation",
+        )
+    )
+    add(
+        CommandSpec(
+            ("gastgeber",),
+            host,
+            N_("markiert eine teilnehmende Person als Mitglied der Gastgeberstadt"),
+            "gastgeber PERSON ja|nein",
+            "gastgeber @ben ja",
+            (("host",),),
+            "organisation",
+            needs_cohort=True,
+        )
+    )
+    add(
+        CommandSpec(
+            ("protokoll",),
+            audit_log,
+            N_("zeigt die letzten Aktionen des Programmteams"),
+            "protokoll",
+            "protokoll",
+            (("audit",),),
+            "organisation",
+        )
+    )
+
+
+def show(ctx: CommandContext) -> Reply:
+    assert ctx.cohort is not None
+    data = cohorts.info(ctx.uow, ctx.cohort)
+    lines = [
+        ctx._(
+            N_("Plätze: {confirmed} von {capacity} belegt, {waiting} auf der Warteliste"),
+            confirmed=data.confirmed,
+            capacity=data.capacity,
+            waiting=data.waitlisted,
+        ),
+        ctx._(N_("Anmeldung: mit Bestätigung durch das Programmteam"))
+        if data.moderated
+        else ctx._(N_("Anmeldung: Plätze in der Reihenfolge der Anmeldung")),
+        ctx._(
+            N_("Anmeldeschluss: {date}"),
+            date=format_when(data.deadline.astimezone(ctx.tz), ctx.language),
+        )
+        if data.deadline
+        else ctx._(N_("Anmeldeschluss: keiner")),
+    ]
+    if data.ended_at is not None:
+        lines.append(
+            ctx._(
+                N_("Ende: {date}"), date=format_when(data.ended_at.astimezone(ctx.tz), ctx.language)
+            )
+        )
+    meetings = tuple(
+        f"{n}. {title} – {format_when(start.astimezone(ctx.tz), ctx.language)}"
+        for n, title, start in data.meetings
+    )
+    blocks: list[Header | Section | Bullets | Note] = [Header(data.name), Section(tuple(lines))]
+    if meetings:
+        blocks.append(Bullets(meetings))
+    return Reply(Message(tuple(blocks), fallback=data.name))
+
+
+def create(ctx: CommandContext) -> Reply:
+    if not ctx.args:
+        raise UserFacingError(
+            N_('Bitte nennen Sie den Namen, z. B. jahrgang anlegen "Stadtlabor 2026/27".')
+        )
+    name = ctx.args[0]
+    flags = {fold(a) for a in ctx.args[1:]}
+    capacity = _int_option(ctx, "plaetze", 20)
+    deadline = None
+    if "anmeldeschluss" in ctx.options:
+        deadline = parse_when(
+            ctx.options["anmeldeschluss"],
+            now=ctx.now,
+            tz=ctx.settings.timezone,
+            default_time=time(23, 59),
+        )
+    became_organiser = not ctx.person.is_organiser
+    ctx.person.is_organiser = True  # the dispatcher only lets organisers (or the bootstrap) here
+    cohort = cohorts.create_cohort(
+        ctx.uow,
+        actor_id=ctx.person.id,
+        name=name,
+        capacity=capacity,
+        moderated="moderiert" in flags or "moderated" in flags,
+        deadline=deadline,
+        platform=ctx.request.conversation.platform,
+        channel_id=None
+        if ctx.request.conversation.is_direct
+        else ctx.request.conversation.channel_id,
+        now=ctx.now,
+    )
+    ctx.uow.commit()
+    lines = [
+        ctx._(
+            N_("Jahrgang „{name}“ angelegt: {capacity} Plätze."),
+            name=cohort.name,
+            capacity=cohort.capacity,
+        )
+    ]
+    if deadline is not None:
+        lines.append(
+            ctx._(
+                N_("Anmeldeschluss – {when}"),
+                when=describe_when(deadline.astimezone(ctx.tz), ctx.language),
+            )
+        )
+    if became_organiser:
+        lines.append(
+            ctx._(N_("Es gab noch niemanden im Programmteam: Sie sind jetzt Organisator/in."))
+        )
+    lines.append(ctx._(N_("Teilnehmende melden sich hier mit „anmelden“ an.")))
+    return Reply(Message.text(*lines), private=False)
+
+
+def _int_option(ctx: CommandContext, key: str, default: int) -> int:
+    raw = ctx.options.get(key)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit():
+        raise UserFacingError(N_("„{key}“ muss eine ganze Zahl sein, z. B. {key}=20."), key=key)
+    return int(raw)
+
+
+def bind(ctx: CommandContext) -> Reply:
+    conv = ctx.request.conversation
+    if conv.is_direct or conv.channel_id is None:
+        raise UserFacingError(
+            N_(
+                "Bitte schreiben Sie „jahrgang verbinden“ im Kanal, der "
+                "verbunden werden soll, nicht im Direktchat."
+            )
+        )
+    if not ctx.args:
+        raise UserFacingError(
+            N_('Bitte nennen Sie den Jahrgang, z. B. jahrgang verbinden "Stadtlabor 2026/27".')
+        )
+    cohort = cohorts.bind_channel(
+        ctx.uow,
+        actor_id=ctx.person.id,
+        name=ctx.args[0],
+        platform=conv.platform,
+        channel_id=conv.channel_id,
+        now=ctx.now,
+    )
+    ctx.uow.commit()
+    return Reply(
+        Message.text(
+            ctx._(N_("Dieser Kanal gehört jetzt zum Jahrgang „{name}“."), name=cohort.name)
+        ),
+        private=False,
+    )
+
+
+def close(ctx: CommandContext) -> Reply:
+    assert ctx.cohort is not None
+    if not (ctx.args and fold(ctx.args[-1]) in YES):
+        return Reply(
+            Message(
+                (
+                    Section(
+                        (
+                            ctx._(
+                                N_(
+                                    "Den Jahrgang „{name}“ wirklich abschließen? Danach beginnt "
+                                    "die Aufbewahrungsfrist für personenbezogene Daten."
+                                ),
+                                name=ctx.cohort.name,
+                            ),
+                        )
+                    ),
+                    Note(
+                        ctx._(N_("Zum Bestätigen: {command}"), command="jahrgang abschliessen ja")
+                    ),
+                    Actions(
+                        (
+                            Button(
+                                ctx._(N_("Ja, abschließen")),
+                                "close",
+                                "yes",
+                                "danger",
+                                "jahrgang abschliessen ja",
+                            ),
+                        )
+                    ),
+                ),
+                fallback=ctx.cohort.name,
+            )
+        )
+    cohorts.close_cohort(ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, now=ctx.now)
+    ctx.uow.commit()
+    return Reply(
+        Message.text(
+            ctx._(
+                N_(
+                    "Der Jahrgang „{name}“ ist abgeschlossen. Personenbezogene Daten werden "
+                    "nach {days} Tagen gelöscht."
+                ),
+                name=ctx.cohort.name,
+                days=ctx.settings.retention_days,
+            )
+        )
+    )
+
+
+def announce(ctx: CommandContext) -> Reply:
+    assert ctx.cohort is not None
+    text = " ".join(ctx.args).strip()
+    if not text:
+        raise UserFacingError(
+            N_('Bitte geben Sie den Text an, z. B. ankuendigen "Die Anmeldung ist geöffnet."')
+        )
+    if len(text) > 3000:
+        raise UserFacingError(
+            N_("Die Ankündigung ist zu lang ({length} Zeichen); höchstens {limit} sind möglich."),
+            length=len(text),
+            limit=3000,
+        )
+    message = Message((Header("📣 " + ctx.cohort.name), Section((text,))), fallback=text[:150])
+    count = cohorts.announce(
+        ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, message=message, now=ctx.now
+    )
+    ctx.uow.commit()
+    return Reply(Message.text(ctx._(N_("Ankündigung an {n} Kanal/Kanäle verschickt."), n=count)))
+
+
+def _person_and_flag(
+    ctx: CommandContext, yes: set[str], no: set[str], usage: str
+) -> tuple[Person, bool]:
+    if len(ctx.args) < 2 or fold(ctx.args[-1]) not in yes | no:
+        raise UserFacingError(N_("So geht es: {usage}"), usage=usage)
+    person = resolve_person(ctx.uow, " ".join(ctx.args[:-1]), ctx.request.conversation.platform)
+    return person, fold(ctx.args[-1]) in yes
+
+
+def role(ctx: CommandContext) -> Reply:
+    person, organiser = _person_and_flag(
+        ctx,
+        {"organisation", "organiser", "organisator", "organisatorin"},
+        {"teilnehmend", "participant", "teilnehmer", "teilnehmerin"},
+        "rolle PERSON organisation|teilnehmend",
+    )
+    set_organiser(ctx.uow, actor_id=ctx.person.id, person=person, organiser=organiser, now=ctx.now)
+    ctx.uow.commit()
+    name = person.display_name or "?"
+    if organiser:
+        return Reply(Message.text(ctx._(N_("{name} gehört jetzt zum Programmteam."), name=name)))
+    return Reply(
+        Message.text(
+            ctx._(N_("{name} ist jetzt teilnehmend (nicht mehr im Programmteam)."), name=name)
+        )
+    )
+
+
+def host(ctx: CommandContext) -> Reply:
+    assert ctx.cohort is not None
+    person, flag = _person_and_flag(ctx, YES, NO, "gastgeber PERSON ja|nein")
+    set_host(
+        ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, person=person, host=flag, now=ctx.now
+    )
+    ctx.uow.commit()
+    name = person.display_name or "?"
+    msg = (
+        N_("{name} gehört jetzt zur Gastgeberstadt.")
+        if flag
+        else N_("{name} gehört nicht mehr zur Gastgeberstadt.")
+    )
+    return Reply(Message.text(ctx._(msg, name=name)))
+
+
+def audit_log(ctx: CommandContext) -> Reply:
+    entries = ctx.uow.audit.latest(ctx.cohort.id if ctx.cohort else None, limit=20)
+    if not entries:
+        return Reply(Message.text(ctx._(N_("Das Protokoll ist noch leer."))))
+    lines = []
+    for e in entries:
+        actor = _label(ctx, e.actor_person_id)
+        subject = f" → {_label(ctx, e.subject_person_id)}" if e.subject_person_id else ""
+        change = _change(e.before, e.after)
+        when = format_when(e.at.astimezone(ctx.tz), ctx.language)
+        lines.append(f"{when}: {actor}: {e.action}{subject}{change}")
+    return Reply(
+        Message(
+            (Header(ctx._(N_("Protokoll"))), Bullets(tuple(lines))), fallback=ctx._(N_("Protokoll"))
+        )
+    )
+
+
+def _label(ctx: CommandContext, person_id: int | None) -> str:
+    if person_id is None:
+        return ctx._(N_("System"))
+    person = ctx.uow.persons.get(person_id)
+    if person is None:
+        return "?"
+    if person.pseudonym or person.display_name:
+        return person.pseudonym or person.display_name or "?"
+    identities = ctx.uow.persons.identities_of(person.id)
+    return f"{identities[0].platform}:{identities[0].external_id}" if identities else "?"
+
+
+def _change(before: dict[str, object] | None, after: dict[str, object] | None) -> str:
+    def show(values: dict[str, object]) -> str:
+        return ", ".join(f"{k}={v}" for k, v in values.items())
+
+    if before and after:
+        return f" ({show(before)} → {show(after)})"
+    return f" ({show(after)})" if after else ""

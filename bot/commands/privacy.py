@@ -1,0 +1,183 @@
+"""meine-daten, meine-daten aendern, vergessen — DSGVO self-service."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.context import CommandContext, Reply
+from bot.errors import UserFacingError
+from bot.forms import validate_field
+from bot.i18n import N_
+from bot.outbox import dm_person
+from bot.router import fold
+from bot.services import privacy
+from bot.services.registration import FUNCTIONS
+from bot.views import Actions, Bullets, Button, FormField, Header, Message, Note, Section
+
+CHANGEABLE = {
+    "email": FormField("email", "email", kind="email", max_length=254),
+    "kommune": FormField("kommune", "kommune", max_length=200),
+    "funktion": FormField("funktion", "funktion", kind="select", options=FUNCTIONS),
+    "name": FormField("name", "name", max_length=200),
+}
+_ATTRIBUTE = {
+    "email": "email",
+    "kommune": "municipality",
+    "funktion": "function",
+    "name": "display_name",
+}
+
+
+def register(registry: CommandRegistry) -> None:
+    add = registry.add
+    add(
+        CommandSpec(
+            ("meine-daten",),
+            my_data,
+            N_("schickt Ihnen alles, was über Sie gespeichert ist (Art. 15 DSGVO)"),
+            "meine-daten",
+            "meine-daten",
+            (("my-data",), ("meine", "daten")),
+            "datenschutz",
+        )
+    )
+    add(
+        CommandSpec(
+            ("meine-daten", "aendern"),
+            correct,
+            N_("berichtigt Ihre Angaben (Art. 16 DSGVO)"),
+            "meine-daten aendern email=… kommune=… funktion=… name=…",
+            "meine-daten aendern email=anna.muster@musterstadt.de",
+            (("my-data", "change"),),
+            "datenschutz",
+        )
+    )
+    add(
+        CommandSpec(
+            ("vergessen",),
+            forget,
+            N_("meldet Sie ab und löscht Ihre Daten (Art. 17 DSGVO, mit Rückfrage)"),
+            "vergessen [ja]",
+            "vergessen",
+            (("forget-me",),),
+            "datenschutz",
+        )
+    )
+
+
+def my_data(ctx: CommandContext) -> Reply:
+    data = privacy.my_data(ctx.uow, ctx.person)
+    person = data["person"]
+    lines = [
+        f"{ctx._(N_('Name'))}: {person['name'] or '–'}",
+        f"{ctx._(N_('E-Mail'))}: {person['email'] or '–'}",
+        f"{ctx._(N_('Kommune'))}: {person['kommune'] or '–'}",
+        f"{ctx._(N_('Funktion'))}: {person['funktion'] or '–'}",
+        f"{ctx._(N_('Kennungen'))}: {', '.join(data['kennungen'])}",
+    ]
+    items = [f"{r['jahrgang']}: {r['status']}" for r in data["anmeldungen"]]
+    items += [f"{ctx._(N_('Umfrage'))} {v['umfrage']}: {v['stimme']}" for v in data["stimmen"]]
+    items += [f"{ctx._(N_('Feedback'))}: {f['runde']}" for f in data["feedback"]]
+    items += [
+        f"{ctx._(N_('Erinnerung'))}: {r['faellig']} {r['text'] or ''}" for r in data["erinnerungen"]
+    ]
+    summary = Message(
+        (
+            Header(ctx._(N_("Ihre gespeicherten Daten"))),
+            Section(tuple(lines)),
+            *((Bullets(tuple(items)),) if items else ()),
+            Note(
+                ctx._(
+                    N_(
+                        "Die vollständige Kopie steht in der angehängten JSON-Datei. "
+                        "„meine-daten aendern“ berichtigt, „vergessen“ löscht."
+                    )
+                )
+            ),
+        ),
+        fallback=ctx._(N_("Ihre gespeicherten Daten")),
+    )
+    dm_person(
+        ctx.uow,
+        ctx.person.id,
+        summary,
+        f"mydata:{uuid4().hex}",
+        ctx.now,
+        file=("meine-daten.json", privacy.my_data_json(data)),
+    )
+    ctx.uow.commit()
+    return Reply(
+        Message.text(
+            ctx._(N_("Ihre Daten kommen als Nachricht mit JSON-Datei in Ihren Direktchat."))
+        )
+    )
+
+
+def correct(ctx: CommandContext) -> Reply:
+    changes = {k: v for k, v in ctx.options.items() if k in CHANGEABLE}
+    if not changes:
+        raise UserFacingError(
+            N_(
+                "Was soll geändert werden? Zum Beispiel: meine-daten aendern "
+                "email=anna.muster@musterstadt.de kommune=Musterstadt"
+            )
+        )
+    done = []
+    for key, raw in changes.items():
+        value = validate_field(CHANGEABLE[key], raw)
+        setattr(ctx.person, _ATTRIBUTE[key], value)
+        done.append(f"{key}={value}")
+    ctx.uow.commit()
+    return Reply(Message.text(ctx._(N_("Geändert: {changes}"), changes=", ".join(done))))
+
+
+def forget(ctx: CommandContext) -> Reply:
+    if not (ctx.args and fold(ctx.args[-1]) in {"ja", "yes", "bestaetigt"}):
+        return Reply(
+            Message(
+                (
+                    Section(
+                        (
+                            ctx._(
+                                N_(
+                                    "Wirklich alles löschen? "
+                                    "Sie werden von allen Jahrgängen abgemeldet; "
+                                    "Ihr Name, Ihre E-Mail und Ihre Kennungen werden gelöscht. "
+                                    "Feedback bleibt nur anonym, Stimmen nur als Zahl."
+                                )
+                            ),
+                        )
+                    ),
+                    Note(ctx._(N_("Zum Bestätigen: vergessen ja"))),
+                    Actions(
+                        (
+                            Button(
+                                ctx._(N_("Ja, alles löschen")),
+                                "forget",
+                                "yes",
+                                "danger",
+                                "vergessen ja",
+                            ),
+                        )
+                    ),
+                ),
+                fallback=ctx._(N_("Wirklich alles löschen?")),
+            )
+        )
+    if ctx.person.is_organiser and len(ctx.uow.persons.organisers()) == 1:
+        raise UserFacingError(
+            N_(
+                "Sie sind die einzige Person im Programmteam. Ernennen Sie "
+                "zuerst jemand anderen („rolle PERSON organisation“)."
+            )
+        )
+    language = ctx.language
+    privacy.forget(ctx.uow, ctx.person, now=ctx.now, default_language=ctx.default_language)
+    ctx.uow.commit()
+    text = (
+        "Done. Your data has been erased; the bot no longer knows you."
+        if language == "en"
+        else "Erledigt. Ihre Daten sind gelöscht; der Bot kennt Sie nicht mehr."
+    )
+    return Reply(Message.text(text))

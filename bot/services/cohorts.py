@@ -1,0 +1,194 @@
+"""Cohorts (Jahrgänge): creation, binding to channels/rooms, closing, announcements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import uuid4
+
+from sqlalchemy import func, select
+
+from bot.errors import NotFound, UserFacingError
+from bot.i18n import N_
+from bot.outbox import post_to_cohort
+from bot.services.audit import record
+from bot.views import Message
+from storage.models import ChannelBinding, Cohort, Meeting
+from storage.uow import UnitOfWork
+
+PROGRAMME = "Stadtlabor demografische Zukunftschancen"
+MAX_CAPACITY = 1000
+ENDS_AFTER_LAST_MEETING = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class CohortInfo:
+    id: int
+    name: str
+    capacity: int
+    confirmed: int
+    waitlisted: int
+    moderated: bool
+    deadline: datetime | None
+    ended_at: datetime | None
+    channels: tuple[str, ...]
+    meetings: tuple[tuple[int, str, datetime], ...]
+
+
+def create_cohort(
+    uow: UnitOfWork,
+    *,
+    actor_id: int,
+    name: str,
+    capacity: int,
+    moderated: bool,
+    deadline: datetime | None,
+    platform: str,
+    channel_id: str | None,
+    now: datetime,
+) -> Cohort:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise UserFacingError(
+            N_(
+                "Bitte geben Sie dem Jahrgang einen Namen (höchstens 200 Zeichen), z. B. "
+                'jahrgang anlegen "Stadtlabor 2026/27".'
+            )
+        )
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise UserFacingError(
+            N_("Die Zahl der Plätze muss zwischen 1 und {limit} liegen."), limit=MAX_CAPACITY
+        )
+    if uow.cohorts.get_by_name(name) is not None:
+        raise UserFacingError(
+            N_(
+                "Einen Jahrgang „{name}“ gibt es schon. Verbinden Sie diesen Kanal mit "
+                '„jahrgang verbinden "{name}"“ oder wählen Sie einen anderen Namen.'
+            ),
+            name=name,
+        )
+    if channel_id is not None and uow.cohorts.binding(platform, channel_id) is not None:
+        raise UserFacingError(
+            N_(
+                "Dieser Kanal gehört schon zu einem Jahrgang. Legen Sie den neuen Jahrgang in "
+                "einem eigenen Kanal an."
+            )
+        )
+    programme = uow.cohorts.programme(PROGRAMME)
+    cohort = Cohort(
+        programme_id=programme.id,
+        name=name,
+        capacity=capacity,
+        moderated=moderated,
+        registration_deadline=deadline,
+        created_at=now,
+        seat_version=0,
+    )
+    uow.cohorts.add(cohort)
+    if channel_id is not None:
+        uow.cohorts.add(
+            ChannelBinding(cohort_id=cohort.id, platform=platform, channel_id=channel_id)
+        )
+    record(
+        uow,
+        actor_id=actor_id,
+        action="jahrgang.anlegen",
+        now=now,
+        cohort_id=cohort.id,
+        after={
+            "name": name,
+            "plaetze": capacity,
+            "moderiert": moderated,
+            "anmeldeschluss": deadline.isoformat() if deadline else None,
+        },
+    )
+    return cohort
+
+
+def bind_channel(
+    uow: UnitOfWork, *, actor_id: int, name: str, platform: str, channel_id: str, now: datetime
+) -> Cohort:
+    cohort = uow.cohorts.get_by_name(name.strip())
+    if cohort is None:
+        raise NotFound(
+            N_("Einen Jahrgang „{name}“ kenne ich nicht. Vorhandene Jahrgänge: {names}."),
+            name=name[:80],
+            names=", ".join(c.name for c in uow.cohorts.active()) or "–",
+        )
+    existing = uow.cohorts.binding(platform, channel_id)
+    if existing is not None:
+        if existing.cohort_id == cohort.id:
+            return cohort
+        raise UserFacingError(N_("Dieser Kanal gehört schon zu einem anderen Jahrgang."))
+    uow.cohorts.add(ChannelBinding(cohort_id=cohort.id, platform=platform, channel_id=channel_id))
+    record(
+        uow,
+        actor_id=actor_id,
+        action="jahrgang.verbinden",
+        now=now,
+        cohort_id=cohort.id,
+        after={"kanal": f"{platform}:{channel_id}"},
+    )
+    return cohort
+
+
+def close_cohort(uow: UnitOfWork, *, actor_id: int, cohort: Cohort, now: datetime) -> None:
+    if cohort.ended_at is not None:
+        raise UserFacingError(N_("Dieser Jahrgang ist bereits abgeschlossen."))
+    cohort.ended_at = now
+    record(
+        uow,
+        actor_id=actor_id,
+        action="jahrgang.abschliessen",
+        now=now,
+        cohort_id=cohort.id,
+        after={"abgeschlossen": now.isoformat()},
+    )
+
+
+def end_of(uow: UnitOfWork, cohort: Cohort) -> datetime | None:
+    """When the cohort ends: closed explicitly, or 30 days after its last meeting."""
+    if cohort.ended_at is not None:
+        return cohort.ended_at
+    last = uow.session.scalar(
+        select(func.max(Meeting.ends_at)).where(
+            Meeting.cohort_id == cohort.id, Meeting.deleted_at.is_(None)
+        )
+    )
+    return last + ENDS_AFTER_LAST_MEETING if last is not None else None
+
+
+def info(uow: UnitOfWork, cohort: Cohort) -> CohortInfo:
+    meetings = uow.session.execute(
+        select(Meeting.number, Meeting.title, Meeting.starts_at)
+        .where(Meeting.cohort_id == cohort.id, Meeting.deleted_at.is_(None))
+        .order_by(Meeting.starts_at)
+    ).all()
+    return CohortInfo(
+        id=cohort.id,
+        name=cohort.name,
+        capacity=cohort.capacity,
+        confirmed=uow.participants.count(cohort.id, "confirmed"),
+        waitlisted=uow.participants.count(cohort.id, "waitlisted")
+        + uow.participants.count(cohort.id, "pending"),
+        moderated=cohort.moderated,
+        deadline=cohort.registration_deadline,
+        ended_at=end_of(uow, cohort),
+        channels=tuple(f"{b.platform}:{b.channel_id}" for b in uow.cohorts.bindings_of(cohort.id)),
+        meetings=tuple((m.number, m.title, m.starts_at) for m in meetings),
+    )
+
+
+def announce(
+    uow: UnitOfWork, *, actor_id: int, cohort: Cohort, message: Message, now: datetime
+) -> int:
+    count = post_to_cohort(uow, cohort.id, message, f"announce:{cohort.id}:{uuid4().hex}", now)
+    record(
+        uow,
+        actor_id=actor_id,
+        action="ankuendigen",
+        now=now,
+        cohort_id=cohort.id,
+        after={"kanaele": count},
+    )
+    return count

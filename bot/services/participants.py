@@ -1,0 +1,276 @@
+"""Participant lists, CSV export/import, roles and the host-city flag (organiser work)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.errors import UserFacingError
+from bot.forms import validate_field
+from bot.i18n import N_
+from bot.services.audit import record
+from bot.services.registration import FUNCTIONS, Details, register
+from bot.views import FormField
+from storage.models import Cohort, Person
+from storage.uow import UnitOfWork
+
+CSV_HEADER = ("name", "kommune", "funktion", "email")
+MAX_IMPORT_ROWS = 2000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Row:
+    person_id: int
+    name: str
+    municipality: str
+    function: str
+    email: str
+    status: str
+    is_host: bool
+
+
+def roster(uow: UnitOfWork, cohort: Cohort, *statuses: str) -> list[Row]:
+    rows = []
+    for p in uow.participants.in_cohort(cohort.id, *statuses):
+        person = uow.persons.get(p.person_id)
+        assert person is not None
+        rows.append(
+            Row(
+                person.id,
+                person.display_name or "?",
+                person.municipality or "",
+                person.function or "",
+                person.email or "",
+                p.status,
+                p.is_host,
+            )
+        )
+    return rows
+
+
+def safe_cell(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas; make them plain text."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def export_csv(rows: list[Row]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*CSV_HEADER, "status", "gastgeber"])
+    for r in rows:
+        writer.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    r.name,
+                    r.municipality,
+                    r.function,
+                    r.email,
+                    r.status,
+                    "ja" if r.is_host else "nein",
+                )
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")  # BOM: Excel then reads umlauts correctly
+
+
+@dataclass
+class ImportReport:
+    new: list[Details] = field(default_factory=list)
+    updated: list[Details] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+_FIELDS = {
+    "name": FormField("name", "name", max_length=200),
+    "kommune": FormField("kommune", "kommune", max_length=200),
+    "funktion": FormField("funktion", "funktion", kind="select", options=FUNCTIONS),
+    "email": FormField("email", "email", kind="email", max_length=254),
+}
+
+
+def read_import(uow: UnitOfWork, cohort: Cohort, content: str) -> ImportReport:
+    """Check every row; the report says by line what would change. Nothing is written here."""
+    report = ImportReport()
+    reader = csv.reader(io.StringIO(content.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if tuple(header[:4]) != CSV_HEADER:
+        raise UserFacingError(
+            N_("Die erste Zeile der CSV-Datei muss „name,kommune,funktion,email“ lauten."),
+        )
+    known = {r.email.lower(): r for r in roster(uow, cohort) if r.email}
+    seen: set[str] = set()
+    for line_no, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if line_no > MAX_IMPORT_ROWS + 1:
+            report.errors.append((line_no, f"> {MAX_IMPORT_ROWS}"))
+            break
+        try:
+            details = _row_details(cells)
+        except UserFacingError as exc:
+            report.errors.append((line_no, str(exc)))
+            continue
+        email = details.email.lower()
+        if email in seen:
+            report.errors.append((line_no, f"{details.email} doppelt / duplicate"))
+            continue
+        seen.add(email)
+        existing = known.get(email)
+        if existing is None:
+            report.new.append(details)
+        elif (existing.name, existing.municipality, existing.function) != (
+            details.name,
+            details.municipality,
+            details.function,
+        ):
+            report.updated.append(details)
+        else:
+            report.unchanged += 1
+    return report
+
+
+def _row_details(cells: list[str]) -> Details:
+    if len(cells) < 4:
+        raise UserFacingError(N_("Die Zeile hat weniger als vier Spalten."))
+    values = {key: validate_field(_FIELDS[key], cells[i]) or "" for i, key in enumerate(CSV_HEADER)}
+    return Details(values["name"], values["kommune"], values["funktion"], values["email"])
+
+
+def apply_import(
+    uow: UnitOfWork,
+    *,
+    actor_id: int,
+    cohort: Cohort,
+    report: ImportReport,
+    now: datetime,
+    language: str,
+    default_language: str,
+    tz: ZoneInfo,
+) -> None:
+    """Write a checked import, all rows or none (the caller commits once)."""
+    if report.errors:
+        raise UserFacingError(
+            N_(
+                "Die Datei enthält fehlerhafte Zeilen; es wurde nichts "
+                "importiert. Bitte korrigieren Sie sie zuerst."
+            )
+        )
+    by_email = {r.email.lower(): r.person_id for r in roster(uow, cohort) if r.email}
+    for details in report.updated:
+        person = uow.persons.get(by_email[details.email.lower()])
+        assert person is not None
+        before = {
+            "name": person.display_name,
+            "kommune": person.municipality,
+            "funktion": person.function,
+        }
+        person.display_name, person.municipality = details.name, details.municipality
+        person.function = details.function
+        record(
+            uow,
+            actor_id=actor_id,
+            action="import.aendern",
+            now=now,
+            cohort_id=cohort.id,
+            subject_id=person.id,
+            before=before,
+            after={
+                "name": details.name,
+                "kommune": details.municipality,
+                "funktion": details.function,
+            },
+        )
+    for details in report.new:
+        add_on_behalf(
+            uow,
+            actor_id=actor_id,
+            cohort=cohort,
+            details=details,
+            now=now,
+            language=language,
+            default_language=default_language,
+            tz=tz,
+        )
+
+
+def add_on_behalf(
+    uow: UnitOfWork,
+    *,
+    actor_id: int,
+    cohort: Cohort,
+    details: Details,
+    now: datetime,
+    language: str,
+    default_language: str,
+    tz: ZoneInfo,
+) -> tuple[Person, str, int]:
+    person = Person(display_name=details.name, created_at=now, is_organiser=False)
+    uow.persons.add(person)
+    outcome = register(
+        uow,
+        cohort=cohort,
+        person=person,
+        details=details,
+        consent=True,
+        now=now,
+        language=language,
+        default_language=default_language,
+        tz=tz,
+        on_behalf_of=actor_id,
+    )
+    return person, outcome.status, outcome.position
+
+
+def set_organiser(
+    uow: UnitOfWork, *, actor_id: int, person: Person, organiser: bool, now: datetime
+) -> None:
+    if not organiser and person.id == actor_id and len(uow.persons.organisers()) == 1:
+        raise UserFacingError(
+            N_(
+                "Sie sind die einzige Person im Programmteam. Ernennen Sie "
+                "zuerst jemand anderen, bevor Sie Ihre Rolle abgeben."
+            )
+        )
+    before = person.is_organiser
+    person.is_organiser = organiser
+    record(
+        uow,
+        actor_id=actor_id,
+        action="rolle",
+        now=now,
+        subject_id=person.id,
+        before={"organisation": before},
+        after={"organisation": organiser},
+    )
+
+
+def set_host(
+    uow: UnitOfWork, *, actor_id: int, cohort: Cohort, person: Person, host: bool, now: datetime
+) -> None:
+    participant = uow.participants.get(cohort.id, person.id)
+    if participant is None or participant.status != "confirmed":
+        raise UserFacingError(
+            N_(
+                "{name} hat keinen bestätigten Platz in diesem Jahrgang; nur "
+                "Teilnehmende können zur Gastgeberstadt gehören."
+            ),
+            name=person.display_name or "?",
+        )
+    before = participant.is_host
+    participant.is_host = host
+    record(
+        uow,
+        actor_id=actor_id,
+        action="gastgeber",
+        now=now,
+        cohort_id=cohort.id,
+        subject_id=person.id,
+        before={"gastgeber": before},
+        after={"gastgeber": host},
+    )

@@ -1,0 +1,148 @@
+"""DSGVO: access, rectification, erasure (with a scan of every table), retention; CSV import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, select
+
+from app import Bot
+from bot.clock import SimulatedClock
+from bot.services.participants import safe_cell
+from tests.helpers import Driver
+from tests.test_registration import signup
+
+
+@pytest.fixture
+def driver(bot: Bot) -> Driver:
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Datenschutz" plaetze=2')
+    return d
+
+
+def _dump(bot: Bot) -> str:
+    """Every value in every table, as one text."""
+    meta = MetaData()
+    meta.reflect(bot.engine)
+    parts = []
+    with bot.engine.connect() as conn:
+        for table in meta.sorted_tables:
+            for row in conn.execute(select(table)):
+                parts.append(json.dumps([str(v) for v in row], ensure_ascii=False))
+    return "\n".join(parts)
+
+
+def test_my_data_sends_everything_by_dm(driver: Driver) -> None:
+    driver.say("anna", signup("anna", bueroleitung='"Frau Büro"'))
+    answer = driver.say("anna", "meine-daten")
+    assert "Direktchat" in answer
+    files = [s for s in driver.messenger.transcript if s.kind == "file"]
+    assert files and files[-1].target == "console:anna" and files[-1].filename == "meine-daten.json"
+    assert files[-1].content is not None
+    data = json.loads(files[-1].content)
+    assert data["person"]["email"] == "anna@example.org"
+    assert data["kennungen"] == ["console:anna"]
+    assert data["anmeldungen"][0]["bueroleitung"] == "Frau Büro"
+    assert "Anna Muster" in files[-1].text  # the readable summary travels with the file
+    assert "Geändert: email=neu@example.org" in driver.say(
+        "anna", "meine-daten aendern email=neu@example.org"
+    )
+    assert "keine gültige" in driver.say("anna", "meine-daten aendern email=kaputt")
+    driver.say("anna", "meine-daten")
+    files = [s for s in driver.messenger.transcript if s.kind == "file"]
+    assert json.loads(files[-1].content or b"")["person"]["email"] == "neu@example.org"
+
+
+def test_forget_erases_the_person_from_every_table(driver: Driver, bot: Bot) -> None:
+    driver.say("anna", signup("anna", name='"Annegret Vergessen"', email="annegret@vergessen.de"))
+    driver.say("ben", signup("ben"))
+    driver.say("cara", signup("cara"))  # waitlisted: moves up when Annegret goes
+    driver.say("orga", "gastgeber @anna ja")
+    driver.say("orga", 'ankuendigen "Willkommen, Annegret Vergessen!"')
+    before = _dump(bot)
+    assert "Annegret Vergessen" in before and "annegret@vergessen.de" in before
+    assert "Wirklich alles löschen" in driver.say("anna", "vergessen")
+    assert "Annegret Vergessen" in _dump(bot)  # nothing happened without the confirmation
+    assert "gelöscht" in driver.say("anna", "vergessen ja")
+    after = _dump(bot)
+    for secret in ("Annegret Vergessen", "annegret@vergessen.de", "console:anna"):
+        assert secret not in after, secret
+    # the seat went to the waitlist, and the bot edits its own post that named her
+    assert any("Platz frei geworden" in t for t in driver.messenger.texts("dm"))
+    edits = [s for s in driver.messenger.transcript if s.kind == "update"]
+    assert edits and "Annegret" not in edits[-1].text and "Person-" in edits[-1].text
+    assert "Cara Muster" in driver.say("orga", "teilnehmende")
+    log = driver.say("orga", "protokoll")
+    assert "vergessen" in log and "Person-" in log and "Annegret" not in log
+    # she is a stranger now: a new first contact starts from nothing
+    assert "nicht angemeldet" in driver.say("anna", "abmelden")
+
+
+def test_retention_purges_after_the_cohort_ends(driver: Driver, bot: Bot) -> None:
+    from bot.services.privacy import purge_expired
+
+    driver.say("anna", signup("anna"))
+    assert "wirklich abschließen" in driver.say("orga", "jahrgang abschliessen")
+    assert "abgeschlossen" in driver.say("orga", "jahrgang abschliessen ja")
+    assert isinstance(bot.clock, SimulatedClock)
+    with bot.uow_factory() as uow:
+        assert (
+            purge_expired(
+                uow,
+                now=bot.clock.now() + timedelta(days=364),
+                retention_days=365,
+                default_language="de",
+            )
+            == []
+        )
+        assert purge_expired(
+            uow,
+            now=bot.clock.now() + timedelta(days=366),
+            retention_days=365,
+            default_language="de",
+        ) == ["Datenschutz"]
+        uow.commit()
+    dump = _dump(bot)
+    assert "anna@example.org" not in dump and "aufbewahrung.loeschen" in dump
+
+
+def test_csv_import_dry_run_broken_rows_and_execute(driver: Driver, tmp_path: Path) -> None:
+    good = tmp_path / "gut.csv"
+    good.write_text(
+        "name,kommune,funktion,email\nAnna,Aort,Bürgermeisterin,a@x.de\n"
+        "Ben,Bort,Beigeordneter,b@x.de\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "kaputt.csv"
+    bad.write_text(
+        "name,kommune,funktion,email\nAnna,Aort,Bürgermeisterin,a@x.de\n"
+        "Ben,Bort,Kaiser,b@x.de\nCara,Cort,Stabsstelle,kein-mail\n",
+        encoding="utf-8",
+    )
+    report = driver.say("orga", f"import teilnehmende {bad} ja")
+    assert "Zeile 3" in report and "Zeile 4" in report and "nichts importiert" in report
+    assert "Noch niemand" in driver.say("orga", "teilnehmende")
+    dry = driver.say("orga", f"import teilnehmende {good}")
+    assert "Neu: 2" in dry and "Probelauf" in dry
+    assert "Noch niemand" in driver.say("orga", "teilnehmende")
+    assert "Import ausgeführt" in driver.say("orga", f"import teilnehmende {good} ja")
+    roster = driver.say("orga", "teilnehmende")
+    assert "Anna – Aort – Bürgermeister/in" in roster and "Ben – Bort" in roster
+    assert "unverändert: 2" in driver.say("orga", f"import teilnehmende {good}")
+    assert "nicht lesen" in driver.say("orga", "import teilnehmende /nicht/da.csv")
+
+
+def test_export_is_safe_against_formula_injection(driver: Driver) -> None:
+    driver.say("anna", signup("anna", name='"=HYPERLINK(\\"http://x\\")"', kommune='"+1"'))
+    driver.say("orga", "export teilnehmende")
+    files = [s for s in driver.messenger.transcript if s.kind == "file"]
+    assert files[-1].target == "console:orga"
+    rows = list(csv.reader(io.StringIO((files[-1].content or b"").decode("utf-8-sig"))))
+    assert rows[0][:4] == ["name", "kommune", "funktion", "email"]
+    assert rows[1][0].startswith("'=") and rows[1][1] == "'+1"
+    assert safe_cell("@SUM(A1)") == "'@SUM(A1)" and safe_cell("Anna") == "Anna"
