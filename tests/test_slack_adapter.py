@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from app import Bot
+from app import Bot, build_bot
 from bot import permissions
+from bot.clock import SimulatedClock
 from bot.commands import build_registry
 from bot.commands.registry import CommandSpec
 from bot.context import CommandContext, Reply
@@ -18,6 +19,7 @@ from bot.dispatcher import Dispatcher
 from bot.outbox import enqueue
 from bot.views import Form, FormField, Message
 from handlers.slack.runner import SlackConfig, SlackRuntime
+from tests.helpers import make_settings
 from tests.support import slack_requests as sr
 from tests.support.slack_double import SlackDouble, SlackUser
 
@@ -82,6 +84,17 @@ def running(bot: Bot, slack: SlackDouble) -> Iterator[Running]:
     runtime.stop()
 
 
+@pytest.fixture
+def running_sqlite(sqlite_url: str, clock: SimulatedClock, slack: SlackDouble) -> Iterator[Running]:
+    """For behaviour that does not depend on the database (and is slow): SQLite only."""
+    bot = build_bot(make_settings(sqlite_url), clock)
+    runtime = start(bot, slack)
+    url = runtime.start_http("127.0.0.1", 0)
+    yield Running(url, slack, bot, runtime)
+    runtime.stop()
+    bot.engine.dispose()
+
+
 # -- slash commands -------------------------------------------------------------------------
 def test_slash_help_is_an_ephemeral_german_answer(running: Running) -> None:
     resp = running.send(sr.slash_command("hilfe"))
@@ -114,7 +127,8 @@ def test_forged_or_stale_signature_is_refused(running: Running, forge: bool, sta
     assert running.slack.ephemerals() == [] and running.slack.calls("chat.postMessage") == []
 
 
-def test_ephemeral_refused_falls_back_to_a_dm(running: Running) -> None:
+def test_ephemeral_refused_falls_back_to_a_dm(running_sqlite: Running) -> None:
+    running = running_sqlite
     running.slack.fail_next("chat.postEphemeral", status=500, count=3)  # retries exhausted
     running.send(sr.slash_command("hilfe"))
     dm = running.slack.dm_channel_for("U0ANNA")

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from app import Bot
+from app import Bot, build_bot
+from bot.clock import SimulatedClock
 from handlers.slack.runner import SlackConfig, SlackConfigError, run_slack
+from tests.helpers import make_settings
 from tests.support import slack_requests as sr
 from tests.support.slack_double import SlackDouble
 from tests.test_slack_adapter import wait_for
@@ -24,7 +26,17 @@ class SocketBot:
 
 
 @pytest.fixture
-def socket_bot(bot: Bot) -> Iterator[SocketBot]:
+def sqlite_bot(sqlite_url: str, clock: SimulatedClock) -> Iterator[Bot]:
+    """Socket Mode does not depend on the database: SQLite only (closing a Socket Mode
+    connection takes slack_sdk's client about three seconds)."""
+    built = build_bot(make_settings(sqlite_url), clock)
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def socket_bot(sqlite_bot: Bot) -> Iterator[SocketBot]:
+    bot = sqlite_bot
     with SlackDouble() as slack:
         config = SlackConfig(bot_token="xoxb-test", app_token="xapp-test", api_url=slack.base_url)
         stop = threading.Event()
@@ -92,5 +104,12 @@ def test_config_from_env_and_modes() -> None:
         SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).mode(http=True)
 
 
-def test_run_slack_without_configuration_exits_2(bot: Bot) -> None:
-    assert run_slack(bot, http=True, config=SlackConfig(bot_token="xoxb-1")) == 2
+def test_run_slack_without_configuration_exits_2(sqlite_bot: Bot) -> None:
+    assert run_slack(sqlite_bot, http=True, config=SlackConfig(bot_token="xoxb-1")) == 2
+
+
+def test_run_slack_with_a_rejected_token_exits_2(sqlite_bot: Bot) -> None:
+    with SlackDouble(valid_tokens={"xoxb-good"}) as slack:
+        config = SlackConfig(bot_token="xoxb-bad", signing_secret="s", api_url=slack.base_url)
+        assert run_slack(sqlite_bot, http=True, config=config) == 2
+        assert [c.error for c in slack.calls("auth.test")] == ["invalid_auth"]

@@ -20,6 +20,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError
 
 from handlers.slack.listeners import SlackListeners
 from handlers.slack.messenger import DEFAULT_PACE, ChannelPacer, SlackMessenger, make_client
@@ -152,7 +154,7 @@ class SlackRuntime:
         assert isinstance(server, _ThreadingWSGIServer)
         self._server = server
         self._server_thread = threading.Thread(
-            target=server.serve_forever, args=(0.2,), name="slack-http", daemon=True
+            target=server.serve_forever, args=(0.05,), name="slack-http", daemon=True
         )
         self._server_thread.start()
         self.flusher.start()
@@ -191,8 +193,8 @@ def run_slack(
     try:
         config = config or SlackConfig.from_env()
         mode = config.mode(http)
-        runtime = SlackRuntime(bot, config)
-    except SlackConfigError as exc:
+        runtime = SlackRuntime(bot, config)  # bolt checks the token with auth.test here
+    except (SlackConfigError, BoltError, SlackApiError, OSError) as exc:
         log.error("%s", exc)
         print(f"stadtlabor: {exc}", flush=True)
         return 2
