@@ -290,3 +290,35 @@ def test_form_without_trigger_falls_back_to_a_dm_dialog(running: Running) -> Non
     (question,) = wait_for(lambda: running.slack.messages(dm))
     assert "Ihr Name" in question.text or "Ihr Name" in _texts(question.blocks or [])
     assert running.slack.calls("views.open") == []
+
+
+def _announce(ctx: CommandContext) -> Reply:
+    return Reply(Message.text(f"Ankündigung: {' '.join(ctx.args)}"), private=False)
+
+
+@pytest.fixture
+def with_public_command(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(permissions.PERMISSIONS, "testansage", permissions.EVERYONE)
+    registry = build_registry()
+    registry.add(CommandSpec(("testansage",), _announce, "Test", "testansage", "x"))
+    bot.dispatcher = Dispatcher(bot.uow_factory, registry, bot.settings, bot.clock)
+
+
+@pytest.mark.usefixtures("with_public_command")
+def test_public_answers_go_to_the_channel_and_mentions_work(running: Running) -> None:
+    running.send(sr.slash_command("testansage Treffen <!everyone>"))
+    (msg,) = wait_for(lambda: running.slack.messages("C0GENERAL"))
+    assert msg.text == "Ankündigung: Treffen &lt;!everyone&gt;"
+    event = {
+        "type": "app_mention",
+        "user": "U0ANNA",
+        "channel": "C0GENERAL",
+        "text": "<@UBOT> testansage im Thread",
+        "ts": "1700000000.000500",
+        "thread_ts": "1700000000.000400",
+    }
+    running.send(sr.event_callback(event))
+    wait_for(lambda: len(running.slack.messages("C0GENERAL")) == 2)
+    reply = running.slack.messages("C0GENERAL")[1]
+    assert reply.text == "Ankündigung: im Thread" and reply.thread_ts == "1700000000.000400"
+    assert running.slack.ephemerals() == []
