@@ -147,3 +147,25 @@ async def test_resend_after_limit_reuses_the_transaction_id() -> None:
     stubborn = Transport(_LimitedClient(refusals=99), sleep=sleep)
     with pytest.raises(MatrixSendError, match="still rate limited"):
         await stubborn.send("!r", "m.room.message", {"body": "x"})
+
+
+def test_runner_reports_missing_settings_as_startup_error(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import StartupError, build_bot
+    from bot.clock import SimulatedClock
+    from handlers.matrix.runner import load_config, run_matrix
+    from tests.helpers import make_settings
+
+    for name in ("MATRIX_PASSWORD", "MATRIX_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MATRIX_HOMESERVER", "http://127.0.0.1:9")
+    monkeypatch.setenv("MATRIX_USER_ID", "@bot:localhost")
+    bot = build_bot(make_settings(f"sqlite:///{tmp_path}/db.sqlite"), SimulatedClock())
+    try:
+        with pytest.raises(StartupError, match="MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN"):
+            run_matrix(bot)
+        monkeypatch.setenv("MATRIX_PASSWORD", "pw")
+        assert load_config(bot).store_path == tmp_path.resolve() / "matrix-store"
+    finally:
+        bot.engine.dispose()
