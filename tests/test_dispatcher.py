@@ -92,3 +92,8 @@ def test_language_switch_changes_answers(bot: Bot) -> None:
     assert "Ab jetzt antworte ich Ihnen auf Deutsch." in driver.say("anna", "language de")
     assert "Unbekannter Befehl" in driver.say("anna", "xyz")
     assert "sprache de" in driver.say("anna", "sprache klingonisch")
+
+
+@pytest.mark.parametrize("text", ['hilfe ""', "hilfe „“", 'HILFE " "', "help    "])
+def test_help_with_empty_topic_is_the_general_help(bot: Bot, text: str) -> None:
+    assert "Stadtlabor-Bot: was Sie tun können" in Driver(bot).say("anna", text)

@@ -41,8 +41,9 @@ def register(registry: CommandRegistry) -> None:
 
 
 def help_command(ctx: CommandContext, registry: CommandRegistry) -> Reply:
-    if ctx.args:
-        return _help_for(ctx, registry, " ".join(ctx.args))
+    topic = " ".join(a.strip() for a in ctx.args if a.strip())
+    if topic:
+        return _help_for(ctx, registry, topic)
     groups: dict[str, list[str]] = {}
     for spec in registry.specs:
         if access(spec.key, ctx.role) == "refused":
