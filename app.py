@@ -123,7 +123,14 @@ def _chat_credentials() -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stadtlabor", description="Stadtlabor-Bot")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="start the chat backends that are configured (console if none)")
+    run = sub.add_parser(
+        "run", help="start the chat backends that are configured (console if none)"
+    )
+    run.add_argument("--slack-http", action="store_true", help="Slack over HTTP, not Socket Mode")
+    run.add_argument(
+        "--host", default="127.0.0.1", help="HTTP address for Slack (default 127.0.0.1)"
+    )
+    run.add_argument("--port", type=int, default=3000, help="HTTP port for Slack (default 3000)")
     sub.add_parser("console", help="talk to the bot in the terminal (simulated clock)")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
@@ -144,7 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_console(settings)
         from handlers.chat_app import run_chat
 
-        return run_chat(settings, build_bot, backends)
+        return run_chat(
+            settings,
+            build_bot,
+            backends,
+            slack_http=bool(getattr(args, "slack_http", False)),
+            host=str(getattr(args, "host", "127.0.0.1")),
+            port=int(getattr(args, "port", 3000)),
+        )
     except (SettingsError, StartupError) as exc:
         print(f"stadtlabor: {exc}", file=sys.stderr)
         return 2
