@@ -14,11 +14,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock, SystemClock
-from bot.commands import build_registry
+from bot.commands import build_due_handlers, build_registry
 from bot.dispatcher import Dispatcher
 from bot.messenger import Messenger
 from bot.outbox import OutboxSender
 from bot.people import apply_configured_organisers
+from bot.reminders import run_due
 from bot.scheduler import DueWorkRunner
 from bot.services.privacy import purge_expired
 from bot.settings import Settings, SettingsError, load_settings
@@ -75,6 +76,8 @@ def build_bot(settings: Settings, clock: Clock, *, bootstrap_organiser: bool = F
         bootstrap_organiser=bootstrap_organiser,
     )
     due = DueWorkRunner()
+    due_handlers = build_due_handlers()
+    due.add("scheduled", lambda now: run_due(uow_factory, due_handlers, settings, now))
     due.add("retention", lambda now: _retention_job(uow_factory, settings, now))
     return Bot(settings, engine, clock, uow_factory, dispatcher, due)
 

@@ -20,7 +20,8 @@ def alembic_config(url: str = "") -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply every migration; features may add their own branch, so upgrade to all heads."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -28,6 +29,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def is_current(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads

@@ -1,9 +1,14 @@
-"""Text commands, one module per feature area; each module has ``register(registry)``."""
+"""Text commands, one module per feature area.
+
+Each feature module has ``register(registry)`` for its commands and forms, and may have
+``register_due(handlers)`` for the kinds of scheduled work it creates.
+"""
 
 from __future__ import annotations
 
 from bot.commands import cohort, general, participants, privacy, registration
 from bot.commands.registry import CommandRegistry
+from bot.reminders import DueHandlers
 
 FEATURES = (general, cohort, registration, participants, privacy)
 
@@ -13,3 +18,12 @@ def build_registry() -> CommandRegistry:
     for feature in FEATURES:
         feature.register(registry)
     return registry
+
+
+def build_due_handlers() -> DueHandlers:
+    handlers = DueHandlers()
+    for feature in FEATURES:
+        register_due = getattr(feature, "register_due", None)
+        if register_due is not None:
+            register_due(handlers)
+    return handlers
