@@ -166,7 +166,7 @@ class Dispatcher:
         cohort = self.cohort_for(uow, request, person)
         role = self.role_of(uow, person, cohort)
         if access(key, role) == "refused" and not self._may_bootstrap(uow, request, key):
-            raise PermissionDenied(_refusal(key, role), command=key)
+            raise PermissionDenied(refusal(key, role), command=key)
         language = person.language or self.settings.language
         return CommandContext(
             request=request,
@@ -240,7 +240,8 @@ class Dispatcher:
         return "outsider"
 
 
-def _refusal(key: str, role: Role) -> str:
+def refusal(key: str, role: Role) -> str:
+    """The message for a refused command: says what to do instead."""
     if access(key, "participant") == "refused":  # organiser-only, whoever asks
         return N_(
             "„{command}“ ist dem Programmteam vorbehalten. Bitte wenden Sie sich an die "

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bot.context import ROLES, Role
+from bot.context import ROLES, CommandContext, Role
+from bot.errors import PermissionDenied
 
 Access = Literal["allowed", "refused", "reduced"]
 
@@ -51,8 +52,42 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "meine-daten": EVERYONE,
     "meine-daten aendern": EVERYONE,
     "vergessen": EVERYONE,
-    "ja": EVERYONE,
-    "nein": EVERYONE,
+    "verknuepfen": EVERYONE,
+    # meetings, agendas, attendance, calendars
+    "treffen": _row(A, A, A, A, R),
+    "treffen anlegen": ORGANISERS,
+    "treffen aendern": ORGANISERS,
+    "treffen loeschen": ORGANISERS,
+    "programmpunkt": ORGANISERS,
+    "agenda": _row(A, A, A, A, R),
+    "agenda posten": ORGANISERS,
+    "teilnahme": MEMBERS,
+    "teilnahme uebersicht": ORGANISERS,
+    "teilnahme schliessen": ORGANISERS,
+    "export teilnahme": ORGANISERS,
+    "kalender": _row(A, A, A, A, R),
+    # topics and polls
+    "thema vorschlagen": MEMBERS,
+    "themen": MEMBERS,
+    "themen zusammenfuehren": ORGANISERS,
+    "themen zurueckziehen": ORGANISERS,
+    "umfrage": MEMBERS,
+    "umfrage aus themen": ORGANISERS,
+    "umfrage schliessen": MEMBERS,  # the service allows organisers and the poll's creator
+    "umfragen": MEMBERS,
+    "abstimmen": MEMBERS,
+    "export umfrage": ORGANISERS,
+    # feedback rounds
+    "feedback": MEMBERS,
+    "feedback starten": ORGANISERS,
+    "feedback schliessen": ORGANISERS,
+    "export feedback": ORGANISERS,
+    # reminders
+    "erinnern": EVERYONE,
+    "erinnern kanal": ORGANISERS,
+    "erinnerungen": EVERYONE,
+    "erinnerung": EVERYONE,
+    "spaeter": EVERYONE,
 }
 
 
@@ -60,14 +95,23 @@ def access(command_key: str, role: Role) -> Access:
     return PERMISSIONS[command_key][role]
 
 
-def markdown_table() -> str:
-    """The table as Markdown, for the README (a test keeps the two identical)."""
+def require(ctx: CommandContext, key: str) -> None:
+    """For sub-actions inside one command (``treffen 2 aendern``): refuse like the dispatcher."""
+    if access(key, ctx.role) == "refused":
+        from bot.dispatcher import refusal
+
+        raise PermissionDenied(refusal(key, ctx.role), command=key)
+
+
+def markdown_table(keys: list[str]) -> str:
+    """The rows for ``keys`` as Markdown, for the README (a test keeps the two identical)."""
     labels = {"allowed": "✓", "refused": "–", "reduced": "reduziert"}
     head = "| Befehl | " + " | ".join(ROLE_LABELS[r] for r in ROLES) + " |"
     rule = "|---|" + "---|" * len(ROLES)
     rows = [
         f"| `{key}` | " + " | ".join(labels[row[r]] for r in ROLES) + " |"
         for key, row in PERMISSIONS.items()
+        if key in keys
     ]
     return "\n".join([head, rule, *rows])
 
