@@ -68,10 +68,10 @@ def test_roles_are_what_the_world_says(world: Driver) -> None:
     assert "Warteliste" in world.say("wanda", _signup("wanda"))
 
 
-@pytest.mark.parametrize("role", ROLES)
 REGISTERED = sorted({spec.key for spec in build_registry().specs})
 
 
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("key", REGISTERED)
 def test_permission_cell(
     world: Driver, tmp_path_factory: pytest.TempPathFactory, key: str, role: Role
