@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SYNAPSE_STAMP := .venv-synapse/.installed-stamp
 
-.PHONY: install run console test test-long lint bench demo synapse clean
+.PHONY: install run console test test-long lint bench demo docs synapse clean
 
 install: $(STAMP)
 
@@ -42,6 +42,9 @@ lint: install
 
 bench: install
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+docs: install
+	$(PY) -c "from bot.permissions import update_readme; update_readme('README.md')"
 
 clean:
 	rm -rf $(VENV) .venv-synapse .pytest_cache .mypy_cache .ruff_cache
