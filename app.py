@@ -108,10 +108,10 @@ def _safe_url(url: str) -> str:
         return "(unparseable URL)"
 
 
-def run_console(settings: Settings, stdin: Sequence[str] | None = None) -> int:
+def run_console(settings: Settings, stdin: Sequence[str] | None = None, echo: bool = False) -> int:
     from handlers.console_app import start_console
 
-    return start_console(settings, build_bot, stdin)
+    return start_console(settings, build_bot, stdin, echo=echo)
 
 
 def _chat_credentials() -> list[str]:
@@ -134,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--host", default="127.0.0.1", help="HTTP address for Slack (default 127.0.0.1)"
     )
     run.add_argument("--port", type=int, default=3000, help="HTTP port for Slack (default 3000)")
-    sub.add_parser("console", help="talk to the bot in the terminal (simulated clock)")
+    console = sub.add_parser("console", help="talk to the bot in the terminal (simulated clock)")
+    console.add_argument("--echo", action="store_true", help="print each input line too")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     args = parser.parse_args(argv)
@@ -151,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         backends = _chat_credentials()
         if args.command == "console" or not backends:
-            return run_console(settings)
+            return run_console(settings, echo=bool(getattr(args, "echo", False)))
         from handlers.chat_app import run_chat
 
         return run_chat(

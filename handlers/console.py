@@ -86,6 +86,7 @@ class ConsoleBackend:
     messenger: ConsoleMessenger
     tz: ZoneInfo
     out: TextIO = sys.stdout
+    echo: bool = False  # print each input line first (readable transcripts of scripts)
 
     def run(self, lines: Iterable[str]) -> int:
         for raw in lines:
@@ -94,6 +95,8 @@ class ConsoleBackend:
 
     def feed(self, line: str) -> None:
         stripped = line.strip()
+        if self.echo and stripped:
+            self.out.write(f"{stripped}\n" if stripped.startswith("#") else f"» {stripped}\n")
         if not stripped or stripped.startswith("#"):
             return
         if stripped.lower().startswith("!clock"):

@@ -24,6 +24,7 @@ def start_console(
     build_bot: Callable[..., Any],
     lines: Iterable[str] | None = None,
     out: TextIO | None = None,
+    echo: bool = False,
 ) -> int:
     out = out or sys.stdout
     clock = SimulatedClock()
@@ -58,6 +59,7 @@ def start_console(
         messenger=messenger,
         tz=settings.tz,
         out=out,
+        echo=echo,
     )
     if lines is None:
         if sys.stdin.isatty():

@@ -116,3 +116,9 @@ def test_clock_moves_forward_and_reports(tmp_path: Path) -> None:
         "[clock] 2030-01-01T12:00+01:00",
         "[clock] 2030-01-01T12:00+01:00",
     ]
+
+
+def test_echo_prints_the_script_as_a_transcript(tmp_path: Path) -> None:
+    result = _stadtlabor(tmp_path, "# Teil 1\n@anna hilfe sprache\n", "console", "--echo")
+    lines = result.stdout.splitlines()
+    assert lines[:3] == ["# Teil 1", "» @anna hilfe sprache", "[dm @anna]"]
