@@ -1,9 +1,11 @@
 """Bolt listeners: slash command, buttons, modal submissions, DM messages, App Home.
 
-Every listener acks first (the app runs with ``process_before_response=False``, so the HTTP
-answer leaves as soon as ``ack()`` is called) and does the work afterwards — except modal
-submissions, whose per-field errors must travel in the ack itself (the dispatcher answers in
-milliseconds, well inside Slack's 3 seconds).
+The app runs with ``process_before_response=True``: the HTTP answer leaves when the listener
+returns, without bolt's 10 ms ack polling. Slash commands and events ack at once and hand their
+work to a small thread pool. A button click (a vote, a confirmation) is committed to the
+database *before* the ack — a click Slack saw acknowledged is never lost — and only the
+delivery of the answers runs in the pool. Modal submissions answer inside the ack (per-field
+errors must travel in it); the dispatcher needs milliseconds, well inside Slack's 3 seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
@@ -61,6 +64,21 @@ class SlackListeners:
         self.deliverer = Deliverer(messenger, self.language_of, self._put_state)
         self._names: dict[str, tuple[str | None, str | None]] = {}
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-work")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def background(self, work: Callable[[], None]) -> None:
+        """Run ``work`` after the ack; failures are logged, never lost silently."""
+
+        def guarded() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("Slack background work failed")
+
+        self._pool.submit(guarded)
 
     def register(self, app: App) -> None:
         app.command(COMMAND)(self.on_command)
@@ -83,14 +101,14 @@ class SlackListeners:
         )
         # The prefix marks the line as a command: it never answers an open DM dialog.
         text = f"{COMMAND} {unescape(str(command.get('text') or ''))}"
-        self._run(origin, text, handle=command.get("user_name"))
+        self.background(lambda: self._run(origin, text, handle=command.get("user_name")))
 
     def on_button(
         self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
-        ack()
         command = str(action.get("value") or "").strip()
         if not command:
+            ack()
             return
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
@@ -101,7 +119,11 @@ class SlackListeners:
             trigger_id=body.get("trigger_id"),
             respond=respond if body.get("response_url") else None,
         )
-        self._run(origin, command, handle=body["user"].get("username"))
+        # Durable before the ack: the click's effect is committed, then Slack hears "ok".
+        request = origin.request(command, handle=body["user"].get("username"))
+        replies = self.bot.dispatcher.handle(request)
+        ack()
+        self.background(lambda: self._deliver(replies, origin))
 
     def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
@@ -114,7 +136,8 @@ class SlackListeners:
             is_direct=True,
             in_bot_dm=True,
         )
-        self._run(origin, unescape(str(event.get("text") or "")))
+        text = unescape(str(event.get("text") or ""))
+        self.background(lambda: self._run(origin, text))
 
     def on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("bot_id") or not event.get("user"):
@@ -129,12 +152,15 @@ class SlackListeners:
             thread_ts=event.get("thread_ts"),
         )
         text = _MENTION.sub("", unescape(str(event.get("text") or "")), count=1)
-        self._run(origin, f"{COMMAND} {text}")
+        self.background(lambda: self._run(origin, f"{COMMAND} {text}"))
 
     def on_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
         user_id = str(event["user"])
+        self.background(lambda: self._publish_home(user_id))
+
+    def _publish_home(self, user_id: str) -> None:
         request = Request(
             identity=Origin(user_id, None).identity,
             conversation=Conversation(PLATFORM, None),
@@ -200,7 +226,9 @@ class SlackListeners:
     def _run(self, origin: Origin, text: str, handle: str | None = None) -> None:
         display_name, slack_handle = self.profile(origin.user_id)
         request = origin.request(text, display_name=display_name, handle=slack_handle or handle)
-        replies = self.bot.dispatcher.handle(request)
+        self._deliver(self.bot.dispatcher.handle(request), origin)
+
+    def _deliver(self, replies: list[Reply], origin: Origin) -> None:
         self.deliverer.deliver(replies, origin)
         self.after_request()
 

@@ -135,9 +135,10 @@ class SlackRuntime:
         self.app = App(
             client=self.client,
             signing_secret=config.signing_secret or "",
-            process_before_response=False,
+            process_before_response=True,
         )
-        SlackListeners(bot, self.messenger, after_request=self.flusher.kick).register(self.app)
+        self.listeners = SlackListeners(bot, self.messenger, after_request=self.flusher.kick)
+        self.listeners.register(self.app)
         self._server: _ThreadingWSGIServer | None = None
         self._server_thread: threading.Thread | None = None
         self._socket: SocketModeHandler | None = None
@@ -177,6 +178,7 @@ class SlackRuntime:
         if self._socket is not None:
             self._socket.close()  # type: ignore[no-untyped-call]
             self._socket = None
+        self.listeners.close()
         self.flusher.stop()
 
 
