@@ -60,12 +60,22 @@ def bare() -> float:
 def bot(slack: SlackDouble, tmp: str) -> float:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MATRIX_"))}
-    env.update({"STADTLABOR_DATABASE_URL": f"sqlite:///{tmp}/idle.db",
-                "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": sr.SIGNING_SECRET,
-                "SLACK_API_URL": slack.base_url, "STADTLABOR_ORGANIZERS": "slack:U0ORGA"})
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "run", "--slack-http",
-                             "--port", str(port)], env=env, cwd=tmp,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env.update(
+        {
+            "STADTLABOR_DATABASE_URL": f"sqlite:///{tmp}/idle.db",
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": sr.SIGNING_SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "STADTLABOR_ORGANIZERS": "slack:U0ORGA",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "run", "--slack-http", "--port", str(port)],
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/slack/events"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -75,8 +85,9 @@ def bot(slack: SlackDouble, tmp: str) -> float:
         time.sleep(0.1)
     # one real command, so that the parser, dateparser and the templates are loaded
     sr.post_signed(url, sr.slash_command("hilfe", user_id="U0ORGA"))
-    sr.post_signed(url, sr.slash_command('jahrgang anlegen "Idle" anmeldeschluss="morgen"',
-                                         user_id="U0ORGA"))
+    sr.post_signed(
+        url, sr.slash_command('jahrgang anlegen "Idle" anmeldeschluss="morgen"', user_id="U0ORGA")
+    )
     time.sleep(3)
     value = rss_mb(proc.pid)
     proc.terminate()
@@ -88,8 +99,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, SlackDouble() as slack:
         bare_mb = bare()
         bot_mb = bot(slack, tmp)
-    result = {"bare_stack_rss_mb": round(bare_mb, 1), "bot_idle_rss_mb": round(bot_mb, 1),
-              "ratio": round(bot_mb / bare_mb, 2), "goal_mb": 100}
+    result = {
+        "bare_stack_rss_mb": round(bare_mb, 1),
+        "bot_idle_rss_mb": round(bot_mb, 1),
+        "ratio": round(bot_mb / bare_mb, 2),
+        "goal_mb": 100,
+    }
     print(f"{'process':<34}{'RSS MB':>8}")
     print(f"{'bare stack (bolt+APS+SA+dateparser)':<34}{bare_mb:>8.1f}")
     print(f"{'stadtlabor run --slack-http (idle)':<34}{bot_mb:>8.1f}")

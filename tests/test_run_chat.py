@@ -36,17 +36,26 @@ def _wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float = 30) 
 def test_run_starts_slack_http_and_answers_a_signed_command(tmp_path: Path) -> None:
     port = _free_port()
     with SlackDouble(users=[SlackUser(id="U0ANNA", real_name="Anna Schmidt")]) as slack:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("STADTLABOR_", "SLACK_", "MATRIX_"))}
-        env.update({
-            "STADTLABOR_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": sr.SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-        })
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("STADTLABOR_", "SLACK_", "MATRIX_"))
+        }
+        env.update(
+            {
+                "STADTLABOR_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
+                "SLACK_BOT_TOKEN": "xoxb-test",
+                "SLACK_SIGNING_SECRET": sr.SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url,
+            }
+        )
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "run", "--slack-http", "--port", str(port)],
-            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             _wait_for_port(port, proc)
