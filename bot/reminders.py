@@ -12,24 +12,77 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.orm import Session
 
 from bot.settings import Settings
 from storage.models import Reminder
+from storage.models_reminders import DigestEntry
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
+HEARTBEAT_KEY = "reminders:heartbeat"
+NOTIFY_CHANNEL = "stadtlabor_reminders"
+DEFAULT_GRACE_HOURS = 6.0
+
+
 @dataclass
 class DueContext:
+    """``lateness``: how long after its due time the row runs while the engine runs in real
+    time (after downtime); zero under a simulated clock (``!clock`` jumps are not downtime)."""
+
     uow: UnitOfWork
     reminder: Reminder
     now: datetime
     settings: Settings
+    lateness: timedelta = timedelta(0)
+
+    @property
+    def grace(self) -> timedelta:
+        return grace_period(self.settings)
+
+
+def grace_period(settings: Settings) -> timedelta:
+    """STADTLABOR_REMINDER_GRACE_HOURS (default 6): late work within it is still sent."""
+    return timedelta(hours=float(getattr(settings, "reminder_grace_hours", DEFAULT_GRACE_HOURS)))
+
+
+_listeners: list[Callable[[], None]] = []
+
+
+def on_change(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` after a commit that scheduled or moved a row (this process);
+    returns a function that removes it again."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+def _announce(session: Session) -> None:
+    """After commit: wake this process's engine; on PostgreSQL also NOTIFY the leader."""
+    if session.info.get("reminders:announce"):
+        return
+    session.info["reminders:announce"] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+    def after_commit(_session: Session) -> None:
+        _session.info.pop("reminders:announce", None)
+        for listener in list(_listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("reminder change listener failed")
+
+    def after_rollback(_session: Session) -> None:
+        _session.info.pop("reminders:announce", None)
+
+    event.listen(session, "after_commit", after_commit, once=True)
+    event.listen(session, "after_soft_rollback", after_rollback, once=True)
 
 
 DueHandler = Callable[[DueContext], None]
@@ -86,7 +139,9 @@ def schedule(
         uow.session.add(row)
     elif row.status == "pending":
         row.due_at, row.target, row.text = due_at, target or {}, text
+        row.recurrence = recurrence
     uow.session.flush()
+    _announce(uow.session)
     return row
 
 
@@ -123,9 +178,10 @@ def run_due(
     """Run every pending row due at ``now``, oldest first; returns how many were handled."""
     with uow_factory() as uow:
         ids = due_ids(uow, now)
+        realtime = uow.state.get(HEARTBEAT_KEY) is not None
     done = 0
     for reminder_id in ids:
-        done += _run_one(uow_factory, handlers, settings, now, reminder_id)
+        done += _run_one(uow_factory, handlers, settings, now, reminder_id, realtime)
     return done
 
 
@@ -135,6 +191,7 @@ def _run_one(
     settings: Settings,
     now: datetime,
     reminder_id: int,
+    realtime: bool = False,
 ) -> int:
     with uow_factory() as uow:
         claimed = uow.session.execute(
@@ -153,7 +210,8 @@ def _run_one(
             uow.commit()
             return 0
         try:
-            handler(DueContext(uow, reminder, now, settings))
+            lateness = max(now - reminder.due_at, timedelta(0)) if realtime else timedelta(0)
+            handler(DueContext(uow, reminder, now, settings, lateness))
         except Exception:
             log.exception("due row %s (%s) failed", reminder_id, reminder.kind)
             uow.rollback()
@@ -171,3 +229,23 @@ def _mark_failed(uow_factory: Callable[[], UnitOfWork], reminder_id: int) -> Non
             update(Reminder).where(Reminder.id == reminder_id).values(status="failed")
         )
         uow.commit()
+
+
+DIGEST_KIND = "reminders-digest"
+
+
+def record_missed(uow: UnitOfWork, source: str, ref_id: int, now: datetime) -> None:
+    """Remember for the organisers' digest that ``source`` row ``ref_id`` was missed or is
+    uncertain, and make sure one digest run is pending (ids only; texts are read at send time)."""
+    uow.session.add(DigestEntry(at=now, source=source, ref_id=ref_id))
+    pending = uow.session.scalar(
+        select(Reminder.id).where(Reminder.kind == DIGEST_KIND, Reminder.status == "pending")
+    )
+    if pending is None:
+        schedule(
+            uow,
+            key=f"{DIGEST_KIND}:{source}:{ref_id}:{now.isoformat()}",
+            due_at=now,
+            kind=DIGEST_KIND,
+            now=now,
+        )

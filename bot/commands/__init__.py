@@ -6,11 +6,19 @@ Each feature module has ``register(registry)`` for its commands and forms, and m
 
 from __future__ import annotations
 
-from bot.commands import cohort, general, linking, participants, privacy, registration
+from bot.commands import (
+    cohort,
+    general,
+    linking,
+    participants,
+    privacy,
+    registration,
+    reminders,
+)
 from bot.commands.registry import CommandRegistry
 from bot.reminders import DueHandlers
 
-FEATURES = (general, cohort, registration, participants, privacy, linking)
+FEATURES = (general, cohort, registration, participants, privacy, linking, reminders)
 
 
 def build_registry() -> CommandRegistry:

@@ -1,0 +1,1 @@
+"""Reminders people ask for (service, recurrence rules) and the engine that runs due work."""

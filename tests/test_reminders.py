@@ -1,0 +1,172 @@
+"""Reminders on request: commands, delivery by DM and in the rooms, recurrence, snooze,
+delegates, downtime (late note, digest) and the DSGVO hooks — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app import Bot
+from bot.clock import SimulatedClock
+from bot.reminders import HEARTBEAT_KEY
+from bot.scheduling import service as svc
+from storage.models import Participant, Reminder
+from tests.helpers import Driver
+
+
+@pytest.fixture
+def driver(bot: Bot) -> Driver:
+    d = Driver(bot)
+    assert "angelegt" in d.say("orga", 'jahrgang anlegen "Stadtlabor 2027"')
+    assert "gehört jetzt" in d.say("orga", 'jahrgang verbinden "Stadtlabor 2027"')
+    return d
+
+
+def _tick(d: Driver, delta: timedelta) -> None:
+    clock = d.bot.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.advance(delta)
+    d.bot.due.run_due(clock.now())
+    d.flush()
+
+
+def _dms(d: Driver, user: str) -> list[str]:
+    return [s.text for s in d.messenger.transcript if s.kind == "dm" and s.target.endswith(user)]
+
+
+def test_dm_reminder_is_echoed_listed_sent_once_and_snoozed(driver: Driver) -> None:
+    answer = driver.say("anna", "erinnern morgen 9 Uhr; Bericht schicken", dm=True)
+    assert "Donnerstag, 26. November 2026, 09:00 Uhr" in answer and "Nr." in answer
+    assert "Bericht schicken" in driver.say("anna", "erinnerungen", dm=True)
+    _tick(driver, timedelta(hours=20))  # Thursday 08:00: not yet
+    assert _dms(driver, "anna") == []
+    _tick(driver, timedelta(hours=2))
+    _tick(driver, timedelta(hours=2))
+    sent = _dms(driver, "anna")
+    assert len(sent) == 1 and "Erinnerung: Bericht schicken" in sent[0]
+    assert "verspätet" not in sent[0]  # a simulated clock jump is not downtime
+    assert "keine offenen" in driver.say("anna", "erinnerungen", dm=True)
+    answer = driver.say("anna", "später 1 Stunde", dm=True)
+    assert "Verschoben" in answer
+    _tick(driver, timedelta(minutes=61))
+    assert len(_dms(driver, "anna")) == 2
+
+
+def test_bad_input_gets_a_clear_message(driver: Driver) -> None:
+    assert "Semikolon" in driver.say("anna", "erinnern morgen 9 Uhr Bericht", dm=True)
+    assert "Woran" in driver.say("anna", "erinnern morgen; ", dm=True)
+    assert "erinnerung NR löschen" in driver.say("anna", "erinnerung x", dm=True)
+    assert "Keine offene" in driver.say("anna", "erinnerung 999 löschen", dm=True)
+    assert "noch keine Erinnerung" in driver.say("bob", "später morgen", dm=True)
+    assert "Wie lange" in driver.say("bob", "später", dm=True)
+    assert "vorbehalten" in driver.say("anna", "erinnern kanal morgen; x")
+    assert "Traceback" not in driver.say("anna", "erinnern gestern; x", dm=True)
+
+
+def test_channel_and_recurring_reminders_and_deletion_rights(driver: Driver) -> None:
+    answer = driver.say("orga", "erinnern kanal jeden Montag 9 Uhr; Umfrage beantworten")
+    assert "jeden Montag um 09:00 Uhr" in answer
+    driver.say("anna", "erinnern täglich 8 Uhr; Zeitung", dm=True)
+    with driver.bot.uow_factory() as uow:
+        rows = {r.kind: r.id for r in uow.session.query(Reminder)}
+    assert "gehört nicht Ihnen" in driver.say("anna", f"erinnerung {rows['channel']} löschen")
+    assert "Umfrage" in driver.say("orga", "erinnerungen")
+    assert "Zeitung" not in driver.say("orga", "erinnerungen")  # others' DMs stay private
+    for _day in range(7):
+        _tick(driver, timedelta(days=1))
+    posts = driver.messenger.texts("post")
+    assert sum("Umfrage beantworten" in p for p in posts) == 1
+    assert sum("Zeitung" in t for t in _dms(driver, "anna")) == 7
+    assert "gelöscht" in driver.say("anna", f"erinnerung {rows['dm']} löschen", dm=True)
+    assert "gelöscht" in driver.say("orga", f"erinnerung {rows['channel']} löschen")
+    _tick(driver, timedelta(days=7))
+    assert sum("Zeitung" in t for t in _dms(driver, "anna")) == 7
+
+
+def test_delegate_gets_a_copy(driver: Driver) -> None:
+    driver.say("bea", "hilfe", dm=True)
+    driver.say("anna", "erinnern morgen 9 Uhr; Haushaltsrede", dm=True)
+    with driver.bot.uow_factory() as uow:
+        anna = uow.persons.get_by_identity("console", "anna")
+        bea = uow.persons.get_by_identity("console", "bea")
+        cohort = uow.cohorts.get_by_name("Stadtlabor 2027")
+        assert anna and bea and cohort
+        now = driver.bot.clock.now()
+        uow.session.add(
+            Participant(
+                cohort_id=cohort.id,
+                person_id=anna.id,
+                status="confirmed",
+                registered_at=now,
+                updated_at=now,
+                delegate_person_id=bea.id,
+            )
+        )
+        uow.commit()
+    _tick(driver, timedelta(days=1))
+    assert any("Kopie einer Erinnerung" in t and "Haushaltsrede" in t for t in _dms(driver, "bea"))
+
+
+def test_downtime_late_within_grace_missed_beyond_goes_to_digest(driver: Driver) -> None:
+    bot = driver.bot
+    driver.say("anna", "erinnern in 1 Stunde; knapp", dm=True)
+    driver.say("anna", "erinnern in 2 Stunden; lange her", dm=True)
+    with bot.uow_factory() as uow:  # the engine ran in real time before the outage
+        uow.state.put(HEARTBEAT_KEY, bot.clock.now().isoformat())
+        uow.session.query(Reminder).filter(Reminder.text == "lange her").update(
+            {"due_at": bot.clock.now() - timedelta(hours=8)}
+        )
+        uow.commit()
+    _tick(driver, timedelta(hours=3))
+    _tick(driver, timedelta(minutes=1))  # the digest row runs on the next pass
+    sent = _dms(driver, "anna")
+    assert len(sent) == 1 and "knapp" in sent[0] and "verspätet" in sent[0]
+    digest = _dms(driver, "orga")
+    assert len(digest) == 1 and "nicht gesendet" in digest[0]
+    _tick(driver, timedelta(hours=1))
+    assert len(_dms(driver, "orga")) == 1  # reported once
+
+
+def test_export_and_erase(driver: Driver) -> None:
+    driver.say("anna", "erinnern morgen; privat", dm=True)
+    driver.say("orga", "erinnern kanal morgen; für alle")
+    with driver.bot.uow_factory() as uow:
+        anna = uow.persons.get_by_identity("console", "anna")
+        orga = uow.persons.get_by_identity("console", "orga")
+        assert anna and orga
+        assert svc.export_person(uow, anna.id)["reminders"][0]["text"] == "privat"
+        svc.erase_person(uow, anna.id, "Person 1")
+        svc.erase_person(uow, orga.id, "Person 2")
+        uow.commit()
+        assert svc.export_person(uow, anna.id) == {"reminders": []}
+        rows = list(uow.session.query(Reminder))
+        assert [(r.text, r.person_id) for r in rows] == [("für alle", None)]
+
+
+@pytest.mark.parametrize(
+    ("rule", "local_times"),
+    [
+        ("weekly:6@09:00", ["2027-03-21 09:00+01:00", "2027-03-28 09:00+02:00"]),
+        (
+            "daily@02:30",
+            ["2027-03-27 02:30+01:00", "2027-03-28 03:30+02:00", "2027-03-29 02:30+02:00"],
+        ),
+        (
+            "daily@02:30",
+            ["2027-10-30 02:30+02:00", "2027-10-31 02:30+02:00", "2027-11-01 02:30+01:00"],
+        ),
+        ("weekly:6@09:00", ["2027-10-24 09:00+02:00", "2027-10-31 09:00+01:00"]),
+    ],
+)
+def test_recurrence_keeps_local_time_across_dst(rule: str, local_times: list[str]) -> None:
+    from bot.scheduling.recurrence import next_occurrence
+
+    moment = datetime.fromisoformat(local_times[0]) - timedelta(minutes=1)
+    seen = []
+    for _ in local_times:
+        moment = next_occurrence(rule, moment, "Europe/Berlin")
+        seen.append(moment)
+    assert [m.astimezone(UTC) for m in seen] == [
+        datetime.fromisoformat(t).astimezone(UTC) for t in local_times
+    ]
