@@ -1,0 +1,305 @@
+"""umfrage, umfragen, abstimmen, export umfrage — polls in the cohort's channels."""
+
+from __future__ import annotations
+
+import re
+from uuid import uuid4
+
+from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.context import CommandContext, Reply
+from bot.dates import describe_when, parse_deadline
+from bot.errors import UserFacingError
+from bot.i18n import N_
+from bot.outbox import dm_person
+from bot.permissions import require
+from bot.reminders import DueContext, DueHandlers
+from bot.router import fold
+from bot.services import poll_close, polls
+from bot.services.poll_results import options_of, render_for_channel
+from bot.views import Message, Note, Section
+from storage.models import Poll
+
+FLAGS = {
+    "anonym": "anonym",
+    "anonymous": "anonym",
+    "gastgeber-enthaltung": "gastgeber-enthaltung",
+    "host-abstain": "gastgeber-enthaltung",
+}
+KNOWN_OPTIONS = {"mehrfach", "multiple", "ergebnis", "results", "bis", "until", "frage", "question"}
+_NUMBER = re.compile(r"^\d{1,6}$")
+
+
+def register(registry: CommandRegistry) -> None:
+    add = registry.add
+    add(
+        CommandSpec(
+            ("umfrage",),
+            poll_command,
+            N_("legt eine Umfrage an; „umfrage 3“ zeigt sie, „umfrage 3 schliessen“ beendet sie"),
+            'umfrage "FRAGE" "OPTION" "OPTION" … [mehrfach=2] [anonym] [ergebnis=live|ende] '
+            '[bis="…"] [gastgeber-enthaltung]',
+            'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr" anonym',
+            (("poll",),),
+            "jahrgang",
+            needs_cohort=True,
+        )
+    )
+    add(
+        CommandSpec(
+            ("umfragen",),
+            list_polls,
+            N_("zeigt die Umfragen des Jahrgangs und ob Sie abgestimmt haben"),
+            "umfragen",
+            "umfragen",
+            (("polls",),),
+            "jahrgang",
+            needs_cohort=True,
+        )
+    )
+    add(
+        CommandSpec(
+            ("abstimmen",),
+            vote,
+            N_("stimmt in einer Umfrage ab (bis zum Schluss änderbar)"),
+            "abstimmen UMFRAGE OPTION[,OPTION] | abstimmen UMFRAGE zurueckziehen",
+            "abstimmen 3 2",
+            (("vote",),),
+            "jahrgang",
+            needs_cohort=True,
+        )
+    )
+    add(
+        CommandSpec(
+            ("export", "umfrage"),
+            export,
+            N_("schickt das Ergebnis einer Umfrage als CSV (ohne Namen bei anonymen Umfragen)"),
+            "export umfrage NUMMER",
+            "export umfrage 3",
+            (("export", "poll"),),
+            "organisation",
+            needs_cohort=True,
+        )
+    )
+
+
+def register_due(handlers: DueHandlers) -> None:
+    handlers.add("poll_close", _due_close)
+    handlers.add("poll_nudge", _due_nudge)
+
+
+def _due_close(due: DueContext) -> None:
+    poll = due.uow.session.get(Poll, int(due.reminder.target.get("poll_id", 0)))
+    if poll is not None and poll.closed_at is None:
+        poll_close.close_poll(due.uow, poll.id, now=due.now, settings=due.settings, actor_id=None)
+
+
+def _due_nudge(due: DueContext) -> None:
+    poll_close.nudge(
+        due.uow, int(due.reminder.target.get("poll_id", 0)), now=due.now, settings=due.settings
+    )
+
+
+def number_arg(text: str, example: str) -> int:
+    if not _NUMBER.match(text.strip()):
+        raise UserFacingError(
+            N_("„{text}“ ist keine Nummer. Beispiel: {example}"), text=text[:40], example=example
+        )
+    return int(text)
+
+
+def spec_from(ctx: CommandContext, question: str, labels: list[str]) -> polls.PollSpec:
+    """The poll settings from the options and flags typed after ``umfrage``."""
+    unknown = sorted(set(ctx.options) - KNOWN_OPTIONS - set(FLAGS))
+    if unknown:
+        raise UserFacingError(
+            N_(
+                "Die Angabe „{key}=“ kenne ich nicht. Möglich sind mehrfach=, ergebnis=live|ende, "
+                'bis="…", anonym und gastgeber-enthaltung.'
+            ),
+            key=unknown[0][:40],
+        )
+    flags = {FLAGS[fold(a)] for a in ctx.args if fold(a) in FLAGS}
+    flags |= {FLAGS[k] for k, v in ctx.options.items() if k in FLAGS and fold(v) != "nein"}
+    multiple = ctx.options.get("mehrfach", ctx.options.get("multiple", "1"))
+    if fold(multiple) in ("ja", "yes", "alle", "all"):
+        max_choices = len(labels)
+    elif _NUMBER.match(multiple):
+        max_choices = int(multiple)
+    else:
+        raise UserFacingError(
+            N_("mehrfach= braucht eine Zahl, z. B. mehrfach=2 (höchstens zwei Optionen).")
+        )
+    results = fold(ctx.options.get("ergebnis", ctx.options.get("results", "live")))
+    if results not in ("live", "ende", "end", "schluss"):
+        raise UserFacingError(N_("ergebnis= ist live (sofort) oder ende (erst nach dem Schluss)."))
+    deadline = ctx.options.get("bis", ctx.options.get("until"))
+    closes_at = None
+    if deadline is not None:
+        closes_at = parse_deadline(deadline, now=ctx.now, tz=ctx.settings.timezone)
+    return polls.PollSpec(
+        question=question,
+        options=tuple(labels),
+        max_choices=max_choices,
+        anonymous="anonym" in flags,
+        results_live=results == "live",
+        host_abstain="gastgeber-enthaltung" in flags,
+        closes_at=closes_at,
+    )
+
+
+def created_reply(ctx: CommandContext, poll: Poll) -> Reply:
+    text = ctx._(
+        N_("Umfrage {number} ist angelegt und wird im Kanal des Jahrgangs gepostet."),
+        number=poll.number,
+    )
+    lines = [text]
+    if poll.closes_at is not None:
+        lines.append(describe_when(poll.closes_at.astimezone(ctx.tz), ctx.language))
+    return Reply(Message((Section(tuple(lines)),), fallback=text))
+
+
+def poll_command(ctx: CommandContext) -> Reply:
+    assert ctx.cohort is not None
+    if ctx.args and _NUMBER.match(ctx.args[0]):
+        return _poll_action(ctx, int(ctx.args[0]), [fold(a) for a in ctx.args[1:]])
+    words = [a for a in ctx.args if fold(a) not in FLAGS]
+    question = ctx.options.get("frage", ctx.options.get("question"))
+    if question is None:
+        if not words:
+            raise UserFacingError(
+                N_(
+                    'Bitte geben Sie Frage und Optionen an, z. B. umfrage "Welches Thema?" '
+                    '"Wohnen" "Mobilität".'
+                )
+            )
+        question, words = words[0], words[1:]
+    spec = spec_from(ctx, question, words)
+    poll = polls.create_poll(
+        ctx.uow,
+        cohort=ctx.cohort,
+        spec=spec,
+        creator_id=ctx.person.id,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    ctx.uow.commit()
+    return created_reply(ctx, poll)
+
+
+def _poll_action(ctx: CommandContext, number: int, rest: list[str]) -> Reply:
+    assert ctx.cohort is not None
+    poll = polls.get_poll(ctx.uow, ctx.cohort.id, number)
+    if not rest:
+        return Reply(render_for_channel(ctx.uow, poll, ctx.settings))
+    if rest[0] not in ("schliessen", "close", "beenden"):
+        raise UserFacingError(
+            N_("Meinten Sie „umfrage {number} schliessen“? Oder „abstimmen {number} 1“?"),
+            number=number,
+        )
+    require(ctx, "umfrage schliessen")
+    poll_close.may_close(poll, ctx.person)
+    poll_close.close_poll(
+        ctx.uow, poll.id, now=ctx.now, settings=ctx.settings, actor_id=ctx.person.id
+    )
+    ctx.uow.commit()
+    return Reply(
+        Message.text(
+            ctx._(
+                N_("Umfrage {number} ist geschlossen; das Ergebnis steht im Kanal."), number=number
+            )
+        )
+    )
+
+
+def _positions(ctx: CommandContext, poll: Poll, words: list[str]) -> tuple[int, ...]:
+    parts = [p for w in words for p in re.split(r"[,;\s]+", w) if p]
+    if not parts:
+        raise UserFacingError(N_("Welche Option? Z. B. abstimmen {number} 2."), number=poll.number)
+    return tuple(number_arg(p, f"abstimmen {poll.number} 2") for p in parts)
+
+
+def vote(ctx: CommandContext) -> Reply:
+    assert ctx.cohort is not None
+    if not ctx.args:
+        raise UserFacingError(N_("Bitte nennen Sie Umfrage und Option, z. B. abstimmen 3 2."))
+    poll = polls.get_poll(ctx.uow, ctx.cohort.id, number_arg(ctx.args[0], "abstimmen 3 2"))
+    rest = ctx.args[1:]
+    withdraw = bool(rest) and fold(rest[0]) in ("zurueckziehen", "withdraw", "keine")
+    positions = () if withdraw else _positions(ctx, poll, rest)
+    if withdraw:
+        mode: polls.Mode = "withdraw"
+    elif len(positions) == 1 and poll.max_choices > 1:
+        mode = "add"
+    else:
+        mode = "set"
+    outcome = polls.cast_vote(
+        ctx.uow,
+        poll_id=poll.id,
+        person_id=ctx.person.id,
+        positions=positions,
+        mode=mode,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    ctx.uow.commit()
+    return Reply(Message.text(_vote_text(ctx, poll, outcome)))
+
+
+def _vote_text(ctx: CommandContext, poll: Poll, outcome: polls.VoteOutcome) -> str:
+    labels = {o.position: o.label for o in options_of(ctx.uow, poll.id)}
+    choice = ", ".join(f"{p}. {labels[p]}" for p in outcome.positions)
+    if outcome.status == "neu":
+        msgid = N_(
+            "Ihre Stimme in Umfrage {number} ist gezählt: {choice}. Bis zum Schluss änderbar."
+        )
+    elif outcome.status == "geaendert":
+        msgid = N_("Ihre Stimme in Umfrage {number} ist geändert: {choice}.")
+    elif outcome.status == "zurueckgezogen":
+        msgid = N_("Ihre Stimme in Umfrage {number} ist zurückgezogen.")
+    elif not outcome.positions:
+        msgid = N_("Unverändert: Sie haben in Umfrage {number} noch nicht abgestimmt.")
+    else:
+        msgid = N_("Unverändert: Ihre Stimme in Umfrage {number} ist bereits {choice}.")
+    return ctx._(msgid, number=poll.number, choice=choice)
+
+
+def list_polls(ctx: CommandContext) -> Reply:
+    assert ctx.cohort is not None
+    found = polls.polls_of(ctx.uow, ctx.cohort.id)
+    if not found:
+        return Reply(
+            Message.text(ctx._(N_('Noch keine Umfragen. Anlegen: umfrage "Frage?" "A" "B".')))
+        )
+    lines = []
+    for poll in found:
+        if not polls.is_open(poll, ctx.now):
+            state = ctx._(N_("geschlossen"))
+        elif polls.ballot_of(ctx.uow, poll.id, ctx.person.id) is not None:
+            state = ctx._(N_("offen – Sie haben abgestimmt"))
+        elif polls.eligible(ctx.uow, poll, ctx.person.id):
+            state = ctx._(N_("offen – Sie haben noch nicht abgestimmt"))
+        else:
+            state = ctx._(N_("offen"))
+        lines.append(f"{poll.number}. {poll.question} — {state}")
+    hint = ctx._(N_("„umfrage NUMMER“ zeigt eine Umfrage mit Ergebnis; abstimmen NUMMER OPTION."))
+    return Reply(Message((Section(tuple(lines)), Note(hint)), fallback=lines[0]))
+
+
+def export(ctx: CommandContext) -> Reply:
+    assert ctx.cohort is not None
+    if not ctx.args:
+        raise UserFacingError(N_("Welche Umfrage? Z. B. export umfrage 3."))
+    poll = polls.get_poll(ctx.uow, ctx.cohort.id, number_arg(ctx.args[0], "export umfrage 3"))
+    data = poll_close.export_csv(ctx.uow, poll, ctx.settings)
+    dm_person(
+        ctx.uow,
+        ctx.person.id,
+        Message.text(
+            ctx._(N_("Umfrage {number}: {question}"), number=poll.number, question=poll.question)
+        ),
+        f"poll-export:{poll.id}:{uuid4().hex}",
+        ctx.now,
+        file=(f"umfrage-{poll.number}.csv", data),
+    )
+    ctx.uow.commit()
+    return Reply(Message.text(ctx._(N_("Die Auswertung kommt als Datei in Ihren Direktchat."))))

@@ -1,0 +1,121 @@
+"""Counting and showing results: the tally, and in-place updates of every posted poll message.
+
+Updates are coalesced: while an update (or the first post) for a channel is still waiting in
+the outbox, its payload is replaced by the newest rendering instead of queueing another row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from bot.i18n import translator
+from bot.outbox import enqueue
+from bot.services.poll_views import Tally, poll_message
+from bot.settings import Settings
+from bot.views import Message
+from storage.models import OutboxMessage, Person, Poll, PollOption, PostedMessage, Vote
+from storage.models_polls import PollCounter
+from storage.uow import UnitOfWork
+
+
+def options_of(uow: UnitOfWork, poll_id: int) -> list[PollOption]:
+    return list(
+        uow.session.scalars(
+            select(PollOption).where(PollOption.poll_id == poll_id).order_by(PollOption.position)
+        )
+    )
+
+
+def tally(uow: UnitOfWork, poll: Poll) -> Tally:
+    counts = {
+        int(position): int(n)
+        for position, n in uow.session.execute(
+            select(PollOption.position, func.count(Vote.id))
+            .join(Vote, Vote.option_id == PollOption.id)
+            .where(PollOption.poll_id == poll.id)
+            .group_by(PollOption.position)
+        )
+    }
+    counter = uow.session.get(PollCounter, poll.id)
+    names: dict[int, list[str]] = {}
+    if not poll.anonymous:
+        rows = uow.session.execute(
+            select(PollOption.position, Person.display_name, Person.pseudonym)
+            .join(Vote, Vote.option_id == PollOption.id)
+            .join(Person, Person.id == Vote.person_id)
+            .where(PollOption.poll_id == poll.id)
+            .order_by(PollOption.position, Person.display_name)
+        )
+        for position, name, pseudonym in rows:
+            names.setdefault(int(position), []).append(name or pseudonym or "?")
+    return Tally(counts, counter.ballots if counter else 0, names)
+
+
+def version_of(uow: UnitOfWork, poll_id: int) -> int:
+    counter = uow.session.get(PollCounter, poll_id)
+    return counter.version if counter else 0
+
+
+def results_visible(poll: Poll, counted: Tally, threshold: int) -> bool:
+    """Live polls show results at once, others after closing; anonymous ones only from k."""
+    if not poll.results_live and poll.closed_at is None:
+        return False
+    return not (poll.anonymous and counted.ballots < threshold)
+
+
+def render_for_channel(uow: UnitOfWork, poll: Poll, settings: Settings) -> Message:
+    counted = tally(uow, poll)
+    language = settings.language
+    return poll_message(
+        poll,
+        options_of(uow, poll.id),
+        counted,
+        visible=results_visible(poll, counted, settings.anonymity_threshold),
+        threshold=settings.anonymity_threshold,
+        translate=translator(language),
+        tz=settings.tz,
+        language=language,
+    )
+
+
+def _replace_pending(uow: UnitOfWork, key_prefix: str, message: Message) -> bool:
+    """Give a still-pending row the newest rendering; False if none was pending."""
+    done = False
+    for row_id in uow.session.scalars(
+        select(OutboxMessage.id).where(
+            OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+            OutboxMessage.status == "pending",
+        )
+    ):
+        changed = uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .values(payload={"message": message.to_dict()})
+            .execution_options(synchronize_session=False)
+        )
+        done = done or getattr(changed, "rowcount", 0) == 1
+    return done
+
+
+def push_results(uow: UnitOfWork, poll: Poll, now: datetime, settings: Settings) -> None:
+    """Edit every posted copy of the poll message to the current state (coalesced)."""
+    message = render_for_channel(uow, poll, settings)
+    _replace_pending(uow, f"poll:{poll.id}:post:", message)
+    version = version_of(uow, poll.id)
+    for posted in uow.session.scalars(
+        select(PostedMessage).where(PostedMessage.subject == f"poll:{poll.id}")
+    ):
+        prefix = f"poll-update:{poll.id}:{posted.platform}:{posted.channel_id}:"
+        if _replace_pending(uow, prefix, message):
+            continue
+        enqueue(
+            uow,
+            key=f"{prefix}{version}{':closed' if poll.closed_at else ''}",
+            platform=posted.platform,
+            operation="update",
+            target={"channel_id": posted.channel_id, "message_id": posted.message_id},
+            now=now,
+            message=message,
+        )
