@@ -1,0 +1,106 @@
+"""Scheduled messages of a meeting (kinds handled here, scheduled by the meetings service).
+
+* 21 days before, 09:00: confirmed participants who have not answered are asked once.
+* 14 days before, 09:00: everyone coming gets the organisers' notes (``hinweise``).
+* 1 day before, 09:00: everyone coming gets the agenda as a recap.
+* day 1, 08:00: a post in the cohort's channels.
+"""
+
+from __future__ import annotations
+
+from bot.i18n import N_, translator
+from bot.notify import tell
+from bot.outbox import dm_person, post_to_cohort
+from bot.reminders import DueContext, DueHandlers
+from bot.services import agenda as agenda_service
+from bot.services import attendance as attendance_service
+from bot.views import Message, Section
+from storage.models import Meeting
+
+
+def register_due(handlers: DueHandlers) -> None:
+    handlers.add("meeting_attendance_ask", ask)
+    handlers.add("meeting_notes14", notes)
+    handlers.add("meeting_recap1", recap)
+    handlers.add("meeting_day1", day_one)
+
+
+def _meeting(ctx: DueContext) -> Meeting | None:
+    meeting = ctx.uow.session.get(Meeting, int(ctx.reminder.target.get("meeting_id", 0)))
+    if meeting is None or meeting.deleted_at is not None:
+        return None
+    return meeting
+
+
+def _date(meeting: Meeting, ctx: DueContext) -> str:
+    return f"{meeting.starts_at.astimezone(ctx.settings.tz):%d.%m.%Y %H:%M}"
+
+
+def ask(ctx: DueContext) -> None:
+    meeting = _meeting(ctx)
+    if meeting is None or attendance_service.is_closed(ctx.uow, meeting):
+        return
+    for person in attendance_service.unanswered(ctx.uow, meeting):
+        tell(
+            ctx.uow,
+            person,
+            N_(
+                "Kommen Sie zu Treffen {n} „{title}“ am {date}? Bitte antworten Sie mit "
+                "„teilnahme {n} ja“, „nein“, „tag1“ oder „tag2“ (auch essen=… "
+                "barrierefreiheit=… uebernachtung=ja|nein)."
+            ),
+            now=ctx.now,
+            default_language=ctx.settings.language,
+            key=f"meeting:{meeting.id}:ask:{person.id}",
+            n=meeting.number,
+            title=meeting.title,
+            date=_date(meeting, ctx),
+        )
+
+
+def notes(ctx: DueContext) -> None:
+    meeting = _meeting(ctx)
+    if meeting is None:
+        return
+    for person in attendance_service.coming(ctx.uow, meeting):
+        tell(
+            ctx.uow,
+            person,
+            N_("In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}. Hinweise: {notes}"),
+            now=ctx.now,
+            default_language=ctx.settings.language,
+            key=f"meeting:{meeting.id}:notes14:{person.id}",
+            n=meeting.number,
+            title=meeting.title,
+            date=_date(meeting, ctx),
+            place=meeting.location or "–",
+            notes=meeting.notes or "–",
+        )
+
+
+def recap(ctx: DueContext) -> None:
+    meeting = _meeting(ctx)
+    if meeting is None:
+        return
+    tz = ctx.settings.tz
+    for person in attendance_service.coming(ctx.uow, meeting):
+        language = person.language or ctx.settings.language
+        t = translator(language)
+        agenda = agenda_service.render(ctx.uow, meeting, tz, language)
+        intro = t(N_("Morgen beginnt Treffen {n}. Das Programm:")).format(n=meeting.number)
+        message = Message((Section((intro,)), *agenda.blocks), fallback=intro)
+        dm_person(ctx.uow, person.id, message, f"meeting:{meeting.id}:recap1:{person.id}", ctx.now)
+
+
+def day_one(ctx: DueContext) -> None:
+    meeting = _meeting(ctx)
+    if meeting is None:
+        return
+    language = ctx.settings.language
+    t = translator(language)
+    intro = t(N_("Heute beginnt Treffen {n} „{title}“ – willkommen!")).format(
+        n=meeting.number, title=meeting.title
+    )
+    agenda = agenda_service.render(ctx.uow, meeting, ctx.settings.tz, language, short=True)
+    message = Message((Section((intro,)), *agenda.blocks), fallback=intro)
+    post_to_cohort(ctx.uow, meeting.cohort_id, message, f"meeting:{meeting.id}:day1", ctx.now)

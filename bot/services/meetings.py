@@ -1,0 +1,346 @@
+"""Meetings of a cohort: numbered 1, 2, 3 in creation order (never reused), two days or so.
+
+Times are stored in UTC and shown in the configured time zone. Every change bumps
+``Meeting.sequence`` (the ICS SEQUENCE) and moves the scheduled milestone messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from sqlalchemy import func, select
+
+from bot import reminders
+from bot.dates import parse_when
+from bot.dates.extract import extract, leftover
+from bot.dates.normalise import normalise
+from bot.dates.reading import Reading
+from bot.dates.resolve import time_of_day, to_aware
+from bot.errors import NotFound, UserFacingError
+from bot.i18n import N_, babel_locale
+from bot.services.audit import record
+from storage.models import Cohort, Meeting
+from storage.uow import UnitOfWork
+
+MAX_DAYS = 7
+LIMITS = {"title": 200, "location": 300, "host_city": 200, "notes": 2000}
+
+
+@dataclass(frozen=True)
+class MeetingData:
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None = None
+    host_city: str | None = None
+    notes: str | None = None
+
+
+def clock_only(text: str) -> time | None:
+    """'10 Uhr', '11:30', '14.15 Uhr' → the time; None when the text names a day as well."""
+    reading = Reading(original=text.strip(), text=normalise(text))
+    if not reading.text:
+        return None
+    try:
+        extract(reading)
+    except UserFacingError:
+        return None
+    if leftover(reading) or reading.date_kinds() or reading.weekday is not None:
+        return None
+    if reading.clock is None:
+        return None
+    return time_of_day(reading)
+
+
+def parse_moment(text: str, *, now: datetime, tz: ZoneInfo, day: date | None = None) -> datetime:
+    """A typed time; a clock time alone means that time on ``day`` (when given)."""
+    if day is not None:
+        clock = clock_only(text)
+        if clock is not None:
+            return to_aware(datetime.combine(day, clock), tz)
+    return parse_when(text, now=now, tz=str(tz.key))
+
+
+def local_days(meeting: Meeting, tz: ZoneInfo) -> list[date]:
+    first = meeting.starts_at.astimezone(tz).date()
+    last = (meeting.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def day_label(day: date, language: str) -> str:
+    return format_date(day, "EEEE, d. MMMM y", locale=babel_locale(language))
+
+
+def span_label(meeting: Meeting, tz: ZoneInfo, language: str) -> str:
+    start, end = meeting.starts_at.astimezone(tz), meeting.ends_at.astimezone(tz)
+    first = format_date(start.date(), "EEE d.M.y", locale=babel_locale(language))
+    if start.date() == end.date():
+        return f"{first}, {start:%H:%M}–{end:%H:%M}"
+    last = format_date(end.date(), "EEE d.M.y", locale=babel_locale(language))
+    return f"{first} {start:%H:%M} – {last} {end:%H:%M}"
+
+
+def active(uow: UnitOfWork, cohort_id: int) -> list[Meeting]:
+    return list(
+        uow.session.scalars(
+            select(Meeting)
+            .where(Meeting.cohort_id == cohort_id, Meeting.deleted_at.is_(None))
+            .order_by(Meeting.starts_at, Meeting.number)
+        )
+    )
+
+
+def all_of(uow: UnitOfWork, cohort_id: int) -> list[Meeting]:
+    """Including deleted meetings (the calendar cancels them)."""
+    return list(
+        uow.session.scalars(
+            select(Meeting).where(Meeting.cohort_id == cohort_id).order_by(Meeting.number)
+        )
+    )
+
+
+def parse_number(text: str) -> int:
+    cleaned = text.strip().lstrip("#")
+    if not cleaned.isdigit() or len(cleaned) > 6:
+        raise UserFacingError(
+            N_("„{text}“ ist keine Treffen-Nummer. „treffen“ listet die Treffen mit Nummer."),
+            text=text[:40],
+        )
+    return int(cleaned)
+
+
+def get(uow: UnitOfWork, cohort_id: int, number: int) -> Meeting:
+    meeting = uow.session.scalar(
+        select(Meeting).where(
+            Meeting.cohort_id == cohort_id,
+            Meeting.number == number,
+            Meeting.deleted_at.is_(None),
+        )
+    )
+    if meeting is None:
+        raise NotFound(
+            N_("Ein Treffen {n} gibt es nicht. „treffen“ listet die Treffen mit Nummer."),
+            n=number,
+        )
+    return meeting
+
+
+def upcoming(uow: UnitOfWork, cohort_id: int, now: datetime) -> Meeting | None:
+    return next((m for m in active(uow, cohort_id) if m.ends_at > now), None)
+
+
+def _check_texts(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        limit = LIMITS[key]
+        if value is not None and len(value) > limit:
+            raise UserFacingError(
+                N_("„{field}“ ist zu lang (höchstens {limit} Zeichen)."), field=key, limit=limit
+            )
+    if "title" in values and not (values["title"] or "").strip():
+        raise UserFacingError(N_('Bitte geben Sie einen Titel an, z. B. titel="Auftakt".'))
+
+
+def _check_times(
+    uow: UnitOfWork, cohort_id: int, data: MeetingData, now: datetime, exclude: int | None
+) -> None:
+    if data.ends_at <= data.starts_at:
+        raise UserFacingError(
+            N_("Das Ende (bis=…) liegt nicht nach dem Beginn (von=…). Bitte prüfen Sie die Zeiten.")
+        )
+    if data.starts_at <= now:
+        raise UserFacingError(
+            N_("Der Beginn liegt in der Vergangenheit. Bitte ein künftiges Datum.")
+        )
+    if data.ends_at - data.starts_at > timedelta(days=MAX_DAYS):
+        raise UserFacingError(
+            N_("Ein Treffen dauert höchstens {days} Tage. Bitte prüfen Sie bis=…."),
+            days=MAX_DAYS,
+        )
+    for other in active(uow, cohort_id):
+        if (
+            other.id != exclude
+            and other.starts_at < data.ends_at
+            and data.starts_at < other.ends_at
+        ):
+            raise UserFacingError(
+                N_(
+                    "Das überschneidet sich mit Treffen {n} „{title}“. Bitte wählen Sie "
+                    "andere Zeiten oder ändern Sie zuerst jenes Treffen."
+                ),
+                n=other.number,
+                title=other.title,
+            )
+
+
+def snapshot(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "title": meeting.title,
+        "starts_at": meeting.starts_at.isoformat(),
+        "ends_at": meeting.ends_at.isoformat(),
+        "location": meeting.location,
+        "host_city": meeting.host_city,
+    }
+
+
+def create(
+    uow: UnitOfWork,
+    cohort: Cohort,
+    data: MeetingData,
+    *,
+    actor_id: int,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Meeting:
+    _check_texts(
+        {"title": data.title, "location": data.location, "host_city": data.host_city}
+        | {"notes": data.notes}
+    )
+    _check_times(uow, cohort.id, data, now, None)
+    highest = uow.session.scalar(
+        select(func.max(Meeting.number)).where(Meeting.cohort_id == cohort.id)
+    )
+    meeting = Meeting(
+        cohort_id=cohort.id,
+        number=(highest or 0) + 1,
+        title=data.title.strip(),
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        location=data.location,
+        host_city=data.host_city,
+        notes=data.notes,
+        sequence=0,
+    )
+    uow.session.add(meeting)
+    uow.session.flush()
+    schedule_milestones(uow, meeting, now, tz)
+    record(
+        uow,
+        actor_id=actor_id,
+        action="treffen anlegen",
+        now=now,
+        cohort_id=cohort.id,
+        after=snapshot(meeting),
+    )
+    return meeting
+
+
+def shift(moment: datetime, delta: timedelta, tz: ZoneInfo) -> datetime:
+    """Move by a wall-clock difference (a week later stays at 10:00 across a DST change)."""
+    return to_aware(moment.astimezone(tz).replace(tzinfo=None) + delta, tz)
+
+
+def update(
+    uow: UnitOfWork,
+    meeting: Meeting,
+    changes: dict[str, Any],
+    *,
+    actor_id: int,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Meeting:
+    """Apply ``changes`` (field → new value); times are checked again, sequence bumped.
+
+    A new start without a new end moves the whole meeting; its agenda moves along.
+    """
+    from bot.services.agenda import items_of
+
+    before = snapshot(meeting)
+    _check_texts({k: v for k, v in changes.items() if k in LIMITS})
+    delta = timedelta(0)
+    if "starts_at" in changes:
+        local = changes["starts_at"].astimezone(tz).replace(tzinfo=None)
+        delta = local - meeting.starts_at.astimezone(tz).replace(tzinfo=None)
+        changes.setdefault("ends_at", shift(meeting.ends_at, delta, tz))
+    data = MeetingData(
+        changes.get("title", meeting.title),
+        changes.get("starts_at", meeting.starts_at),
+        changes.get("ends_at", meeting.ends_at),
+    )
+    items = items_of(uow, meeting)
+    if "starts_at" in changes or "ends_at" in changes:
+        _check_times(uow, meeting.cohort_id, data, now, meeting.id)
+        for item in items:
+            start, end = shift(item.starts_at, delta, tz), shift(item.ends_at, delta, tz)
+            if start < data.starts_at or end > data.ends_at:
+                raise UserFacingError(
+                    N_(
+                        "Programmpunkt „{title}“ läge dann außerhalb des Treffens. Verschieben "
+                        "oder löschen Sie ihn zuerst (programmpunkt {n} …)."
+                    ),
+                    title=item.title,
+                    n=meeting.number,
+                )
+    for item in items:
+        item.starts_at, item.ends_at = (
+            shift(item.starts_at, delta, tz),
+            shift(item.ends_at, delta, tz),
+        )
+    for key, value in changes.items():
+        setattr(meeting, key, value.strip() if key == "title" else value)
+    meeting.sequence += 1
+    uow.session.flush()
+    schedule_milestones(uow, meeting, now, tz)
+    record(
+        uow,
+        actor_id=actor_id,
+        action="treffen aendern",
+        now=now,
+        cohort_id=meeting.cohort_id,
+        before=before,
+        after=snapshot(meeting),
+    )
+    return meeting
+
+
+def delete(uow: UnitOfWork, meeting: Meeting, *, actor_id: int, now: datetime) -> None:
+    meeting.deleted_at = now
+    meeting.sequence += 1
+    reminders.cancel(uow, f"meeting:{meeting.id}:")
+    record(
+        uow,
+        actor_id=actor_id,
+        action="treffen loeschen",
+        now=now,
+        cohort_id=meeting.cohort_id,
+        before=snapshot(meeting),
+    )
+
+
+# Milestones: key suffix → (days before day 1, local time, kind). No suffix is a prefix of
+# another, so that cancelling one key never cancels a second.
+MILESTONES: dict[str, tuple[int, time, str]] = {
+    "ask": (21, time(9, 0), "meeting_attendance_ask"),
+    "notes14": (14, time(9, 0), "meeting_notes14"),
+    "recap1": (1, time(9, 0), "meeting_recap1"),
+    "day1": (0, time(8, 0), "meeting_day1"),
+}
+
+
+def milestone_times(meeting: Meeting, tz: ZoneInfo) -> dict[str, datetime]:
+    first = meeting.starts_at.astimezone(tz).date()
+    return {
+        suffix: to_aware(datetime.combine(first - timedelta(days=days), at), tz)
+        for suffix, (days, at, _kind) in MILESTONES.items()
+    }
+
+
+def schedule_milestones(uow: UnitOfWork, meeting: Meeting, now: datetime, tz: ZoneInfo) -> None:
+    """(Re)schedule the reminders of ``meeting``; ones whose time has passed are dropped."""
+    for suffix, due_at in milestone_times(meeting, tz).items():
+        key = f"meeting:{meeting.id}:{suffix}"
+        if due_at <= now:
+            reminders.cancel(uow, key)
+            continue
+        reminders.schedule(
+            uow,
+            key=key,
+            due_at=due_at,
+            kind=MILESTONES[suffix][2],
+            now=now,
+            cohort_id=meeting.cohort_id,
+            target={"meeting_id": meeting.id},
+        )
