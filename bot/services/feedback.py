@@ -1,0 +1,413 @@
+"""Collegial feedback rounds: open, answer (named or anonymous), remind, close, export.
+
+Anonymous rounds: an answer's author (``FeedbackResponse.author_person_id``) is kept only so that
+the author can edit it and is not reminded; it is never rendered, exported or logged, and it is
+set to NULL when the round closes. Answers are published in shuffled batches of
+``settings.anonymity_threshold``; fewer answers than that at close are passed to nobody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from bot.errors import UserFacingError
+from bot.i18n import N_, format_when, translator
+from bot.outbox import dm_person
+from bot.services import feedback_publish as publish
+from bot.services import feedback_views as views
+from bot.settings import Settings
+from storage.models import Cohort, FeedbackResponse, FeedbackRound, Participant, Person
+from storage.models_feedback import FeedbackPresenter
+from storage.uow import UnitOfWork
+
+DEFAULT_QUESTIONS = (
+    N_("Was hat Sie überzeugt?"),
+    N_("Wo sehen Sie Risiken oder offene Fragen?"),
+    N_("Welchen Rat geben Sie aus Ihrer Kommune?"),
+)
+MAX_ANSWER = 3000
+MAX_QUESTIONS = 8
+MAX_QUESTION = 300
+REMINDERS = (("2d", 2 * 24 * 3600), ("2h", 2 * 3600))
+
+
+@dataclass(frozen=True)
+class Submitted:
+    edited: bool
+    anonymous: bool
+    answers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Closed:
+    answered: int
+    invited: int
+    withheld: bool
+
+
+def presenters_of(uow: UnitOfWork, rnd: FeedbackRound) -> list[Person]:
+    return list(
+        uow.session.scalars(
+            select(Person)
+            .join(FeedbackPresenter, FeedbackPresenter.person_id == Person.id)
+            .where(FeedbackPresenter.round_id == rnd.id)
+            .order_by(Person.id)
+        )
+    )
+
+
+def presenters_label(uow: UnitOfWork, rnd: FeedbackRound) -> str:
+    if rnd.subject:
+        return rnd.subject
+    people = presenters_of(uow, rnd)
+    return ", ".join(_person_label(p) for p in people) or "?"
+
+
+def _person_label(person: Person) -> str:
+    name = person.display_name or person.pseudonym or "?"
+    return f"{name} ({person.municipality})" if person.municipality else name
+
+
+def info(uow: UnitOfWork, rnd: FeedbackRound, language: str, settings: Settings) -> views.RoundInfo:
+    deadline = format_when(rnd.closes_at.astimezone(settings.tz), language)
+    return views.RoundInfo(rnd, presenters_label(uow, rnd), deadline)
+
+
+def get_round(uow: UnitOfWork, cohort: Cohort, number: int) -> FeedbackRound:
+    rnd = uow.session.scalar(
+        select(FeedbackRound).where(
+            FeedbackRound.cohort_id == cohort.id, FeedbackRound.number == number
+        )
+    )
+    if rnd is None:
+        raise UserFacingError(
+            N_("Eine Feedback-Runde #{n} gibt es nicht. „feedback“ zeigt die offenen Runden."),
+            n=number,
+        )
+    return rnd
+
+
+def rounds_of(uow: UnitOfWork, cohort: Cohort) -> list[FeedbackRound]:
+    return list(
+        uow.session.scalars(
+            select(FeedbackRound)
+            .where(FeedbackRound.cohort_id == cohort.id)
+            .order_by(FeedbackRound.number)
+        )
+    )
+
+
+def is_open(rnd: FeedbackRound, now: datetime) -> bool:
+    return rnd.closed_at is None and now < rnd.closes_at
+
+
+def eligible(uow: UnitOfWork, rnd: FeedbackRound) -> list[Person]:
+    """Confirmed participants of the round's cohort who do not present in it."""
+    presenting = {p.id for p in presenters_of(uow, rnd)}
+    people = []
+    for participant in uow.participants.in_cohort(rnd.cohort_id, "confirmed"):
+        person = uow.persons.get(participant.person_id)
+        if person is not None and person.id not in presenting and person.erased_at is None:
+            people.append(person)
+    return people
+
+
+def response_of(uow: UnitOfWork, rnd: FeedbackRound, person_id: int) -> FeedbackResponse | None:
+    return uow.session.scalar(
+        select(FeedbackResponse).where(
+            FeedbackResponse.round_id == rnd.id, FeedbackResponse.author_person_id == person_id
+        )
+    )
+
+
+def responses(uow: UnitOfWork, rnd: FeedbackRound) -> list[FeedbackResponse]:
+    return list(
+        uow.session.scalars(
+            select(FeedbackResponse)
+            .where(FeedbackResponse.round_id == rnd.id)
+            .order_by(FeedbackResponse.id)
+        )
+    )
+
+
+def waiting_for(
+    uow: UnitOfWork, cohort: Cohort, person: Person, now: datetime
+) -> list[FeedbackRound]:
+    """Open rounds this person may answer (answered or not: answers can be edited)."""
+    participant = uow.participants.get(cohort.id, person.id)
+    if participant is None or participant.status != "confirmed":
+        return []
+    return [
+        r
+        for r in rounds_of(uow, cohort)
+        if is_open(r, now) and person.id not in {p.id for p in presenters_of(uow, r)}
+    ]
+
+
+def open_round(
+    uow: UnitOfWork,
+    *,
+    cohort: Cohort,
+    title: str,
+    presenters: list[Person],
+    subject: str | None,
+    closes_at: datetime,
+    anonymous: bool,
+    questions: list[str] | None,
+    now: datetime,
+    settings: Settings,
+) -> FeedbackRound:
+    number = (
+        uow.session.scalar(
+            select(func.max(FeedbackRound.number)).where(FeedbackRound.cohort_id == cohort.id)
+        )
+        or 0
+    ) + 1
+    stored: dict[str, Any] = (
+        {"items": list(questions), "default": False}
+        if questions
+        else {"items": list(DEFAULT_QUESTIONS), "default": True}
+    )
+    rnd = FeedbackRound(
+        cohort_id=cohort.id,
+        number=number,
+        title=title,
+        subject=subject,
+        anonymous=anonymous,
+        questions=stored,
+        closes_at=closes_at,
+        closed_at=None,
+        created_at=now,
+    )
+    uow.session.add(rnd)
+    uow.session.flush()
+    for person in presenters:
+        uow.session.add(FeedbackPresenter(round_id=rnd.id, person_id=person.id))
+    uow.session.flush()
+    publish.announce(uow, rnd, info(uow, rnd, settings.language, settings), now, settings)
+    for person in eligible(uow, rnd):
+        language = person.language or settings.language
+        message = views.prompt(
+            info(uow, rnd, language, settings), settings.anonymity_threshold, translator(language)
+        )
+        dm_person(uow, person.id, message, f"feedback:{rnd.id}:prompt:{person.id}", now)
+    publish.schedule_due(uow, rnd, now)
+    return rnd
+
+
+def clean_answers(rnd: FeedbackRound, raw: list[str], translate: Any = None) -> tuple[str, ...]:
+    count = len(rnd.questions.get("items", []))
+    if len(raw) != count:
+        raise UserFacingError(
+            N_("Diese Runde hat {count} Fragen; ich habe {given} Antworten erkannt."),
+            count=count,
+            given=len(raw),
+        )
+    answers = tuple(a.strip() for a in raw)
+    for i, answer in enumerate(answers, 1):
+        if not answer:
+            raise UserFacingError(
+                N_("Die Antwort auf Frage {i} ist leer. Bitte schreiben Sie etwas dazu."), i=i
+            )
+        if len(answer) > MAX_ANSWER:
+            raise UserFacingError(
+                N_(
+                    "Die Antwort auf Frage {i} ist {length} Zeichen lang; erlaubt sind höchstens "
+                    "{limit} Zeichen pro Frage. Bitte kürzen Sie sie – es wurde nichts gespeichert."
+                ),
+                i=i,
+                length=len(answer),
+                limit=MAX_ANSWER,
+            )
+    return answers
+
+
+def check_may_answer(uow: UnitOfWork, rnd: FeedbackRound, person: Person, now: datetime) -> None:
+    if not is_open(rnd, now):
+        raise UserFacingError(
+            N_(
+                "Die Runde „{title}“ ist geschlossen; Antworten sind nicht mehr möglich. "
+                "Ihre Nachricht wurde nicht gespeichert."
+            ),
+            title=rnd.title,
+        )
+    if person.id in {p.id for p in presenters_of(uow, rnd)}:
+        raise UserFacingError(
+            N_(
+                "Sie stellen in der Runde „{title}“ selbst vor – Feedback geben hier die anderen. "
+                "Sie erhalten alle Antworten, wenn die Runde schließt."
+            ),
+            title=rnd.title,
+        )
+    participant = uow.participants.get(rnd.cohort_id, person.id)
+    if participant is None or participant.status != "confirmed":
+        raise UserFacingError(
+            N_(
+                "Feedback geben in „{title}“ nur bestätigte Teilnehmende des Jahrgangs. Bei "
+                "Fragen wenden Sie sich an das Programmteam."
+            ),
+            title=rnd.title,
+        )
+
+
+def submit(
+    uow: UnitOfWork,
+    *,
+    rnd: FeedbackRound,
+    person: Person,
+    answers: list[str],
+    now: datetime,
+    settings: Settings,
+) -> Submitted:
+    check_may_answer(uow, rnd, person, now)
+    clean = clean_answers(rnd, answers)
+    existing = response_of(uow, rnd, person.id)
+    if existing is None:
+        existing = FeedbackResponse(
+            round_id=rnd.id,
+            author_person_id=person.id,
+            answers={"answers": list(clean)},
+            submitted_at=now,
+            published_at=None,
+        )
+        uow.session.add(existing)
+        edited = False
+    else:
+        existing.answers = {**existing.answers, "answers": list(clean)}
+        existing.submitted_at = now
+        edited = True
+    uow.session.flush()
+    if rnd.anonymous:
+        publish.anonymous_after_submit(uow, rnd, existing, edited, now, settings)
+    else:
+        publish.named_answer(uow, rnd, existing, person, edited, now, settings)
+    return Submitted(edited, rnd.anonymous, clean)
+
+
+def answer_views(uow: UnitOfWork, rnd: FeedbackRound) -> list[views.AnswerView]:
+    """What others may see: named answers with their author, anonymous ones only once
+    published, in their shuffled batch order and without any author."""
+    if rnd.anonymous:
+        published = [
+            r
+            for r in responses(uow, rnd)
+            if r.published_at is not None and not r.answers.get("withheld")
+        ]
+        published.sort(key=lambda r: (r.answers.get("batch", 0), r.answers.get("slot", 0)))
+        return [views.AnswerView(None, tuple(r.answers["answers"])) for r in published]
+    out = []
+    for r in responses(uow, rnd):
+        author = uow.persons.get(r.author_person_id) if r.author_person_id else None
+        label = _person_label(author) if author is not None and author.erased_at is None else None
+        out.append(views.AnswerView(label, tuple(r.answers.get("answers", []))))
+    return out
+
+
+def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings) -> Closed:
+    if rnd.closed_at is not None:
+        raise UserFacingError(N_("Die Runde „{title}“ ist bereits geschlossen."), title=rnd.title)
+    rnd.closed_at = now
+    publish.cancel_due(uow, rnd)
+    invited = len(eligible(uow, rnd))
+    all_responses = responses(uow, rnd)
+    withheld = False
+    if rnd.anonymous:
+        withheld = publish.anonymous_at_close(uow, rnd, all_responses, now, settings)
+        for r in all_responses:  # the link to the author ends with the round
+            r.author_person_id = None
+            r.submitted_at = now
+    uow.session.flush()
+    outcome = Closed(len(all_responses), invited, withheld)
+    publish.closing_posts(uow, rnd, outcome.answered, invited, withheld, now, settings)
+    k = settings.anonymity_threshold
+    for person in presenters_of(uow, rnd):
+        language = person.language or settings.language
+        translate = translator(language)
+        round_info = info(uow, rnd, language, settings)
+        shown = [] if withheld else answer_views(uow, rnd)
+        message = views.presenter_dm(round_info, shown, withheld, k, translate)
+        file = None
+        if not withheld:
+            file = (
+                f"feedback-{rnd.number}.md",
+                views.export_markdown(round_info, shown, translate),
+            )
+        dm_person(uow, person.id, message, f"feedback:{rnd.id}:presenter:{person.id}", now, file)
+    return outcome
+
+
+def remind(
+    uow: UnitOfWork, rnd: FeedbackRound, label: str, now: datetime, settings: Settings
+) -> int:
+    """DM everyone eligible who has not answered yet; returns how many were reminded."""
+    if not is_open(rnd, now):
+        return 0
+    answered = {r.author_person_id for r in responses(uow, rnd)}
+    sent = 0
+    for person in eligible(uow, rnd):
+        if person.id in answered:
+            continue
+        language = person.language or settings.language
+        translate = translator(language)
+        when = format_when(rnd.closes_at.astimezone(settings.tz), language)
+        message = views.prompt(
+            info(uow, rnd, language, settings),
+            settings.anonymity_threshold,
+            translate,
+            reminder=when,
+        )
+        sent += dm_person(
+            uow, person.id, message, f"feedback:{rnd.id}:remind:{label}:{person.id}", now
+        )
+    return sent
+
+
+def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
+    """For ``meine-daten``: rounds the person presents in, and their own answers in anonymous
+    rounds that are still open (the only time such a link exists)."""
+    presented = uow.session.execute(
+        select(FeedbackRound.number, FeedbackRound.title)
+        .join(FeedbackPresenter, FeedbackPresenter.round_id == FeedbackRound.id)
+        .where(FeedbackPresenter.person_id == person_id)
+    ).all()
+    own_anonymous = uow.session.execute(
+        select(FeedbackRound.title, FeedbackResponse.answers)
+        .join(FeedbackRound, FeedbackRound.id == FeedbackResponse.round_id)
+        .where(FeedbackResponse.author_person_id == person_id, FeedbackRound.anonymous.is_(True))
+    ).all()
+    return {
+        "feedback_vorgestellt": [{"runde": n, "titel": t} for n, t in presented],
+        "feedback_anonym_offen": [
+            {"runde": t, "antworten": a.get("answers", [])} for t, a in own_anonymous
+        ],
+    }
+
+
+def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
+    """Unlink the person from feedback: presenter rows go (a round named after the person keeps
+    the pseudonym as its subject), answers lose their author."""
+    rows = list(
+        uow.session.scalars(
+            select(FeedbackPresenter).where(FeedbackPresenter.person_id == person_id)
+        )
+    )
+    for row in rows:
+        rnd = uow.session.get(FeedbackRound, row.round_id)
+        if rnd is not None and not rnd.subject:
+            others = [p for p in presenters_of(uow, rnd) if p.id != person_id]
+            rnd.subject = ", ".join([pseudonym, *(_person_label(p) for p in others)])
+    uow.session.execute(delete(FeedbackPresenter).where(FeedbackPresenter.person_id == person_id))
+    uow.session.execute(
+        update(FeedbackResponse)
+        .where(FeedbackResponse.author_person_id == person_id)
+        .values(author_person_id=None)
+    )
+    uow.session.flush()
+
+
+def participant_of(uow: UnitOfWork, cohort: Cohort, person: Person) -> Participant | None:
+    return uow.participants.get(cohort.id, person.id)
