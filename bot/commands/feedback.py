@@ -241,6 +241,11 @@ def _answer_only_round(ctx: CommandContext, text: str) -> Reply:
     if len(waiting) == 1:
         return _answer(ctx, waiting[0], text)
     if not waiting:
+        rounds = fb.rounds_of(ctx.uow, ctx.cohort)
+        presenting = [r for r in rounds if fb.is_open(r, ctx.now)]
+        latest = rounds[-1:] if rounds and not fb.is_open(rounds[-1], ctx.now) else []
+        for rnd in presenting + latest:  # says why: presenter, or the round has closed
+            fb.check_may_answer(ctx.uow, rnd, ctx.person, ctx.now)
         raise UserFacingError(
             N_(
                 "Zurzeit wartet keine Feedback-Runde auf Ihre Antwort, daher habe ich nichts "

@@ -219,6 +219,7 @@ def presenter_dm(
         count=len(views),
     )
     if withheld:
+        head = _t(translate, N_("Feedback zu „{title}“"), title=rnd.title)
         text = _t(
             translate,
             N_(
