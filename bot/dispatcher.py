@@ -60,7 +60,8 @@ class Dispatcher:
                 person = ensure_person(
                     uow, request.identity, self.clock.now(), request.display_name, request.handle
                 )
-                uow.commit()
+                if uow.session.new or uow.session.dirty:
+                    uow.commit()
                 language = person.language or self.settings.language
                 return work(uow, person)
         except UserFacingError as exc:

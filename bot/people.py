@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
@@ -14,6 +14,7 @@ from storage.uow import UnitOfWork
 _SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
 MAX_NAME_LENGTH = 200
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
 def ensure_person(
@@ -26,7 +27,9 @@ def ensure_person(
     """The person behind ``identity``; created on first contact."""
     link = uow.persons.identity(identity.platform, identity.external_id)
     if link is not None:
-        link.last_seen_at = now
+        # Write only when something changed: most requests then need no write transaction.
+        if link.last_seen_at is None or now - link.last_seen_at > LAST_SEEN_RESOLUTION:
+            link.last_seen_at = now
         if handle and link.handle != handle:
             link.handle = handle
         person = uow.persons.get(link.person_id)
