@@ -11,16 +11,23 @@ import base64
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.identity import Identity
 from bot.messenger import MessageRef, Messenger
+from bot.reminders import record_missed
+from bot.scheduling import pacing
+from bot.scheduling.pacing import RateLimited
 from bot.views import Message
 from storage.models import OutboxMessage, PostedMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+__all__ = ["OutboxSender", "RateLimited", "dm_person", "enqueue", "post_to_cohort"]
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 6
@@ -110,7 +117,15 @@ def dm_person(
 
 
 class OutboxSender:
-    """Delivers due rows for the platforms it has a Messenger for."""
+    """Delivers due rows for the platforms it has a Messenger for.
+
+    Everything a retry depends on is in the table: ``not_before`` (backoff, ``Retry-After``),
+    ``channel_pacing`` (about one message per second per channel on Slack and Matrix) and the
+    lease of a row in ``sending``. A row whose lease ran out was perhaps delivered: it is sent
+    again only by a Messenger that deduplicates (``deduplicates = True``: the row's key is
+    passed as ``key=``, Matrix uses it as the transaction id); otherwise it becomes
+    ``uncertain`` and is listed in the organisers' digest.
+    """
 
     def __init__(
         self,
@@ -126,34 +141,85 @@ class OutboxSender:
         """Send everything due now; returns the number of rows sent."""
         sent = 0
         for platform, messenger in self._messengers.items():
+            self._recover(platform, messenger)
             with self._uow_factory() as uow:
                 ids = [row.id for row in uow.outbox.due(platform, self._clock.now(), limit)]
             for row_id in ids:
                 sent += self._deliver(row_id, messenger)
         return sent
 
-    def _deliver(self, row_id: int, messenger: Messenger) -> int:
+    def _recover(self, platform: str, messenger: Messenger) -> None:
+        """Rows left in ``sending`` by a crashed sender: resend if deduplicated, else report."""
+        now = self._clock.now()
+        dedupes = bool(getattr(messenger, "deduplicates", False))
+        with self._uow_factory() as uow:
+            stale = uow.session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.platform == platform,
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.lease_until < now,
+                )
+            ).all()
+            for row in stale:
+                row.lease_until = None
+                if dedupes:
+                    row.status = "pending"
+                else:
+                    row.status = "uncertain"
+                    row.error = "lease expired while sending: delivery unknown"
+                    record_missed(uow, "outbox", row.id, now)
+            if stale:
+                uow.commit()
+
+    def _claim(self, row_id: int, messenger: Messenger) -> OutboxMessage | None:
         now = self._clock.now()
         with self._uow_factory() as uow:
-            if not uow.outbox.claim(row_id, now + LEASE):
-                return 0
             row = uow.session.get(OutboxMessage, row_id)
-            assert row is not None
+            if row is None or row.status != "pending":
+                return None
+            pace = pacing.pace_of(row.platform, messenger)
+            channel = pacing.channel_of(row)
+            slot = pacing.next_slot(uow, row.platform, channel)
+            if slot is not None and slot > now:
+                row.not_before = slot  # paced or rate limited: not before the channel's slot
+                uow.commit()
+                return None
+            if not uow.outbox.claim(row_id, now + LEASE):
+                return None
+            if pace > 0 and not pacing.take_slot(
+                uow, row.platform, channel, now + timedelta(seconds=pace)
+            ):
+                uow.rollback()
+                return None
+            uow.session.refresh(row)
             uow.session.expunge(row)
             uow.commit()
+            return row
+
+    def _deliver(self, row_id: int, messenger: Messenger) -> int:
+        row = self._claim(row_id, messenger)
+        if row is None:
+            return 0
         # No transaction is open while the platform is called (SQLite would hold its lock).
         error: str | None = None
+        wait: float | None = None
         ref: MessageRef | None = None
         try:
             ref = _send(row, messenger)
         except Exception as exc:  # the platform refused or failed: retry later
+            wait = pacing.retry_after(exc)
             log.warning("outbox row %s failed: %s", row_id, exc)
             error = str(exc)[:2000] or type(exc).__name__
+        now = self._clock.now()
         with self._uow_factory() as uow:
             stored = uow.session.get(OutboxMessage, row_id)
             assert stored is not None
             stored.lease_until = None
-            if error is not None:
+            if wait is not None:  # rate limited: not a failure, wait as the platform asks
+                stored.status, stored.error = "pending", error
+                stored.not_before = now + timedelta(seconds=wait)
+                pacing.hold_channel(uow, row.platform, pacing.channel_of(row), now, wait)
+            elif error is not None:
                 stored.attempts += 1
                 stored.error = error
                 stored.status = "failed" if stored.attempts >= MAX_ATTEMPTS else "pending"
@@ -172,13 +238,15 @@ class OutboxSender:
 def _send(row: OutboxMessage, messenger: Messenger) -> MessageRef | None:
     message = Message.from_dict(row.payload["message"]) if row.payload.get("message") else None
     target = row.target
+    keyed: Any = messenger  # a deduplicating Messenger takes the row key as transaction id
+    key = {"key": row.idempotency_key} if getattr(messenger, "deduplicates", False) else {}
     if row.operation == "post":
         assert message is not None
         thread = _thread_ref(row.platform, target)
-        return messenger.post(target["channel_id"], message, thread)
+        return cast(MessageRef, keyed.post(target["channel_id"], message, thread, **key))
     if row.operation == "dm":
         assert message is not None
-        return messenger.send_dm(Identity.parse(target["identity"]), message)
+        return cast(MessageRef, keyed.send_dm(Identity.parse(target["identity"]), message, **key))
     if row.operation == "file":
         content = base64.b64decode(row.payload["content_b64"])
         return messenger.send_file(
