@@ -60,8 +60,7 @@ class Dispatcher:
                 person = ensure_person(
                     uow, request.identity, self.clock.now(), request.display_name, request.handle
                 )
-                if uow.session.new or uow.session.dirty:
-                    uow.commit()
+                uow.commit()
                 language = person.language or self.settings.language
                 return work(uow, person)
         except UserFacingError as exc:
