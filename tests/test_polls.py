@@ -1,0 +1,165 @@
+"""Polls through the console-facing dispatcher: create, vote, change, nudge, close, export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import Bot
+from bot.clock import SimulatedClock
+from storage.models import PostedMessage
+from tests.helpers import Driver
+
+COHORT = '"Stadtlabor 2026/27"'
+PEOPLE = ("anna", "ben", "cara", "dora")
+
+
+def signup(user: str) -> str:
+    return (
+        f'anmelden name="{user.title()} Muster" kommune="{user.title()}stadt" '
+        f"funktion=Bürgermeisterin email={user}@example.org zustimmung=ja"
+    )
+
+
+@pytest.fixture
+def driver(bot: Bot) -> Driver:
+    d = Driver(bot)
+    assert "angelegt" in d.say("orga", f"jahrgang anlegen {COHORT} plaetze=4")
+    for name in PEOPLE:
+        assert "Sie sind angemeldet" in d.say(name, signup(name))
+    d.say("orga", "gastgeber @dora ja")
+    d.messenger.transcript.clear()
+    return d
+
+
+def run_due(driver: Driver, clock: SimulatedClock, delta: timedelta) -> None:
+    clock.advance(delta)
+    driver.bot.due.run_due(clock.now())
+    driver.flush()
+
+
+def test_vote_change_double_click_and_live_results(driver: Driver) -> None:
+    answer = driver.say("orga", 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege"')
+    assert "Umfrage 1 ist angelegt" in answer
+    posts = driver.messenger.texts("post")
+    assert posts and "Umfrage 1: Welches Thema zuerst?" in posts[-1]
+    assert "→ abstimmen 1 2" in posts[-1]
+    assert "ist gezählt: 2. Mobilität" in driver.say("anna", "abstimmen 1 2")
+    assert "unverändert" in driver.say("anna", "abstimmen 1 2").lower()
+    assert "ist geändert: 1. Wohnen" in driver.say("anna", "abstimmen 1 1")
+    assert "gezählt" in driver.say("ben", "abstimmen 1 1")
+    updates = driver.messenger.texts("update")
+    assert "▇▇▇▇▇▇▇▇▇▇ 100 % (2 Stimmen): Anna Muster, Ben Muster" in updates[-1]
+    assert "2 Stimmzettel abgegeben" in updates[-1]
+    assert "Option 7 gibt es nicht" in driver.say("cara", "abstimmen 1 7")
+    assert "nur eine Option" in driver.say("cara", "abstimmen 1 1,2")
+    assert "keine Nummer" in driver.say("cara", "abstimmen eins 2")
+    assert "Umfrage 9 gibt es hier nicht" in driver.say("cara", "abstimmen 9 1")
+    assert "zurückgezogen" in driver.say("ben", "abstimmen 1 zurueckziehen")
+    listing = driver.say("anna", "umfragen")
+    assert "1. Welches Thema zuerst? — offen – Sie haben abgestimmt" in listing
+    assert "noch nicht abgestimmt" in driver.say("cara", "umfragen")
+
+
+def test_only_confirmed_participants_and_not_the_abstaining_host(driver: Driver) -> None:
+    driver.say("orga", 'umfrage "Frage?" "A" "B" gastgeber-enthaltung')
+    assert "nur für Teilnehmende" in driver.say("zoe", "abstimmen 1 1")
+    assert "Gastgeberstadt (Interessenkonflikt)" in driver.say("dora", "abstimmen 1 1")
+    # the organiser is no participant of the cohort
+    assert "nur bestätigte Teilnehmende" in driver.say("orga", "abstimmen 1 1")
+
+
+BAD_POLLS = [
+    ('umfrage "Nur eine?" "A"', "2 bis 20 Optionen (Sie haben 1"),
+    ('umfrage "Zu viele?" ' + " ".join(f'"O{i}"' for i in range(30)), "Sie haben 30"),
+    ('umfrage "Doppelt?" "Wohnen" "wohnen"', "steht doppelt da"),
+    ('umfrage "Alt?" "A" "B" bis="gestern"', "Vergangenheit"),
+    ('umfrage "M?" "A" "B" mehrfach=5', "mehrfach= muss zwischen 1 und 2"),
+    ('umfrage "M?" "A" "B" mehrfach=viele', "mehrfach= braucht eine Zahl"),
+    ('umfrage "E?" "A" "B" ergebnis=bald', "ergebnis= ist live"),
+    ('umfrage "X?" "A" "B" farbe=rot', "„farbe=“ kenne ich nicht"),
+    ('umfrage "" "A" "B"', "Bitte geben Sie eine Frage an"),
+    ("umfrage", "Frage und Optionen"),
+    ("umfrage 4 loeschen", "Umfrage 4 gibt es hier nicht"),
+]
+
+
+def test_bad_polls_are_refused_clearly(driver: Driver) -> None:
+    for command, expected in BAD_POLLS:
+        assert expected in driver.say("orga", command), command
+    assert driver.messenger.texts("post") == []
+    driver.say("orga", 'umfrage "Gut?" "A" "B"')
+    assert "Meinten Sie „umfrage 1 schliessen“" in driver.say("orga", "umfrage 1 loeschen")
+    assert "Umfrage 1: Gut?" in driver.say("anna", "umfrage 1")
+
+
+def test_multiple_choice_adds_up_to_the_maximum(driver: Driver) -> None:
+    driver.say("orga", 'umfrage "Welche?" "A" "B" "C" "D" mehrfach=2')
+    assert "gezählt: 1. A" in driver.say("anna", "abstimmen 1 1")
+    assert "geändert: 1. A, 3. C" in driver.say("anna", "abstimmen 1 3")
+    assert "höchstens 2 Optionen" in driver.say("anna", "abstimmen 1 4")
+    assert "geändert: 2. B, 4. D" in driver.say("anna", "abstimmen 1 2,4")
+    assert "Unverändert" in driver.say("anna", "abstimmen 1 4,2")
+
+
+def test_nudge_close_summary_thread_and_export(driver: Driver, clock: SimulatedClock) -> None:
+    # Wednesday 12:00 now; Friday 12:00 deadline → nudge Thursday 12:00
+    driver.say("ben", 'umfrage "Wohin?" "Hafen" "Altstadt" bis="Freitag 12 Uhr"')
+    driver.say("anna", "abstimmen 1 1")
+    driver.say("ben", "abstimmen 1 1")
+    run_due(driver, clock, timedelta(hours=23))
+    assert not any("Erinnerung: Umfrage 1" in t for t in driver.messenger.texts("dm"))
+    run_due(driver, clock, timedelta(hours=2))
+    nudged = [s.target for s in driver.messenger.transcript if "Erinnerung: Umfrage 1" in s.text]
+    assert sorted(nudged) == ["console:cara", "console:dora"]
+    run_due(driver, clock, timedelta(hours=1))
+    assert len([t for t in driver.messenger.texts("dm") if "Erinnerung" in t]) == 2  # only once
+    driver.say("cara", "abstimmen 1 2")
+    run_due(driver, clock, timedelta(days=1))
+    summaries = [s for s in driver.messenger.transcript if "ist geschlossen: Wohin?" in s.text]
+    assert {s.kind for s in summaries} == {"post", "thread"}
+    assert "Ergebnis: „Hafen“ mit 2 Stimmen." in summaries[0].text
+    with driver.bot.uow_factory() as uow:
+        poll_post_id = uow.session.scalar(
+            select(PostedMessage.message_id).where(PostedMessage.subject.startswith("poll:"))
+        )
+    thread = next(s for s in summaries if s.kind == "thread")
+    assert thread.ref is not None and thread.ref.thread_id == poll_post_id
+    assert "geschlossen" in driver.messenger.texts("update")[-1]
+    assert "→ abstimmen" not in driver.messenger.texts("update")[-1]
+    assert "ist geschlossen" in driver.say("dora", "abstimmen 1 1")
+    assert "bereits geschlossen" in driver.say("orga", "umfrage 1 schliessen")
+    assert "Datei" in driver.say("orga", "export umfrage 1")
+    export = driver.messenger.transcript[-1]
+    assert export.kind == "file" and export.content is not None
+    csv_text = export.content.decode("utf-8-sig")
+    assert "Hafen,2,67 %" in csv_text and "Anna Muster,1,Hafen" in csv_text
+    assert "vorbehalten" in driver.say("anna", "export umfrage 1")
+
+
+def test_close_early_by_creator_or_organiser_only(driver: Driver) -> None:
+    driver.say("anna", 'umfrage "Gleich?" "Ja" "Nein"')
+    driver.say("anna", "abstimmen 1 1")
+    driver.say("ben", "abstimmen 1 2")
+    assert "können nur das Programmteam" in driver.say("ben", "umfrage 1 schliessen")
+    assert "ist geschlossen" in driver.say("anna", "umfrage 1 schliessen")
+    summary = [t for t in driver.messenger.texts("post") if "ist geschlossen" in t]
+    assert summary and "Gleichstand bei „Ja“, „Nein“ mit je 1 Stimme." in summary[0]
+
+
+def test_results_at_the_end_only(driver: Driver) -> None:
+    driver.say("orga", 'umfrage "Später?" "A" "B" ergebnis=ende')
+    driver.say("anna", "abstimmen 1 2")
+    assert "Stimmen" not in driver.messenger.texts("update")[-1]
+    assert "1 Stimmzettel abgegeben" in driver.messenger.texts("update")[-1]
+    driver.say("orga", "umfrage 1 schliessen")
+    assert "2. B — ▇▇▇▇▇▇▇▇▇▇ 100 % (1 Stimme)" in driver.messenger.texts("update")[-1]
+
+
+def test_english_caller_gets_english(driver: Driver) -> None:
+    driver.say("anna", "sprache en")
+    driver.say("orga", 'umfrage "Q?" "A" "B"')
+    assert "Your vote in poll 1 is counted: 1. A" in driver.say("anna", "vote 1 1")
+    assert "There is no option 3" in driver.say("anna", "vote 1 3")
