@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import Bot
 from bot.services import feedback as fb
 from bot.services import privacy
 from storage.models import FeedbackResponse, FeedbackRound, OutboxMessage, Person
@@ -72,7 +71,7 @@ def test_no_identity_of_an_anonymous_author_escapes(
     presenter = [s for s in driver.messenger.transcript if s.target == "console:anna"]
     assert presenter and all(f"Idee-{u}" in presenter[0].text for u in ("ben", "dora", "emil"))
     files = {s.filename: s.content or b"" for s in driver.messenger.transcript if s.filename}
-    assert "ohne Namen".encode() in files["feedback-1.md"] and b"Rat-emil" in files["feedback-1.csv"]
+    assert b"ohne Namen" in files["feedback-1.md"] and b"Rat-emil" in files["feedback-1.csv"]
     assert_anonymous(caplog.text)
 
     with driver.bot.uow_factory() as uow:

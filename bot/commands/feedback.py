@@ -222,7 +222,7 @@ def feedback_form(ctx: CommandContext, rnd: FeedbackRound) -> Form:
         intro.append(ctx._(N_("Ihre neuen Antworten ersetzen die bisherigen.")))
     return Form(
         FORM_ID,
-        ctx._(N_("Feedback #{n}"), n=rnd.number)[:24],
+        ctx._(N_("Feedback-Runde #{n}"), n=rnd.number)[:24],
         fields,
         ctx._(N_("Absenden")),
         intro=tuple(intro),

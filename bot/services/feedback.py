@@ -247,8 +247,8 @@ def check_may_answer(uow: UnitOfWork, rnd: FeedbackRound, person: Person, now: d
     if participant is None or participant.status != "confirmed":
         raise UserFacingError(
             N_(
-                "Feedback geben in „{title}“ nur bestätigte Teilnehmende des Jahrgangs. Bei "
-                "Fragen wenden Sie sich an das Programmteam."
+                "In der Runde „{title}“ geben nur bestätigte Teilnehmende des Jahrgangs "
+                "Feedback. Bei Fragen wenden Sie sich an das Programmteam."
             ),
             title=rnd.title,
         )
