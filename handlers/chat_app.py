@@ -1,7 +1,9 @@
 """Runs the configured chat backends (Slack, Matrix, or both in one process).
 
-Due work (retention, deadlines, reminders) runs from an APScheduler interval job that reads the
-database; the job arguments hold nothing but the bot, so nothing personal is pickled.
+Due work (retention, deadlines, reminders) runs from the reminder engine
+(:mod:`bot.scheduling.engine`): APScheduler holds the rows due within the next hour (job
+arguments: row ids only), refilled from the database; on PostgreSQL one instance leads through
+an advisory lock. The adapters' outbox flushers deliver what the due work enqueued.
 """
 
 from __future__ import annotations
@@ -13,27 +15,25 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
-
 from bot.clock import SystemClock
+from bot.scheduling.engine import ReminderEngine
 
 log = logging.getLogger(__name__)
 DUE_INTERVAL_SECONDS = 20
 
 
-def start_due_work(bot: Any) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(
-        lambda: bot.due.run_due(bot.clock.now()),
-        "interval",
-        seconds=DUE_INTERVAL_SECONDS,
-        id="due-work",
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=DUE_INTERVAL_SECONDS * 3,
+def start_due_work(bot: Any, after_run: Callable[[], object] | None = None) -> ReminderEngine:
+    """Start the reminder engine for ``bot`` (stop it with ``.stop()``)."""
+    engine = ReminderEngine(
+        engine=bot.engine,
+        uow_factory=bot.uow_factory,
+        run_due=bot.due.run_due,
+        clock=bot.clock,
+        after_run=after_run,
+        refill=DUE_INTERVAL_SECONDS,
     )
-    scheduler.start()
-    return scheduler
+    engine.start()
+    return engine
 
 
 def warn_without_organisers(bot: Any) -> None:
@@ -70,7 +70,7 @@ def run_chat(
             return int(run_matrix(bot))
         return _run_both(bot, slack_http, host, port)
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.stop()
         bot.engine.dispose()
 
 
