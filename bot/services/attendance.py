@@ -217,13 +217,12 @@ def export_csv(uow: UnitOfWork, meeting: Meeting) -> bytes:
 def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
     """What ``meine-daten`` shows: every attendance answer of the person."""
     answers: list[dict[str, Any]] = []
-    for row in uow.session.execute(
+    for attendance, meeting in uow.session.execute(
         select(Attendance, Meeting)
         .join(Meeting, Meeting.id == Attendance.meeting_id)
         .where(Attendance.person_id == person_id)
         .order_by(Meeting.starts_at)
     ):
-        attendance, meeting = row.tuple()
         answers.append(
             {
                 "treffen": meeting.number,
