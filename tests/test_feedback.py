@@ -12,8 +12,7 @@ from tests.helpers import Driver
 COHORT = '"Stadtlabor 2026/27"'
 PEOPLE = ("anna", "ben", "cara", "dora", "emil")
 START_NAMED = (
-    'feedback starten titel="Quartiersentwicklung Musterstadt" fuer=Annastadt '
-    'bis="Freitag 18 Uhr"'
+    'feedback starten titel="Quartiersentwicklung Musterstadt" fuer=Annastadt bis="Freitag 18 Uhr"'
 )
 
 

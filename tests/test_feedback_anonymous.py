@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import feedback as fb
+from bot.services import feedback_close as fb_close
 from bot.services import privacy
 from storage.models import FeedbackResponse, FeedbackRound, OutboxMessage, Person
 from tests.helpers import Driver
@@ -60,7 +61,7 @@ def test_no_identity_of_an_anonymous_author_escapes(
 
     with driver.bot.uow_factory() as uow:
         rnd = uow.session.scalars(select(FeedbackRound)).one()
-        assert_anonymous(repr(fb.answer_views(uow, rnd)))
+        assert_anonymous(repr(fb_close.answer_views(uow, rnd)))
     run_due(driver, timedelta(days=3))  # past the deadline: closed
     assert "4 von 4 Eingeladenen" in thread_texts(driver)[-1]
     driver.say("orga", "export feedback 1")
@@ -82,7 +83,7 @@ def test_no_identity_of_an_anonymous_author_escapes(
             if row.operation in ("post", "update"):
                 assert_anonymous(json.dumps([row.target, row.payload], ensure_ascii=False))
         rnd = uow.session.scalars(select(FeedbackRound)).one()
-        assert_anonymous(repr(fb.answer_views(uow, rnd)))
+        assert_anonymous(repr(fb_close.answer_views(uow, rnd)))
         for user in ("anna", *AUTHORS):
             person = uow.persons.get_by_identity("console", user)
             assert person is not None

@@ -7,27 +7,27 @@ from uuid import uuid4
 
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
-from bot.dates import describe_when, parse_deadline
-from bot.errors import NotFound, UserFacingError
-from bot.i18n import N_, format_when
+from bot.dates import describe_when
+from bot.errors import UserFacingError
+from bot.i18n import N_
 from bot.outbox import dm_person
-from bot.people import resolve_person
 from bot.permissions import require
 from bot.reminders import DueContext, DueHandlers
 from bot.router import fold
 from bot.services import feedback as fb
+from bot.services import feedback_close as fb_close
+from bot.services import feedback_replies as replies
 from bot.services import feedback_views as views
 from bot.services.feedback_answers import message_body, parse_numbered, strip_answer_command
 from bot.services.feedback_publish import KIND_CLOSE, KIND_REMIND
-from bot.views import Actions, Block, Button, Form, FormField, Message, Note, Section
-from storage.models import FeedbackRound, Person
+from bot.services.feedback_start import read_request
+from bot.views import Message, Note, Section
+from storage.models import Cohort, FeedbackRound
 
 FORM_ID = "feedback"
 GIVE = {"geben", "give", "aendern", "edit"}
 ANSWER = {"antworten", "answer"}
 CLOSE = {"schliessen", "close"}
-FLAGS = {"anonym", "anonymous"}
-EXAMPLE = 'feedback starten titel="Quartiersentwicklung" fuer=Musterstadt bis="Freitag 18 Uhr"'
 
 
 def register(registry: CommandRegistry) -> None:
@@ -100,13 +100,15 @@ def _due_round(due: DueContext) -> FeedbackRound | None:
 def _due_close(due: DueContext) -> None:
     rnd = _due_round(due)
     if rnd is not None:
-        fb.close(due.uow, rnd, due.now, due.settings)
+        fb_close.close(due.uow, rnd, due.now, due.settings)
 
 
 def _due_remind(due: DueContext) -> None:
     rnd = _due_round(due)
     if rnd is not None:
-        fb.remind(due.uow, rnd, str(due.reminder.target.get("label", "")), due.now, due.settings)
+        fb_close.remind(
+            due.uow, rnd, str(due.reminder.target.get("label", "")), due.now, due.settings
+        )
 
 
 def _number(args: list[str]) -> int:
@@ -127,10 +129,15 @@ def main(ctx: CommandContext) -> Reply:
     if re.match(r"1\s*[.)]", body):
         return _answer_only_round(ctx, body)
     if not ctx.args:
-        return _list(ctx)
+        return Reply(replies.listing(ctx))
     number = _number(ctx.args)
     action = fold(ctx.args[1]) if len(ctx.args) > 1 else ""
-    if action in GIVE or not action:
+    if not action:  # the round: the form for those who answer it, its state for the others
+        rnd = _round(ctx, number)
+        if rnd in fb.waiting_for(ctx.uow, rnd_cohort(ctx), ctx.person, ctx.now):
+            return _give(ctx, rnd)
+        return Reply(replies.status(ctx, rnd))
+    if action in GIVE:
         return _give(ctx, _round(ctx, number))
     if action in ANSWER:
         return _answer(ctx, _round(ctx, number), strip_answer_command(ctx.request.text))
@@ -146,93 +153,14 @@ def main(ctx: CommandContext) -> Reply:
     )
 
 
-def _list(ctx: CommandContext) -> Reply:
+def rnd_cohort(ctx: CommandContext) -> Cohort:
     assert ctx.cohort is not None
-    blocks: list[Block] = []
-    waiting = fb.waiting_for(ctx.uow, ctx.cohort, ctx.person, ctx.now)
-    buttons = []
-    lines = []
-    for rnd in waiting:
-        done = fb.response_of(ctx.uow, rnd, ctx.person.id) is not None
-        state = ctx._(N_("beantwortet – änderbar")) if done else ctx._(N_("Antwort fehlt"))
-        lines.append(_line(ctx, rnd) + f" — {state}")
-        buttons.append(
-            Button(
-                ctx._(N_("Feedback geben")),
-                "feedback_give",
-                str(rnd.number),
-                None,
-                f"feedback {rnd.number} geben",
-            )
-        )
-    if lines:
-        blocks.append(Section(tuple(lines), label=ctx._(N_("Warten auf Ihr Feedback"))))
-        blocks.append(Actions(tuple(buttons[:5])))
-    else:
-        blocks.append(Section((ctx._(N_("Zurzeit wartet keine Feedback-Runde auf Sie.")),)))
-    if ctx.role == "organiser":
-        rows = [_organiser_line(ctx, r) for r in fb.rounds_of(ctx.uow, ctx.cohort)]
-        if rows:
-            blocks.append(Section(tuple(rows), label=ctx._(N_("Alle Runden"))))
-    return Reply(Message(tuple(blocks), fallback=ctx._(N_("Feedback-Runden"))))
-
-
-def _line(ctx: CommandContext, rnd: FeedbackRound) -> str:
-    when = format_when(rnd.closes_at.astimezone(ctx.tz), ctx.language)
-    return ctx._(
-        N_("#{n} „{title}“ für {presenters}, bis {deadline}"),
-        n=rnd.number,
-        title=rnd.title,
-        presenters=fb.presenters_label(ctx.uow, rnd),
-        deadline=when,
-    )
-
-
-def _organiser_line(ctx: CommandContext, rnd: FeedbackRound) -> str:
-    count = len(fb.responses(ctx.uow, rnd))
-    state = ctx._(N_("offen")) if fb.is_open(rnd, ctx.now) else ctx._(N_("geschlossen"))
-    mode = ctx._(N_("anonym")) if rnd.anonymous else ctx._(N_("namentlich"))
-    return (
-        _line(ctx, rnd)
-        + " — "
-        + ctx._(N_("{mode}, {state}, {count} Antworten"), mode=mode, state=state, count=count)
-    )
-
-
-def feedback_form(ctx: CommandContext, rnd: FeedbackRound) -> Form:
-    existing = fb.response_of(ctx.uow, rnd, ctx.person.id)
-    before = list(existing.answers.get("answers", [])) if existing is not None else []
-    prefill = ctx.request.can_open_forms  # a guided dialog would skip prefilled questions
-    asked = views.questions(rnd, ctx.translate)
-    fields = tuple(
-        FormField(
-            f"a{i}",
-            f"{i}. {q}",
-            kind="longtext",
-            max_length=fb.MAX_ANSWER,
-            initial=before[i - 1] if prefill and i <= len(before) else None,
-        )
-        for i, q in enumerate(asked, 1)
-    )
-    info = fb.info(ctx.uow, rnd, ctx.language, ctx.settings)
-    intro = [ctx._(N_("Kollegiale Beratung #{n}: {title}"), n=rnd.number, title=rnd.title)]
-    intro.append(ctx._(N_("Für: {presenters}"), presenters=info.presenters))
-    intro.append(views.privacy_note(info, ctx.settings.anonymity_threshold, ctx.translate))
-    if existing is not None:
-        intro.append(ctx._(N_("Ihre neuen Antworten ersetzen die bisherigen.")))
-    return Form(
-        FORM_ID,
-        ctx._(N_("Feedback-Runde #{n}"), n=rnd.number)[:24],
-        fields,
-        ctx._(N_("Absenden")),
-        intro=tuple(intro),
-        context={"round_id": str(rnd.id)},
-    )
+    return ctx.cohort
 
 
 def _give(ctx: CommandContext, rnd: FeedbackRound) -> Reply:
     fb.check_may_answer(ctx.uow, rnd, ctx.person, ctx.now)
-    return Reply(form=feedback_form(ctx, rnd))
+    return Reply(form=replies.feedback_form(ctx, rnd, FORM_ID))
 
 
 def _answer_only_round(ctx: CommandContext, text: str) -> Reply:
@@ -289,80 +217,22 @@ def _store(ctx: CommandContext, rnd: FeedbackRound, answers: list[str]) -> Reply
         ctx.uow, rnd=rnd, person=ctx.person, answers=answers, now=ctx.now, settings=ctx.settings
     )
     ctx.uow.commit()
-    if done.anonymous:
-        text = ctx._(
-            N_(
-                "Danke! Ihre Antworten zu „{title}“ sind gespeichert. Sie erscheinen ohne Ihren "
-                "Namen, gemischt mit anderen, sobald {k} Antworten zusammen sind."
-            ),
-            title=rnd.title,
-            k=ctx.settings.anonymity_threshold,
-        )
-    else:
-        text = ctx._(
-            N_(
-                "Danke! Ihre Antworten zu „{title}“ sind gespeichert und erscheinen mit Ihrem "
-                "Namen im Thread der Runde."
-            ),
-            title=rnd.title,
-        )
-    if done.edited:
-        text = ctx._(N_("Ihre Antworten wurden aktualisiert.")) + " " + text
-    asked = views.questions(rnd, ctx.translate)
-    echo = tuple(
-        f"{i}. {q}: {a[:200]}{'…' if len(a) > 200 else ''}"
-        for i, (q, a) in enumerate(zip(asked, done.answers, strict=False), 1)
-    )
-    when = format_when(rnd.closes_at.astimezone(ctx.tz), ctx.language)
-    hint = ctx._(N_("Ändern bis {deadline}: „feedback {n} geben“."), deadline=when, n=rnd.number)
-    return Reply(Message((Section((text,)), Section(echo), Note(hint)), fallback=text[:150]))
+    return Reply(replies.stored(ctx, rnd, done))
 
 
 def start(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
-    o = ctx.options
-    flags = {fold(a) for a in ctx.args} & FLAGS
-    rest = [a for a in ctx.args if fold(a) not in FLAGS]
-    title = (o.get("titel") or o.get("title") or (rest.pop(0) if rest else "")).strip()
-    if rest:
-        raise UserFacingError(
-            N_("„{word}“ verstehe ich hier nicht. Beispiel: {example}"),
-            word=rest[0][:40],
-            example=EXAMPLE,
-        )
-    if not title or len(title) > 200:
-        raise UserFacingError(
-            N_(
-                "Bitte geben Sie einen Titel an (höchstens 200 Zeichen), z. B. "
-                'titel="Quartiersentwicklung Musterstadt".'
-            )
-        )
-    who = (o.get("fuer") or o.get("for") or "").strip()
-    if not who:
-        raise UserFacingError(
-            N_("Für wen ist die Runde? Nennen Sie fuer=@person oder fuer=KOMMUNE.")
-        )
-    when = (o.get("bis") or o.get("until") or o.get("frist") or "").strip()
-    if not when:
-        raise UserFacingError(N_('Bis wann? Geben Sie die Frist an, z. B. bis="Freitag 18 Uhr".'))
-    closes_at = parse_deadline(when, now=ctx.now, tz=ctx.settings.timezone)
-    presenters, subject = _presenters(ctx, who)
-    anonymous = bool(flags) or fold(o.get("anonym", o.get("anonymous", "nein"))) in {
-        "ja",
-        "yes",
-        "true",
-    }
-    rnd = fb.open_round(
+    wanted = read_request(
         ctx.uow,
-        cohort=ctx.cohort,
-        title=title,
-        presenters=presenters,
-        subject=subject,
-        closes_at=closes_at,
-        anonymous=anonymous,
-        questions=_questions(o.get("fragen") or o.get("questions")),
+        ctx.cohort,
+        ctx.options,
+        ctx.args,
+        platform=ctx.request.conversation.platform,
         now=ctx.now,
-        settings=ctx.settings,
+        timezone=ctx.settings.timezone,
+    )
+    rnd = fb.open_round(
+        ctx.uow, cohort=ctx.cohort, wanted=wanted, now=ctx.now, settings=ctx.settings
     )
     invited = len(fb.eligible(ctx.uow, rnd))
     ctx.uow.commit()
@@ -372,59 +242,18 @@ def start(ctx: CommandContext) -> Reply:
             "{invited} Teilnehmende wurden per Direktnachricht gefragt."
         ),
         n=rnd.number,
-        title=title,
-        mode=ctx._(N_("anonym")) if anonymous else ctx._(N_("namentlich")),
+        title=rnd.title,
+        mode=ctx._(N_("anonym")) if rnd.anonymous else ctx._(N_("namentlich")),
         invited=invited,
     )
-    echo = describe_when(closes_at.astimezone(ctx.tz), ctx.language)
+    echo = describe_when(rnd.closes_at.astimezone(ctx.tz), ctx.language)
     return Reply(Message((Section((text,)), Note(echo)), fallback=text[:150]), private=False)
-
-
-def _questions(raw: str | None) -> list[str] | None:
-    if raw is None:
-        return None
-    items = [q.strip() for q in raw.split("|") if q.strip()]
-    if not items or len(items) > fb.MAX_QUESTIONS or any(len(q) > fb.MAX_QUESTION for q in items):
-        raise UserFacingError(
-            N_(
-                "Fragen bitte mit | trennen: 1 bis {max} Fragen, je höchstens {limit} Zeichen, "
-                'z. B. fragen="Was überzeugt?|Was fehlt?".'
-            ),
-            max=fb.MAX_QUESTIONS,
-            limit=fb.MAX_QUESTION,
-        )
-    return items
-
-
-def _presenters(ctx: CommandContext, who: str) -> tuple[list[Person], str | None]:
-    assert ctx.cohort is not None
-    try:
-        return [resolve_person(ctx.uow, who, ctx.request.conversation.platform)], None
-    except NotFound:
-        if who.startswith("@"):
-            raise
-    towns: dict[str, list[Person]] = {}
-    for participant in ctx.uow.participants.in_cohort(ctx.cohort.id, "confirmed"):
-        person = ctx.uow.persons.get(participant.person_id)
-        if person is not None and person.municipality:
-            towns.setdefault(person.municipality, []).append(person)
-    match = [name for name in towns if fold(name) == fold(who)]
-    if match:
-        return towns[match[0]], match[0]
-    raise UserFacingError(
-        N_(
-            "„{name}“ ist weder eine bekannte Person noch eine Kommune des Jahrgangs. "
-            "Kommunen: {towns}."
-        ),
-        name=who[:80],
-        towns=", ".join(sorted(towns)) or "–",
-    )
 
 
 def close(ctx: CommandContext, number: int) -> Reply:
     require(ctx, "feedback schliessen")
     rnd = _round(ctx, number)
-    done = fb.close(ctx.uow, rnd, ctx.now, ctx.settings)
+    done = fb_close.close(ctx.uow, rnd, ctx.now, ctx.settings)
     ctx.uow.commit()
     text = ctx._(
         N_("Runde #{n} „{title}“ ist geschlossen: {answered} von {invited} haben geantwortet."),
@@ -444,7 +273,7 @@ def close(ctx: CommandContext, number: int) -> Reply:
 def export(ctx: CommandContext) -> Reply:
     rnd = _round(ctx, _number(ctx.args))
     info = fb.info(ctx.uow, rnd, ctx.language, ctx.settings)
-    shown = fb.answer_views(ctx.uow, rnd)
+    shown = fb_close.answer_views(ctx.uow, rnd)
     caption = Message.text(
         ctx._(N_("Feedback-Runde #{n} „{title}“"), n=rnd.number, title=rnd.title)
     )

@@ -19,8 +19,9 @@ from bot.i18n import N_, format_when, translator
 from bot.outbox import dm_person
 from bot.services import feedback_publish as publish
 from bot.services import feedback_views as views
+from bot.services.feedback_start import RoundRequest
 from bot.settings import Settings
-from storage.models import Cohort, FeedbackResponse, FeedbackRound, Participant, Person
+from storage.models import Cohort, FeedbackResponse, FeedbackRound, Person
 from storage.models_feedback import FeedbackPresenter
 from storage.uow import UnitOfWork
 
@@ -30,9 +31,6 @@ DEFAULT_QUESTIONS = (
     N_("Welchen Rat geben Sie aus Ihrer Kommune?"),
 )
 MAX_ANSWER = 3000
-MAX_QUESTIONS = 8
-MAX_QUESTION = 300
-REMINDERS = (("2d", 2 * 24 * 3600), ("2h", 2 * 3600))
 
 
 @dataclass(frozen=True)
@@ -40,13 +38,6 @@ class Submitted:
     edited: bool
     anonymous: bool
     answers: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Closed:
-    answered: int
-    invited: int
-    withheld: bool
 
 
 def presenters_of(uow: UnitOfWork, rnd: FeedbackRound) -> list[Person]:
@@ -64,10 +55,10 @@ def presenters_label(uow: UnitOfWork, rnd: FeedbackRound) -> str:
     if rnd.subject:
         return rnd.subject
     people = presenters_of(uow, rnd)
-    return ", ".join(_person_label(p) for p in people) or "?"
+    return ", ".join(person_label(p) for p in people) or "?"
 
 
-def _person_label(person: Person) -> str:
+def person_label(person: Person) -> str:
     name = person.display_name or person.pseudonym or "?"
     return f"{name} ({person.municipality})" if person.municipality else name
 
@@ -152,12 +143,7 @@ def open_round(
     uow: UnitOfWork,
     *,
     cohort: Cohort,
-    title: str,
-    presenters: list[Person],
-    subject: str | None,
-    closes_at: datetime,
-    anonymous: bool,
-    questions: list[str] | None,
+    wanted: RoundRequest,
     now: datetime,
     settings: Settings,
 ) -> FeedbackRound:
@@ -168,24 +154,24 @@ def open_round(
         or 0
     ) + 1
     stored: dict[str, Any] = (
-        {"items": list(questions), "default": False}
-        if questions
+        {"items": list(wanted.questions), "default": False}
+        if wanted.questions
         else {"items": list(DEFAULT_QUESTIONS), "default": True}
     )
     rnd = FeedbackRound(
         cohort_id=cohort.id,
         number=number,
-        title=title,
-        subject=subject,
-        anonymous=anonymous,
+        title=wanted.title,
+        subject=wanted.subject,
+        anonymous=wanted.anonymous,
         questions=stored,
-        closes_at=closes_at,
+        closes_at=wanted.closes_at,
         closed_at=None,
         created_at=now,
     )
     uow.session.add(rnd)
     uow.session.flush()
-    for person in presenters:
+    for person in wanted.presenters:
         uow.session.add(FeedbackPresenter(round_id=rnd.id, person_id=person.id))
     uow.session.flush()
     publish.announce(uow, rnd, info(uow, rnd, settings.language, settings), now, settings)
@@ -199,7 +185,7 @@ def open_round(
     return rnd
 
 
-def clean_answers(rnd: FeedbackRound, raw: list[str], translate: Any = None) -> tuple[str, ...]:
+def clean_answers(rnd: FeedbackRound, raw: list[str]) -> tuple[str, ...]:
     count = len(rnd.questions.get("items", []))
     if len(raw) != count:
         raise UserFacingError(
@@ -288,84 +274,6 @@ def submit(
     return Submitted(edited, rnd.anonymous, clean)
 
 
-def answer_views(uow: UnitOfWork, rnd: FeedbackRound) -> list[views.AnswerView]:
-    """What others may see: named answers with their author, anonymous ones only once
-    published, in their shuffled batch order and without any author."""
-    if rnd.anonymous:
-        published = [
-            r
-            for r in responses(uow, rnd)
-            if r.published_at is not None and not r.answers.get("withheld")
-        ]
-        published.sort(key=lambda r: (r.answers.get("batch", 0), r.answers.get("slot", 0)))
-        return [views.AnswerView(None, tuple(r.answers["answers"])) for r in published]
-    out = []
-    for r in responses(uow, rnd):
-        author = uow.persons.get(r.author_person_id) if r.author_person_id else None
-        label = _person_label(author) if author is not None and author.erased_at is None else None
-        out.append(views.AnswerView(label, tuple(r.answers.get("answers", []))))
-    return out
-
-
-def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings) -> Closed:
-    if rnd.closed_at is not None:
-        raise UserFacingError(N_("Die Runde „{title}“ ist bereits geschlossen."), title=rnd.title)
-    rnd.closed_at = now
-    publish.cancel_due(uow, rnd)
-    invited = len(eligible(uow, rnd))
-    all_responses = responses(uow, rnd)
-    withheld = False
-    if rnd.anonymous:
-        withheld = publish.anonymous_at_close(uow, rnd, all_responses, now, settings)
-        for r in all_responses:  # the link to the author ends with the round
-            r.author_person_id = None
-            r.submitted_at = now
-    uow.session.flush()
-    outcome = Closed(len(all_responses), invited, withheld)
-    publish.closing_posts(uow, rnd, outcome.answered, invited, withheld, now, settings)
-    k = settings.anonymity_threshold
-    for person in presenters_of(uow, rnd):
-        language = person.language or settings.language
-        translate = translator(language)
-        round_info = info(uow, rnd, language, settings)
-        shown = [] if withheld else answer_views(uow, rnd)
-        message = views.presenter_dm(round_info, shown, withheld, k, translate)
-        file = None
-        if not withheld:
-            file = (
-                f"feedback-{rnd.number}.md",
-                views.export_markdown(round_info, shown, translate),
-            )
-        dm_person(uow, person.id, message, f"feedback:{rnd.id}:presenter:{person.id}", now, file)
-    return outcome
-
-
-def remind(
-    uow: UnitOfWork, rnd: FeedbackRound, label: str, now: datetime, settings: Settings
-) -> int:
-    """DM everyone eligible who has not answered yet; returns how many were reminded."""
-    if not is_open(rnd, now):
-        return 0
-    answered = {r.author_person_id for r in responses(uow, rnd)}
-    sent = 0
-    for person in eligible(uow, rnd):
-        if person.id in answered:
-            continue
-        language = person.language or settings.language
-        translate = translator(language)
-        when = format_when(rnd.closes_at.astimezone(settings.tz), language)
-        message = views.prompt(
-            info(uow, rnd, language, settings),
-            settings.anonymity_threshold,
-            translate,
-            reminder=when,
-        )
-        sent += dm_person(
-            uow, person.id, message, f"feedback:{rnd.id}:remind:{label}:{person.id}", now
-        )
-    return sent
-
-
 def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
     """For ``meine-daten``: rounds the person presents in, and their own answers in anonymous
     rounds that are still open (the only time such a link exists)."""
@@ -399,7 +307,7 @@ def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
         rnd = uow.session.get(FeedbackRound, row.round_id)
         if rnd is not None and not rnd.subject:
             others = [p for p in presenters_of(uow, rnd) if p.id != person_id]
-            rnd.subject = ", ".join([pseudonym, *(_person_label(p) for p in others)])
+            rnd.subject = ", ".join([pseudonym, *(person_label(p) for p in others)])
     uow.session.execute(delete(FeedbackPresenter).where(FeedbackPresenter.person_id == person_id))
     uow.session.execute(
         update(FeedbackResponse)
@@ -407,7 +315,3 @@ def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
         .values(author_person_id=None)
     )
     uow.session.flush()
-
-
-def participant_of(uow: UnitOfWork, cohort: Cohort, person: Person) -> Participant | None:
-    return uow.participants.get(cohort.id, person.id)

@@ -1,0 +1,112 @@
+"""Closing a feedback round, reminding those who have not answered, and what others may see.
+
+``answer_views`` is the one place that turns stored answers into what is shown: named answers
+with their author, anonymous ones only once published, shuffled and without any author.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.errors import UserFacingError
+from bot.i18n import N_, format_when, translator
+from bot.outbox import dm_person
+from bot.services import feedback_publish as publish
+from bot.services import feedback_views as views
+from bot.services.feedback import (
+    eligible,
+    info,
+    is_open,
+    person_label,
+    presenters_of,
+    responses,
+)
+from bot.settings import Settings
+from storage.models import FeedbackRound
+from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Closed:
+    answered: int
+    invited: int
+    withheld: bool
+
+
+def answer_views(uow: UnitOfWork, rnd: FeedbackRound) -> list[views.AnswerView]:
+    """What others may see: named answers with their author, anonymous ones only once
+    published, in their shuffled batch order and without any author."""
+    if rnd.anonymous:
+        published = [
+            r
+            for r in responses(uow, rnd)
+            if r.published_at is not None and not r.answers.get("withheld")
+        ]
+        published.sort(key=lambda r: (r.answers.get("batch", 0), r.answers.get("slot", 0)))
+        return [views.AnswerView(None, tuple(r.answers["answers"])) for r in published]
+    out = []
+    for r in responses(uow, rnd):
+        author = uow.persons.get(r.author_person_id) if r.author_person_id else None
+        label = person_label(author) if author is not None and author.erased_at is None else None
+        out.append(views.AnswerView(label, tuple(r.answers.get("answers", []))))
+    return out
+
+
+def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings) -> Closed:
+    if rnd.closed_at is not None:
+        raise UserFacingError(N_("Die Runde „{title}“ ist bereits geschlossen."), title=rnd.title)
+    rnd.closed_at = now
+    publish.cancel_due(uow, rnd)
+    invited = len(eligible(uow, rnd))
+    all_responses = responses(uow, rnd)
+    withheld = False
+    if rnd.anonymous:
+        withheld = publish.anonymous_at_close(uow, rnd, all_responses, now, settings)
+        for r in all_responses:  # the link to the author ends with the round
+            r.author_person_id = None
+            r.submitted_at = now
+    uow.session.flush()
+    outcome = Closed(len(all_responses), invited, withheld)
+    publish.closing_posts(uow, rnd, outcome.answered, invited, withheld, now, settings)
+    k = settings.anonymity_threshold
+    for person in presenters_of(uow, rnd):
+        language = person.language or settings.language
+        translate = translator(language)
+        round_info = info(uow, rnd, language, settings)
+        shown = [] if withheld else answer_views(uow, rnd)
+        message = views.presenter_dm(round_info, shown, withheld, k, translate)
+        file = None
+        if not withheld:
+            file = (
+                f"feedback-{rnd.number}.md",
+                views.export_markdown(round_info, shown, translate),
+            )
+        dm_person(uow, person.id, message, f"feedback:{rnd.id}:presenter:{person.id}", now, file)
+    return outcome
+
+
+def remind(
+    uow: UnitOfWork, rnd: FeedbackRound, label: str, now: datetime, settings: Settings
+) -> int:
+    """DM everyone eligible who has not answered yet; returns how many were reminded."""
+    if not is_open(rnd, now):
+        return 0
+    answered = {r.author_person_id for r in responses(uow, rnd)}
+    sent = 0
+    for person in eligible(uow, rnd):
+        if person.id in answered:
+            continue
+        language = person.language or settings.language
+        translate = translator(language)
+        when = format_when(rnd.closes_at.astimezone(settings.tz), language)
+        message = views.prompt(
+            info(uow, rnd, language, settings),
+            settings.anonymity_threshold,
+            translate,
+            reminder=when,
+        )
+        sent += dm_person(
+            uow, person.id, message, f"feedback:{rnd.id}:remind:{label}:{person.id}", now
+        )
+    return sent
