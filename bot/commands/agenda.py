@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from bot.commands import meeting_input
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
 from bot.dates.resolve import to_aware
@@ -78,9 +79,7 @@ def register(registry: CommandRegistry) -> None:
 def _meeting(ctx: CommandContext) -> Meeting:
     assert ctx.cohort is not None
     if ctx.args:
-        return meeting_service.get(
-            ctx.uow, ctx.cohort.id, meeting_service.parse_number(ctx.args[0])
-        )
+        return meeting_service.get(ctx.uow, ctx.cohort.id, meeting_input.parse_number(ctx.args[0]))
     meeting = meeting_service.upcoming(ctx.uow, ctx.cohort.id, ctx.now)
     if meeting is None:
         raise UserFacingError(N_("Es steht kein Treffen an. „treffen“ listet alle Treffen."))
@@ -146,13 +145,13 @@ def _times(
         current_day = days.index(old.starts_at.astimezone(ctx.tz).date()) + 1
     day = _day(ctx, meeting, current_day).date()
     if start_text:
-        start = meeting_service.parse_moment(start_text, now=ctx.now, tz=ctx.tz, day=day)
+        start = meeting_input.parse_moment(start_text, now=ctx.now, tz=ctx.tz, day=day)
     else:
         assert old is not None
         start = to_aware(datetime.combine(day, old.starts_at.astimezone(ctx.tz).time()), ctx.tz)
     if end_text:
         local_day = start.astimezone(ctx.tz).date()
-        end = meeting_service.parse_moment(end_text, now=ctx.now, tz=ctx.tz, day=local_day)
+        end = meeting_input.parse_moment(end_text, now=ctx.now, tz=ctx.tz, day=local_day)
     else:
         assert old is not None
         end = start + (old.ends_at - old.starts_at) if keep_duration or day_given else old.ends_at
@@ -175,7 +174,7 @@ def item_command(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     if not ctx.args:
         raise UserFacingError(N_("Zu welchem Treffen? Zum Beispiel: {example}"), example=EXAMPLE)
-    meeting = meeting_service.get(ctx.uow, ctx.cohort.id, meeting_service.parse_number(ctx.args[0]))
+    meeting = meeting_service.get(ctx.uow, ctx.cohort.id, meeting_input.parse_number(ctx.args[0]))
     rest = ctx.args[1:]
     if rest and rest[0].strip().isdigit():
         item = svc.item_at(ctx.uow, meeting, int(rest[0]))

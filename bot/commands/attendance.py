@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from bot.commands import meeting_input
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
@@ -66,7 +67,7 @@ def attendance(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     args = list(ctx.args)
     if args and args[0].strip().lstrip("#").isdigit():
-        meeting = meeting_service.get(ctx.uow, ctx.cohort.id, meeting_service.parse_number(args[0]))
+        meeting = meeting_service.get(ctx.uow, ctx.cohort.id, meeting_input.parse_number(args[0]))
         args = args[1:]
     elif args or _needs(ctx):
         found = meeting_service.upcoming(ctx.uow, ctx.cohort.id, ctx.now)
@@ -191,7 +192,7 @@ def export(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     if not ctx.args:
         raise UserFacingError(N_("Welches Treffen? Zum Beispiel: export teilnahme 1"))
-    meeting = meeting_service.get(ctx.uow, ctx.cohort.id, meeting_service.parse_number(ctx.args[0]))
+    meeting = meeting_service.get(ctx.uow, ctx.cohort.id, meeting_input.parse_number(ctx.args[0]))
     dm_person(
         ctx.uow,
         ctx.person.id,

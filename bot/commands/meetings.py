@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-from bot.commands import meeting_reminders
+from bot.commands import meeting_input, meeting_reminders
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
 from bot.dates import describe_when
@@ -115,8 +115,10 @@ def create(ctx: CommandContext) -> Reply:
                 'ort="Hamburg, KörberForum".'
             )
         )
-    start = svc.parse_moment(start_text, now=ctx.now, tz=ctx.tz)
-    end = svc.parse_moment(end_text, now=ctx.now, tz=ctx.tz, day=start.astimezone(ctx.tz).date())
+    start = meeting_input.parse_moment(start_text, now=ctx.now, tz=ctx.tz)
+    end = meeting_input.parse_moment(
+        end_text, now=ctx.now, tz=ctx.tz, day=start.astimezone(ctx.tz).date()
+    )
     data = svc.MeetingData(
         title, start, end, texts.get("location"), texts.get("host_city"), texts.get("notes")
     )
@@ -139,7 +141,7 @@ def meetings_command(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     if not ctx.args:
         return _list(ctx)
-    meeting = svc.get(ctx.uow, ctx.cohort.id, svc.parse_number(ctx.args[0]))
+    meeting = svc.get(ctx.uow, ctx.cohort.id, meeting_input.parse_number(ctx.args[0]))
     action = fold(ctx.args[1]) if len(ctx.args) > 1 else ""
     if action in CHANGE_WORDS:
         require(ctx, "treffen aendern")
@@ -179,11 +181,11 @@ def _changes(ctx: CommandContext, meeting: Meeting) -> dict[str, Any]:
     changes: dict[str, Any] = _texts(ctx)
     start_text, end_text = _option(ctx, START_OPTIONS), _option(ctx, END_OPTIONS)
     if start_text:
-        changes["starts_at"] = svc.parse_moment(start_text, now=ctx.now, tz=ctx.tz)
+        changes["starts_at"] = meeting_input.parse_moment(start_text, now=ctx.now, tz=ctx.tz)
     if end_text:
         start = changes.get("starts_at", meeting.starts_at)
         day = start.astimezone(ctx.tz).date()
-        changes["ends_at"] = svc.parse_moment(end_text, now=ctx.now, tz=ctx.tz, day=day)
+        changes["ends_at"] = meeting_input.parse_moment(end_text, now=ctx.now, tz=ctx.tz, day=day)
     if not changes:
         raise UserFacingError(
             N_(

@@ -15,11 +15,7 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 
 from bot import reminders
-from bot.dates import parse_when
-from bot.dates.extract import extract, leftover
-from bot.dates.normalise import normalise
-from bot.dates.reading import Reading
-from bot.dates.resolve import time_of_day, to_aware
+from bot.dates.resolve import to_aware
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, babel_locale
 from bot.services.audit import record
@@ -40,31 +36,6 @@ class MeetingData:
     notes: str | None = None
 
 
-def clock_only(text: str) -> time | None:
-    """'10 Uhr', '11:30', '14.15 Uhr' → the time; None when the text names a day as well."""
-    reading = Reading(original=text.strip(), text=normalise(text))
-    if not reading.text:
-        return None
-    try:
-        extract(reading)
-    except UserFacingError:
-        return None
-    if leftover(reading) or reading.date_kinds() or reading.weekday is not None:
-        return None
-    if reading.clock is None:
-        return None
-    return time_of_day(reading)
-
-
-def parse_moment(text: str, *, now: datetime, tz: ZoneInfo, day: date | None = None) -> datetime:
-    """A typed time; a clock time alone means that time on ``day`` (when given)."""
-    if day is not None:
-        clock = clock_only(text)
-        if clock is not None:
-            return to_aware(datetime.combine(day, clock), tz)
-    return parse_when(text, now=now, tz=str(tz.key))
-
-
 def local_days(meeting: Meeting, tz: ZoneInfo) -> list[date]:
     first = meeting.starts_at.astimezone(tz).date()
     last = (meeting.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
@@ -72,7 +43,8 @@ def local_days(meeting: Meeting, tz: ZoneInfo) -> list[date]:
 
 
 def day_label(day: date, language: str) -> str:
-    return format_date(day, "EEEE, d. MMMM y", locale=babel_locale(language))
+    pattern = "EEEE, d. MMMM y" if language == "de" else "EEEE, d MMMM y"
+    return format_date(day, pattern, locale=babel_locale(language))
 
 
 def span_label(meeting: Meeting, tz: ZoneInfo, language: str) -> str:
@@ -101,16 +73,6 @@ def all_of(uow: UnitOfWork, cohort_id: int) -> list[Meeting]:
             select(Meeting).where(Meeting.cohort_id == cohort_id).order_by(Meeting.number)
         )
     )
-
-
-def parse_number(text: str) -> int:
-    cleaned = text.strip().lstrip("#")
-    if not cleaned.isdigit() or len(cleaned) > 6:
-        raise UserFacingError(
-            N_("„{text}“ ist keine Treffen-Nummer. „treffen“ listet die Treffen mit Nummer."),
-            text=text[:40],
-        )
-    return int(cleaned)
 
 
 def get(uow: UnitOfWork, cohort_id: int, number: int) -> Meeting:
@@ -186,6 +148,21 @@ def snapshot(meeting: Meeting) -> dict[str, Any]:
     }
 
 
+def _audit(
+    uow: UnitOfWork,
+    action: str,
+    meeting: Meeting,
+    actor_id: int,
+    now: datetime,
+    before: dict[str, Any] | None,
+) -> None:
+    after = None if meeting.deleted_at else snapshot(meeting)
+    record(
+        uow, actor_id=actor_id, action=action, now=now, cohort_id=meeting.cohort_id,
+        before=before, after=after,
+    )  # fmt: skip
+
+
 def create(
     uow: UnitOfWork,
     cohort: Cohort,
@@ -195,10 +172,7 @@ def create(
     now: datetime,
     tz: ZoneInfo,
 ) -> Meeting:
-    _check_texts(
-        {"title": data.title, "location": data.location, "host_city": data.host_city}
-        | {"notes": data.notes}
-    )
+    _check_texts({k: getattr(data, k) for k in LIMITS})
     _check_times(uow, cohort.id, data, now, None)
     highest = uow.session.scalar(
         select(func.max(Meeting.number)).where(Meeting.cohort_id == cohort.id)
@@ -217,14 +191,7 @@ def create(
     uow.session.add(meeting)
     uow.session.flush()
     schedule_milestones(uow, meeting, now, tz)
-    record(
-        uow,
-        actor_id=actor_id,
-        action="treffen anlegen",
-        now=now,
-        cohort_id=cohort.id,
-        after=snapshot(meeting),
-    )
+    _audit(uow, "treffen anlegen", meeting, actor_id, now, None)
     return meeting
 
 
@@ -284,15 +251,7 @@ def update(
     meeting.sequence += 1
     uow.session.flush()
     schedule_milestones(uow, meeting, now, tz)
-    record(
-        uow,
-        actor_id=actor_id,
-        action="treffen aendern",
-        now=now,
-        cohort_id=meeting.cohort_id,
-        before=before,
-        after=snapshot(meeting),
-    )
+    _audit(uow, "treffen aendern", meeting, actor_id, now, before)
     return meeting
 
 
@@ -300,14 +259,7 @@ def delete(uow: UnitOfWork, meeting: Meeting, *, actor_id: int, now: datetime) -
     meeting.deleted_at = now
     meeting.sequence += 1
     reminders.cancel(uow, f"meeting:{meeting.id}:")
-    record(
-        uow,
-        actor_id=actor_id,
-        action="treffen loeschen",
-        now=now,
-        cohort_id=meeting.cohort_id,
-        before=snapshot(meeting),
-    )
+    _audit(uow, "treffen loeschen", meeting, actor_id, now, snapshot(meeting))
 
 
 # Milestones: key suffix → (days before day 1, local time, kind). No suffix is a prefix of
