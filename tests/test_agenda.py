@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from slack_sdk.models.blocks import SectionBlock
 from sqlalchemy import select
 
 from app import Bot
 from bot.services import agenda
 from bot.views import Section
+from handlers.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT, to_blocks
 from storage.models import Meeting
 from tests.helpers import Driver
 
@@ -126,6 +128,10 @@ def test_item_limit_and_message_size(driver: Driver, bot: Bot) -> None:
     sections = [b for b in message.blocks if isinstance(b, Section)]
     assert len(sections) > 2  # day 1 was split
     assert all(len("\n".join(s.lines)) < 3000 for s in sections)
+    slack = to_blocks(message)
+    assert len(slack) <= MAX_BLOCKS
+    texts = [b.text.text for b in slack if isinstance(b, SectionBlock) and b.text is not None]
+    assert texts and all(len(t) <= MAX_SECTION_TEXT for t in texts)
     answer = driver.say(
         "orga", 'programmpunkt 1 tag=2 von="10 Uhr" bis="11 Uhr" titel="Noch einer"'
     )

@@ -30,7 +30,8 @@ def _signup(user: str, name: str) -> str:
 def driver(bot: Bot) -> Driver:
     d = Driver(bot)
     d.say("orga", 'jahrgang anlegen "Stadtlabor 2026/27" plaetze=3')
-    d.say("anna", _signup("anna", "Anna Muster"))
+    d.say("dora", "hilfe")  # Anna's office contact, known to the bot
+    d.say("anna", _signup("anna", "Anna Muster") + " bueroleitung=@dora")
     d.say("ben", _signup("ben", "=HYPERLINK(1)"))
     d.say("cara", _signup("cara", "Cara Muster"))
     d.say("wanda", _signup("wanda", "Wanda Warte"))  # waitlisted
@@ -105,10 +106,11 @@ def test_reminders_on_their_days(driver: Driver, bot: Bot, clock: SimulatedClock
     assert "teilnahme 1 ja" in asked[0][2]
     assert run(datetime(2027, 3, 7, 8, 0, tzinfo=UTC)) == []  # only once
     notes = run(datetime(2027, 3, 13, 8, 0, tzinfo=UTC))
-    assert sorted(t for _, t, _ in notes) == ["console:anna", "console:cara"]
+    assert sorted(t for _, t, _ in notes) == ["console:anna", "console:cara", "console:dora"]
     assert all("Bitte Ausweis mitbringen" in text for _, _, text in notes)
+    assert any(t == "console:dora" and "Kopie für Anna Muster" in x for _, t, x in notes)
     recap = run(datetime(2027, 3, 26, 8, 0, tzinfo=UTC))
-    assert {t for _, t, _ in recap} == {"console:anna", "console:cara"}
+    assert {t for _, t, _ in recap} == {"console:anna", "console:cara", "console:dora"}
     assert all("Morgen beginnt" in text and "Begrüßung" in text for _, _, text in recap)
     day1 = run(datetime(2027, 3, 27, 7, 0, tzinfo=UTC))
     assert [(k, t) for k, t, _ in day1] == [("post", "stadtlabor")]

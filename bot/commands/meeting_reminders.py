@@ -15,7 +15,7 @@ from bot.reminders import DueContext, DueHandlers
 from bot.services import agenda as agenda_service
 from bot.services import attendance as attendance_service
 from bot.views import Message, Section
-from storage.models import Meeting
+from storage.models import Meeting, Person
 
 
 def register_due(handlers: DueHandlers) -> None:
@@ -58,18 +58,38 @@ def ask(ctx: DueContext) -> None:
         )
 
 
+def _with_copies(ctx: DueContext, meeting: Meeting) -> list[tuple[Person, Person]]:
+    """(recipient, participant) for everyone coming, plus their office contacts' copies."""
+    out: list[tuple[Person, Person]] = []
+    for person in attendance_service.coming(ctx.uow, meeting):
+        out.append((person, person))
+        participant = ctx.uow.participants.get(meeting.cohort_id, person.id)
+        delegate_id = participant.delegate_person_id if participant else None
+        delegate = ctx.uow.persons.get(delegate_id) if delegate_id else None
+        if delegate is not None and delegate.id != person.id and delegate.erased_at is None:
+            out.append((delegate, person))
+    return out
+
+
 def notes(ctx: DueContext) -> None:
     meeting = _meeting(ctx)
     if meeting is None:
         return
-    for person in attendance_service.coming(ctx.uow, meeting):
+    for recipient, person in _with_copies(ctx, meeting):
+        copy = recipient.id != person.id
         tell(
             ctx.uow,
-            person,
-            N_("In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}. Hinweise: {notes}"),
+            recipient,
+            N_(
+                "Kopie für {name}: In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}. "
+                "Hinweise: {notes}"
+            )
+            if copy
+            else N_("In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}. Hinweise: {notes}"),
             now=ctx.now,
             default_language=ctx.settings.language,
-            key=f"meeting:{meeting.id}:notes14:{person.id}",
+            key=f"meeting:{meeting.id}:notes14:{person.id}:{recipient.id}",
+            name=person.display_name or "—",
             n=meeting.number,
             title=meeting.title,
             date=_date(meeting, ctx),
@@ -83,13 +103,18 @@ def recap(ctx: DueContext) -> None:
     if meeting is None:
         return
     tz = ctx.settings.tz
-    for person in attendance_service.coming(ctx.uow, meeting):
-        language = person.language or ctx.settings.language
+    for recipient, person in _with_copies(ctx, meeting):
+        language = recipient.language or ctx.settings.language
         t = translator(language)
         agenda = agenda_service.render(ctx.uow, meeting, tz, language)
         intro = t(N_("Morgen beginnt Treffen {n}. Das Programm:")).format(n=meeting.number)
+        if recipient.id != person.id:
+            intro = t(N_("Kopie für {name}: {text}")).format(
+                name=person.display_name or "—", text=intro
+            )
         message = Message((Section((intro,)), *agenda.blocks), fallback=intro)
-        dm_person(ctx.uow, person.id, message, f"meeting:{meeting.id}:recap1:{person.id}", ctx.now)
+        key = f"meeting:{meeting.id}:recap1:{person.id}:{recipient.id}"
+        dm_person(ctx.uow, recipient.id, message, key, ctx.now)
 
 
 def day_one(ctx: DueContext) -> None:
