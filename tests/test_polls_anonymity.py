@@ -110,7 +110,7 @@ def test_anonymous_poll_leaves_no_trace_of_who_voted_what(
         for s in driver.messenger.transcript
         if s.filename
     ]
-    export = [content for name, content in files if name == "umfrage-1.csv"][0]
+    export = next(content for name, content in files if name == "umfrage-1.csv")
     assert "Hafen,3,75 %" in export and not any(n in export for n in names)
     personal = [content for name, content in files if name != "umfrage-1.csv"]
     assert len(personal) == len(VOTERS)  # the meine-daten files say nothing about the poll
@@ -124,7 +124,7 @@ def test_too_few_ballots_give_no_anonymous_result(driver: Driver) -> None:
     driver.say("anna", "abstimmen 1 1")
     driver.say("ben", "abstimmen 1 2")
     driver.say("orga", "umfrage 1 schliessen")
-    summary = [t for t in driver.messenger.texts("post") if "ist geschlossen" in t][0]
+    summary = next(t for t in driver.messenger.texts("post") if "ist geschlossen" in t)
     assert "Zu wenige Stimmzettel (2)" in summary and "%" not in summary
     driver.say("orga", "export umfrage 1")
     csv_text = (driver.messenger.transcript[-1].content or b"").decode("utf-8-sig")

@@ -19,6 +19,8 @@ from storage.models import OutboxMessage, Person, Poll, PollOption, PostedMessag
 from storage.models_polls import PollCounter
 from storage.uow import UnitOfWork
 
+NAMES_LIMIT = 50  # named polls list voters by option up to this many ballots (a cohort: 20)
+
 
 def options_of(uow: UnitOfWork, poll_id: int) -> list[PollOption]:
     return list(
@@ -39,8 +41,9 @@ def tally(uow: UnitOfWork, poll: Poll) -> Tally:
         )
     }
     counter = uow.session.get(PollCounter, poll.id)
+    ballots = counter.ballots if counter else 0
     names: dict[int, list[str]] = {}
-    if not poll.anonymous:
+    if not poll.anonymous and ballots <= NAMES_LIMIT:
         rows = uow.session.execute(
             select(PollOption.position, Person.display_name, Person.pseudonym)
             .join(Vote, Vote.option_id == PollOption.id)
@@ -50,7 +53,7 @@ def tally(uow: UnitOfWork, poll: Poll) -> Tally:
         )
         for position, name, pseudonym in rows:
             names.setdefault(int(position), []).append(name or pseudonym or "?")
-    return Tally(counts, counter.ballots if counter else 0, names)
+    return Tally(counts, ballots, names)
 
 
 def version_of(uow: UnitOfWork, poll_id: int) -> int:
@@ -65,12 +68,14 @@ def results_visible(poll: Poll, counted: Tally, threshold: int) -> bool:
     return not (poll.anonymous and counted.ballots < threshold)
 
 
-def render_for_channel(uow: UnitOfWork, poll: Poll, settings: Settings) -> Message:
+def render_for_channel(
+    uow: UnitOfWork, poll: Poll, settings: Settings, options: list[PollOption] | None = None
+) -> Message:
     counted = tally(uow, poll)
     language = settings.language
     return poll_message(
         poll,
-        options_of(uow, poll.id),
+        options if options is not None else options_of(uow, poll.id),
         counted,
         visible=results_visible(poll, counted, settings.anonymity_threshold),
         threshold=settings.anonymity_threshold,
@@ -81,27 +86,28 @@ def render_for_channel(uow: UnitOfWork, poll: Poll, settings: Settings) -> Messa
 
 
 def _replace_pending(uow: UnitOfWork, key_prefix: str, message: Message) -> bool:
-    """Give a still-pending row the newest rendering; False if none was pending."""
-    done = False
-    for row_id in uow.session.scalars(
-        select(OutboxMessage.id).where(
+    """Give still-pending rows the newest rendering (one conditional UPDATE); any replaced?"""
+    changed = uow.session.execute(
+        update(OutboxMessage)
+        .where(
             OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
             OutboxMessage.status == "pending",
         )
-    ):
-        changed = uow.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-            .values(payload={"message": message.to_dict()})
-            .execution_options(synchronize_session=False)
-        )
-        done = done or getattr(changed, "rowcount", 0) == 1
-    return done
+        .values(payload={"message": message.to_dict()})
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(changed, "rowcount", 0))
 
 
-def push_results(uow: UnitOfWork, poll: Poll, now: datetime, settings: Settings) -> None:
+def push_results(
+    uow: UnitOfWork,
+    poll: Poll,
+    now: datetime,
+    settings: Settings,
+    options: list[PollOption] | None = None,
+) -> None:
     """Edit every posted copy of the poll message to the current state (coalesced)."""
-    message = render_for_channel(uow, poll, settings)
+    message = render_for_channel(uow, poll, settings, options)
     _replace_pending(uow, f"poll:{poll.id}:post:", message)
     version = version_of(uow, poll.id)
     for posted in uow.session.scalars(

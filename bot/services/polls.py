@@ -326,7 +326,7 @@ def cast_vote(
     else:
         ballot.vote_ids = [v.id for v in votes]
     uow.session.flush()
-    push_results(uow, poll, now, settings)
+    push_results(uow, poll, now, settings, options)
     if not chosen:
         return VoteOutcome("zurueckgezogen", ())
     return VoteOutcome("geaendert" if current else "neu", chosen)

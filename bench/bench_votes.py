@@ -1,0 +1,283 @@
+"""Benchmark: 1,000 votes from 1,000 distinct participants, as fast as the machine allows.
+
+Run:  .venv/bin/python bench/bench_votes.py [--votes 1000] [--threads 8]
+      [--backends sqlite,postgres]
+Per backend (a SQLite file; PostgreSQL from STADTLABOR_TEST_DATABASE_URL, default
+postgresql://postgres@127.0.0.1:5432/test, in a fresh schema that is dropped afterwards) a cohort
+with plaetze=N gets N confirmed participants and two polls, each posted (so every vote also
+coalesces the in-place result update in the outbox). Then N votes are cast by ``--threads``
+workers, once through the service (``polls.cast_vote`` in its own unit of work) and once through
+the dispatcher (``abstimmen 1 2`` as a user would type it). Prints a table and writes
+bench/results/votes.json with throughput, p50/p99 latency and the final count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bench/ is not a package; make bot/ and storage/ importable
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from app import Bot, build_bot  # noqa: E402
+from bot.clock import SimulatedClock  # noqa: E402
+from bot.context import Conversation, Request  # noqa: E402
+from bot.identity import Identity  # noqa: E402
+from bot.services import polls  # noqa: E402
+from bot.services.cohorts import create_cohort  # noqa: E402
+from bot.services.poll_results import tally  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from storage.models import Participant, Person, PlatformIdentity, Poll, PostedMessage  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "votes.json"
+START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def database(backend: str) -> Iterator[str]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/votes.db"
+        return
+    base = (os.environ.get("STADTLABOR_TEST_DATABASE_URL") or DEFAULT_PG).replace(
+        "postgresql://", "postgresql+psycopg://", 1
+    )
+    schema = f"bench_votes_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in base else "?"
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def setup(bot: Bot, n: int) -> list[int]:
+    """A cohort with ``n`` confirmed participants and two posted polls; returns person ids."""
+    now = bot.clock.now()
+    with bot.uow_factory() as uow:
+        organiser = Person(display_name="Benchmark", created_at=now, is_organiser=True)
+        uow.session.add(organiser)
+        uow.session.flush()
+        cohort = create_cohort(
+            uow,
+            actor_id=organiser.id,
+            name="Benchmark",
+            capacity=n,
+            moderated=False,
+            deadline=None,
+            platform="console",
+            channel_id="stadtlabor",
+            now=now,
+        )
+        uow.session.flush()
+        people = [Person(display_name=f"Person {i}", created_at=now) for i in range(n)]
+        uow.session.add_all(people)
+        uow.session.flush()
+        for i, person in enumerate(people):
+            uow.session.add(
+                PlatformIdentity(person_id=person.id, platform="console", external_id=f"v{i:05d}")
+            )
+            uow.session.add(
+                Participant(
+                    cohort_id=cohort.id,
+                    person_id=person.id,
+                    status="confirmed",
+                    registered_at=now,
+                    updated_at=now,
+                )
+            )
+        for number in (1, 2):
+            spec = polls.PollSpec(f"Benchmark {number}?", ("A", "B", "C", "D"))
+            poll = polls.create_poll(
+                uow,
+                cohort=cohort,
+                spec=spec,
+                creator_id=people[0].id,
+                now=now,
+                settings=bot.settings,
+            )
+            uow.session.add(
+                PostedMessage(
+                    subject=f"poll:{poll.id}",
+                    platform="console",
+                    channel_id="stadtlabor",
+                    message_id=str(number),
+                )
+            )
+        uow.commit()
+        return [p.id for p in people]
+
+
+def run(work: list[Callable[[], None]], threads: int) -> tuple[float, list[float]]:
+    """Run every callable once on ``threads`` workers; wall time and per-call latencies."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = list(reversed(work))
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                job = queue.pop()
+            started = time.perf_counter()
+            job()
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    begun = time.perf_counter()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return time.perf_counter() - begun, latencies
+
+
+def service_vote(bot: Bot, poll_id: int, person_id: int, option: int) -> Callable[[], None]:
+    def vote() -> None:
+        with bot.uow_factory() as uow:
+            polls.cast_vote(
+                uow,
+                poll_id=poll_id,
+                person_id=person_id,
+                positions=(option,),
+                mode="set",
+                now=bot.clock.now(),
+                settings=bot.settings,
+            )
+            uow.commit()
+
+    return vote
+
+
+def typed_vote(bot: Bot, user: str, option: int) -> Callable[[], None]:
+    req = Request(
+        Identity("console", user),
+        Conversation("console", None, is_direct=True),
+        f"abstimmen 2 {option}",
+    )
+
+    def vote() -> None:
+        answer = bot.dispatcher.handle(req)[0].message
+        assert answer is not None and "gezählt" in answer.plain_text(), answer
+
+    return vote
+
+
+def summary(wall: float, latencies: list[float], counted: Any, n: int) -> dict[str, Any]:
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "votes": len(latencies),
+        "seconds": round(wall, 3),
+        "votes_per_second": round(len(latencies) / wall, 1),
+        "p50_ms": round(cuts[49] * 1000, 2),
+        "p99_ms": round(cuts[98] * 1000, 2),
+        "max_ms": round(max(latencies) * 1000, 2),
+        "ballots_counted": counted.ballots,
+        "votes_counted": sum(counted.counts.values()),
+        "exact": counted.ballots == n and sum(counted.counts.values()) == n,
+    }
+
+
+def bench(backend: str, n: int, threads: int) -> dict[str, Any]:
+    with database(backend) as url:
+        settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+        bot = build_bot(settings, SimulatedClock(START))
+        try:
+            people = setup(bot, n)
+            with bot.uow_factory() as uow:
+                poll_ids = [p.id for p in polls.polls_of(uow, polls_of_cohort(uow))]
+            out: dict[str, Any] = {}
+            for mode, poll_id in (("service", poll_ids[0]), ("dispatcher", poll_ids[1])):
+                if mode == "service":
+                    work = [
+                        service_vote(bot, poll_id, pid, i % 4 + 1) for i, pid in enumerate(people)
+                    ]
+                else:
+                    work = [typed_vote(bot, f"v{i:05d}", i % 4 + 1) for i in range(n)]
+                wall, latencies = run(work, threads)
+                with bot.uow_factory() as uow:
+                    poll = uow.session.get(Poll, poll_id)
+                    assert poll is not None
+                    counted = tally(uow, poll)
+                out[mode] = summary(wall, latencies, counted, n)
+            return out
+        finally:
+            bot.engine.dispose()
+
+
+def polls_of_cohort(uow: Any) -> int:
+    cohort = uow.cohorts.get_by_name("Benchmark")
+    assert cohort is not None
+    return int(cohort.id)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--votes", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
+        "date": datetime.now(UTC).date().isoformat(),
+        "votes": args.votes,
+        "threads": args.threads,
+        "backends": {},
+    }
+    for backend in args.backends.split(","):
+        try:
+            results["backends"][backend] = bench(backend, args.votes, args.threads)
+        except Exception as exc:  # e.g. no PostgreSQL reachable: report and go on
+            results["backends"][backend] = {"error": str(exc).splitlines()[0][:200]}
+    print(f"{args.votes} votes from {args.votes} participants, {args.threads} threads")
+    print(
+        f"{'backend / path':<22}{'votes/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  exact count"
+    )
+    for backend, modes in results["backends"].items():
+        if "error" in modes:
+            print(f"{backend:<22} skipped: {modes['error']}")
+            continue
+        for mode, row in modes.items():
+            print(
+                f"{backend + ' / ' + mode:<22}{row['votes_per_second']:>9}{row['p50_ms']:>9}"
+                f"{row['p99_ms']:>9}{row['max_ms']:>9}  {row['ballots_counted']} "
+                f"({'exact' if row['exact'] else 'WRONG'})"
+            )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    failed = any(
+        not row.get("exact", False)
+        for m in results["backends"].values()
+        if "error" not in m
+        for row in m.values()
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
