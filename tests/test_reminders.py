@@ -11,7 +11,7 @@ from app import Bot
 from bot.clock import SimulatedClock
 from bot.reminders import HEARTBEAT_KEY
 from bot.scheduling import service as svc
-from storage.models import Participant, Reminder
+from storage.models import OutboxMessage, Participant, Reminder
 from tests.helpers import Driver
 
 
@@ -170,3 +170,58 @@ def test_recurrence_keeps_local_time_across_dst(rule: str, local_times: list[str
     assert [m.astimezone(UTC) for m in seen] == [
         datetime.fromisoformat(t).astimezone(UTC) for t in local_times
     ]
+
+
+def _occurrences(bot: Bot, start: str, end: str) -> list[str]:
+    """Local due times of the reminder DMs sent, read from the outbox keys."""
+    with bot.uow_factory() as uow:
+        keys = [row.idempotency_key for row in uow.session.query(OutboxMessage)]
+    found = []
+    for key in keys:
+        if key.startswith("reminder:"):
+            moment = datetime.fromisoformat(key.split(":", 2)[2]).astimezone(bot.settings.tz)
+            if start <= moment.isoformat() < end:
+                found.append(moment.isoformat(timespec="minutes"))
+    return sorted(found)
+
+
+def test_recurring_reminders_across_both_dst_changes_2027(driver: Driver) -> None:
+    clock = driver.bot.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.set(datetime(2027, 3, 26, 11, 0, tzinfo=UTC))
+    assert "täglich um 02:30" in driver.say("anna", "erinnern täglich 2:30 Uhr; Nacht", dm=True)
+    assert "jeden Sonntag" in driver.say("anna", "erinnern jeden Sonntag 9 Uhr; Sonntag", dm=True)
+    for _ in range(4 * 24):
+        _tick(driver, timedelta(hours=1))
+    assert _occurrences(driver.bot, "2027-03-26", "2027-03-30") == [
+        "2027-03-27T02:30+01:00",
+        "2027-03-28T03:30+02:00",  # 02:30 does not exist that night: the dates rules' 03:30
+        "2027-03-28T09:00+02:00",
+        "2027-03-29T02:30+02:00",
+    ]
+    clock.set(datetime(2027, 10, 29, 11, 0, tzinfo=UTC))
+    for _ in range(4 * 24):
+        _tick(driver, timedelta(hours=1))
+    assert _occurrences(driver.bot, "2027-10-29T12", "2027-11-02") == [
+        "2027-10-30T02:30+02:00",
+        "2027-10-31T02:30+02:00",  # the ambiguous hour: once, at the first (summer) 02:30
+        "2027-10-31T09:00+01:00",
+        "2027-11-01T02:30+01:00",
+    ]
+
+
+def test_one_off_in_the_gap_and_the_ambiguous_hour_follow_the_dates_rules(
+    driver: Driver,
+) -> None:
+    from bot.dates import describe_when, parse_when
+
+    clock = driver.bot.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.set(datetime(2027, 3, 1, 11, 0, tzinfo=UTC))
+    for when in ("28.03.2027 2:30", "31.10.2027 2:30"):
+        expected = parse_when(when, now=clock.now(), tz="Europe/Berlin")
+        answer = driver.say("anna", f"erinnern {when}; x", dm=True)
+        assert describe_when(expected, "de") in answer
+        with driver.bot.uow_factory() as uow:
+            row = uow.session.query(Reminder).order_by(Reminder.id.desc()).first()
+            assert row is not None and row.due_at == expected.astimezone(UTC)
