@@ -121,6 +121,16 @@ def test_milestones_are_scheduled_moved_and_cancelled(driver: Driver, bot: Bot) 
         assert meeting is not None and meeting.sequence == 1
         actions = list(uow.session.scalars(select(AuditEntry.action)))
     assert "treffen anlegen" in actions and "treffen aendern" in actions
+    driver.say("orga", 'treffen 1 aendern von="1.12.2026 10 Uhr"')  # in six days
+    states = {key.rsplit(":", 1)[1]: status for key, (_, status) in _reminders(bot).items()}
+    assert states == {
+        "ask": "cancelled",
+        "notes14": "cancelled",
+        "recap1": "pending",
+        "day1": "pending",
+    }
+    driver.say("orga", 'treffen 1 aendern von="10.6.2027 10 Uhr"')  # and back again
+    assert {status for _, status in _reminders(bot).values()} == {"pending"}
     driver.say("orga", "treffen 1 loeschen ja")
     assert {status for _, status in _reminders(bot).values()} == {"cancelled"}
 

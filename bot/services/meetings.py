@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
 
 from bot import reminders
 from bot.dates.resolve import to_aware
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, babel_locale
 from bot.services.audit import record
-from storage.models import Cohort, Meeting
+from storage.models import Cohort, Meeting, Reminder
 from storage.uow import UnitOfWork
 
 MAX_DAYS = 7
@@ -281,12 +282,18 @@ def milestone_times(meeting: Meeting, tz: ZoneInfo) -> dict[str, datetime]:
 
 
 def schedule_milestones(uow: UnitOfWork, meeting: Meeting, now: datetime, tz: ZoneInfo) -> None:
-    """(Re)schedule the reminders of ``meeting``; ones whose time has passed are dropped."""
+    """(Re)schedule the reminders of ``meeting``; ones whose time has passed are dropped, and
+    a dropped one comes back when the meeting moves into the future again."""
     for suffix, due_at in milestone_times(meeting, tz).items():
         key = f"meeting:{meeting.id}:{suffix}"
         if due_at <= now:
             reminders.cancel(uow, key)
             continue
+        uow.session.execute(
+            sql_update(Reminder)
+            .where(Reminder.idempotency_key == key, Reminder.status == "cancelled")
+            .values(status="pending", attempts=0)
+        )
         reminders.schedule(
             uow,
             key=key,
