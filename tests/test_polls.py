@@ -79,7 +79,7 @@ BAD_POLLS = [
     ('umfrage "E?" "A" "B" ergebnis=bald', "ergebnis= ist live"),
     ('umfrage "X?" "A" "B" farbe=rot', "„farbe=“ kenne ich nicht"),
     ('umfrage "" "A" "B"', "Bitte geben Sie eine Frage an"),
-    ("umfrage", "Frage und Optionen"),
+    ("umfrage anonym", "Frage und Optionen"),
     ("umfrage 4 loeschen", "Umfrage 4 gibt es hier nicht"),
 ]
 
@@ -91,6 +91,19 @@ def test_bad_polls_are_refused_clearly(driver: Driver) -> None:
     driver.say("orga", 'umfrage "Gut?" "A" "B"')
     assert "Meinten Sie „umfrage 1 schliessen“" in driver.say("orga", "umfrage 1 loeschen")
     assert "Umfrage 1: Gut?" in driver.say("anna", "umfrage 1")
+
+
+def test_umfrage_alone_asks_step_by_step(driver: Driver) -> None:
+    assert "Ihre Frage" in driver.say("orga", "umfrage")
+    for answer in ("Wohin geht es?", "Hafen; Altstadt ; Museum", "2", "ja", "ende", "-"):
+        assert "angelegt" not in driver.say("orga", answer, dm=True)
+    assert "Umfrage 1 ist angelegt" in driver.say("orga", "nein", dm=True)
+    post = driver.messenger.texts("post")[-1]
+    assert "3. Museum" in post and "bis zu 2 Optionen · anonym · Ergebnis nach Schluss" in post
+    assert "per Direktnachricht" in post
+    answer = driver.say("anna", "abstimmen 1 1")
+    assert "gezählt" in answer and "im Raum zu lesen" in answer
+    assert "im Raum" not in driver.say("anna", "abstimmen 1 2", dm=True)
 
 
 def test_multiple_choice_adds_up_to_the_maximum(driver: Driver) -> None:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import re
 from uuid import uuid4
 
+from bot.commands.poll_input import (
+    FLAGS,
+    FORM_ID,
+    NUMBER,
+    created_reply,
+    number_arg,
+    poll_form,
+    spec_from,
+    submit_form,
+)
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
-from bot.dates import describe_when, parse_deadline
 from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.outbox import dm_person
@@ -19,18 +28,10 @@ from bot.services.poll_results import options_of, render_for_channel
 from bot.views import Message, Note, Section
 from storage.models import Poll
 
-FLAGS = {
-    "anonym": "anonym",
-    "anonymous": "anonym",
-    "gastgeber-enthaltung": "gastgeber-enthaltung",
-    "host-abstain": "gastgeber-enthaltung",
-}
-KNOWN_OPTIONS = {"mehrfach", "multiple", "ergebnis", "results", "bis", "until", "frage", "question"}
-_NUMBER = re.compile(r"^\d{1,6}$")
-
 
 def register(registry: CommandRegistry) -> None:
     add = registry.add
+    registry.add_form(FORM_ID, "umfrage", submit_form)
     add(
         CommandSpec(
             ("umfrage",),
@@ -99,71 +100,14 @@ def _due_nudge(due: DueContext) -> None:
     )
 
 
-def number_arg(text: str, example: str) -> int:
-    if not _NUMBER.match(text.strip()):
-        raise UserFacingError(
-            N_("„{text}“ ist keine Nummer. Beispiel: {example}"), text=text[:40], example=example
-        )
-    return int(text)
-
-
-def spec_from(ctx: CommandContext, question: str, labels: list[str]) -> polls.PollSpec:
-    """The poll settings from the options and flags typed after ``umfrage``."""
-    unknown = sorted(set(ctx.options) - KNOWN_OPTIONS - set(FLAGS))
-    if unknown:
-        raise UserFacingError(
-            N_(
-                "Die Angabe „{key}=“ kenne ich nicht. Möglich sind mehrfach=, ergebnis=live|ende, "
-                'bis="…", anonym und gastgeber-enthaltung.'
-            ),
-            key=unknown[0][:40],
-        )
-    flags = {FLAGS[fold(a)] for a in ctx.args if fold(a) in FLAGS}
-    flags |= {FLAGS[k] for k, v in ctx.options.items() if k in FLAGS and fold(v) != "nein"}
-    multiple = ctx.options.get("mehrfach", ctx.options.get("multiple", "1"))
-    if fold(multiple) in ("ja", "yes", "alle", "all"):
-        max_choices = len(labels)
-    elif _NUMBER.match(multiple):
-        max_choices = int(multiple)
-    else:
-        raise UserFacingError(
-            N_("mehrfach= braucht eine Zahl, z. B. mehrfach=2 (höchstens zwei Optionen).")
-        )
-    results = fold(ctx.options.get("ergebnis", ctx.options.get("results", "live")))
-    if results not in ("live", "ende", "end", "schluss"):
-        raise UserFacingError(N_("ergebnis= ist live (sofort) oder ende (erst nach dem Schluss)."))
-    deadline = ctx.options.get("bis", ctx.options.get("until"))
-    closes_at = None
-    if deadline is not None:
-        closes_at = parse_deadline(deadline, now=ctx.now, tz=ctx.settings.timezone)
-    return polls.PollSpec(
-        question=question,
-        options=tuple(labels),
-        max_choices=max_choices,
-        anonymous="anonym" in flags,
-        results_live=results == "live",
-        host_abstain="gastgeber-enthaltung" in flags,
-        closes_at=closes_at,
-    )
-
-
-def created_reply(ctx: CommandContext, poll: Poll) -> Reply:
-    text = ctx._(
-        N_("Umfrage {number} ist angelegt und wird im Kanal des Jahrgangs gepostet."),
-        number=poll.number,
-    )
-    lines = [text]
-    if poll.closes_at is not None:
-        lines.append(describe_when(poll.closes_at.astimezone(ctx.tz), ctx.language))
-    return Reply(Message((Section(tuple(lines)),), fallback=text))
-
-
 def poll_command(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
-    if ctx.args and _NUMBER.match(ctx.args[0]):
+    if ctx.args and NUMBER.match(ctx.args[0]):
         return _poll_action(ctx, int(ctx.args[0]), [fold(a) for a in ctx.args[1:]])
     words = [a for a in ctx.args if fold(a) not in FLAGS]
     question = ctx.options.get("frage", ctx.options.get("question"))
+    if not ctx.args and not ctx.options:
+        return Reply(form=poll_form(ctx))
     if question is None:
         if not words:
             raise UserFacingError(
@@ -242,7 +186,18 @@ def vote(ctx: CommandContext) -> Reply:
         settings=ctx.settings,
     )
     ctx.uow.commit()
-    return Reply(Message.text(_vote_text(ctx, poll, outcome)))
+    lines = [_vote_text(ctx, poll, outcome)]
+    conversation = ctx.request.conversation
+    if poll.anonymous and not conversation.is_direct and conversation.platform != "slack":
+        lines.append(
+            ctx._(
+                N_(
+                    "Hinweis: Ihr Befehl war im Raum zu lesen. Bei anonymen Umfragen stimmen Sie "
+                    "besser per Direktnachricht an den Bot ab; ändern können Sie dort jederzeit."
+                )
+            )
+        )
+    return Reply(Message.text(*lines))
 
 
 def _vote_text(ctx: CommandContext, poll: Poll, outcome: polls.VoteOutcome) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands.polls import FLAGS, created_reply, number_arg, spec_from
+from bot.commands.poll_input import FLAGS, created_reply, number_arg, spec_from
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
@@ -112,7 +112,7 @@ def propose(ctx: CommandContext) -> Reply:
 
 def list_topics(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
-    rows = svc.listing(ctx.uow, ctx.cohort.id)
+    rows = svc.listing(ctx.uow, ctx.cohort.id, ctx._(N_("Gastgeberstadt")))
     if not rows:
         return Reply(
             Message.text(

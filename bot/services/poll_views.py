@@ -111,13 +111,15 @@ def poll_message(
                 )
             )
         )
-        blocks.append(
-            Note(
-                translate(
-                    N_("Abstimmen: abstimmen {number} {example} — bis zum Schluss änderbar.")
-                ).format(number=poll.number, example=example)
+        hint = (
+            N_(
+                "Anonym: schreiben Sie „abstimmen {number} {example}“ per Direktnachricht an den "
+                "Bot (oder klicken Sie in Slack), dann sieht niemand Ihre Wahl."
             )
+            if poll.anonymous
+            else N_("Abstimmen: abstimmen {number} {example} — bis zum Schluss änderbar.")
         )
+        blocks.append(Note(translate(hint).format(number=poll.number, example=example)))
     return Message(tuple(blocks), fallback=title[:150])
 
 

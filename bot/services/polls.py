@@ -18,81 +18,23 @@ from bot import reminders
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
 from bot.outbox import post_to_cohort
-from bot.router import fold
 from bot.services.audit import record
 from bot.services.poll_results import options_of, push_results, render_for_channel
+from bot.services.poll_spec import PollSpec as PollSpec
+from bot.services.poll_spec import validate
 from bot.settings import Settings
 from storage.models import Cohort, Poll, PollOption, Vote
 from storage.models_polls import PollBallot, PollCounter
 from storage.uow import UnitOfWork
 
-MIN_OPTIONS, MAX_OPTIONS = 2, 20
-MAX_QUESTION, MAX_LABEL = 300, 200
 NUDGE_BEFORE = timedelta(hours=24)
 Mode = Literal["set", "add", "withdraw"]
-
-
-@dataclass(frozen=True)
-class PollSpec:
-    question: str
-    options: tuple[str, ...]
-    max_choices: int = 1
-    anonymous: bool = False
-    results_live: bool = True
-    host_abstain: bool = False
-    closes_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class VoteOutcome:
     status: Literal["neu", "geaendert", "unveraendert", "zurueckgezogen"]
     positions: tuple[int, ...]
-
-
-def validate(spec: PollSpec, now: datetime) -> None:
-    question = spec.question.strip()
-    if not question:
-        raise UserFacingError(
-            N_('Bitte geben Sie eine Frage an, z. B. umfrage "Welches Thema?" "A" "B".')
-        )
-    if len(question) > MAX_QUESTION:
-        raise UserFacingError(
-            N_("Die Frage ist zu lang (höchstens {limit} Zeichen)."), limit=MAX_QUESTION
-        )
-    if not MIN_OPTIONS <= len(spec.options) <= MAX_OPTIONS:
-        raise UserFacingError(
-            N_(
-                "Eine Umfrage braucht {low} bis {high} Optionen (Sie haben {n} angegeben). "
-                'Setzen Sie jede Option in Anführungszeichen: umfrage "Frage?" "A" "B".'
-            ),
-            low=MIN_OPTIONS,
-            high=MAX_OPTIONS,
-            n=len(spec.options),
-        )
-    seen: set[str] = set()
-    for label in spec.options:
-        if not label.strip():
-            raise UserFacingError(N_("Eine Option ist leer. Bitte geben Sie jeder Option Text."))
-        if len(label) > MAX_LABEL:
-            raise UserFacingError(
-                N_("Die Option „{label}…“ ist zu lang (höchstens {limit} Zeichen)."),
-                label=label[:40],
-                limit=MAX_LABEL,
-            )
-        key = " ".join(fold(label).split())
-        if key in seen:
-            raise UserFacingError(
-                N_("Die Option „{label}“ steht doppelt da. Bitte jede Option nur einmal."),
-                label=label[:80],
-            )
-        seen.add(key)
-    if not 1 <= spec.max_choices <= len(spec.options):
-        raise UserFacingError(
-            N_("mehrfach= muss zwischen 1 und {n} liegen (der Zahl der Optionen)."),
-            n=len(spec.options),
-        )
-    if spec.closes_at is not None and spec.closes_at <= now:
-        raise UserFacingError(N_("Der Schluss der Umfrage liegt in der Vergangenheit."))
 
 
 def create_poll(

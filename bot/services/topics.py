@@ -112,30 +112,33 @@ def propose(
     return topic
 
 
-def _name(uow: UnitOfWork, person_id: int | None, cohort_id: int) -> str:
+def _name(uow: UnitOfWork, person_id: int | None, cohort_id: int, host_label: str) -> str:
     person = uow.persons.get(person_id) if person_id else None
     if person is None or person.erased_at is not None:
         return "—"
     name = person.display_name or "?"
     participant = uow.participants.get(cohort_id, person.id)
     if participant is not None and participant.is_host:
-        name += " (Gastgeberstadt)"
+        name += f" ({host_label})"
     elif person.municipality:
         name += f" ({person.municipality})"
     return name
 
 
-def listing(uow: UnitOfWork, cohort_id: int) -> list[TopicRow]:
-    """Open topics with who proposed them (merged duplicates' proposers included)."""
+def listing(uow: UnitOfWork, cohort_id: int, host_label: str = "Gastgeberstadt") -> list[TopicRow]:
+    """Open topics with who proposed them (merged duplicates' proposers included).
+
+    Host-city members are marked with ``host_label``, others with their municipality.
+    """
     merged: dict[int, list[Topic]] = {}
     for topic in topics_of(uow, cohort_id, "zusammengefuehrt"):
         if topic.merged_into_number is not None:
             merged.setdefault(topic.merged_into_number, []).append(topic)
     rows = []
     for topic in topics_of(uow, cohort_id, OPEN):
-        names = [_name(uow, topic.proposed_by_person_id, cohort_id)]
+        names = [_name(uow, topic.proposed_by_person_id, cohort_id, host_label)]
         for dup in merged.get(topic.number, []):
-            name = _name(uow, dup.proposed_by_person_id, cohort_id)
+            name = _name(uow, dup.proposed_by_person_id, cohort_id, host_label)
             if name not in names:
                 names.append(name)
         rows.append(TopicRow(topic, names))

@@ -1,0 +1,161 @@
+"""Reading a poll's settings: from the typed command line, or from the form (Slack modal;
+a guided DM dialog on Matrix and in the console) that ``umfrage`` alone opens."""
+
+from __future__ import annotations
+
+import re
+
+from bot.context import CommandContext, Reply
+from bot.dates import describe_when, parse_deadline
+from bot.errors import UserFacingError
+from bot.i18n import N_
+from bot.router import fold
+from bot.services import polls
+from bot.services.poll_spec import MAX_QUESTION, PollSpec
+from bot.views import Form, FormField, Message, Section
+from storage.models import Poll
+
+FORM_ID = "poll"
+YES_NO = ("ja", "nein")
+
+FLAGS = {
+    "anonym": "anonym",
+    "anonymous": "anonym",
+    "gastgeber-enthaltung": "gastgeber-enthaltung",
+    "host-abstain": "gastgeber-enthaltung",
+}
+KNOWN_OPTIONS = {"mehrfach", "multiple", "ergebnis", "results", "bis", "until", "frage", "question"}
+NUMBER = re.compile(r"^\d{1,6}$")
+
+
+def number_arg(text: str, example: str) -> int:
+    if not NUMBER.match(text.strip()):
+        raise UserFacingError(
+            N_("„{text}“ ist keine Nummer. Beispiel: {example}"), text=text[:40], example=example
+        )
+    return int(text)
+
+
+def spec_from(ctx: CommandContext, question: str, labels: list[str]) -> PollSpec:
+    """The poll settings from the options and flags typed after ``umfrage``."""
+    unknown = sorted(set(ctx.options) - KNOWN_OPTIONS - set(FLAGS))
+    if unknown:
+        raise UserFacingError(
+            N_(
+                "Die Angabe „{key}=“ kenne ich nicht. Möglich sind mehrfach=, ergebnis=live|ende, "
+                'bis="…", anonym und gastgeber-enthaltung.'
+            ),
+            key=unknown[0][:40],
+        )
+    flags = {FLAGS[fold(a)] for a in ctx.args if fold(a) in FLAGS}
+    flags |= {FLAGS[k] for k, v in ctx.options.items() if k in FLAGS and fold(v) != "nein"}
+    multiple = ctx.options.get("mehrfach", ctx.options.get("multiple", "1"))
+    if fold(multiple) in ("ja", "yes", "alle", "all"):
+        max_choices = len(labels)
+    elif NUMBER.match(multiple):
+        max_choices = int(multiple)
+    else:
+        raise UserFacingError(
+            N_("mehrfach= braucht eine Zahl, z. B. mehrfach=2 (höchstens zwei Optionen).")
+        )
+    results = fold(ctx.options.get("ergebnis", ctx.options.get("results", "live")))
+    if results not in ("live", "ende", "end", "schluss"):
+        raise UserFacingError(N_("ergebnis= ist live (sofort) oder ende (erst nach dem Schluss)."))
+    deadline = ctx.options.get("bis", ctx.options.get("until"))
+    closes_at = None
+    if deadline is not None:
+        closes_at = parse_deadline(deadline, now=ctx.now, tz=ctx.settings.timezone)
+    return PollSpec(
+        question=question,
+        options=tuple(labels),
+        max_choices=max_choices,
+        anonymous="anonym" in flags,
+        results_live=results == "live",
+        host_abstain="gastgeber-enthaltung" in flags,
+        closes_at=closes_at,
+    )
+
+
+def created_reply(ctx: CommandContext, poll: Poll) -> Reply:
+    text = ctx._(
+        N_("Umfrage {number} ist angelegt und wird im Kanal des Jahrgangs gepostet."),
+        number=poll.number,
+    )
+    lines = [text]
+    if poll.closes_at is not None:
+        lines.append(describe_when(poll.closes_at.astimezone(ctx.tz), ctx.language))
+    return Reply(Message((Section(tuple(lines)),), fallback=text))
+
+
+def poll_form(ctx: CommandContext) -> Form:
+    assert ctx.cohort is not None
+    fields = (
+        FormField("frage", ctx._(N_("Ihre Frage")), max_length=MAX_QUESTION),
+        FormField(
+            "optionen",
+            ctx._(N_("Die Optionen (2 bis 20)")),
+            kind="longtext",
+            max_length=4200,
+            hint=ctx._(N_("Eine Option pro Zeile, oder durch ; getrennt.")),
+        ),
+        FormField(
+            "mehrfach",
+            ctx._(N_("Wie viele Optionen darf man wählen?")),
+            required=False,
+            max_length=3,
+            hint=ctx._(N_("Eine Zahl; leer heißt eine.")),
+        ),
+        FormField("anonym", ctx._(N_("Anonym abstimmen?")), kind="select", options=YES_NO),
+        FormField(
+            "ergebnis",
+            ctx._(N_("Ergebnis zeigen")),
+            kind="select",
+            options=("live", "ende"),
+        ),
+        FormField(
+            "bis",
+            ctx._(N_("Schluss der Umfrage"))[:48],
+            required=False,
+            hint=ctx._(N_("z. B. „Freitag 12 Uhr“; leer: bis jemand sie schließt")),
+        ),
+        FormField(
+            "gastgeber-enthaltung",
+            ctx._(N_("Enthält sich die Gastgeberstadt?")),
+            kind="select",
+            options=YES_NO,
+        ),
+    )
+    return Form(
+        FORM_ID,
+        ctx._(N_("Neue Umfrage"))[:24],
+        fields,
+        ctx._(N_("Umfrage starten")),
+        context={"cohort_id": str(ctx.cohort.id)},
+    )
+
+
+def submit_form(ctx: CommandContext, values: dict[str, str]) -> Reply:
+    """The filled-in form: the same checks as the typed command."""
+    cohort_id = int(ctx.options.get("cohort_id", "0") or 0)
+    cohort = ctx.uow.cohorts.get(cohort_id) if cohort_id else ctx.cohort
+    if cohort is None:
+        raise UserFacingError(N_("Dieses Formular ist veraltet. Bitte starten Sie neu."))
+    labels = [part.strip() for part in re.split(r"[;\n]", values.get("optionen", ""))]
+    settings = {
+        "mehrfach": values.get("mehrfach", ""),
+        "ergebnis": values.get("ergebnis", ""),
+        "bis": values.get("bis", ""),
+    }
+    ctx.options = {k: v for k, v in settings.items() if v.strip()}
+    ctx.args = [flag for flag in ("anonym", "gastgeber-enthaltung") if values.get(flag) == "ja"]
+    spec = spec_from(ctx, values.get("frage", ""), [label for label in labels if label])
+    poll = polls.create_poll(
+        ctx.uow,
+        cohort=cohort,
+        spec=spec,
+        creator_id=ctx.person.id,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    ctx.uow.commit()
+    return created_reply(ctx, poll)
