@@ -28,6 +28,7 @@ KINDS = ("Input", "Workshop", "Kollegiale Beratung", "Vor-Ort-Besuch", "Pause")
 MAX_ITEMS = 60
 SECTION_CHARS = 2800  # Slack refuses section texts over 3000 characters
 LIMITS = {"title": 200, "speaker": 200, "room": 200, "description": 1000}
+OPTION_NAMES = {"title": "titel", "speaker": "wer", "room": "raum", "description": "beschreibung"}
 Translate = Callable[[str], str]
 
 
@@ -88,7 +89,7 @@ def _check(meeting: Meeting, data: ItemData, tz: ZoneInfo) -> None:
         if value is not None and len(value) > LIMITS[key]:
             raise UserFacingError(
                 N_("„{field}“ ist zu lang (höchstens {limit} Zeichen)."),
-                field=key,
+                field=OPTION_NAMES[key],
                 limit=LIMITS[key],
             )
     if not data.title.strip():

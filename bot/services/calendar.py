@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
+from sqlalchemy import select
 
 from bot.services import agenda as agenda_service
-from bot.services import meetings as meeting_service
 from storage.models import Cohort, Meeting
 from storage.uow import UnitOfWork
 
@@ -75,7 +75,10 @@ def build(
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", cohort.name)
     cal.add("x-wr-timezone", str(tz.key))
-    for meeting in meeting_service.all_of(uow, cohort.id):
+    meetings = uow.session.scalars(
+        select(Meeting).where(Meeting.cohort_id == cohort.id).order_by(Meeting.number)
+    )
+    for meeting in meetings:  # deleted ones too: calendars learn they are cancelled
         cal.add_component(_meeting_event(uow, meeting, tz, language, now))
         if not with_items or meeting.deleted_at:
             continue

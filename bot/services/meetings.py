@@ -25,6 +25,7 @@ from storage.uow import UnitOfWork
 
 MAX_DAYS = 7
 LIMITS = {"title": 200, "location": 300, "host_city": 200, "notes": 2000}
+OPTION_NAMES = {"title": "titel", "location": "ort", "host_city": "gastgeber", "notes": "hinweise"}
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,6 @@ def active(uow: UnitOfWork, cohort_id: int) -> list[Meeting]:
     )
 
 
-def all_of(uow: UnitOfWork, cohort_id: int) -> list[Meeting]:
-    """Including deleted meetings (the calendar cancels them)."""
-    return list(
-        uow.session.scalars(
-            select(Meeting).where(Meeting.cohort_id == cohort_id).order_by(Meeting.number)
-        )
-    )
-
-
 def get(uow: UnitOfWork, cohort_id: int, number: int) -> Meeting:
     meeting = uow.session.scalar(
         select(Meeting).where(
@@ -101,7 +93,9 @@ def _check_texts(values: dict[str, str | None]) -> None:
         limit = LIMITS[key]
         if value is not None and len(value) > limit:
             raise UserFacingError(
-                N_("„{field}“ ist zu lang (höchstens {limit} Zeichen)."), field=key, limit=limit
+                N_("„{field}“ ist zu lang (höchstens {limit} Zeichen)."),
+                field=OPTION_NAMES[key],
+                limit=limit,
             )
     if "title" in values and not (values["title"] or "").strip():
         raise UserFacingError(N_('Bitte geben Sie einen Titel an, z. B. titel="Auftakt".'))
