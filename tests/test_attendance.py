@@ -117,6 +117,20 @@ def test_reminders_on_their_days(driver: Driver, bot: Bot, clock: SimulatedClock
     assert "Heute beginnt Treffen 1" in day1[0][2]
 
 
+def test_reminders_can_be_switched_off(driver: Driver, bot: Bot, clock: SimulatedClock) -> None:
+    assert "sind an" in driver.say("orga", "treffen erinnerungen")
+    assert "vorbehalten" in driver.say("anna", "treffen erinnerungen aus")
+    assert "sind aus" in driver.say("orga", "treffen erinnerungen aus")
+    assert "an oder" in driver.say("orga", "treffen erinnerungen vielleicht")
+    driver.messenger.transcript.clear()
+    moment = datetime(2027, 3, 13, 8, 0, tzinfo=UTC)
+    clock.set(moment)
+    bot.due.run_due(moment)
+    driver.flush()
+    assert driver.messenger.transcript == []
+    assert "sind an" in driver.say("orga", "treffen erinnerungen an")
+
+
 def test_export_and_erase_person(driver: Driver, bot: Bot) -> None:
     driver.say("anna", "teilnahme 1 tag2 essen=vegan")
     with bot.uow_factory() as uow:

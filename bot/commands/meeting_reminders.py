@@ -4,18 +4,25 @@
 * 14 days before, 09:00: everyone coming gets the organisers' notes (``hinweise``).
 * 1 day before, 09:00: everyone coming gets the agenda as a recap.
 * day 1, 08:00: a post in the cohort's channels.
+
+Organisers can switch these off (and on again) per cohort: ``treffen erinnerungen aus|an``.
 """
 
 from __future__ import annotations
 
+from bot.context import CommandContext, Reply
+from bot.errors import UserFacingError
 from bot.i18n import N_, translator
 from bot.notify import tell
 from bot.outbox import dm_person, post_to_cohort
+from bot.permissions import require
 from bot.reminders import DueContext, DueHandlers
+from bot.router import fold
 from bot.services import agenda as agenda_service
 from bot.services import attendance as attendance_service
 from bot.views import Message, Section
 from storage.models import Meeting, Person
+from storage.uow import UnitOfWork
 
 
 def register_due(handlers: DueHandlers) -> None:
@@ -25,9 +32,38 @@ def register_due(handlers: DueHandlers) -> None:
     handlers.add("meeting_day1", day_one)
 
 
+SWITCH_KEY = "meetings:reminders-off:{cohort_id}"
+ON_WORDS, OFF_WORDS = {"an", "ein", "on", "ja"}, {"aus", "off", "nein"}
+
+
+def enabled(uow: UnitOfWork, cohort_id: int) -> bool:
+    return uow.state.get(SWITCH_KEY.format(cohort_id=cohort_id)) != "1"
+
+
+def switch(ctx: CommandContext) -> Reply:
+    """``treffen erinnerungen [an|aus]``: the cohort's meeting reminders on or off."""
+    assert ctx.cohort is not None
+    require(ctx, "treffen aendern")
+    word = fold(ctx.args[1]) if len(ctx.args) > 1 else ""
+    if word in ON_WORDS | OFF_WORDS:
+        ctx.uow.state.put(
+            SWITCH_KEY.format(cohort_id=ctx.cohort.id), "1" if word in OFF_WORDS else "0"
+        )
+        ctx.uow.commit()
+    elif word:
+        raise UserFacingError(N_("Bitte: treffen erinnerungen an oder treffen erinnerungen aus."))
+    if enabled(ctx.uow, ctx.cohort.id):
+        text = N_("Die Erinnerungen zu Treffen sind an (21 und 14 Tage, 1 Tag vorher, Tag 1).")
+    else:
+        text = N_("Die Erinnerungen zu Treffen sind aus. Einschalten: treffen erinnerungen an")
+    return Reply(Message.text(ctx._(text)))
+
+
 def _meeting(ctx: DueContext) -> Meeting | None:
     meeting = ctx.uow.session.get(Meeting, int(ctx.reminder.target.get("meeting_id", 0)))
     if meeting is None or meeting.deleted_at is not None:
+        return None
+    if not enabled(ctx.uow, meeting.cohort_id):
         return None
     return meeting
 

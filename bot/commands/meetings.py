@@ -50,7 +50,8 @@ def register(registry: CommandRegistry) -> None:
             ("treffen",),
             meetings_command,
             N_("listet die Treffen; „treffen N“ zeigt eines (Programmteam: N aendern|loeschen)"),
-            "treffen [N] [aendern titel=… von=… bis=… ort=… gastgeber=… hinweise=…|loeschen]",
+            "treffen [N] [aendern titel=… von=… bis=… ort=… gastgeber=… hinweise=…|loeschen] "
+            "| treffen erinnerungen an|aus",
             'treffen 1 aendern ort="Hamburg, KörberForum" hinweise="Anreise bis 9:30"',
             (("meetings",), ("meeting",)),
             "jahrgang",
@@ -141,6 +142,8 @@ def meetings_command(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     if not ctx.args:
         return _list(ctx)
+    if fold(ctx.args[0]) in ("erinnerungen", "reminders"):
+        return meeting_reminders.switch(ctx)
     meeting = svc.get(ctx.uow, ctx.cohort.id, meeting_input.parse_number(ctx.args[0]))
     action = fold(ctx.args[1]) if len(ctx.args) > 1 else ""
     if action in CHANGE_WORDS:
