@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -142,3 +143,21 @@ def test_change_notes_and_show_one_meeting(driver: Driver) -> None:
     shown = driver.say("orga", "treffen 1")
     assert "Hinweise: Bitte Ausweis mitbringen" in shown and "KörberForum" not in shown
     assert "Tag 2: Sonntag, 28. März 2027" in shown
+
+
+def test_concurrent_creation_numbers_each_meeting_once(driver: Driver, bot: Bot) -> None:
+    answers: list[str] = []
+
+    def create(month: int) -> None:
+        text = f'treffen anlegen titel="T{month}" von="1.{month}.2027 10 Uhr" bis="16 Uhr"'
+        answers.append(Driver(bot).say("orga", text))
+
+    threads = [threading.Thread(target=create, args=(m,)) for m in range(3, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all("ist angelegt" in a for a in answers), answers
+    with bot.uow_factory() as uow:
+        numbers = sorted(uow.session.scalars(select(Meeting.number)))
+    assert numbers == [1, 2, 3, 4, 5, 6]

@@ -104,6 +104,7 @@ def _check_texts(values: dict[str, str | None]) -> None:
 def _check_times(
     uow: UnitOfWork, cohort_id: int, data: MeetingData, now: datetime, exclude: int | None
 ) -> None:
+    uow.cohorts.lock_for_seats(cohort_id)  # serialises overlap checks and numbering
     if data.ends_at <= data.starts_at:
         raise UserFacingError(
             N_("Das Ende (bis=…) liegt nicht nach dem Beginn (von=…). Bitte prüfen Sie die Zeiten.")
