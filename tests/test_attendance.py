@@ -52,7 +52,7 @@ def test_answers_overview_close_and_csv(driver: Driver) -> None:
     assert "erst mit bestätigtem Platz" in say("wanda", "teilnahme 1 ja")
     assert "vorbehalten" in say("anna", "teilnahme 1 uebersicht")
     overview = say("orga", "teilnahme 1 uebersicht")
-    assert "Tag 1: 1 Personen" in overview and "Tag 2: 2 Personen" in overview
+    assert "Tag 1: 1 kommen" in overview and "Tag 2: 2 kommen" in overview
     assert "Noch keine Antwort: Cara Muster" in overview and "Übernachtung: Anna Muster" in overview
     assert "Anna Muster: vegetarisch; Rollstuhl" in overview
     assert not [s for s in driver.messenger.transcript if s.kind == "post"]  # privately

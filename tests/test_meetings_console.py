@@ -54,7 +54,7 @@ def test_console_meeting_year(tmp_path: Path) -> None:
     edited = out[out.index("bearbeitet/edited)") :]
     assert "1. 10:30–12:00 Begrüßung (Input; Programmteam)" in edited
     assert "Agenda geändert" in out  # the note in the thread
-    assert "Tag 1: 1 Personen" in out and "Tag 2: 2 Personen" in out
+    assert "Tag 1: 1 kommen" in out and "Tag 2: 2 kommen" in out
     assert "--- teilnahme-treffen-1.csv ---" in out and "Anna Muster,Annastadt,ja" in out
     ics = out[
         out.index("--- stadtlabor.ics ---\n") + 23 : out.index("--- end ---", out.index(".ics"))

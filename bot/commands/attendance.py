@@ -168,7 +168,7 @@ def _overview(ctx: CommandContext, meeting: Meeting) -> Reply:
         N_("Rückmeldungen zu Treffen {n} „{title}“"), n=meeting.number, title=meeting.title
     )
     lines = [
-        ctx._(N_("Tag {d}: {count} Personen"), d=d, count=count) for d, count in s.per_day.items()
+        ctx._(N_("Tag {d}: {count} kommen"), d=d, count=count) for d, count in s.per_day.items()
     ]
     lines += [
         ctx._(N_("Absagen: {names}"), names=", ".join(s.declined) or none),
