@@ -66,6 +66,8 @@ def test_named_round_from_opening_to_export(driver: Driver) -> None:
     driver.say("cara", "Das Konzept", dm=True)
     too_long = driver.say("cara", "x" * 3001, dm=True)
     assert "3001 Zeichen" in too_long and "höchstens 3000" in too_long
+    huge = driver.say("cara", "y" * 20_000, dm=True)  # a 20 kB DM inside the dialog
+    assert "20000 Zeichen" in huge and "höchstens 3000" in huge
     driver.say("cara", "Personal", dm=True)  # question 2 again; answer 1 was kept
     assert "gespeichert" in driver.say("cara", "Mehr Beteiligung", dm=True)
     assert "Das Konzept" in thread_texts(driver)[-1]

@@ -30,7 +30,7 @@ DEFAULT_QUESTIONS = (
     N_("Wo sehen Sie Risiken oder offene Fragen?"),
     N_("Welchen Rat geben Sie aus Ihrer Kommune?"),
 )
-MAX_ANSWER = 3000
+MAX_ANSWER = views.ANSWER_LIMIT
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from bot.views import Actions, Block, Button, Header, Message, Note, Section
 from storage.models import FeedbackRound
 
 Translate = Callable[[str], str]
+ANSWER_LIMIT = 3000  # per question: the limit of Slack's input fields
 INLINE_LIMIT = 12_000  # presenter DM: longer answer sets come as a file only
 
 
@@ -130,6 +131,7 @@ def prompt(
             )
         ),
         Section(tuple(f"{i}. {q}" for i, q in enumerate(asked, 1)), label=translate(N_("Fragen"))),
+        Note(_t(translate, N_("Je Frage höchstens {limit} Zeichen."), limit=ANSWER_LIMIT)),
         Note(privacy_note(info, k, translate)),
         Actions(
             (
