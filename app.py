@@ -138,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.add_argument("--echo", action="store_true", help="print each input line too")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
+    export = sub.add_parser("export", help="export data on the command line")
+    export.add_argument("what", choices=["ics"])
+    export.add_argument("--jahrgang", required=True, help="the cohort's name")
+    export.add_argument("--ausgabe", default=None, help="file to write (default: stdout)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("STADTLABOR_LOG_LEVEL", "WARNING").upper(),
@@ -150,6 +154,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_bot(settings, SystemClock())
             print("Database is up to date.")
             return 0
+        if args.command == "export":
+            from bot.services.calendar import export_ics_cli
+
+            bot = build_bot(settings, SystemClock())
+            try:
+                return export_ics_cli(bot, args.jahrgang, args.ausgabe)
+            finally:
+                bot.engine.dispose()
         backends = _chat_credentials()
         if args.command == "console" or not backends:
             return run_console(settings, echo=bool(getattr(args, "echo", False)))

@@ -122,3 +122,19 @@ def test_echo_prints_the_script_as_a_transcript(tmp_path: Path) -> None:
     result = _stadtlabor(tmp_path, "# Teil 1\n@anna hilfe sprache\n", "console", "--echo")
     lines = result.stdout.splitlines()
     assert lines[:3] == ["# Teil 1", "» @anna hilfe sprache", "[dm @anna]"]
+
+
+def test_export_ics_on_the_command_line(tmp_path: Path) -> None:
+    setup = (
+        '@orga jahrgang anlegen "J1"\n@orga treffen anlegen titel="Auftakt" '
+        'von="12.12.2026 10 Uhr" bis="13.12.2026 16 Uhr" ort="Hamburg"\n'
+    )
+    assert _stadtlabor(tmp_path, setup, "console").returncode == 0
+    out = tmp_path / "j1.ics"
+    result = _stadtlabor(tmp_path, "", "export", "ics", "--jahrgang", "J1", "--ausgabe", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "BEGIN:VEVENT" in text and "SUMMARY:Stadtlabor: Auftakt" in text
+    assert "DTSTART;TZID=Europe/Berlin:20261212T100000" in text
+    missing = _stadtlabor(tmp_path, "", "export", "ics", "--jahrgang", "Gibtsnicht")
+    assert missing.returncode == 2 and "J1" in missing.stderr
