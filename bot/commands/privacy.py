@@ -77,10 +77,16 @@ def my_data(ctx: CommandContext) -> Reply:
         f"{ctx._(N_('Kennungen'))}: {', '.join(data['kennungen'])}",
     ]
     items = [f"{r['jahrgang']}: {r['status']}" for r in data["anmeldungen"]]
-    items += [f"{ctx._(N_('Umfrage'))} {v['umfrage']}: {v['stimme']}" for v in data["stimmen"]]
+    items += [_vote_line(ctx, v) for v in data.get("umfrage_stimmen", [])]
     items += [f"{ctx._(N_('Feedback'))}: {f['runde']}" for f in data["feedback"]]
     items += [
-        f"{ctx._(N_('Erinnerung'))}: {r['faellig']} {r['text'] or ''}" for r in data["erinnerungen"]
+        f"{ctx._(N_('Treffen'))} {t['treffen']}: {', '.join(map(str, t['tage'])) or '–'}"
+        for t in data.get("teilnahme", [])
+    ]
+    items += [
+        f"{ctx._(N_('Erinnerung'))}: {r['due_at']} {r['text'] or ''}"
+        for r in data.get("reminders", [])
+        if r.get("status") == "pending"
     ]
     summary = Message(
         (
@@ -181,3 +187,9 @@ def forget(ctx: CommandContext) -> Reply:
         else "Erledigt. Ihre Daten sind gelöscht; der Bot kennt Sie nicht mehr."
     )
     return Reply(Message.text(text))
+
+
+def _vote_line(ctx: CommandContext, vote: dict[str, object]) -> str:
+    choice = vote["stimme"]
+    shown = ", ".join(map(str, choice)) if isinstance(choice, list) else str(choice)
+    return f"{ctx._(N_('Umfrage'))} {vote['umfrage']}: {shown}"

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 from uuid import uuid4
 
 from sqlalchemy import delete, select, update
 
 from bot.outbox import enqueue
+from bot.scheduling import service as scheduling_service
+from bot.services import attendance, poll_privacy
+from bot.services import feedback as feedback_service
 from bot.services.audit import record
 from bot.services.cohorts import end_of
 from bot.services.registration import fill_free_seat
@@ -23,12 +26,26 @@ from storage.models import (
     Participant,
     Person,
     PlatformIdentity,
-    Poll,
-    PollOption,
     Reminder,
     Vote,
 )
 from storage.uow import UnitOfWork
+
+
+class PersonalData(Protocol):
+    """What every feature that stores personal data provides (Art. 15 and 17)."""
+
+    def export_person(self, uow: UnitOfWork, person_id: int) -> dict[str, Any]: ...
+
+    def erase_person(self, uow: UnitOfWork, person_id: int, pseudonym: str) -> None: ...
+
+
+FEATURES: tuple[PersonalData, ...] = (
+    cast(PersonalData, attendance),
+    cast(PersonalData, poll_privacy),
+    cast(PersonalData, feedback_service),
+    cast(PersonalData, scheduling_service),
+)
 
 
 def my_data(uow: UnitOfWork, person: Person) -> dict[str, Any]:
@@ -46,19 +63,6 @@ def my_data(uow: UnitOfWork, person: Person) -> dict[str, Any]:
         }
         for p in uow.participants.of_person(person.id)
     ]
-    votes: list[dict[str, Any]] = []
-    for poll, label in s.execute(
-        select(Poll, PollOption.label)
-        .join(Vote, Vote.poll_id == Poll.id)
-        .join(PollOption, PollOption.id == Vote.option_id)
-        .where(Vote.person_id == person.id)
-    ):
-        if poll.anonymous:
-            entry = {"umfrage": poll.number, "frage": poll.question, "stimme": "abgestimmt"}
-        else:
-            entry = {"umfrage": poll.number, "frage": poll.question, "stimme": label}
-        if entry not in votes:
-            votes.append(entry)
     feedback = [
         {"runde": rnd.title, "antworten": resp.answers, "abgegeben": resp.submitted_at.isoformat()}
         for resp, rnd in s.execute(
@@ -68,11 +72,7 @@ def my_data(uow: UnitOfWork, person: Person) -> dict[str, Any]:
         )
         if not rnd.anonymous
     ]
-    reminders = [
-        {"faellig": r.due_at.isoformat(), "art": r.kind, "text": r.text, "status": r.status}
-        for r in s.scalars(select(Reminder).where(Reminder.person_id == person.id))
-    ]
-    return {
+    data: dict[str, Any] = {
         "person": {
             "name": person.display_name,
             "email": person.email,
@@ -86,10 +86,11 @@ def my_data(uow: UnitOfWork, person: Person) -> dict[str, Any]:
             f"{i.platform}:{i.external_id}" for i in uow.persons.identities_of(person.id)
         ],
         "anmeldungen": registrations,
-        "stimmen": votes,
         "feedback": feedback,
-        "erinnerungen": reminders,
     }
+    for feature in FEATURES:
+        data.update(feature.export_person(uow, person.id))
+    return data
 
 
 def my_data_json(data: dict[str, Any]) -> bytes:
@@ -108,6 +109,8 @@ def forget(uow: UnitOfWork, person: Person, *, now: datetime, default_language: 
             uow.session.flush()
             fill_free_seat(uow, cohort, now, default_language)
     pseudonym = f"Person-{uuid4().hex[:8]}"
+    for feature in FEATURES:
+        feature.erase_person(uow, person.id, pseudonym)
     _scrub(uow, person, secrets, pseudonym, now)
     record(
         uow,
