@@ -7,18 +7,38 @@ Each feature module has ``register(registry)`` for its commands and forms, and m
 from __future__ import annotations
 
 from bot.commands import (
+    agenda,
+    attendance,
     cohort,
+    feedback,
     general,
     linking,
+    meetings,
     participants,
+    polls,
     privacy,
     registration,
     reminders,
+    topics,
 )
 from bot.commands.registry import CommandRegistry
 from bot.reminders import DueHandlers
 
-FEATURES = (general, cohort, registration, participants, privacy, linking, reminders)
+FEATURES = (
+    general,
+    cohort,
+    registration,
+    participants,
+    privacy,
+    linking,
+    reminders,
+    polls,
+    topics,
+    meetings,
+    agenda,
+    attendance,
+    feedback,
+)
 
 
 def build_registry() -> CommandRegistry:
