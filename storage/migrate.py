@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x5354_4D47  # "STMG"
 
 
 def alembic_config(url: str = "") -> Config:
@@ -24,6 +25,9 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply every migration; features may add their own branch, so upgrade to all heads."""
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Instances starting together migrate one after the other.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

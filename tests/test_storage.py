@@ -114,3 +114,31 @@ def test_concurrent_first_contacts_do_not_break(bot: Bot) -> None:
     assert errors == []
     with bot.uow_factory() as uow:
         assert all(uow.persons.get_by_identity("console", f"p{i}") for i in range(8))
+
+
+@pytest.mark.postgres
+def test_instances_starting_together_migrate_once(pg_schema_url: str) -> None:
+    """Four processes' worth of start-ups at once on an empty PostgreSQL schema."""
+    from storage.db import create_db_engine
+    from storage.migrate import upgrade
+
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        engine = create_db_engine(pg_schema_url)
+        try:
+            upgrade(engine)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    engine = create_db_engine(pg_schema_url)
+    assert is_current(engine)
+    engine.dispose()
