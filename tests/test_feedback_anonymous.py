@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import timedelta
 
 import pytest
@@ -13,8 +14,8 @@ from bot.services import feedback as fb
 from bot.services import feedback_close as fb_close
 from bot.services import privacy
 from storage.models import FeedbackResponse, FeedbackRound, OutboxMessage, Person
-from tests.helpers import Driver
-from tests.test_feedback import dms_to, driver, run_due, thread_texts  # noqa: F401
+from tests.helpers import Driver, request
+from tests.test_feedback import dms_to, driver, run_due, signup, thread_texts  # noqa: F401
 
 AUTHORS = ("ben", "cara", "dora", "emil")
 START = 'feedback starten titel="Schulcampus" fuer=@anna bis="Freitag 18 Uhr" anonym'
@@ -133,3 +134,29 @@ def test_own_open_anonymous_answer_is_exportable_and_erasable(driver: Driver) ->
         rnd = uow.session.scalars(select(FeedbackRound)).one()
         assert rnd.subject is not None and "Person-2" in rnd.subject
         assert "Anna" not in fb.presenters_label(uow, rnd)
+
+
+def test_concurrent_answers_form_disjoint_batches_of_k(driver: Driver) -> None:  # noqa: F811
+    for extra in ("fritz", "gina"):
+        driver.say(extra, signup(extra))
+    driver.say("orga", START)
+    users = ("ben", "cara", "dora", "emil", "fritz", "gina")
+    barrier = threading.Barrier(len(users))
+
+    def answer_now(user: str) -> None:
+        barrier.wait()
+        driver.bot.dispatcher.handle(request(user, answer(user), dm=True))
+
+    threads = [threading.Thread(target=answer_now, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with driver.bot.uow_factory() as uow:
+        rows = list(uow.session.scalars(select(FeedbackResponse)))
+        places = sorted((r.answers.get("batch"), r.answers.get("slot")) for r in rows)
+    assert len(rows) == 6
+    assert places == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+    driver.flush()
+    batches = thread_texts(driver)
+    assert len(batches) == 2 and all("3 Antworten" in b for b in batches)

@@ -100,7 +100,10 @@ def _due_round(due: DueContext) -> FeedbackRound | None:
 def _due_close(due: DueContext) -> None:
     rnd = _due_round(due)
     if rnd is not None:
-        fb_close.close(due.uow, rnd, due.now, due.settings)
+        try:
+            fb_close.close(due.uow, rnd, due.now, due.settings)
+        except UserFacingError:  # closed by hand meanwhile
+            return
 
 
 def _due_remind(due: DueContext) -> None:

@@ -92,6 +92,17 @@ def rounds_of(uow: UnitOfWork, cohort: Cohort) -> list[FeedbackRound]:
     )
 
 
+def lock(uow: UnitOfWork, rnd: FeedbackRound) -> None:
+    """Serialise work on one round (PostgreSQL row lock; SQLite writes are serial anyway) and
+    re-read it, so a concurrent close or answer is seen."""
+    uow.session.scalar(
+        select(FeedbackRound)
+        .where(FeedbackRound.id == rnd.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def is_open(rnd: FeedbackRound, now: datetime) -> bool:
     return rnd.closed_at is None and now < rnd.closes_at
 
@@ -249,6 +260,7 @@ def submit(
     now: datetime,
     settings: Settings,
 ) -> Submitted:
+    lock(uow, rnd)  # one answer at a time per round: batches never overlap
     check_may_answer(uow, rnd, person, now)
     clean = clean_answers(rnd, answers)
     existing = response_of(uow, rnd, person.id)

@@ -18,6 +18,7 @@ from bot.services.feedback import (
     eligible,
     info,
     is_open,
+    lock,
     person_label,
     presenters_of,
     responses,
@@ -54,6 +55,7 @@ def answer_views(uow: UnitOfWork, rnd: FeedbackRound) -> list[views.AnswerView]:
 
 
 def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings) -> Closed:
+    lock(uow, rnd)
     if rnd.closed_at is not None:
         raise UserFacingError(N_("Die Runde „{title}“ ist bereits geschlossen."), title=rnd.title)
     rnd.closed_at = now
