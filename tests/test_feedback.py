@@ -69,7 +69,8 @@ def test_named_round_from_opening_to_export(driver: Driver) -> None:
     huge = driver.say("cara", "y" * 20_000, dm=True)  # a 20 kB DM inside the dialog
     assert "20000 Zeichen" in huge and "höchstens 3000" in huge
     driver.say("cara", "Personal", dm=True)  # question 2 again; answer 1 was kept
-    assert "gespeichert" in driver.say("cara", "Mehr Beteiligung", dm=True)
+    assert "gespeichert" in driver.say("cara", "@Mehr Beteiligung", dm=True)
+    assert "überzeugt?" in driver.say("dora", "feedback 1 geben", dm=True)  # left unfinished
     assert "Das Konzept" in thread_texts(driver)[-1]
 
     edited = driver.say("ben", "feedback 1 antworten 1. Neu\n2. b\n3. c", dm=True)
@@ -96,6 +97,8 @@ def test_named_round_from_opening_to_export(driver: Driver) -> None:
     assert to_anna and "Cara Muster (Carastadt)" in to_anna[0].text
     assert to_anna[0].filename == "feedback-1.md"
 
+    late = driver.say("dora", "Meine Antwort auf Frage 1", dm=True)  # her dialog has ended
+    assert "Unbekannter Befehl" in late
     late = driver.say("dora", "1. a 2. b 3. c", dm=True)
     assert "geschlossen" in late and "nicht gespeichert" in late
 
@@ -103,7 +106,7 @@ def test_named_round_from_opening_to_export(driver: Driver) -> None:
     assert "Markdown und CSV" in driver.say("orga", "export feedback 1")
     files = {s.filename: (s.content or b"").decode() for s in driver.messenger.transcript}
     csv_text = files["feedback-1.csv"]
-    assert "Ben Muster (Benstadt),Neu" in csv_text and "Cara Muster (Carastadt)" in csv_text
+    assert "Ben Muster (Benstadt),Neu" in csv_text and "'@Mehr Beteiligung" in csv_text
     assert "**Cara Muster \\(Carastadt\\):** Personal" in files["feedback-1.md"]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when, translator
 from bot.outbox import dm_person
@@ -24,7 +26,7 @@ from bot.services.feedback import (
     responses,
 )
 from bot.settings import Settings
-from storage.models import FeedbackRound
+from storage.models import Dialog, FeedbackRound
 from storage.uow import UnitOfWork
 
 
@@ -54,12 +56,21 @@ def answer_views(uow: UnitOfWork, rnd: FeedbackRound) -> list[views.AnswerView]:
     return out
 
 
+def _drop_unfinished_dialogs(uow: UnitOfWork, rnd: FeedbackRound) -> None:
+    """Half-finished guided dialogs for this round hold answers with their author: gone."""
+    for dialog in uow.session.scalars(select(Dialog).where(Dialog.kind == "feedback")):
+        context = dialog.state.get("form", {}).get("context", {})
+        if context.get("round_id") == str(rnd.id):
+            uow.session.delete(dialog)
+
+
 def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings) -> Closed:
     lock(uow, rnd)
     if rnd.closed_at is not None:
         raise UserFacingError(N_("Die Runde „{title}“ ist bereits geschlossen."), title=rnd.title)
     rnd.closed_at = now
     publish.cancel_due(uow, rnd)
+    _drop_unfinished_dialogs(uow, rnd)
     invited = len(eligible(uow, rnd))
     all_responses = responses(uow, rnd)
     withheld = False
