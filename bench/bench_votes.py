@@ -1,14 +1,14 @@
 """Benchmark: 1,000 votes from 1,000 distinct participants, as fast as the machine allows.
 
-Run:  .venv/bin/python bench/bench_votes.py [--votes 1000] [--threads 8]
+Run:  .venv/bin/python bench/bench_votes.py [--votes 1000] [--threads 1,8]
       [--backends sqlite,postgres]
 Per backend (a SQLite file; PostgreSQL from STADTLABOR_TEST_DATABASE_URL, default
 postgresql://postgres@127.0.0.1:5432/test, in a fresh schema that is dropped afterwards) a cohort
 with plaetze=N gets N confirmed participants and two polls, each posted (so every vote also
 coalesces the in-place result update in the outbox). Then N votes are cast by ``--threads``
-workers, once through the service (``polls.cast_vote`` in its own unit of work) and once through
-the dispatcher (``abstimmen 1 2`` as a user would type it). Prints a table and writes
-bench/results/votes.json with throughput, p50/p99 latency and the final count.
+workers (each worker count in a fresh database), once through the service (``polls.cast_vote``
+in its own unit of work) and once through the dispatcher (``abstimmen 2 N`` as typed). Prints a
+table and writes bench/results/votes.json with throughput, p50/p99 latency and the final count.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def typed_vote(bot: Bot, user: str, option: int) -> Callable[[], None]:
 
 
 def summary(wall: float, latencies: list[float], counted: Any, n: int) -> dict[str, Any]:
-    cuts = statistics.quantiles(latencies, n=100)
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return {
         "votes": len(latencies),
         "seconds": round(wall, 3),
@@ -234,10 +234,27 @@ def polls_of_cohort(uow: Any) -> int:
     return int(cohort.id)
 
 
+def print_table(results: dict[str, Any]) -> None:
+    n = results["votes"]
+    print(f"{n} votes from {n} distinct participants (load before: {results['load_before']})")
+    head = f"{'backend, threads / path':<34}{'votes/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>10}"
+    print(head + "  final count")
+    for name, modes in results["runs"].items():
+        if "error" in modes:
+            print(f"{name:<34} skipped: {modes['error']}")
+            continue
+        for mode, row in modes.items():
+            print(
+                f"{name + ' / ' + mode:<34}{row['votes_per_second']:>9}{row['p50_ms']:>9}"
+                f"{row['p99_ms']:>9}{row['max_ms']:>10}  {row['ballots_counted']} "
+                f"({'exact' if row['exact'] else 'WRONG'})"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--votes", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", default="1,8", help="comma-separated worker counts")
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     results: dict[str, Any] = {
@@ -245,34 +262,23 @@ def main() -> int:
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         ),
         "date": datetime.now(UTC).date().isoformat(),
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "votes": args.votes,
-        "threads": args.threads,
-        "backends": {},
+        "runs": {},
     }
     for backend in args.backends.split(","):
-        try:
-            results["backends"][backend] = bench(backend, args.votes, args.threads)
-        except Exception as exc:  # e.g. no PostgreSQL reachable: report and go on
-            results["backends"][backend] = {"error": str(exc).splitlines()[0][:200]}
-    print(f"{args.votes} votes from {args.votes} participants, {args.threads} threads")
-    print(
-        f"{'backend / path':<22}{'votes/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  exact count"
-    )
-    for backend, modes in results["backends"].items():
-        if "error" in modes:
-            print(f"{backend:<22} skipped: {modes['error']}")
-            continue
-        for mode, row in modes.items():
-            print(
-                f"{backend + ' / ' + mode:<22}{row['votes_per_second']:>9}{row['p50_ms']:>9}"
-                f"{row['p99_ms']:>9}{row['max_ms']:>9}  {row['ballots_counted']} "
-                f"({'exact' if row['exact'] else 'WRONG'})"
-            )
+        for threads in (int(t) for t in args.threads.split(",")):
+            name = f"{backend}, {threads} threads"
+            try:
+                results["runs"][name] = bench(backend, args.votes, threads)
+            except Exception as exc:  # e.g. no PostgreSQL reachable: report and go on
+                results["runs"][name] = {"error": str(exc).splitlines()[0][:200]}
+    print_table(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     failed = any(
         not row.get("exact", False)
-        for m in results["backends"].values()
+        for m in results["runs"].values()
         if "error" not in m
         for row in m.values()
     )

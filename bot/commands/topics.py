@@ -188,7 +188,11 @@ def withdraw(ctx: CommandContext) -> Reply:
 
 def poll_from_topics(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
-    numbers = _numbers(ctx, "umfrage aus themen 1 3 4")
+    numbers = list(dict.fromkeys(_numbers(ctx, "umfrage aus themen 1 3 4")))
+    if len(numbers) < 2:
+        raise UserFacingError(
+            N_("Bitte nennen Sie mindestens zwei Themen, z. B. umfrage aus themen 1 3.")
+        )
     chosen = svc.for_poll(ctx.uow, ctx.cohort.id, numbers)
     question = ctx.options.get("frage") or ctx.options.get("question") or ctx._(DEFAULT_QUESTION)
     options = dict(ctx.options)

@@ -3,7 +3,7 @@
 Ballot changes are serialised per poll: SQLite takes its write lock at BEGIN IMMEDIATE,
 PostgreSQL locks the poll row (SELECT … FOR UPDATE) before a person's ballot is read and
 replaced. In anonymous polls the ``votes`` rows carry no person; the only link is the
-``PollBallot`` row, which is deleted at close (see :mod:`bot.services.poll_results`).
+``PollBallot`` row, which is deleted at close (see :mod:`bot.services.poll_close`).
 """
 
 from __future__ import annotations
