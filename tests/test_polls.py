@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -170,3 +171,25 @@ def test_results_at_the_end_only(driver: Driver) -> None:
     assert "1 Stimmzettel abgegeben" in driver.messenger.texts("update")[-1]
     driver.say("orga", "umfrage 1 schliessen")
     assert "2. B — ▇▇▇▇▇▇▇▇▇▇ 100 % (1 Stimme)" in driver.messenger.texts("update")[-1]
+
+
+def test_meine_daten_and_vergessen(driver: Driver) -> None:
+    driver.say("orga", 'umfrage "Namentlich?" "Hafen" "Altstadt"')
+    driver.say("anna", "abstimmen 1 2")
+    driver.say("anna", "meine-daten")
+    mine = next(s for s in driver.messenger.transcript if s.filename == "meine-daten.json")
+    assert mine.content is not None
+    votes = json.loads(mine.content)["umfrage_stimmen"]
+    assert votes == [
+        {
+            "jahrgang": "Stadtlabor 2026/27",
+            "umfrage": 1,
+            "frage": "Namentlich?",
+            "stimme": ["Altstadt"],
+        }
+    ]
+    driver.say("anna", "vergessen ja")
+    driver.say("ben", "abstimmen 1 2")
+    last = driver.messenger.texts("update")[-1]
+    assert "2. Altstadt — ▇▇▇▇▇▇▇▇▇▇ 100 % (2 Stimmen): Ben Muster" in last
+    assert "Anna" not in last
