@@ -65,6 +65,9 @@ def test_no_identity_of_an_anonymous_author_escapes(
         assert_anonymous(repr(fb_close.answer_views(uow, rnd)))
     run_due(driver, timedelta(days=3))  # past the deadline: closed
     assert "4 von 4 Eingeladenen" in thread_texts(driver)[-1]
+    final = thread_texts(driver)[-2]  # emil's late answer joined the last batch: no batch < k
+    assert "Gruppe 1, 4 Antworten" in final and "Idee-emil" in final
+    assert not any("Gruppe 2" in t for t in thread_texts(driver))
     driver.say("orga", "export feedback 1")
 
     for sent in driver.messenger.transcript:

@@ -161,14 +161,23 @@ def _publish_batch(
     now: datetime,
     settings: Settings,
 ) -> None:
-    number = max((int(r.answers.get("batch", 0)) for r in rows), default=0) + 1
-    order = list(pending)
+    """Post ``pending`` as a new shuffled batch — or, at the close, fold fewer than k late
+    answers into the last batch (re-shuffled, the post edited), so that no batch holds fewer
+    than k answers."""
+    last = max((int(r.answers.get("batch", 0)) for r in rows), default=0)
+    merge = 0 < len(pending) < settings.anonymity_threshold and last > 0
+    number = last if merge else last + 1
+    order = list(pending) + (_batch_of(rows, last) if merge else [])
     secrets.SystemRandom().shuffle(order)
     for slot, row in enumerate(order, 1):
         row.answers = {"answers": list(row.answers["answers"]), "batch": number, "slot": slot}
-        row.published_at = now
+        row.published_at = row.published_at or now
     key = f"feedback:{rnd.id}:batch:{number}"
-    in_thread(uow, rnd, _batch_message(rnd, order, number, settings), key, key, now)
+    message = _batch_message(rnd, order, number, settings)
+    if merge:
+        replace(uow, key, key, message, now)
+    else:
+        in_thread(uow, rnd, message, key, key, now)
 
 
 def anonymous_after_submit(
