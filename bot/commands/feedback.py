@@ -63,7 +63,7 @@ def register(registry: CommandRegistry) -> None:
     add(
         CommandSpec(
             ("feedback", "schliessen"),
-            lambda ctx: close(ctx, _number(ctx.args[:1])),
+            lambda ctx: close(ctx, _number(ctx.args[:1], "feedback schliessen 2")),
             N_("schließt eine Feedback-Runde vor der Frist"),
             "feedback schliessen N",
             "feedback schliessen 2",
@@ -114,12 +114,14 @@ def _due_remind(due: DueContext) -> None:
         )
 
 
-def _number(args: list[str]) -> int:
-    if not args or not args[0].lstrip("#").isdigit():
+def _number(args: list[str], example: str = "feedback 2 geben") -> int:
+    digits = args[0].lstrip("#") if args else ""
+    if not digits.isdigit() or len(digits) > 6:
         raise UserFacingError(
-            N_("Welche Runde? Nennen Sie die Nummer, z. B. „feedback schliessen 2“.")
+            N_("Welche Runde? Nennen Sie ihre Nummer, z. B. „{example}“. „feedback“ zeigt sie."),
+            example=example,
         )
-    return int(args[0].lstrip("#"))
+    return int(digits)
 
 
 def _round(ctx: CommandContext, number: int) -> FeedbackRound:
@@ -274,7 +276,7 @@ def close(ctx: CommandContext, number: int) -> Reply:
 
 
 def export(ctx: CommandContext) -> Reply:
-    rnd = _round(ctx, _number(ctx.args))
+    rnd = _round(ctx, _number(ctx.args, "export feedback 2"))
     info = fb.info(ctx.uow, rnd, ctx.language, ctx.settings)
     shown = fb_close.answer_views(ctx.uow, rnd)
     caption = Message.text(
