@@ -137,3 +137,14 @@ def test_bad_input_gets_a_clear_answer(driver: Driver) -> None:
     )
     assert "#3" in custom
     assert "gespeichert" in driver.say("dora", "feedback 3 antworten 1. ja 2. nein", dm=True)
+
+
+def test_an_erased_author_stays_erased_in_the_export(driver: Driver) -> None:
+    driver.say("orga", START_NAMED)
+    driver.say("ben", "1. a\n2. b\n3. c", dm=True)
+    assert "gelöscht" in driver.say("ben", "vergessen ja", dm=True)
+    driver.messenger.transcript.clear()
+    driver.say("orga", "export feedback 1")
+    files = {s.filename: (s.content or b"").decode() for s in driver.messenger.transcript}
+    assert "(gelöschte Person),a,b,c" in files["feedback-1.csv"]
+    assert "Ben" not in files["feedback-1.csv"] + files["feedback-1.md"]

@@ -157,6 +157,13 @@ def _qa_lines(asked: Sequence[str], answers: Sequence[str]) -> list[str]:
     return lines
 
 
+def _who(rnd: FeedbackRound, view: AnswerView, i: int, translate: Translate) -> str:
+    """The author (named rounds; an erased one shows as such) or the answer's number."""
+    if rnd.anonymous:
+        return _t(translate, N_("Antwort {i}"), i=i)
+    return view.label or translate(N_("(gelöschte Person)"))
+
+
 def named_answer(rnd: FeedbackRound, view: AnswerView, translate: Translate) -> Message:
     label = view.label or translate(N_("(gelöschte Person)"))
     lines = _qa_lines(questions(rnd, translate), view.answers)
@@ -236,7 +243,7 @@ def presenter_dm(
     total = sum(len(a) for v in views for a in v.answers)
     if total <= INLINE_LIMIT:
         for i, view in enumerate(views, 1):
-            label = view.label or _t(translate, N_("Antwort {i}"), i=i)
+            label = _who(rnd, view, i, translate)
             blocks.append(Section(tuple(_qa_lines(asked, view.answers)), label=label))
     blocks.append(Note(translate(N_("Alle Antworten stehen auch in der angehängten Datei."))))
     return Message(tuple(blocks), fallback=head)
@@ -267,7 +274,7 @@ def export_markdown(info: RoundInfo, views: Sequence[AnswerView], translate: Tra
         for i, view in enumerate(views, 1):
             if q_index >= len(view.answers):
                 continue
-            who = view.label or _t(translate, N_("Antwort {i}"), i=i)
+            who = _who(rnd, view, i, translate)
             text = " ".join(_md(line) for line in view.answers[q_index].splitlines())
             out.append(f"- **{_md(who)}:** {text}")
     return ("\n".join(out) + "\n").encode("utf-8")
@@ -282,6 +289,6 @@ def export_csv(rnd: FeedbackRound, views: Sequence[AnswerView], translate: Trans
     else:
         writer.writerow([translate(N_("Name und Kommune")), *asked])
     for i, view in enumerate(views, 1):
-        first = str(i) if rnd.anonymous else (view.label or "")
+        first = str(i) if rnd.anonymous else _who(rnd, view, i, translate)
         writer.writerow([safe_cell(first), *(safe_cell(a) for a in view.answers)])
     return buffer.getvalue().encode("utf-8")
