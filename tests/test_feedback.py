@@ -79,7 +79,7 @@ def test_named_round_from_opening_to_export(driver: Driver) -> None:
     assert updates and "Neu" in updates[-1].text and "Ben Muster" in updates[-1].text
 
     listing = driver.say("orga", "feedback")
-    assert "namentlich, offen, 2 Antworten" in listing
+    assert "namentlich, offen, Antworten: 2" in listing
 
     driver.messenger.transcript.clear()
     run_due(driver, timedelta(hours=7))  # Wednesday 19:00: two days before the deadline

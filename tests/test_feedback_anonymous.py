@@ -58,7 +58,7 @@ def test_no_identity_of_an_anonymous_author_escapes(
     driver.say("cara", "feedback 1 antworten 1. Neu-cara\n2. b\n3. c", dm=True)
     assert "Neu-cara" in thread_texts(driver)[-1]  # the batch post is edited, not re-posted
     listing = driver.say("orga", "feedback")
-    assert "anonym, offen, 4 Antworten" in listing
+    assert "anonym, offen, Antworten: 4" in listing
 
     with driver.bot.uow_factory() as uow:
         rnd = uow.session.scalars(select(FeedbackRound)).one()

@@ -301,7 +301,8 @@ def export(ctx: CommandContext) -> Reply:
         Message.text(
             ctx._(
                 N_(
-                    "Der Export ({count} Antworten) kommt als Markdown und CSV in Ihren Direktchat."
+                    "Der Export (Antworten: {count}) kommt als Markdown und CSV in Ihren "
+                    "Direktchat."
                 ),
                 count=len(shown),
             )

@@ -67,7 +67,7 @@ def _organiser_line(ctx: CommandContext, rnd: FeedbackRound) -> str:
     return (
         _line(ctx, rnd)
         + " — "
-        + ctx._(N_("{mode}, {state}, {count} Antworten"), mode=mode, state=state, count=count)
+        + ctx._(N_("{mode}, {state}, Antworten: {count}"), mode=mode, state=state, count=count)
     )
 
 

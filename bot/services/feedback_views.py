@@ -223,7 +223,7 @@ def presenter_dm(
     rnd = info.round
     head = _t(
         translate,
-        N_("Feedback zu „{title}“: {count} Antworten"),
+        N_("Feedback zu „{title}“ (Antworten: {count})"),
         title=rnd.title,
         count=len(views),
     )
