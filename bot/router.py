@@ -114,8 +114,9 @@ def parse_line(text: str) -> ParsedLine:
     if len(text) > MAX_COMMAND_LENGTH:
         raise UserFacingError(
             N_(
-                "Ihre Nachricht ist zu lang ({length} Zeichen). Befehle dürfen höchstens "
-                "{limit} Zeichen lang sein."
+                "Ihre Nachricht ist zu lang ({length} Zeichen); höchstens {limit} Zeichen sind "
+                "möglich. Bitte kürzen Sie den Text oder teilen Sie ihn auf mehrere "
+                "Nachrichten auf."
             ),
             length=len(text),
             limit=MAX_COMMAND_LENGTH,

@@ -146,3 +146,13 @@ def test_export_is_safe_against_formula_injection(driver: Driver) -> None:
     assert rows[0][:4] == ["name", "kommune", "funktion", "email"]
     assert rows[1][0].startswith("'=") and rows[1][1] == "'+1"
     assert safe_cell("@SUM(A1)") == "'@SUM(A1)" and safe_cell("Anna") == "Anna"
+
+
+def test_erasing_a_short_handle_leaves_other_words_alone(driver: Driver, bot: Bot) -> None:
+    driver.say("ben", signup("ben"))
+    driver.say("orga", 'ankuendigen "Bitte geben Sie Feedback, Ben Muster und alle anderen"')
+    driver.say("ben", "vergessen ja")
+    posts = [s.text for s in driver.messenger.transcript if s.kind == "update"]
+    assert posts and "Bitte geben Sie Feedback" in posts[-1]
+    assert "Ben Muster" not in posts[-1] and "Person-" in posts[-1]
+    assert "Ben Muster" not in _dump(bot) and "ben@example.org" not in _dump(bot)

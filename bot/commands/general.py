@@ -80,8 +80,9 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
         ctx._(N_("Beispiel: {example}"), example=spec.example),
     )
     blocks: list[Header | Section | Note] = [Header(spec.syntax), Section(lines=lines)]
-    if spec.aliases:
-        aliases = ", ".join(" ".join(a) for a in spec.aliases)
+    # only word aliases: "1." (a numbered feedback answer) is not worth listing
+    aliases = ", ".join(" ".join(a) for a in spec.aliases if a[0][:1].isalpha())
+    if aliases:
         blocks.append(Note(ctx._(N_("Auch: {aliases}"), aliases=aliases)))
     if access(spec.key, ctx.role) == "refused":
         blocks.append(Note(ctx._(N_("Dieser Befehl ist dem Programmteam vorbehalten."))))

@@ -4,6 +4,7 @@ retention. Votes in anonymous polls and anonymous feedback never show who wrote 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 from uuid import uuid4
@@ -166,7 +167,7 @@ def _scrub_outbox_row(
     uow: UnitOfWork, row: OutboxMessage, secrets: list[str], pseudonym: str, now: datetime
 ) -> None:
     text = json.dumps([row.target, row.payload], ensure_ascii=False)
-    if not any(secret in text for secret in secrets):
+    if not secrets or not _secret_pattern(secrets).search(text):
         return
     if row.status != "sent":
         row.status, row.error = "cancelled", "erased (Art. 17)"
@@ -188,13 +189,17 @@ def _scrub_outbox_row(
     row.payload = _redact(row.payload, secrets, pseudonym) or {}
 
 
+def _secret_pattern(secrets: list[str]) -> re.Pattern[str]:
+    """Whole names, e-mails and identities only: erasing "ben" must not touch "geben"."""
+    escaped = [re.escape(json.dumps(secret, ensure_ascii=False)[1:-1]) for secret in secrets]
+    return re.compile(r"(?<![\w@.:-])(?:" + "|".join(escaped) + r")(?![\w@-]|\.\w)")
+
+
 def _redact(value: Any, secrets: list[str], pseudonym: str) -> Any:
-    if value is None:
-        return None
+    if value is None or not secrets:
+        return value
     text = json.dumps(value, ensure_ascii=False)
-    for secret in secrets:
-        text = text.replace(json.dumps(secret, ensure_ascii=False)[1:-1], pseudonym)
-    return json.loads(text)
+    return json.loads(_secret_pattern(secrets).sub(pseudonym, text))
 
 
 def purge_expired(
