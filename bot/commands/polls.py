@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from uuid import uuid4
 
 from bot.commands.poll_input import (
@@ -90,7 +91,9 @@ def register_due(handlers: DueHandlers) -> None:
 
 def _due_close(due: DueContext) -> None:
     poll = due.uow.session.get(Poll, int(due.reminder.target.get("poll_id", 0)))
-    if poll is not None and poll.closed_at is None:
+    if poll is None or poll.closed_at is not None:
+        return
+    with suppress(UserFacingError):  # closed by hand a moment ago: nothing left to do
         poll_close.close_poll(due.uow, poll.id, now=due.now, settings=due.settings, actor_id=None)
 
 
