@@ -55,6 +55,10 @@ def test_vote_change_double_click_and_live_results(driver: Driver) -> None:
     assert "▇▇▇▇▇▇▇▇▇▇ 100 % (2 Stimmen): Anna Muster, Ben Muster" in updates[-1]
     assert "2 Stimmzettel abgegeben" in updates[-1]
     assert "Option 7 gibt es nicht" in driver.say("cara", "abstimmen 1 7")
+    assert "passt zu keiner Option von Umfrage 1" in driver.say("cara", "abstimmen 1 -1")
+    assert "gezählt: 3. Pflege" in driver.say("cara", 'abstimmen #1 "pflege"')
+    assert "geändert: 2. Mobilität" in driver.say("cara", "abstimmen 1 Mobil")
+    assert "zurückgezogen" in driver.say("cara", "abstimmen 1 zurueckziehen")
     assert "nur eine Option" in driver.say("cara", "abstimmen 1 1,2")
     assert "keine Nummer" in driver.say("cara", "abstimmen eins 2")
     assert "Umfrage 9 gibt es hier nicht" in driver.say("cara", "abstimmen 9 1")
@@ -92,6 +96,8 @@ def test_bad_polls_are_refused_clearly(driver: Driver) -> None:
     driver.say("orga", 'umfrage "Gut?" "A" "B"')
     assert "Meinten Sie „umfrage 1 schliessen“" in driver.say("orga", "umfrage 1 loeschen")
     assert "Umfrage 1: Gut?" in driver.say("anna", "umfrage 1")
+    assert "Umfrage 1: Gut?" in driver.say("anna", "umfrage #1 zeigen")
+    assert "ist geschlossen" in driver.say("orga", "umfrage schließen 1")
 
 
 def test_umfrage_alone_asks_step_by_step(driver: Driver) -> None:

@@ -29,11 +29,15 @@ NUMBER = re.compile(r"^\d{1,6}$")
 
 
 def number_arg(text: str, example: str) -> int:
-    if not NUMBER.match(text.strip()):
+    """A poll/option/topic number; ``#3`` and ``Nr. 3`` are fine too."""
+    cleaned = text.strip().lstrip("#")
+    if fold(cleaned).startswith("nr."):
+        cleaned = cleaned[3:].strip()
+    if not NUMBER.match(cleaned):
         raise UserFacingError(
             N_("„{text}“ ist keine Nummer. Beispiel: {example}"), text=text[:40], example=example
         )
-    return int(text)
+    return int(cleaned)
 
 
 def spec_from(ctx: CommandContext, question: str, labels: list[str]) -> PollSpec:

@@ -29,6 +29,9 @@ from bot.services.poll_results import options_of, render_for_channel
 from bot.views import Message, Note, Section
 from storage.models import Poll
 
+CLOSE_WORDS = ("schliessen", "close", "beenden")
+SHOW_WORDS = ("zeigen", "show", "ergebnis", "results")
+
 
 def register(registry: CommandRegistry) -> None:
     add = registry.add
@@ -105,8 +108,11 @@ def _due_nudge(due: DueContext) -> None:
 
 def poll_command(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
-    if ctx.args and NUMBER.match(ctx.args[0]):
-        return _poll_action(ctx, int(ctx.args[0]), [fold(a) for a in ctx.args[1:]])
+    if ctx.args and NUMBER.match(ctx.args[0].lstrip("#")):
+        return _poll_action(ctx, int(ctx.args[0].lstrip("#")), [fold(a) for a in ctx.args[1:]])
+    if len(ctx.args) == 2 and fold(ctx.args[0]) in CLOSE_WORDS:  # "umfrage schliessen 3"
+        number = number_arg(ctx.args[1], "umfrage 3 schliessen")
+        return _poll_action(ctx, number, [fold(ctx.args[0])])
     words = [a for a in ctx.args if fold(a) not in FLAGS]
     question = ctx.options.get("frage", ctx.options.get("question"))
     if not ctx.args and not ctx.options:
@@ -136,9 +142,9 @@ def poll_command(ctx: CommandContext) -> Reply:
 def _poll_action(ctx: CommandContext, number: int, rest: list[str]) -> Reply:
     assert ctx.cohort is not None
     poll = polls.get_poll(ctx.uow, ctx.cohort.id, number)
-    if not rest:
+    if not rest or rest[0] in SHOW_WORDS:
         return Reply(render_for_channel(ctx.uow, poll, ctx.settings))
-    if rest[0] not in ("schliessen", "close", "beenden"):
+    if rest[0] not in CLOSE_WORDS:
         raise UserFacingError(
             N_("Meinten Sie „umfrage {number} schliessen“? Oder „abstimmen {number} 1“?"),
             number=number,
@@ -159,10 +165,28 @@ def _poll_action(ctx: CommandContext, number: int, rest: list[str]) -> Reply:
 
 
 def _positions(ctx: CommandContext, poll: Poll, words: list[str]) -> tuple[int, ...]:
+    """Option numbers (``2``, ``1,4``, ``1 4``), or one option's label (``"Wohnen"``)."""
     parts = [p for w in words for p in re.split(r"[,;\s]+", w) if p]
     if not parts:
         raise UserFacingError(N_("Welche Option? Z. B. abstimmen {number} 2."), number=poll.number)
-    return tuple(number_arg(p, f"abstimmen {poll.number} 2") for p in parts)
+    if all(NUMBER.match(p.lstrip("#")) for p in parts):
+        return tuple(int(p.lstrip("#")) for p in parts)
+    wanted = " ".join(fold(w) for w in words).strip()
+    options = options_of(ctx.uow, poll.id)
+    exact = [o.position for o in options if fold(o.label) == wanted]
+    start = [o.position for o in options if fold(o.label).startswith(wanted)]
+    for found in (exact, start):
+        if len(found) == 1:
+            return (found[0],)
+    raise UserFacingError(
+        N_(
+            "„{text}“ passt zu keiner Option von Umfrage {number}. Nennen Sie die Nummer: "
+            "{options}."
+        ),
+        text=" ".join(words)[:60],
+        number=poll.number,
+        options=", ".join(f"{o.position}. {o.label}" for o in options)[:600],
+    )
 
 
 def vote(ctx: CommandContext) -> Reply:
