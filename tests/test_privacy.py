@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -156,3 +158,41 @@ def test_erasing_a_short_handle_leaves_other_words_alone(driver: Driver, bot: Bo
     assert posts and "Bitte geben Sie Feedback" in posts[-1]
     assert "Ben Muster" not in posts[-1] and "Person-" in posts[-1]
     assert "Ben Muster" not in _dump(bot) and "ben@example.org" not in _dump(bot)
+
+
+def test_forget_after_a_whole_year_leaves_no_trace(driver: Driver, bot: Bot) -> None:
+    """Registration, attendance, a topic, a named vote, named feedback and a reminder."""
+    secret_name, secret_mail = "Hildegard Geheim", "hildegard@geheim.de"
+    driver.say("hilde", signup("hilde", name=f'"{secret_name}"', email=secret_mail))
+    driver.say("ben", signup("ben"))
+    assert "Verstanden" in driver.say(
+        "orga",
+        'treffen anlegen titel="Auftakt" von="10.12.2026 10 Uhr" '
+        'bis="11.12.2026 16 Uhr" ort="Hamburg"',
+    )
+    driver.say("hilde", 'teilnahme 1 ja essen="Hildegards Spezialdiät"')
+    driver.say("hilde", 'thema vorschlagen "Hildegards Quartier"')
+    driver.say("orga", 'umfrage "Welches Thema?" "Wohnen" "Pflege"')
+    driver.say("hilde", "abstimmen 1 2")
+    driver.say("orga", 'feedback starten titel="Musterstadt" fuer=@ben bis="übermorgen"')
+    driver.say("hilde", "feedback 1 antworten 1. Gut 2. Risiko 3. Rat von Hildegard", dm=True)
+    driver.say("hilde", "erinnern morgen 9 Uhr; Hildegard denkt an die Anreise", dm=True)
+    data = driver.say("hilde", "meine-daten")
+    assert "Direktchat" in data
+    driver.say("orga", "export teilnehmende")  # a file naming her, sent to someone else
+    before = _dump(bot)
+    assert secret_name in before and secret_mail in before and "Spezialdiät" in before
+    assert "gelöscht" in driver.say("hilde", "vergessen ja")
+    after = _dump(bot)
+    after += "".join(
+        base64.b64decode(b64).decode("utf-8", "replace")
+        for b64 in re.findall(r"'content_b64': '([A-Za-z0-9+/=]+)'", after)
+    )
+    for secret in (
+        secret_name,
+        secret_mail,
+        "console:hilde",
+        "Spezialdiät",
+        "Hildegard denkt an die Anreise",
+    ):
+        assert secret not in after, secret

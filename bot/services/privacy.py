@@ -3,6 +3,7 @@ retention. Votes in anonymous polls and anonymous feedback never show who wrote 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import datetime, timedelta
@@ -166,9 +167,13 @@ def _scrub(
 def _scrub_outbox_row(
     uow: UnitOfWork, row: OutboxMessage, secrets: list[str], pseudonym: str, now: datetime
 ) -> None:
-    text = json.dumps([row.target, row.payload], ensure_ascii=False)
+    text = json.dumps([row.target, row.payload, row.result], ensure_ascii=False)
+    if row.payload.get("content_b64"):  # files (exports) are base64: look inside
+        text += base64.b64decode(row.payload["content_b64"]).decode("utf-8", "replace")
     if not secrets or not _secret_pattern(secrets).search(text):
         return
+    if row.payload.get("content_b64"):
+        row.payload = {**row.payload, "content_b64": ""}
     if row.status != "sent":
         row.status, row.error = "cancelled", "erased (Art. 17)"
     elif row.operation == "post" and row.result:
@@ -185,14 +190,17 @@ def _scrub_outbox_row(
         edit = uow.outbox.get_by_key(f"erase-edit:{row.id}")
         if edit is not None:
             edit.payload = _redact(row.payload, secrets, pseudonym) or {}
+    to_them = row.operation in ("dm", "file") and row.target.get("identity") in secrets
+    row.result = _redact(row.result, secrets, pseudonym)
     row.target = _redact(row.target, secrets, pseudonym) or {}
-    row.payload = _redact(row.payload, secrets, pseudonym) or {}
+    # What was sent to them privately (their data export, reminders) is theirs: drop it all.
+    row.payload = {} if to_them else _redact(row.payload, secrets, pseudonym) or {}
 
 
 def _secret_pattern(secrets: list[str]) -> re.Pattern[str]:
     """Whole names, e-mails and identities only: erasing "ben" must not touch "geben"."""
     escaped = [re.escape(json.dumps(secret, ensure_ascii=False)[1:-1]) for secret in secrets]
-    return re.compile(r"(?<![\w@.:-])(?:" + "|".join(escaped) + r")(?![\w@-]|\.\w)")
+    return re.compile(r"(?<![\w@.-])(?:" + "|".join(escaped) + r")(?![\w@-]|\.\w)")
 
 
 def _redact(value: Any, secrets: list[str], pseudonym: str) -> Any:
