@@ -43,6 +43,11 @@ lint: install
 bench: install
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
+demo: install
+	@rm -rf .demo && mkdir -p .demo
+	@STADTLABOR_DATABASE_URL=sqlite:///.demo/demo.db STADTLABOR_ORGANIZERS=console:orga \
+		$(VENV)/bin/stadtlabor console --echo < docs/demo/jahr.txt
+
 docs: install
 	$(PY) -c "from bot.permissions import update_readme; update_readme('README.md')"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import uuid4
 
 from bot.commands.registry import CommandRegistry, CommandSpec
@@ -79,10 +80,7 @@ def my_data(ctx: CommandContext) -> Reply:
     items = [f"{r['jahrgang']}: {r['status']}" for r in data["anmeldungen"]]
     items += [_vote_line(ctx, v) for v in data.get("umfrage_stimmen", [])]
     items += [f"{ctx._(N_('Feedback'))}: {f['runde']}" for f in data["feedback"]]
-    items += [
-        f"{ctx._(N_('Treffen'))} {t['treffen']}: {', '.join(map(str, t['tage'])) or '–'}"
-        for t in data.get("teilnahme", [])
-    ]
+    items += [_attendance_line(ctx, t) for t in data.get("teilnahme", [])]
     items += [
         f"{ctx._(N_('Erinnerung'))}: {r['due_at']} {r['text'] or ''}"
         for r in data.get("reminders", [])
@@ -193,3 +191,9 @@ def _vote_line(ctx: CommandContext, vote: dict[str, object]) -> str:
     choice = vote["stimme"]
     shown = ", ".join(map(str, choice)) if isinstance(choice, list) else str(choice)
     return f"{ctx._(N_('Umfrage'))} {vote['umfrage']}: {shown}"
+
+
+def _attendance_line(ctx: CommandContext, answer: dict[str, Any]) -> str:
+    days = ", ".join(map(str, answer["tage"]))
+    state = ctx._(N_("Tag {days}"), days=days) if days else ctx._(N_("Absage"))
+    return f"{ctx._(N_('Treffen'))} {answer['treffen']}: {state}"
