@@ -47,11 +47,19 @@ LEVELS = (1, 10, 50)
 
 
 def serve_bare(double: SlackDouble) -> tuple[str, Callable[[], None]]:
-    app = App(client=WebClient(base_url=double.base_url, token="xoxb-bench"),
-              signing_secret=sr.SIGNING_SECRET, process_before_response=True)
+    app = App(
+        client=WebClient(base_url=double.base_url, token="xoxb-bench"),
+        signing_secret=sr.SIGNING_SECRET,
+        process_before_response=True,
+    )
     app.action({"action_id": "cmd:0"})(lambda ack: ack())
-    server = make_server("127.0.0.1", 0, SlackRequestHandler(app, path="/slack/events"),
-                         server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    server = make_server(
+        "127.0.0.1",
+        0,
+        SlackRequestHandler(app, path="/slack/events"),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
 
@@ -69,16 +77,20 @@ def prepare_cohort(bot: Any, voters: int) -> None:
 
     say("U0ORGA", f'jahrgang anlegen "Bench" plaetze={voters}')
     for i in range(voters):
-        answer = say(f"U{i:07d}", f'anmelden name="P {i}" kommune=K funktion=Stabsstelle '
-                                  f"email=p{i}@example.org zustimmung=ja")
+        answer = say(
+            f"U{i:07d}",
+            f'anmelden name="P {i}" kommune=K funktion=Stabsstelle '
+            f"email=p{i}@example.org zustimmung=ja",
+        )
         assert "Platz" in answer, answer
     created = say("U0ORGA", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" "Pflege" "Bildung"')
     assert "1" in created, created
 
 
 def click_body(user: str, command: str) -> sr.SignedRequest:
-    return sr.block_actions("cmd:0", command, user_id=user, channel_id=CHANNEL,
-                            message_ts="1.000001")
+    return sr.block_actions(
+        "cmd:0", command, user_id=user, channel_id=CHANNEL, message_ts="1.000001"
+    )
 
 
 def drive(url: str, bodies: list[sr.SignedRequest], concurrency: int) -> dict[str, float]:
@@ -114,13 +126,18 @@ def drive(url: str, bodies: list[sr.SignedRequest], concurrency: int) -> dict[st
         t.join()
     wall = time.perf_counter() - start
     latencies.sort()
-    return {"rps": len(latencies) / wall, "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000, "errors": len(errors)}
+    return {
+        "rps": len(latencies) / wall,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "errors": len(errors),
+    }
 
 
 def pg_url() -> str:
-    base = os.environ.get("STADTLABOR_TEST_DATABASE_URL",
-                          "postgresql://postgres@127.0.0.1:5432/test")
+    base = os.environ.get(
+        "STADTLABOR_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
     base = base.replace("postgresql://", "postgresql+psycopg://", 1)
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     engine = create_engine(base)
@@ -134,8 +151,12 @@ def pg_url() -> str:
 def run_backend(name: str, db_url: str, double: SlackDouble, n: int) -> list[dict[str, Any]]:
     bot = build_bot(make_settings(db_url, organizers="slack:U0ORGA"), SystemClock())
     prepare_cohort(bot, n)
-    config = SlackConfig(bot_token="xoxb-bench", signing_secret=sr.SIGNING_SECRET,
-                         app_token=None, api_url=double.base_url)
+    config = SlackConfig(
+        bot_token="xoxb-bench",
+        signing_secret=sr.SIGNING_SECRET,
+        app_token=None,
+        api_url=double.base_url,
+    )
     runtime = SlackRuntime(bot, config)
     bot_url = runtime.start_http("127.0.0.1", 0)
     bare_url, stop_bare = serve_bare(double)
@@ -148,9 +169,18 @@ def run_backend(name: str, db_url: str, double: SlackDouble, n: int) -> list[dic
             mine = drive(bot_url, votes, level)
             with bot.uow_factory() as uow:
                 counted = uow.session.execute(
-                    text("select count(distinct person_id) from votes")).scalar()
-            rows.append({"db": name, "concurrency": level, "bare": bare, "bot": mine,
-                         "ratio": mine["rps"] / bare["rps"], "voters_counted": counted})
+                    text("select count(distinct person_id) from votes")
+                ).scalar()
+            rows.append(
+                {
+                    "db": name,
+                    "concurrency": level,
+                    "bare": bare,
+                    "bot": mine,
+                    "ratio": mine["rps"] / bare["rps"],
+                    "voters_counted": counted,
+                }
+            )
     finally:
         runtime.stop()
         stop_bare()
@@ -166,13 +196,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, SlackDouble() as double:
         results += run_backend("sqlite", f"sqlite:///{tmp}/bench.db", double, args.requests)
         results += run_backend("postgres", pg_url(), double, args.requests)
-    print(f"{'db':<9}{'conc':>5}{'bare rps':>10}{'bot rps':>9}{'ratio':>7}"
-          f"{'bare p50':>10}{'bot p50':>9}{'bare p99':>10}{'bot p99':>9}{'errors':>8}")
+    print(
+        f"{'db':<9}{'conc':>5}{'bare rps':>10}{'bot rps':>9}{'ratio':>7}"
+        f"{'bare p50':>10}{'bot p50':>9}{'bare p99':>10}{'bot p99':>9}{'errors':>8}"
+    )
     for r in results:
         b, m = r["bare"], r["bot"]
-        print(f"{r['db']:<9}{r['concurrency']:>5}{b['rps']:>10.0f}{m['rps']:>9.0f}"
-              f"{r['ratio']:>7.2f}{b['p50_ms']:>10.1f}{m['p50_ms']:>9.1f}{b['p99_ms']:>10.1f}"
-              f"{m['p99_ms']:>9.1f}{m['errors']:>8}")
+        print(
+            f"{r['db']:<9}{r['concurrency']:>5}{b['rps']:>10.0f}{m['rps']:>9.0f}"
+            f"{r['ratio']:>7.2f}{b['p50_ms']:>10.1f}{m['p50_ms']:>9.1f}{b['p99_ms']:>10.1f}"
+            f"{m['p99_ms']:>9.1f}{m['errors']:>8}"
+        )
     out = ROOT / "bench" / "results" / "request.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

@@ -1,6 +1,6 @@
 """Persistence: SQLAlchemy models, repositories, unit of work and Alembic migrations."""
 
-import storage.models_meetings  # noqa: F401
+import storage.models_feedback
+import storage.models_meetings
+import storage.models_polls
 import storage.models_reminders  # noqa: F401
-import storage.models_polls  # noqa: F401
-import storage.models_feedback  # noqa: F401
