@@ -11,18 +11,17 @@ import base64
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import select
 
 from bot.clock import Clock
-from bot.identity import Identity
-from bot.messenger import MessageRef, Messenger
+from bot.messenger import Messenger
 from bot.reminders import record_missed
-from bot.scheduling import pacing
+from bot.scheduling import delivery, pacing
 from bot.scheduling.pacing import RateLimited
 from bot.views import Message
-from storage.models import OutboxMessage, PostedMessage
+from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -30,7 +29,8 @@ log = logging.getLogger(__name__)
 __all__ = ["OutboxSender", "RateLimited", "dm_person", "enqueue", "post_to_cohort"]
 
 LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 6
+NEW_ROWS = "outbox:new"  # session.info: rows enqueued in the open transaction
+MAX_ATTEMPTS = delivery.MAX_ATTEMPTS
 
 
 def enqueue(
@@ -51,19 +51,19 @@ def enqueue(
     if file is not None:
         payload["filename"] = file[0]
         payload["content_b64"] = base64.b64encode(file[1]).decode("ascii")
-    uow.outbox.add(
-        OutboxMessage(
-            idempotency_key=key,
-            platform=platform,
-            operation=operation,
-            target=target,
-            payload=payload,
-            status="pending",
-            attempts=0,
-            not_before=now,
-            created_at=now,
-        )
+    row = OutboxMessage(
+        idempotency_key=key,
+        platform=platform,
+        operation=operation,
+        target=target,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        not_before=now,
+        created_at=now,
     )
+    uow.outbox.add(row)
+    uow.session.info.setdefault(NEW_ROWS, []).append(row)  # for claim_enqueued
     return True
 
 
@@ -196,86 +196,51 @@ class OutboxSender:
             uow.commit()
             return row
 
+    def claim_enqueued(self, uow: UnitOfWork, now: datetime) -> list[OutboxMessage]:
+        """Inside the transaction that enqueued them: claim this session's new, due rows for
+        our platforms (pending → sending), so :meth:`deliver_claimed` sends them right after
+        the commit without another round trip. Paced channels are left to :meth:`flush`."""
+        claimed: list[OutboxMessage] = []
+        for obj in uow.session.info.pop(NEW_ROWS, []):
+            if obj not in uow.session or obj.status != "pending":
+                continue  # rolled back (e.g. in a failed handler's savepoint) or taken
+            messenger = self._messengers.get(obj.platform)
+            if messenger is None or obj.not_before > now:
+                continue
+            channel = pacing.channel_of(obj)
+            slot = pacing.next_slot(uow, obj.platform, channel)
+            if slot is not None and slot > now:
+                continue
+            pace = pacing.pace_of(obj.platform, messenger)
+            if pace > 0:
+                pacing.take_slot(uow, obj.platform, channel, now + timedelta(seconds=pace))
+            obj.status, obj.lease_until = "sending", now + LEASE
+            claimed.append(obj)
+        return claimed
+
+    def deliver_claimed(self, rows: list[OutboxMessage]) -> int:
+        """Send rows claimed with :meth:`claim_enqueued` (after their commit); the results
+        are written in one transaction."""
+        outcomes = [(row, delivery.attempt(row, self._messengers[row.platform])) for row in rows]
+        if not outcomes:
+            return 0
+        with self._uow_factory() as uow:
+            now = self._clock.now()
+            for row, outcome in outcomes:
+                delivery.record(uow, row, outcome, now)
+            uow.commit()
+        return sum(1 for _row, outcome in outcomes if outcome.error is None)
+
     def _deliver(self, row_id: int, messenger: Messenger) -> int:
         row = self._claim(row_id, messenger)
         if row is None:
             return 0
+        return self._finish(row, messenger)
+
+    def _finish(self, row: OutboxMessage, messenger: Messenger) -> int:
         # No transaction is open while the platform is called (SQLite would hold its lock).
-        error: str | None = None
-        wait: float | None = None
-        ref: MessageRef | None = None
-        try:
-            ref = _send(row, messenger)
-        except Exception as exc:  # the platform refused or failed: retry later
-            wait = pacing.retry_after(exc)
-            log.warning("outbox row %s failed: %s", row_id, exc)
-            error = str(exc)[:2000] or type(exc).__name__
-        now = self._clock.now()
+        outcome = delivery.attempt(row, messenger)
         with self._uow_factory() as uow:
-            stored = uow.session.get(OutboxMessage, row_id)
-            assert stored is not None
-            stored.lease_until = None
-            if wait is not None:  # rate limited: not a failure, wait as the platform asks
-                stored.status, stored.error = "pending", error
-                stored.not_before = now + timedelta(seconds=wait)
-                pacing.hold_channel(uow, row.platform, pacing.channel_of(row), now, wait)
-            elif error is not None:
-                stored.attempts += 1
-                stored.error = error
-                stored.status = "failed" if stored.attempts >= MAX_ATTEMPTS else "pending"
-                stored.not_before = now + timedelta(seconds=2**stored.attempts)
-            else:
-                stored.status, stored.sent_at = "sent", now
-                if ref is not None:
-                    stored.result = {"channel_id": ref.channel_id, "message_id": ref.message_id}
-                    subject = stored.target.get("subject")
-                    if subject:
-                        _remember(uow, subject, ref)
+            delivery.record(uow, row, outcome, self._clock.now())
             uow.commit()
-        return 0 if error else 1
-
-
-def _send(row: OutboxMessage, messenger: Messenger) -> MessageRef | None:
-    message = Message.from_dict(row.payload["message"]) if row.payload.get("message") else None
-    target = row.target
-    keyed: Any = messenger  # a deduplicating Messenger takes the row key as transaction id
-    key = {"key": row.idempotency_key} if getattr(messenger, "deduplicates", False) else {}
-    if row.operation == "post":
-        assert message is not None
-        thread = _thread_ref(row.platform, target)
-        return cast(MessageRef, keyed.post(target["channel_id"], message, thread, **key))
-    if row.operation == "dm":
-        assert message is not None
-        return cast(MessageRef, keyed.send_dm(Identity.parse(target["identity"]), message, **key))
-    if row.operation == "file":
-        content = base64.b64decode(row.payload["content_b64"])
-        return messenger.send_file(
-            Identity.parse(target["identity"]), row.payload["filename"], content, message
-        )
-    ref = MessageRef(row.platform, target["channel_id"], target["message_id"])
-    if row.operation == "update":
-        assert message is not None
-        messenger.update(ref, message)
-    elif row.operation == "delete":
-        messenger.delete(ref)
-    else:
-        raise ValueError(f"unknown outbox operation {row.operation}")
-    return ref
-
-
-def _thread_ref(platform: str, target: dict[str, Any]) -> MessageRef | None:
-    if not target.get("thread_id"):
-        return None
-    return MessageRef(platform, target["channel_id"], target["thread_id"])
-
-
-def _remember(uow: UnitOfWork, subject: str, ref: MessageRef) -> None:
-    uow.session.add(
-        PostedMessage(
-            subject=subject,
-            platform=ref.platform,
-            channel_id=ref.channel_id,
-            message_id=ref.message_id,
-            thread_id=ref.thread_id,
-        )
-    )
+        return 0 if outcome.error else 1

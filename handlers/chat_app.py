@@ -13,23 +13,53 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from bot.clock import SystemClock
+from bot.commands import build_due_handlers
+from bot.outbox import OutboxSender
+from bot.reminders import run_batch
 from bot.scheduling.engine import ReminderEngine
+from storage.models import OutboxMessage
+from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 DUE_INTERVAL_SECONDS = 20
 
 
-def start_due_work(bot: Any, after_run: Callable[[], object] | None = None) -> ReminderEngine:
-    """Start the reminder engine for ``bot`` (stop it with ``.stop()``)."""
+def start_due_work(
+    bot: Any,
+    after_run: Callable[[], object] | None = None,
+    sender: OutboxSender | None = None,
+) -> ReminderEngine:
+    """Start the reminder engine for ``bot`` (stop it with ``.stop()``). With a ``sender``, a
+    reminder's messages are claimed in the transaction that runs it and handed to the
+    platform right after the commit; without one, the adapters' outbox flush sends them."""
+    handlers = build_due_handlers()
+
+    def run_row(_row_id: int, now: datetime) -> list[int]:
+        """A row's job runs everything due by now in one transaction (a batch)."""
+        claimed: list[OutboxMessage] = []
+
+        def claim(uow: UnitOfWork) -> None:
+            if sender is not None:
+                claimed.extend(sender.claim_enqueued(uow, now))
+
+        done = run_batch(
+            bot.uow_factory, handlers, bot.settings, now, realtime=True, before_commit=claim
+        )
+        if sender is not None and claimed:
+            sender.deliver_claimed(claimed)
+        return done
+
     engine = ReminderEngine(
         engine=bot.engine,
         uow_factory=bot.uow_factory,
         run_due=bot.due.run_due,
         clock=bot.clock,
         after_run=after_run,
+        run_row=run_row,
         refill=DUE_INTERVAL_SECONDS,
     )
     engine.start()

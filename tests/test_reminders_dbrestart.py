@@ -93,7 +93,7 @@ def _wait(predicate: object, seconds: float) -> bool:
 def test_database_restart_in_the_middle(cluster: Cluster) -> None:
     bot = build_bot(make_settings(cluster.url), SystemClock())
     messenger = RecordingMessenger()
-    engine = start_due_work(bot, after_run=lambda: bot.sender({"console": messenger}).flush())
+    engine = start_due_work(bot, sender=bot.sender({"console": messenger}))
     try:
         now = datetime.now(UTC)
         with bot.uow_factory() as uow:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,9 +66,7 @@ def live_bot(db_url: str) -> Iterator[Bot]:
 def test_engine_fires_on_time_and_picks_up_new_rows(live_bot: Bot) -> None:
     messenger = RecordingMessenger()
     anna = _person(live_bot, "anna")
-    engine = start_due_work(
-        live_bot, after_run=lambda: live_bot.sender({"console": messenger}).flush()
-    )
+    engine = start_due_work(live_bot, sender=live_bot.sender({"console": messenger}))
     try:
         assert _wait(lambda: engine.is_leader, 5)
         _remind(live_bot, anna, ["eins", "zwei"], delay=0.8)  # added after start: a refresh
@@ -102,7 +101,7 @@ class FileMessenger(RecordingMessenger):
 def worker(url: str, out: str, status: str) -> None:
     bot = build_bot(make_settings(url), SystemClock())
     messenger = FileMessenger(out)
-    engine = start_due_work(bot, after_run=lambda: bot.sender({"console": messenger}).flush())
+    engine = start_due_work(bot, sender=bot.sender({"console": messenger}))
     while True:  # runs until killed; the flusher stands in for the adapters' flush loop
         Path(status).write_text("leader" if engine.is_leader else "follower")
         bot.sender({"console": messenger}).flush()
@@ -171,3 +170,49 @@ def test_three_instances_send_each_reminder_once_also_after_the_leader_dies(
 
 if __name__ == "__main__":
     worker(*sys.argv[1:4])
+
+
+def test_a_batch_isolates_a_failing_row_and_hands_over_the_others(bot: Bot) -> None:
+    from bot.outbox import dm_person
+    from bot.reminders import DueContext, DueHandlers, run_batch
+    from storage.models import Reminder
+
+    def ok(ctx: DueContext) -> None:
+        assert ctx.reminder.person_id is not None
+        dm_person(
+            ctx.uow, ctx.reminder.person_id, Message.text("ok"), f"ok:{ctx.reminder.id}", ctx.now
+        )
+
+    def boom(ctx: DueContext) -> None:
+        dm_person(ctx.uow, ctx.reminder.person_id or 0, Message.text("nie"), "boom", ctx.now)
+        raise RuntimeError("boom")
+
+    handlers = DueHandlers()
+    handlers.add("ok", ok)
+    handlers.add("boom", boom)
+    anna = _person(bot, "anna")
+    now = bot.clock.now()
+    with bot.uow_factory() as uow:
+        for i, kind in enumerate(["ok", "boom", "ok"]):
+            schedule(uow, key=f"b{i}", due_at=now, kind=kind, now=now, person_id=anna)
+        schedule(
+            uow, key="later", due_at=now + timedelta(hours=1), kind="ok", now=now, person_id=anna
+        )
+        uow.commit()
+    messenger = RecordingMessenger()
+    sender = bot.sender({"console": messenger})
+    claimed: list[Any] = []
+    ran = run_batch(
+        bot.uow_factory,
+        handlers,
+        bot.settings,
+        now,
+        before_commit=lambda uow: claimed.extend(sender.claim_enqueued(uow, now)),
+    )
+    assert len(ran) == 3 and len(claimed) == 2
+    assert sender.deliver_claimed(claimed) == 2
+    assert messenger.texts("dm") == ["ok", "ok"]
+    with bot.uow_factory() as uow:
+        status = {r.idempotency_key: r.status for r in uow.session.query(Reminder)}
+        assert status == {"b0": "done", "b1": "failed", "b2": "done", "later": "pending"}
+        assert uow.outbox.get_by_key("boom") is None

@@ -46,15 +46,18 @@ class ReminderEngine:
         run_due: Callable[[datetime], int],
         clock: Clock,
         after_run: Callable[[], object] | None = None,
+        run_row: Callable[[int, datetime], list[int]] | None = None,
         window: timedelta = timedelta(hours=1),
         refill: float = 30.0,
         retry: float = 1.0,
     ) -> None:
         self._engine, self._uow_factory, self._run_due = engine, uow_factory, run_due
-        self._clock, self._after_run = clock, after_run
+        self._clock, self._after_run, self._run_row = clock, after_run, run_row
+        self.ready = threading.Event()  # set after the first refill (start-up measurements)
         self._window, self._refill_seconds, self._retry = window, refill, retry
+        workers = 2 if engine.dialect.name == "postgresql" else 1  # SQLite has one writer
         self._scheduler = BackgroundScheduler(
-            timezone=UTC, executors={"default": ThreadPoolExecutor(4)}
+            timezone=UTC, executors={"default": ThreadPoolExecutor(workers)}
         )
         self._jobs: dict[int, datetime] = {}
         self._lock = threading.Lock()
@@ -171,6 +174,7 @@ class ReminderEngine:
             for row_id, due in wanted.items():
                 if self._jobs.get(row_id) != due:
                     self._add(row_id, due)
+        self.ready.set()
 
     def _add(self, row_id: int, due: datetime) -> None:
         self._jobs[row_id] = due
@@ -190,10 +194,22 @@ class ReminderEngine:
             self._scheduler.remove_job(f"reminder:{row_id}")
 
     def _fire(self, row_id: int) -> None:
+        """Row job (``row_id``): that row, its messages sent right away if ``run_row`` can;
+        refill (0): everything due, then ``after_run``."""
         try:
-            self._run_due(self._clock.now())
-            if self._after_run is not None:
-                self._after_run()
+            if row_id and self._run_row is not None:
+                with self._lock:
+                    if row_id not in self._jobs:
+                        return  # a batch ran it already
+                handled = self._run_row(row_id, self._clock.now())
+                with self._lock:
+                    for other in handled:
+                        if other != row_id:
+                            self._drop(other)  # ran in this batch: its own job need not fire
+            else:
+                self._run_due(self._clock.now())
+                if self._after_run is not None:
+                    self._after_run()
         except Exception:
             log.exception("reminder engine: due work failed")
         if row_id:

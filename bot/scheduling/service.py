@@ -13,6 +13,8 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, format_when, translator
@@ -20,7 +22,7 @@ from bot.outbox import dm_person, post_to_cohort
 from bot.reminders import DueContext, record_missed, schedule
 from bot.scheduling.recurrence import next_occurrence
 from bot.views import Actions, Button, Message, Note, Section
-from storage.models import Person, Reminder
+from storage.models import KeyValue, Person, Reminder
 from storage.uow import UnitOfWork
 
 KIND_DM = "dm"
@@ -185,7 +187,7 @@ def deliver_dm(ctx: DueContext) -> None:
     key = _occurrence_key(row)
     dm_person(ctx.uow, person.id, reminder_message(ctx, _language(ctx, person)), key, ctx.now)
     copy_to_delegates(ctx, person, key)
-    ctx.uow.state.put(LAST_KEY.format(person_id=person.id), str(row.id))
+    _put_state(ctx.uow, LAST_KEY.format(person_id=person.id), str(row.id))
     _reschedule(ctx)
 
 
@@ -214,6 +216,16 @@ def deliver_channel(ctx: DueContext) -> None:
     message = reminder_message(ctx, ctx.settings.language)
     post_to_cohort(ctx.uow, row.cohort_id, message, _occurrence_key(row), ctx.now)
     _reschedule(ctx)
+
+
+def _put_state(uow: UnitOfWork, key: str, value: str) -> None:
+    """An upsert, so that two workers delivering to the same person never collide."""
+    dialect = uow.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(KeyValue).values(key=key, value=value)
+    uow.session.execute(
+        statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+    )
 
 
 def _language(ctx: DueContext, person: Person) -> str:

@@ -1,0 +1,105 @@
+"""One send of one outbox row through a Messenger, and writing its outcome to the row."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from bot.identity import Identity
+from bot.messenger import MessageRef, Messenger
+from bot.scheduling import pacing
+from bot.views import Message
+from storage.models import OutboxMessage, PostedMessage
+from storage.uow import UnitOfWork
+
+log = logging.getLogger("bot.outbox")
+MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ref: MessageRef | None = None
+    error: str | None = None
+    wait: float | None = None  # the platform's Retry-After, if it rate-limited us
+
+
+def attempt(row: OutboxMessage, messenger: Messenger) -> Outcome:
+    """Call the platform (no transaction may be open: SQLite would hold its lock)."""
+    try:
+        return Outcome(ref=send(row, messenger))
+    except Exception as exc:  # the platform refused or failed: retry later
+        log.warning("outbox row %s failed: %s", row.id, exc)
+        error = str(exc)[:2000] or type(exc).__name__
+        return Outcome(error=error, wait=pacing.retry_after(exc))
+
+
+def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
+    stored = uow.session.get(OutboxMessage, row.id)
+    assert stored is not None
+    stored.lease_until = None
+    if outcome.wait is not None:  # rate limited: not a failure, wait as the platform asks
+        stored.status, stored.error = "pending", outcome.error
+        stored.not_before = now + timedelta(seconds=outcome.wait)
+        pacing.hold_channel(uow, row.platform, pacing.channel_of(row), now, outcome.wait)
+    elif outcome.error is not None:
+        stored.attempts += 1
+        stored.error = outcome.error
+        stored.status = "failed" if stored.attempts >= MAX_ATTEMPTS else "pending"
+        stored.not_before = now + timedelta(seconds=2**stored.attempts)
+    else:
+        stored.status, stored.sent_at = "sent", now
+        ref = outcome.ref
+        if ref is not None:
+            stored.result = {"channel_id": ref.channel_id, "message_id": ref.message_id}
+            subject = stored.target.get("subject")
+            if subject:
+                _remember(uow, subject, ref)
+
+
+def send(row: OutboxMessage, messenger: Messenger) -> MessageRef | None:
+    message = Message.from_dict(row.payload["message"]) if row.payload.get("message") else None
+    target = row.target
+    keyed: Any = messenger  # a deduplicating Messenger takes the row key as transaction id
+    key = {"key": row.idempotency_key} if getattr(messenger, "deduplicates", False) else {}
+    if row.operation == "post":
+        assert message is not None
+        thread = _thread_ref(row.platform, target)
+        return cast(MessageRef, keyed.post(target["channel_id"], message, thread, **key))
+    if row.operation == "dm":
+        assert message is not None
+        return cast(MessageRef, keyed.send_dm(Identity.parse(target["identity"]), message, **key))
+    if row.operation == "file":
+        content = base64.b64decode(row.payload["content_b64"])
+        return messenger.send_file(
+            Identity.parse(target["identity"]), row.payload["filename"], content, message
+        )
+    ref = MessageRef(row.platform, target["channel_id"], target["message_id"])
+    if row.operation == "update":
+        assert message is not None
+        messenger.update(ref, message)
+    elif row.operation == "delete":
+        messenger.delete(ref)
+    else:
+        raise ValueError(f"unknown outbox operation {row.operation}")
+    return ref
+
+
+def _thread_ref(platform: str, target: dict[str, Any]) -> MessageRef | None:
+    if not target.get("thread_id"):
+        return None
+    return MessageRef(platform, target["channel_id"], target["thread_id"])
+
+
+def _remember(uow: UnitOfWork, subject: str, ref: MessageRef) -> None:
+    uow.session.add(
+        PostedMessage(
+            subject=subject,
+            platform=ref.platform,
+            channel_id=ref.channel_id,
+            message_id=ref.message_id,
+            thread_id=ref.thread_id,
+        )
+    )
