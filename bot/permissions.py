@@ -88,6 +88,9 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "erinnerungen": EVERYONE,
     "erinnerung": EVERYONE,
     "spaeter": EVERYONE,
+    # personal overview and the organisers' nudge
+    "ueberblick": EVERYONE,
+    "nachfassen": ORGANISERS,
 }
 
 

@@ -14,6 +14,7 @@ from bot.commands import (
     general,
     linking,
     meetings,
+    overview,
     participants,
     polls,
     privacy,
@@ -38,6 +39,7 @@ FEATURES = (
     agenda,
     attendance,
     feedback,
+    overview,
 )
 
 

@@ -253,7 +253,7 @@ NUDGE_TEXT = {
         "(bis {when})."
     ),
     "feedback": N_(
-        "Das Programmteam erinnert Sie: Feedback-Runde {number} ({title}) wartet noch auf Ihre "
+        "Das Programmteam erinnert Sie: Feedback-Runde {number} „{title}“ wartet noch auf Ihre "
         "Antwort (bis {when})."
     ),
     "teilnahme": N_(
