@@ -194,19 +194,19 @@ class ReminderEngine:
             self._scheduler.remove_job(f"reminder:{row_id}")
 
     def _fire(self, row_id: int) -> None:
-        """Row job (``row_id``): that row, its messages sent right away if ``run_row`` can;
-        refill (0): everything due, then ``after_run``."""
+        """Row job (``row_id``): the rows due by now, as one batch, their messages handed over
+        right away if ``run_row`` can; refill (0): all batches due, then the rest of the due
+        work (``run_due``: other jobs such as retention) and ``after_run``."""
         try:
-            if row_id and self._run_row is not None:
+            if row_id:
                 with self._lock:
                     if row_id not in self._jobs:
                         return  # a batch ran it already
-                handled = self._run_row(row_id, self._clock.now())
-                with self._lock:
-                    for other in handled:
-                        if other != row_id:
-                            self._drop(other)  # ran in this batch: its own job need not fire
+                self._batch(row_id)
             else:
+                for _ in range(1000):
+                    if not self._batch(0):
+                        break
                 self._run_due(self._clock.now())
                 if self._after_run is not None:
                     self._after_run()
@@ -215,3 +215,14 @@ class ReminderEngine:
         if row_id:
             with self._lock:
                 self._jobs.pop(row_id, None)
+
+    def _batch(self, row_id: int) -> list[int]:
+        if self._run_row is None:
+            self._run_due(self._clock.now())
+            return []
+        handled = self._run_row(row_id, self._clock.now())
+        with self._lock:
+            for other in handled:
+                if other != row_id:
+                    self._drop(other)  # ran in this batch: its own job need not fire
+        return handled
