@@ -65,9 +65,26 @@ _BLOCK_TYPES: dict[str, type[Any]] = {
 
 
 @dataclass(frozen=True)
+class NativePoll:
+    """Marks a message as a poll a platform may show natively (Matrix ``m.poll.start``).
+
+    Set only for named polls with live results (votes in a native poll are visible room
+    events). Adapters without native polls ignore it and render the blocks as usual.
+    """
+
+    poll_id: int
+    number: int
+    question: str
+    options: tuple[str, ...]  # labels in position order (position = index + 1)
+    max_choices: int = 1
+    closed: bool = False
+
+
+@dataclass(frozen=True)
 class Message:
     blocks: tuple[Block, ...]
     fallback: str = ""  # one-line summary for notifications
+    poll: NativePoll | None = None
 
     @classmethod
     def text(cls, *lines: str) -> Message:
@@ -96,7 +113,10 @@ class Message:
         return "\n".join(out)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.poll is None:
+            del data["poll"]  # stored payloads stay as they were without a native poll
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
@@ -110,7 +130,11 @@ class Message:
                 if key in values:
                     values[key] = tuple(values[key])
             blocks.append(_BLOCK_TYPES[kind](**values))
-        return cls(blocks=tuple(blocks), fallback=data.get("fallback", ""))
+        raw_poll = data.get("poll")
+        poll = None
+        if raw_poll:
+            poll = NativePoll(**{**raw_poll, "options": tuple(raw_poll["options"])})
+        return cls(blocks=tuple(blocks), fallback=data.get("fallback", ""), poll=poll)
 
 
 @dataclass(frozen=True)

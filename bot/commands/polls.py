@@ -199,8 +199,8 @@ def vote(ctx: CommandContext) -> Reply:
     positions = () if withdraw else _positions(ctx, poll, rest)
     if withdraw:
         mode: polls.Mode = "withdraw"
-    elif len(positions) == 1 and poll.max_choices > 1:
-        mode = "add"
+    elif len(positions) == 1 and poll.max_choices > 1 and not rest[-1].endswith(","):
+        mode = "add"  # a button click adds; "2," (a list of one) replaces the choice
     else:
         mode = "set"
     outcome = polls.cast_vote(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, format_when
-from bot.views import Actions, Block, Button, Header, Message, Note, Section
+from bot.views import Actions, Block, Button, Header, Message, NativePoll, Note, Section
 from storage.models import Poll, PollOption
 
 BAR_WIDTH = 10
@@ -120,7 +120,22 @@ def poll_message(
             else N_("Abstimmen: abstimmen {number} {example} — bis zum Schluss änderbar.")
         )
         blocks.append(Note(translate(hint).format(number=poll.number, example=example)))
-    return Message(tuple(blocks), fallback=title[:150])
+    return Message(tuple(blocks), fallback=title[:150], poll=native_poll(poll, options, title))
+
+
+def native_poll(poll: Poll, options: list[PollOption], title: str) -> NativePoll | None:
+    """Named polls with live results may be native polls (Matrix); anonymous ones and those
+    with hidden results never: a native vote is a room event everybody can see."""
+    if poll.anonymous or not poll.results_live:
+        return None
+    return NativePoll(
+        poll_id=poll.id,
+        number=poll.number,
+        question=title,
+        options=tuple(o.label for o in options),
+        max_choices=poll.max_choices,
+        closed=poll.closed_at is not None,
+    )
 
 
 def winners(options: list[PollOption], tally: Tally) -> list[PollOption]:

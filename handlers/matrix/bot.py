@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from nio import InviteMemberEvent, MatrixRoom, MegolmEvent, RoomMessageText
+from nio import InviteMemberEvent, MatrixRoom, MegolmEvent, RoomMessageText, UnknownEvent
 
 from app import Bot
 from bot.context import Conversation, Request
@@ -25,6 +25,14 @@ from handlers.matrix.config import MatrixConfig
 from handlers.matrix.direct import DirectRooms
 from handlers.matrix.events import START_TOLERANCE_MS, Incoming, incoming_text
 from handlers.matrix.messenger import PLATFORM, AsyncMatrixMessenger, MatrixMessenger
+from handlers.matrix.polls import (
+    RESPONSE_TYPES,
+    PollVote,
+    poll_for_events,
+    poll_reply,
+    poll_response,
+    vote_command,
+)
 from handlers.matrix.session import log_in, make_client
 from handlers.matrix.state import NEXT_BATCH, MatrixState
 from handlers.matrix.sync import SyncLoop
@@ -54,7 +62,7 @@ class MatrixBot:
         self.client = make_client(config)
         self.transport = Transport(self.client)
         self.direct = DirectRooms(self.transport, self.state, encrypt=False)
-        self.messenger = AsyncMatrixMessenger(self.transport, self.direct)
+        self.messenger = AsyncMatrixMessenger(self.transport, self.direct, self.state)
         self.sync = SyncLoop(self.client, self.state, poll_ms)
         self.handled: list[str] = []  # event ids answered, in order (for logs and tests)
         self._queue: asyncio.Queue[Job | None] = asyncio.Queue()
@@ -81,6 +89,7 @@ class MatrixBot:
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_text, RoomMessageText)
         self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
+        self.client.add_event_callback(self._on_poll_response, UnknownEvent)
         await self.direct.load()
         since = await asyncio.to_thread(self.state.get, NEXT_BATCH)
         await self.sync.catch_up(since or None)
@@ -139,10 +148,28 @@ class MatrixBot:
             started_ms=self.started_ms,
         )
         if incoming is None:
+            if not self.direct.is_direct(room.room_id):
+                vote = poll_reply(event.source, own_user=self.user_id, started_ms=self.started_ms)
+                await self._queue_vote(room, event.event_id, event.sender, vote)
             return
         self._seen.add(event.event_id)
         name = room.user_name(event.sender)
         await self._queue.put(lambda: self._answer(incoming, name))
+
+    async def _on_poll_response(self, room: MatrixRoom, event: UnknownEvent) -> None:
+        if event.type not in RESPONSE_TYPES or self.sync.catching_up or self._closing:
+            return
+        vote = poll_response(event.source, own_user=self.user_id, started_ms=self.started_ms)
+        await self._queue_vote(room, event.event_id, event.sender, vote)
+
+    async def _queue_vote(
+        self, room: MatrixRoom, event_id: str, sender: str, vote: PollVote | None
+    ) -> None:
+        if vote is None or event_id in self._seen:
+            return
+        self._seen.add(event_id)
+        name = room.user_name(sender)
+        await self._queue.put(lambda: self._answer_vote(room.room_id, event_id, sender, vote, name))
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         if self.sync.catching_up or self._closing or event.sender == self.user_id:
@@ -193,6 +220,20 @@ class MatrixBot:
             if reply.message is not None:
                 await self._deliver(incoming, identity, reply.message, reply.private)
         self._flush_now.set()
+
+    async def _answer_vote(
+        self, room_id: str, event_id: str, sender: str, vote: PollVote, name: str | None
+    ) -> None:
+        """A native response or a numeric reply to a poll: the same as typing ``abstimmen``
+        in the room (the confirmation is private, so it goes by DM)."""
+        target = await asyncio.to_thread(poll_for_events, self.bot.uow_factory, vote.targets)
+        text = vote_command(target, vote) if target is not None else None
+        if text is None:
+            log.info(
+                "poll vote %s in %s ignored: no such poll or no valid answer", event_id, room_id
+            )
+            return
+        await self._answer(Incoming(room_id, event_id, sender, text, False, None), name)
 
     async def _deliver(
         self, incoming: Incoming, identity: Identity, message: Message, private: bool

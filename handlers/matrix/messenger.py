@@ -17,8 +17,9 @@ from nio import UploadResponse
 from bot.identity import Identity
 from bot.messenger import MessageRef
 from bot.views import Message
-from handlers.matrix import render
+from handlers.matrix import polls, render
 from handlers.matrix.direct import DirectRooms
+from handlers.matrix.state import MatrixState
 from handlers.matrix.transport import MatrixSendError, Transport
 
 PLATFORM = "matrix"
@@ -34,13 +35,19 @@ def _user(identity: Identity) -> str:
 class AsyncMatrixMessenger:
     platform = PLATFORM
 
-    def __init__(self, transport: Transport, direct: DirectRooms) -> None:
+    def __init__(
+        self, transport: Transport, direct: DirectRooms, state: MatrixState | None = None
+    ) -> None:
         self.transport = transport
         self.direct = direct
+        self.state = state  # without it, polls are posted as text (nothing to remember them)
 
     async def post(
         self, channel_id: str, message: Message, thread: MessageRef | None = None
     ) -> MessageRef:
+        native = message.poll is not None and not message.poll.closed and thread is None
+        if native and self.state is not None:
+            return await self._post_native_poll(channel_id, message, self.state)
         content = render.content(message)
         root: str | None = None
         if thread is not None:
@@ -57,9 +64,43 @@ class AsyncMatrixMessenger:
         # Matrix has no ephemeral messages: a private answer always goes by DM.
         await self.send_dm(user, message)
 
+    async def _post_native_poll(
+        self, channel_id: str, message: Message, state: MatrixState
+    ) -> MessageRef:
+        """``m.poll.start``, then the companion notice with the official tally."""
+        assert message.poll is not None
+        poll_id = str(message.poll.poll_id)
+        start = await self.transport.send(
+            channel_id, polls.START, polls.start_content(message.poll)
+        )
+        await asyncio.to_thread(state.put, polls.poll_key(start), poll_id)
+        tally = polls.companion_content(render.content(message), start)
+        companion = await self.transport.send(channel_id, "m.room.message", tally)
+        await asyncio.to_thread(
+            state.put_many,
+            {polls.companion_key(start): companion, polls.poll_key(companion): poll_id},
+        )
+        return MessageRef(PLATFORM, channel_id, start)
+
     async def update(self, ref: MessageRef, message: Message) -> None:
-        content = render.edit(render.content(message), ref.message_id)
+        companion = None
+        if message.poll is not None and self.state is not None:
+            companion = await asyncio.to_thread(self.state.get, polls.companion_key(ref.message_id))
+        target = companion or ref.message_id  # a native poll: its companion shows the tally
+        content = render.edit(render.content(message), target)
         await self.transport.send(ref.channel_id, "m.room.message", content)
+        if companion and message.poll is not None and message.poll.closed:
+            await self._end_poll(ref, message)
+
+    async def _end_poll(self, ref: MessageRef, message: Message) -> None:
+        assert self.state is not None
+        key = polls.ended_key(ref.message_id)
+        if await asyncio.to_thread(self.state.get, key):
+            return
+        results, _html = render.to_html(message)
+        content = polls.end_content(ref.message_id, results)
+        await self.transport.send(ref.channel_id, polls.END, content)
+        await asyncio.to_thread(self.state.put, key, "1")
 
     async def delete(self, ref: MessageRef) -> None:
         await self.transport.redact(ref.channel_id, ref.message_id)

@@ -1,0 +1,227 @@
+"""Native Matrix polls (issue 10): m.poll.start with both forms, votes as stable and unstable
+m.poll.response and as a numeric reply, the companion tally edit, m.poll.end on close —
+against a real Synapse; plus the pure event functions without a server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from app import Bot, build_bot
+from bot.clock import SystemClock
+from bot.context import Conversation, Request
+from bot.identity import Identity
+from bot.services.poll_results import tally
+from bot.views import Message, NativePoll
+from handlers.matrix import polls as mp
+from storage.models import Poll
+from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
+from tests.support.synapse import MatrixUser, SynapseServer
+from tests.helpers import make_settings
+from tests.test_matrix_e2e import Event, Human, World, bot_config, login_human
+
+QUESTION = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege" mehrfach=2'
+
+
+def make_bot(tmp_path: Path, **settings: object) -> Bot:
+    """A bot on the wall clock: the outbox paces each room in real seconds."""
+    return build_bot(make_settings(f"sqlite:///{tmp_path}/stadtlabor.db", **settings), SystemClock())
+
+
+def signup(name: str) -> str:
+    return (
+        f'anmelden name="{name} Muster" kommune="{name}stadt" funktion=Bürgermeisterin '
+        f"email={name.lower()}@example.org zustimmung=ja"
+    )
+
+
+async def command(bot: Bot, identity: Identity, channel: str, text: str) -> str:
+    """Run a command as ``identity`` in a shared channel (set-up without a client round trip)."""
+    request = Request(identity, Conversation(identity.platform, channel, False), text)
+    replies = await asyncio.to_thread(bot.dispatcher.handle, request)
+    return "\n".join(r.message.plain_text() for r in replies if r.message)
+
+
+def poll_counts(bot: Bot, number: int = 1) -> tuple[dict[int, int], int]:
+    with bot.uow_factory() as uow:
+        poll = uow.session.scalars(select(Poll).where(Poll.number == number)).one()
+        counted = tally(uow, poll)
+        return counted.counts, counted.ballots
+
+
+def from_bot(bot_id: str, event_type: str) -> Callable[[Event], bool]:
+    return lambda e: e.get("sender") == bot_id and e.get("type") == event_type
+
+
+def edit_of(bot_id: str, event_id: str, text: str) -> Callable[[Event], bool]:
+    def check(e: Event) -> bool:
+        content = e.get("content", {})
+        relates = content.get("m.relates_to", {})
+        new = content.get("m.new_content", {})
+        return (
+            e.get("sender") == bot_id
+            and relates.get("rel_type") == "m.replace"
+            and relates.get("event_id") == event_id
+            and text in new.get("body", "")
+        )
+
+    return check
+
+
+def reference(start: str) -> dict[str, Any]:
+    return {"rel_type": "m.reference", "event_id": start}
+
+
+async def send(human: Human, room: str, event_type: str, content: dict[str, Any]) -> str:
+    resp = await human.client.room_send(room, event_type, content)
+    return str(getattr(resp, "event_id", resp))
+
+
+async def join(human: Human, room: str) -> None:
+    await human.wait_for(
+        lambda e: (
+            e["room_id"] == room
+            and e.get("type") == "m.room.member"
+            and e.get("state_key") == human.user_id
+            and e["content"].get("membership") == "join"
+        )
+    )
+
+
+async def test_native_poll_votes_in_both_forms_edit_and_end(
+    synapse: SynapseServer,  # noqa: F811
+    matrix_user: Callable[[str], MatrixUser],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bot_user, anna_user, ben_user = matrix_user("pollbot"), matrix_user("anna"), matrix_user("ben")
+    anna, ben = await login_human(synapse, anna_user), await login_human(synapse, ben_user)
+    bot = make_bot(tmp_path, organizers=f"matrix:{anna_user[0]}")
+    world = World(synapse, bot, bot_config(synapse, bot_user), anna)
+    try:
+        matrix = await world.start_bot()
+        bot_id = matrix.user_id
+        room = await world.shared_room()
+        await anna.client.room_invite(room, ben.user_id)
+        await join(ben, room)
+        a, b = Identity("matrix", anna.user_id), Identity("matrix", ben.user_id)
+        assert "angelegt" in await command(bot, a, room, 'jahrgang anlegen "SL" plaetze=5')
+        assert "angemeldet" in await command(bot, a, room, signup("Anna"))
+        assert "angemeldet" in await command(bot, b, room, signup("Ben"))
+        await command(bot, a, room, QUESTION)
+        await command(bot, a, room, 'umfrage "Geheim?" "Ja" "Nein" anonym')
+
+        start = await ben.wait_for(from_bot(bot_id, mp.START))
+        companion = await ben.wait_for(
+            lambda e: (
+                e.get("sender") == bot_id
+                and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+                == start["event_id"]
+            )
+        )
+        secret = await ben.wait_for(lambda e: "Umfrage 2: Geheim?" in e["content"].get("body", ""))
+        start_id = start["event_id"]
+
+        await send(anna, room, "m.poll.response", {"m.selections": ["1", "2"], "m.relates_to": reference(start_id)})  # fmt: skip
+        unstable = {mp.UNSTABLE_RESPONSE: {"answers": ["2"]}, "m.relates_to": reference(start_id)}
+        await send(ben, room, mp.UNSTABLE_RESPONSE, unstable)
+        await ben.wait_for(edit_of(bot_id, companion["event_id"], "2 Stimmzettel abgegeben"))
+        assert poll_counts(bot) == ({1: 1, 2: 2}, 2)
+        confirmation = await ben.wait_for(
+            lambda e: "Ihre Stimme in Umfrage 1" in e["content"].get("body", "")
+        )
+
+        reply = {"msgtype": "m.text", "body": "3", "m.relates_to": {"m.in_reply_to": {"event_id": start_id}}}  # fmt: skip
+        await send(ben, room, "m.room.message", reply)  # a numeric reply: like "abstimmen 1 3"
+        await ben.wait_for(edit_of(bot_id, companion["event_id"], "3. Pflege — ▇▇▇▇▇░░░░░ 50 %"))
+        assert poll_counts(bot) == ({1: 1, 2: 2, 3: 1}, 2)
+
+        assert "geschlossen" in await command(bot, a, room, "umfrage 1 schliessen")
+        end = await ben.wait_for(from_bot(bot_id, mp.END))
+        await ben.wait_for(edit_of(bot_id, companion["event_id"], "geschlossen"))
+    finally:
+        for running in list(world.running):
+            await running.stop()
+        for human in (anna, ben):
+            await human.client.close()
+        bot.engine.dispose()
+
+    content = start["content"]
+    assert content["m.poll"]["kind"] == "m.disclosed" and content["m.poll"]["max_selections"] == 2
+    assert content["m.poll"]["question"]["m.text"][0]["body"] == "Umfrage 1: Welches Thema zuerst?"
+    assert [a["m.id"] for a in content["m.poll"]["answers"]] == ["1", "2", "3"]
+    unstable_start = content[mp.UNSTABLE_START]
+    assert unstable_start["kind"] == "org.matrix.msc3381.poll.disclosed"
+    assert [a[mp.UNSTABLE_TEXT] for a in unstable_start["answers"]] == ["Wohnen", "Mobilität", "Pflege"]  # fmt: skip
+    assert "antworten Sie mit 1–3" in content["body"] == content["m.text"][0]["body"]
+    # anonymous polls are never native: a text post, voted by DM
+    assert secret["type"] == "m.room.message" and "Direktnachricht" in secret["content"]["body"]
+    assert [e for e in ben.events if e.get("type") == mp.START] == [start]
+    # the confirmation of a native vote is private (the voter's DM), never in the room
+    assert confirmation["room_id"] != room
+    # closing: m.poll.end in both forms, referencing the start, with the results
+    assert end["content"]["m.relates_to"] == reference(start_id)
+    assert mp.UNSTABLE_END in end["content"]
+    assert "2. Mobilität — ▇▇▇▇▇▇▇▇▇▇ 100 %" in end["content"]["m.text"][0]["body"]
+
+
+# -- the pure functions, without a server -------------------------------------------------
+POLL = NativePoll(poll_id=7, number=3, question="Umfrage 3: Was?", options=("A", "B"), max_choices=1)
+TARGET = mp.PollTarget(poll_id=7, number=3, max_choices=2, n_options=3)
+
+
+def event(content: dict[str, Any], sender: str = "@anna:hs") -> dict[str, Any]:
+    return {"sender": sender, "origin_server_ts": 10**13, "event_id": "$e", "content": content}
+
+
+def test_responses_of_either_form_become_abstimmen_lines() -> None:
+    rel = reference("$start")
+    stable = mp.poll_response(event({"m.selections": ["2"], "m.relates_to": rel}), own_user="@bot:hs", started_ms=0)  # fmt: skip
+    assert stable is not None and stable.targets == ("$start",)
+    assert mp.vote_command(TARGET, stable) == "abstimmen 3 2,"  # a list of one: replaces
+    unstable = mp.poll_response(
+        event({mp.UNSTABLE_RESPONSE: {"answers": ["3", "1", "2", "9"]}, "m.relates_to": rel}),
+        own_user="@bot:hs",
+        started_ms=0,
+    )
+    assert unstable is not None and mp.vote_command(TARGET, unstable) == "abstimmen 3 3,1,"
+    empty = mp.PollVote(("$start",), ())
+    assert mp.vote_command(TARGET, empty) == "abstimmen 3 zurueckziehen"
+    assert mp.vote_command(TARGET, mp.PollVote(("$s",), ("x", "0"))) is None  # spoiled
+    own = event({"m.selections": ["1"], "m.relates_to": rel}, sender="@bot:hs")
+    assert mp.poll_response(own, own_user="@bot:hs", started_ms=0) is None
+
+
+def test_numeric_replies_count_other_replies_do_not() -> None:
+    def reply(body: str, relates: dict[str, Any]) -> mp.PollVote | None:
+        content = {"msgtype": "m.text", "body": body, "m.relates_to": relates}
+        return mp.poll_reply(event(content), own_user="@bot:hs", started_ms=0)
+
+    in_reply = {"m.in_reply_to": {"event_id": "$poll"}}
+    got = reply("> <@bot:hs> Umfrage\n\n1, 3", in_reply)
+    assert got is not None and got.targets == ("$poll",) and got.text == "1, 3"
+    assert mp.vote_command(TARGET, got) == "abstimmen 3 1, 3"
+    thread = {"rel_type": "m.thread", "event_id": "$root", "m.in_reply_to": {"event_id": "$x"}}
+    got = reply("2", thread)
+    assert got is not None and got.targets == ("$root", "$x")
+    assert reply("Ich finde 2 gut", in_reply) is None
+    assert reply("2", {}) is None
+
+
+def test_start_and_end_content_carry_both_forms_without_room_mentions() -> None:
+    poll = NativePoll(7, 3, "Umfrage 3: @room?", ("A", "B"), 1)
+    start = mp.start_content(poll)
+    assert "@room" not in start["body"] and "@\u2060room" in start["body"]
+    assert start["m.poll"]["answers"][1] == {"m.id": "2", "m.text": [{"body": "B"}]}
+    assert start[mp.UNSTABLE_START]["answers"][0] == {"id": "1", mp.UNSTABLE_TEXT: "A"}
+    end = mp.end_content("$start", "Ergebnis: A")
+    assert end["m.text"] == [{"body": "Ergebnis: A"}] and end[mp.UNSTABLE_TEXT] == "Ergebnis: A"
+
+
+def test_message_with_a_native_poll_survives_the_outbox_payload() -> None:
+    message = Message(Message.text("x").blocks, "x", poll=POLL)
+    assert Message.from_dict(message.to_dict()) == message
+    assert "poll" not in Message.text("x").to_dict()  # old payloads stay unchanged
