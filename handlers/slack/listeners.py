@@ -1,5 +1,8 @@
 """Bolt listeners: slash command, buttons, modal submissions, DM messages, App Home.
 
+The Home tab shows the overview (``ueberblick``) and is refreshed after each request, debounced
+(see :mod:`handlers.slack.home`).
+
 The app runs with ``process_before_response=True``: the HTTP answer leaves when the listener
 returns, without bolt's 10 ms ack polling. Slash commands and events ack at once and hand their
 work to a small thread pool. A button click (a vote, a confirmation) is committed to the
@@ -22,7 +25,7 @@ from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
-from bot.context import Conversation, Reply, Request
+from bot.context import Reply
 from bot.i18n import translator
 from handlers.slack.delivery import Deliverer, Origin
 from handlers.slack.forms import (
@@ -35,8 +38,9 @@ from handlers.slack.forms import (
     submitted_values,
     validate,
 )
+from handlers.slack.home import HomeTab
 from handlers.slack.messenger import PLATFORM, SlackMessenger
-from handlers.slack.render import COMMAND_ACTION_PREFIX, home_view
+from handlers.slack.render import COMMAND_ACTION_PREFIX
 
 if TYPE_CHECKING:
     from app import Bot
@@ -65,8 +69,10 @@ class SlackListeners:
         self._names: dict[str, tuple[str | None, str | None]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-work")
+        self.home = HomeTab(bot, messenger.client, self.background)
 
     def close(self) -> None:
+        self.home.close()
         self._pool.shutdown(wait=True)
 
     def background(self, work: Callable[[], None]) -> None:
@@ -157,23 +163,7 @@ class SlackListeners:
     def on_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
-        user_id = str(event["user"])
-        self.background(lambda: self._publish_home(user_id))
-
-    def _publish_home(self, user_id: str) -> None:
-        request = Request(
-            identity=Origin(user_id, None).identity,
-            conversation=Conversation(PLATFORM, None),
-            text=f"{COMMAND} hilfe",
-        )
-        replies = self.bot.dispatcher.handle(request)
-        message = next((r.message for r in replies if r.message is not None), None)
-        if message is None:
-            return
-        try:
-            self.messenger.client.views_publish(user_id=user_id, view=home_view(message))
-        except SlackApiError as exc:
-            log.warning("views.publish for %s failed: %s", user_id, exc.response["error"])
+        self.home.opened(str(event["user"]))
 
     def on_form_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = str(body["user"]["id"])
@@ -202,6 +192,7 @@ class SlackListeners:
         replies = self.bot.dispatcher.submit_form(request, form_id, values, context)
         self._answer_submission(ack, view, replies, origin, language)
         self.after_request()
+        self.home.after_request(user_id)
 
     # -- helpers --------------------------------------------------------------------------
     def _answer_submission(
@@ -231,6 +222,7 @@ class SlackListeners:
     def _deliver(self, replies: list[Reply], origin: Origin) -> None:
         self.deliverer.deliver(replies, origin)
         self.after_request()
+        self.home.after_request(origin.user_id)
 
     def profile(self, user_id: str) -> tuple[str | None, str | None]:
         """Real name and handle from users.info, asked once per user and process."""

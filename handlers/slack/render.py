@@ -170,7 +170,10 @@ def render_one(message: Message) -> SlackPage:
 
 
 def home_view(message: Message) -> dict[str, Any]:
-    """The App Home tab for ``message`` (100 blocks at most)."""
-    blocks = [b.to_dict() for b in to_blocks(message)][:MAX_HOME_BLOCKS]
+    """The App Home tab for ``message`` (100 blocks at most; a cut ends with "…")."""
+    blocks = [b.to_dict() for b in to_blocks(message)]
+    if len(blocks) > MAX_HOME_BLOCKS:
+        cut = ContextBlock(elements=[MarkdownTextObject(text="…")]).to_dict()
+        blocks = [*blocks[: MAX_HOME_BLOCKS - 1], cut]
     view: dict[str, Any] = View(type="home", blocks=blocks).to_dict()
     return view
