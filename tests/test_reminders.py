@@ -61,7 +61,9 @@ def test_bad_input_gets_a_clear_message(driver: Driver) -> None:
     assert "noch keine Erinnerung" in driver.say("bob", "später morgen", dm=True)
     assert "Wie lange" in driver.say("bob", "später", dm=True)
     assert "vorbehalten" in driver.say("anna", "erinnern kanal morgen; x")
-    assert "Traceback" not in driver.say("anna", "erinnern gestern; x", dm=True)
+    assert "Vergangenheit" in driver.say("anna", "erinnern gestern; x", dm=True)
+    assert "täglich oder wöchentlich" in driver.say("anna", "erinnern jeden Monat; x", dm=True)
+    assert "Nr." in driver.say("anna", "erinnern jeden Freitag; Wochenbericht", dm=True)
 
 
 def test_channel_and_recurring_reminders_and_deletion_rights(driver: Driver) -> None:

@@ -161,7 +161,8 @@ def list_reminders(ctx: CommandContext) -> Reply:
         when = describe_when(row.due_at.astimezone(ctx.tz), ctx.language).split(": ", 1)[-1]
         where = ctx._(N_("Kanal")) if row.kind == svc.KIND_CHANNEL else ctx._(N_("Direktnachricht"))
         rule = f" ({describe_rule(row.recurrence, ctx.language)})" if row.recurrence else ""
-        lines.append(f"Nr. {row.id} · {when}{rule} · {where}: {row.text or ''}")
+        number = ctx._(N_("Nr. {id}"), id=row.id)
+        lines.append(f"{number} · {when}{rule} · {where}: {row.text or ''}")
     title = ctx._(N_("Offene Erinnerungen ({count})"), count=len(rows))
     hint = ctx._(N_("Löschen mit „erinnerung NR löschen“."))
     return Reply(

@@ -38,8 +38,6 @@ def parse_recurring(when: str, *, now: datetime, tz: str) -> tuple[str, datetime
         weekly = _WEEKLY.match(text)
         if weekly is None:
             raise UserFacingError(N_("Beispiel: „erinnern jeden Montag 9 Uhr; Wochenplanung“."))
-        first = parse_when(weekly.group("rest"), now=now, tz=tz)
-        local = first.astimezone(ZoneInfo(tz))
         if not _names_weekday(weekly.group("rest")):
             raise UserFacingError(
                 N_(
@@ -47,6 +45,8 @@ def parse_recurring(when: str, *, now: datetime, tz: str) -> tuple[str, datetime
                     "„erinnern jeden Montag 9 Uhr; …“ oder „erinnern täglich 8 Uhr; …“."
                 )
             )
+        first = parse_when(weekly.group("rest"), now=now, tz=tz)
+        local = first.astimezone(ZoneInfo(tz))
         rule = f"weekly:{local.weekday()}@{local:%H:%M}"
     return rule, next_occurrence(rule, now, tz)
 
