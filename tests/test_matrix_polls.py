@@ -19,9 +19,9 @@ from bot.services.poll_results import tally
 from bot.views import Message, NativePoll
 from handlers.matrix import polls as mp
 from storage.models import Poll
+from tests.helpers import make_settings
 from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.synapse import MatrixUser, SynapseServer
-from tests.helpers import make_settings
 from tests.test_matrix_e2e import Event, Human, World, bot_config, login_human
 
 QUESTION = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege" mehrfach=2'
@@ -29,7 +29,8 @@ QUESTION = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege" mehrf
 
 def make_bot(tmp_path: Path, **settings: object) -> Bot:
     """A bot on the wall clock: the outbox paces each room in real seconds."""
-    return build_bot(make_settings(f"sqlite:///{tmp_path}/stadtlabor.db", **settings), SystemClock())
+    settings_ = make_settings(f"sqlite:///{tmp_path}/stadtlabor.db", **settings)
+    return build_bot(settings_, SystemClock())
 
 
 def signup(name: str) -> str:
@@ -125,7 +126,8 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
         secret = await ben.wait_for(lambda e: "Umfrage 2: Geheim?" in e["content"].get("body", ""))
         start_id = start["event_id"]
 
-        await send(anna, room, "m.poll.response", {"m.selections": ["1", "2"], "m.relates_to": reference(start_id)})  # fmt: skip
+        stable = {"m.selections": ["1", "2"], "m.relates_to": reference(start_id)}
+        await send(anna, room, "m.poll.response", stable)
         unstable = {mp.UNSTABLE_RESPONSE: {"answers": ["2"]}, "m.relates_to": reference(start_id)}
         await send(ben, room, mp.UNSTABLE_RESPONSE, unstable)
         await ben.wait_for(edit_of(bot_id, companion["event_id"], "2 Stimmzettel abgegeben"))
@@ -134,7 +136,8 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
             lambda e: "Ihre Stimme in Umfrage 1" in e["content"].get("body", "")
         )
 
-        reply = {"msgtype": "m.text", "body": "3", "m.relates_to": {"m.in_reply_to": {"event_id": start_id}}}  # fmt: skip
+        to_poll = {"m.in_reply_to": {"event_id": start_id}}
+        reply = {"msgtype": "m.text", "body": "3", "m.relates_to": to_poll}
         await send(ben, room, "m.room.message", reply)  # a numeric reply: like "abstimmen 1 3"
         await ben.wait_for(edit_of(bot_id, companion["event_id"], "3. Pflege — ▇▇▇▇▇░░░░░ 50 %"))
         assert poll_counts(bot) == ({1: 1, 2: 2, 3: 1}, 2)
@@ -155,7 +158,8 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
     assert [a["m.id"] for a in content["m.poll"]["answers"]] == ["1", "2", "3"]
     unstable_start = content[mp.UNSTABLE_START]
     assert unstable_start["kind"] == "org.matrix.msc3381.poll.disclosed"
-    assert [a[mp.UNSTABLE_TEXT] for a in unstable_start["answers"]] == ["Wohnen", "Mobilität", "Pflege"]  # fmt: skip
+    labels = [a[mp.UNSTABLE_TEXT] for a in unstable_start["answers"]]
+    assert labels == ["Wohnen", "Mobilität", "Pflege"]
     assert "antworten Sie mit 1–3" in content["body"] == content["m.text"][0]["body"]
     # anonymous polls are never native: a text post, voted by DM
     assert secret["type"] == "m.room.message" and "Direktnachricht" in secret["content"]["body"]
@@ -169,7 +173,7 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
 
 
 # -- the pure functions, without a server -------------------------------------------------
-POLL = NativePoll(poll_id=7, number=3, question="Umfrage 3: Was?", options=("A", "B"), max_choices=1)
+POLL = NativePoll(poll_id=7, number=3, question="Umfrage 3: Was?", options=("A", "B"))
 TARGET = mp.PollTarget(poll_id=7, number=3, max_choices=2, n_options=3)
 
 
@@ -179,7 +183,8 @@ def event(content: dict[str, Any], sender: str = "@anna:hs") -> dict[str, Any]:
 
 def test_responses_of_either_form_become_abstimmen_lines() -> None:
     rel = reference("$start")
-    stable = mp.poll_response(event({"m.selections": ["2"], "m.relates_to": rel}), own_user="@bot:hs", started_ms=0)  # fmt: skip
+    raw = event({"m.selections": ["2"], "m.relates_to": rel})
+    stable = mp.poll_response(raw, own_user="@bot:hs", started_ms=0)
     assert stable is not None and stable.targets == ("$start",)
     assert mp.vote_command(TARGET, stable) == "abstimmen 3 2,"  # a list of one: replaces
     unstable = mp.poll_response(
