@@ -51,6 +51,13 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class NextMeeting:
+    number: int
+    title: str
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
 class Dashboard:
     confirmed: int
     capacity: int
@@ -65,7 +72,7 @@ class Overview:
     position: int  # seat number or waitlist place
     capacity: int
     organiser: bool
-    meeting: Meeting | None
+    meeting: NextMeeting | None
     agenda: Message | None
     attendance: tuple[int, ...] | None  # own answer: days, () = declined, None = open
     polls: tuple[Progress, ...]
@@ -154,7 +161,7 @@ def build(
         position=position,
         capacity=cohort.capacity,
         organiser=organiser,
-        meeting=meeting,
+        meeting=NextMeeting(meeting.number, meeting.title, meeting.starts_at) if meeting else None,
         agenda=agenda.render(uow, meeting, settings.tz, language, short=True) if meeting else None,
         attendance=own_days,
         polls=_polls_to_vote(uow, cohort, person, now),

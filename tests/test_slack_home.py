@@ -1,0 +1,111 @@
+"""The Slack Home tab shows the overview and follows changes (over signed HTTP, at the double)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from app import Bot
+from bot.context import Conversation, Request
+from bot.identity import Identity
+from handlers.slack.runner import SlackConfig, SlackRuntime
+from tests.helpers import Driver
+from tests.support import slack_requests as sr
+from tests.support.slack_double import SlackDouble, SlackUser
+
+ANNA = SlackUser(id="U0ANNA", real_name="Anna Schmidt", display_name="anna")
+ORGA = SlackUser(id="U0ORGA", real_name="Olga Orga", display_name="olga")
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def texts(view: dict[str, Any] | None) -> str:
+    out: list[str] = []
+    for block in (view or {}).get("blocks", []):
+        for obj in [block.get("text"), *(block.get("elements") or [])]:
+            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+                out.append(obj["text"])
+            elif isinstance(obj, dict) and isinstance(obj.get("text"), dict):
+                out.append(obj["text"]["text"])
+    return "\n".join(out)
+
+
+def as_slack(bot: Bot, user: str, text: str) -> str:
+    request = Request(Identity("slack", user), Conversation("slack", f"D{user}", True), text)
+    return "\n".join(r.message.plain_text() for r in bot.dispatcher.handle(request) if r.message)
+
+
+@pytest.fixture
+def home(bot: Bot) -> Iterator[tuple[SlackDouble, str]]:
+    """Anna (Slack) holds seat 1 of 2, Olga (Slack) organises; a poll and a meeting are open."""
+    console = Driver(bot)
+    console.say("orga", 'jahrgang anlegen "Stadtlabor 2027" plaetze=2')
+    signup = 'anmelden name="Anna Schmidt" kommune=Annastadt funktion=Bürgermeisterin'
+    assert "Platz 1 von 2" in as_slack(bot, "U0ANNA", f"{signup} email=a@b.de zustimmung=ja")
+    as_slack(bot, "U0ORGA", "sprache de")
+    assert "Programmteam" in console.say("orga", "rolle slack:U0ORGA organisation")
+    console.say(
+        "orga", 'treffen anlegen titel="Auftakt" von="3.12.2026 10 Uhr" bis="4.12.2026 16 Uhr"'
+    )
+    console.say("orga", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr"')
+    with SlackDouble(users=[ANNA, ORGA]) as slack:
+        config = SlackConfig(
+            bot_token="xoxb-test", signing_secret=sr.SIGNING_SECRET, api_url=slack.base_url
+        )
+        runtime = SlackRuntime(bot, config, pace=0.05, flush_interval=0.1)
+        runtime.listeners.home.delay = runtime.listeners.home.organiser_delay = 0.05
+        yield slack, runtime.start_http("127.0.0.1", 0)
+        runtime.stop()
+
+
+def open_home(url: str, user: str) -> None:
+    event = {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home"}
+    assert sr.post_signed(url, sr.event_callback(event)).status == 200
+
+
+def test_home_publishes_the_overview_and_follows_votes(
+    home: tuple[SlackDouble, str],
+) -> None:
+    slack, url = home
+    open_home(url, "U0ANNA")
+    anna = wait_for(lambda: texts(slack.home_view("U0ANNA")))
+    assert "Stadtlabor-Bot: Ihr Überblick" in anna and "Platz 1 von 2" in anna
+    assert "Umfrage 1: Welches Thema?" in anna and "Auftakt" in anna
+    (call,) = slack.calls("views.publish")
+    assert call.args["user_id"] == "U0ANNA" and call.args["view"]["type"] == "home"
+    open_home(url, "U0ORGA")
+    wait_for(lambda: "0 von 1 haben abgestimmt" in texts(slack.home_view("U0ORGA")))
+    sr.post_signed(url, sr.slash_command("abstimmen 1 2", user_id="U0ANNA", channel_id="D0ANNA"))
+    wait_for(lambda: "Keine offenen Umfragen ohne Ihre Stimme" in texts(slack.home_view("U0ANNA")))
+    wait_for(lambda: "1 von 1 haben abgestimmt" in texts(slack.home_view("U0ORGA")))
+
+
+def test_nudge_button_on_the_home_tab_sends_one_dm(
+    home: tuple[SlackDouble, str],
+) -> None:
+    slack, url = home
+    open_home(url, "U0ORGA")
+    view = wait_for(lambda: slack.home_view("U0ORGA"))
+    values = [
+        e.get("value") for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert "nachfassen umfrage 1" in values
+    for _click in range(2):
+        click = sr.block_actions("cmd:0", "nachfassen umfrage 1", user_id="U0ORGA", view=view)
+        assert sr.post_signed(url, click).status == 200
+    dm = slack.dm_channel_for("U0ANNA")
+    wait_for(lambda: slack.messages(dm))
+    time.sleep(0.3)
+    nudges = [m for m in slack.messages(dm) if "erinnert Sie" in texts({"blocks": m.blocks})]
+    assert len(nudges) == 1, "two clicks, one reminder"
