@@ -154,3 +154,10 @@ def test_ueberblick_in_the_console(driver: Driver) -> None:
     assert "your overview" in english and "seat 1 of 2" in english
     replies = driver.bot.dispatcher.handle(request("ben", "ueberblick"))
     assert replies and all(r.private for r in replies), "the overview is always private"
+
+
+def test_organiser_without_a_chosen_cohort_is_told_where(driver: Driver) -> None:
+    driver.say("orga", 'jahrgang anlegen "Stadtlabor 2028" plaetze=5', channel="andere")
+    assert "kein Jahrgang gewählt" in driver.say("orga", "ueberblick", dm=True)
+    assert "Stadtlabor 2028" in driver.say("orga", "ueberblick", channel="andere")
+    assert "Platz 1 von 2" in driver.say("anna", "ueberblick", dm=True), "her own cohort"

@@ -24,6 +24,13 @@ def render(ov: Overview, language: str, settings: Settings) -> Message:
 
     title = _(N_("Stadtlabor-Bot: Ihr Überblick"))
     blocks: list[Block] = [Header(title)]
+    if ov.cohort_name is None and ov.organiser:
+        text = N_(
+            "Hier ist kein Jahrgang gewählt. Schreiben Sie „ueberblick“ im Kanal eines "
+            "Jahrgangs, dann sehen Sie dessen Stand mit allen Zahlen."
+        )
+        blocks += [Section((_(text),)), *_reminders(ov, _), Note(_(HINT))]
+        return Message(tuple(blocks), fallback=title)
     if ov.cohort_name is None:
         text = N_(
             "Sie sind noch keinem Jahrgang zugeordnet. Schreiben Sie im Kanal des Jahrgangs "
