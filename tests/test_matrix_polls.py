@@ -8,7 +8,11 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import pytest
+from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse
+from nio.crypto import ENCRYPTION_ENABLED
 from sqlalchemy import select
 
 from app import Bot, build_bot
@@ -23,6 +27,7 @@ from tests.helpers import make_settings
 from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.synapse import MatrixUser, SynapseServer
 from tests.test_matrix_e2e import Event, Human, World, bot_config, login_human
+from tests.test_matrix_e2ee import ENCRYPTION, CryptoHuman
 
 QUESTION = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege" mehrfach=2'
 
@@ -73,6 +78,20 @@ def edit_of(bot_id: str, event_id: str, text: str) -> Callable[[Event], bool]:
     return check
 
 
+def replying_to(bot_id: str, event_id: str) -> Callable[[Event], bool]:
+    """The bot's companion message: the official tally, a reply to the native poll."""
+
+    def check(e: Event) -> bool:
+        relates = e.get("content", {}).get("m.relates_to", {})
+        return (
+            e.get("sender") == bot_id
+            and relates.get("m.in_reply_to", {}).get("event_id") == event_id
+            and "m.new_content" not in e.get("content", {})
+        )
+
+    return check
+
+
 def reference(start: str) -> dict[str, Any]:
     return {"rel_type": "m.reference", "event_id": start}
 
@@ -82,12 +101,13 @@ async def send(human: Human, room: str, event_type: str, content: dict[str, Any]
     return str(getattr(resp, "event_id", resp))
 
 
-async def join(human: Human, room: str) -> None:
+async def join(human: Human, room: str, who: str | None = None) -> None:
+    """Until ``who`` (default: the human) has joined ``room``, as the human sees it."""
     await human.wait_for(
         lambda e: (
             e["room_id"] == room
             and e.get("type") == "m.room.member"
-            and e.get("state_key") == human.user_id
+            and e.get("state_key") == (who or human.user_id)
             and e["content"].get("membership") == "join"
         )
     )
@@ -116,13 +136,7 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
         await command(bot, a, room, 'umfrage "Geheim?" "Ja" "Nein" anonym')
 
         start = await ben.wait_for(from_bot(bot_id, mp.START))
-        companion = await ben.wait_for(
-            lambda e: (
-                e.get("sender") == bot_id
-                and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-                == start["event_id"]
-            )
-        )
+        companion = await ben.wait_for(replying_to(bot_id, start["event_id"]))
         secret = await ben.wait_for(lambda e: "Umfrage 2: Geheim?" in e["content"].get("body", ""))
         start_id = start["event_id"]
 
@@ -230,3 +244,58 @@ def test_message_with_a_native_poll_survives_the_outbox_payload() -> None:
     message = Message(Message.text("x").blocks, "x", poll=POLL)
     assert Message.from_dict(message.to_dict()) == message
     assert "poll" not in Message.text("x").to_dict()  # old payloads stay unchanged
+
+
+@pytest.mark.skipif(not ENCRYPTION_ENABLED, reason="needs matrix-nio[e2e]")
+async def test_native_poll_in_an_encrypted_room(
+    synapse: SynapseServer,  # noqa: F811
+    matrix_user: Callable[[str], MatrixUser],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bot_user, person = matrix_user("cryptopollbot"), matrix_user("carla")
+    (tmp_path / "human").mkdir()
+    client = AsyncClient(
+        synapse.base_url,
+        person[0],
+        store_path=str(tmp_path / "human"),
+        config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+    )
+    assert isinstance(await client.login(person[2], device_name="carla-phone"), LoginResponse)
+    human = CryptoHuman(client)
+    await human.sync(0)
+    bot = make_bot(tmp_path, organizers=f"matrix:{person[0]}")
+    config = bot_config(synapse, bot_user, store_path=tmp_path / "bot-store")
+    world = World(synapse, bot, config, human)
+    try:
+        matrix = await world.start_bot()
+        created = await client.room_create(
+            name="Verschlüsselt", invite=[matrix.user_id], initial_state=[ENCRYPTION]
+        )
+        assert isinstance(created, RoomCreateResponse), created
+        room = created.room_id
+        await join(human, room, matrix.user_id)
+        c = Identity("matrix", human.user_id)
+        assert "angelegt" in await command(bot, c, room, 'jahrgang anlegen "SL" plaetze=5')
+        assert "angemeldet" in await command(bot, c, room, signup("Carla"))
+        await command(bot, c, room, 'umfrage "Wann?" "Morgens" "Abends"')
+        start = await human.wait_for(from_bot(matrix.user_id, mp.START), timeout=30)
+        companion = await human.wait_for(replying_to(matrix.user_id, start["event_id"]))
+        answer = {"m.selections": ["2"], "m.relates_to": reference(start["event_id"])}
+        await human.client.room_send(
+            room, "m.poll.response", answer, ignore_unverified_devices=True
+        )
+        await human.wait_for(edit_of(matrix.user_id, companion["event_id"], "1 Stimmzettel"), 30)
+        counts = poll_counts(bot)
+    finally:
+        for running in list(world.running):
+            await running.stop()
+        await client.close()
+        bot.engine.dispose()
+
+    assert counts == ({2: 1}, 1)
+    stored = synapse.request(
+        "GET",
+        f"/_matrix/client/v3/rooms/{quote(room)}/event/{quote(start['event_id'])}",
+        token=client.access_token,
+    )
+    assert stored["type"] == "m.room.encrypted"  # the poll itself is end-to-end encrypted

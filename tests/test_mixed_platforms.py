@@ -18,7 +18,15 @@ from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.slack_double import PostedMessage, SlackDouble, SlackUser
 from tests.support.synapse import MatrixUser, SynapseServer
 from tests.test_matrix_e2e import World, bot_config, login_human
-from tests.test_matrix_polls import command, edit_of, make_bot, poll_counts, reference, signup
+from tests.test_matrix_polls import (
+    command,
+    edit_of,
+    make_bot,
+    poll_counts,
+    reference,
+    replying_to,
+    signup,
+)
 from tests.test_slack_adapter import _texts
 
 ANNA = SlackUser(id="U0ANNA", real_name="Anna Schmidt", display_name="anna")
@@ -77,13 +85,7 @@ async def test_one_poll_counts_a_slack_click_and_a_matrix_response(
 
         posted = await eventually(lambda: poll_post(slack))
         start = await ben.wait_for(lambda e: e.get("type") == mp.START)
-        companion = await ben.wait_for(
-            lambda e: (
-                e.get("sender") == matrix.user_id
-                and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-                == start["event_id"]
-            )
-        )
+        companion = await ben.wait_for(replying_to(matrix.user_id, start["event_id"]))
 
         button = first_button(posted)
         click = sr.block_actions(
