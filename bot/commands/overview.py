@@ -10,6 +10,7 @@ from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.router import fold
 from bot.services import overview as svc
+from bot.services import overview_nudge as nudges
 from bot.views import Message
 
 Kind = Literal["umfrage", "feedback", "teilnahme"]
@@ -84,7 +85,7 @@ def _parse(ctx: CommandContext) -> tuple[Kind, int]:
 def nudge_missing(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     kind, number = _parse(ctx)
-    done = svc.nudge(
+    done = nudges.nudge(
         ctx.uow,
         ctx.cohort,
         kind,

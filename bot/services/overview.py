@@ -1,36 +1,35 @@
 """A person's overview (status, next meeting, what they still owe) and the organisers' dashboard.
 
 Platform-neutral: :func:`build` collects a view model from the existing services (registration,
-meetings/agenda, attendance, polls, feedback, reminders), :func:`render` turns it into a
-:class:`~bot.views.Message`. The same message answers ``ueberblick`` everywhere and fills the
-Slack Home tab. The organisers' nudge (``nachfassen``): :func:`nudge` DMs exactly the people
-still missing, once per person, item and day (the outbox key makes a second click a no-op).
+meetings/agenda, attendance, polls, feedback, reminders); :func:`overview` also renders it
+(:mod:`bot.services.overview_views`) into a :class:`~bot.views.Message`. The same message
+answers ``ueberblick`` everywhere and fills the Slack Home tab. The counts of who is missing
+are shared with the organisers' nudge (:mod:`bot.services.overview_nudge`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
 
-from bot.errors import UserFacingError
-from bot.i18n import N_, format_when
-from bot.notify import tell
+from bot.i18n import format_when
 from bot.scheduling.service import pending_for
 from bot.services import agenda, attendance, meetings, polls
 from bot.services import feedback as fb
-from bot.services.audit import record
 from bot.services.overview_views import render
 from bot.services.registration import position_of
 from bot.settings import Settings
-from bot.views import Button, Message
+from bot.views import Message
 from storage.models import Cohort, FeedbackRound, Meeting, Person, Poll
 from storage.models_polls import PollBallot
 from storage.uow import UnitOfWork
 
 Status = Literal["confirmed", "waitlisted", "pending", "none"]
+Kind = Literal["umfrage", "feedback", "teilnahme"]
 MAX_ITEMS = 10  # per list: polls, rounds, reminders (the Home tab holds 100 blocks)
 
 
@@ -38,7 +37,7 @@ MAX_ITEMS = 10  # per list: polls, rounds, reminders (the Home tab holds 100 blo
 class Progress:
     """One open item: for the person what they owe; for organisers ``done`` of ``eligible``."""
 
-    kind: Literal["umfrage", "feedback", "teilnahme"]
+    kind: Kind
     number: int
     title: str
     closes_at: datetime | None
@@ -200,38 +199,19 @@ def _dashboard(
     items: list[Progress] = []
     for poll in polls.polls_of(uow, cohort.id):
         if polls.is_open(poll, now):
-            missing, eligible = poll_missing(uow, poll.id)
+            ids, eligible = poll_missing(uow, poll.id)
             items.append(
-                Progress(
-                    "umfrage",
-                    poll.number,
-                    poll.question,
-                    poll.closes_at,
-                    eligible - len(missing),
-                    eligible,
-                )
+                _item("umfrage", poll.number, poll.question, poll.closes_at, ids, eligible)
             )
     for rnd in fb.rounds_of(uow, cohort):
         if fb.is_open(rnd, now):
             people, eligible = round_missing(uow, rnd)
             label = fb.presenters_label(uow, rnd)
-            items.append(
-                Progress(
-                    "feedback", rnd.number, label, rnd.closes_at, eligible - len(people), eligible
-                )
-            )
+            items.append(_item("feedback", rnd.number, label, rnd.closes_at, people, eligible))
     if meeting is not None and not attendance.is_closed(uow, meeting):
         people, eligible = attendance_missing(uow, meeting)
-        items.append(
-            Progress(
-                "teilnahme",
-                meeting.number,
-                meeting.title,
-                meeting.starts_at,
-                eligible - len(people),
-                eligible,
-            )
-        )
+        title, start = meeting.title, meeting.starts_at
+        items.append(_item("teilnahme", meeting.number, title, start, people, eligible))
     return Dashboard(
         confirmed=uow.participants.count(cohort.id, "confirmed"),
         capacity=cohort.capacity,
@@ -241,117 +221,13 @@ def _dashboard(
     )
 
 
+def _item(
+    kind: Kind, number: int, title: str, when: datetime | None, missing: Sized, eligible: int
+) -> Progress:
+    return Progress(kind, number, title, when, eligible - len(missing), eligible)
+
+
 def _reminder_line(
     rid: int, due_at: datetime, text: str | None, settings: Settings, language: str
 ) -> str:
     return f"Nr. {rid} · {format_when(due_at.astimezone(settings.tz), language)}: {text or ''}"
-
-
-# -- nudges ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Nudged:
-    missing: int  # eligible people without a vote/answer
-    sent: int  # new DMs (the others were nudged today already)
-
-
-NUDGE_TEXT = {
-    "umfrage": N_(
-        "Das Programmteam erinnert Sie: Umfrage {number} „{title}“ wartet noch auf Ihre Stimme "
-        "(bis {when})."
-    ),
-    "feedback": N_(
-        "Das Programmteam erinnert Sie: Feedback-Runde {number} „{title}“ wartet noch auf Ihre "
-        "Antwort (bis {when})."
-    ),
-    "teilnahme": N_(
-        "Das Programmteam bittet um Ihre Rückmeldung: Kommen Sie zu Treffen {number} „{title}“ "
-        "({when})?"
-    ),
-}
-
-
-def nudge(
-    uow: UnitOfWork,
-    cohort: Cohort,
-    kind: Literal["umfrage", "feedback", "teilnahme"],
-    number: int,
-    *,
-    actor_id: int,
-    now: datetime,
-    settings: Settings,
-) -> Nudged:
-    """One DM to each eligible person still missing; idempotent per item, person and day."""
-    people, title, when, obj_id, buttons = _targets(uow, cohort, kind, number, now)
-    day = now.astimezone(settings.tz).date().isoformat()
-    sent = 0
-    for person in people:
-        if person.erased_at is not None:
-            continue
-        language = person.language or settings.language
-        sent += tell(
-            uow,
-            person,
-            NUDGE_TEXT[kind],
-            now=now,
-            default_language=settings.language,
-            key=f"nudge:{kind}:{obj_id}:{person.id}:{day}",
-            buttons=buttons,
-            number=number,
-            title=title[:150],
-            when=format_when(when.astimezone(settings.tz), language) if when else "–",
-        )
-    record(
-        uow,
-        actor_id=actor_id,
-        action="nachfassen",
-        now=now,
-        cohort_id=cohort.id,
-        after={"was": f"{kind} {number}", "fehlend": len(people), "gesendet": sent},
-    )
-    return Nudged(len(people), sent)
-
-
-def _targets(
-    uow: UnitOfWork, cohort: Cohort, kind: str, number: int, now: datetime
-) -> tuple[list[Person], str, datetime | None, int, tuple[Button, ...]]:
-    if kind == "umfrage":
-        poll = polls.get_poll(uow, cohort.id, number)
-        if not polls.is_open(poll, now):
-            raise UserFacingError(
-                N_("Umfrage {n} ist geschlossen; nachfassen geht nur bei offenen."), n=number
-            )
-        ids, _eligible = poll_missing(uow, poll.id)
-        people = [p for p in (uow.persons.get(i) for i in ids) if p is not None]
-        button = Button(
-            N_("Zur Umfrage"), "nudge_poll", str(number), "primary", f"umfrage {number}"
-        )
-        return people, poll.question, poll.closes_at, poll.id, (button,)
-    if kind == "feedback":
-        rnd = fb.get_round(uow, cohort, number)
-        if not fb.is_open(rnd, now):
-            raise UserFacingError(
-                N_("Feedback-Runde {n} ist geschlossen; nachfassen geht nur bei offenen."), n=number
-            )
-        people, _eligible = round_missing(uow, rnd)
-        button = Button(
-            N_("Feedback geben"),
-            "nudge_feedback",
-            str(number),
-            "primary",
-            f"feedback {number} geben",
-        )
-        return people, fb.presenters_label(uow, rnd), rnd.closes_at, rnd.id, (button,)
-    meeting = meetings.get(uow, cohort.id, number)
-    if meeting.ends_at <= now or attendance.is_closed(uow, meeting):
-        raise UserFacingError(
-            N_("Für Treffen {n} werden keine Rückmeldungen mehr gesammelt; nachfassen entfällt."),
-            n=number,
-        )
-    people, _eligible = attendance_missing(uow, meeting)
-    yes = Button(
-        N_("Ich komme"), "nudge_attend", f"{number}:ja", "primary", f"teilnahme {number} ja"
-    )
-    no = Button(
-        N_("Ich komme nicht"), "nudge_attend", f"{number}:nein", None, f"teilnahme {number} nein"
-    )
-    return people, meeting.title, meeting.starts_at, meeting.id, (yes, no)
