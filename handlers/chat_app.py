@@ -19,7 +19,7 @@ from typing import Any
 from bot.clock import SystemClock
 from bot.commands import build_due_handlers
 from bot.outbox import OutboxSender
-from bot.reminders import run_batch
+from bot.scheduling.batch import run_batch
 from bot.scheduling.engine import ReminderEngine
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
