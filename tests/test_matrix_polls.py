@@ -156,6 +156,10 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
         await ben.wait_for(edit_of(bot_id, companion["event_id"], "3. Pflege — ▇▇▇▇▇░░░░░ 50 %"))
         assert poll_counts(bot) == ({1: 1, 2: 2, 3: 1}, 2)
 
+        await ben.say(room, "!stadtlabor umfrage 1")  # shown on request: text, by DM
+        shown = await ben.wait_for(
+            lambda e: e["room_id"] != room and "Pflege — " in e["content"].get("body", "")
+        )
         assert "geschlossen" in await command(bot, a, room, "umfrage 1 schliessen")
         end = await ben.wait_for(from_bot(bot_id, mp.END))
         await ben.wait_for(edit_of(bot_id, companion["event_id"], "geschlossen"))
@@ -178,6 +182,7 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
     # anonymous polls are never native: a text post, voted by DM
     assert secret["type"] == "m.room.message" and "Direktnachricht" in secret["content"]["body"]
     assert [e for e in ben.events if e.get("type") == mp.START] == [start]
+    assert shown["type"] == "m.room.message" and shown["room_id"] == confirmation["room_id"]
     # the confirmation of a native vote is private (the voter's DM), never in the room
     assert confirmation["room_id"] != room
     # closing: m.poll.end in both forms, referencing the start, with the results

@@ -45,8 +45,10 @@ class AsyncMatrixMessenger:
     async def post(
         self, channel_id: str, message: Message, thread: MessageRef | None = None
     ) -> MessageRef:
+        # Native only for the poll post in a shared room: a poll shown on request (an answer,
+        # a DM, a thread) stays text, so each poll has one native copy per room.
         native = message.poll is not None and not message.poll.closed and thread is None
-        if native and self.state is not None:
+        if native and self.state is not None and not self.direct.is_direct(channel_id):
             return await self._post_native_poll(channel_id, message, self.state)
         content = render.content(message)
         root: str | None = None
