@@ -155,6 +155,10 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
         await send(ben, room, "m.room.message", reply)  # a numeric reply: like "abstimmen 1 3"
         await ben.wait_for(edit_of(bot_id, companion["event_id"], "3. Pflege — ▇▇▇▇▇░░░░░ 50 %"))
         assert poll_counts(bot) == ({1: 1, 2: 2, 3: 1}, 2)
+        again = {"m.selections": ["3"], "m.relates_to": reference(start_id)}
+        await send(anna, room, "m.poll.response", again)  # a new response replaces the choice
+        await ben.wait_for(edit_of(bot_id, companion["event_id"], "3. Pflege — ▇▇▇▇▇▇▇▇▇▇ 100 %"))
+        assert poll_counts(bot) == ({2: 1, 3: 2}, 2)
 
         await ben.say(room, "!stadtlabor umfrage 1")  # shown on request: text, by DM
         shown = await ben.wait_for(
@@ -188,7 +192,8 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
     # closing: m.poll.end in both forms, referencing the start, with the results
     assert end["content"]["m.relates_to"] == reference(start_id)
     assert mp.UNSTABLE_END in end["content"]
-    assert "2. Mobilität — ▇▇▇▇▇▇▇▇▇▇ 100 %" in end["content"]["m.text"][0]["body"]
+    assert "2. Mobilität — ▇▇▇▇▇░░░░░ 50 %" in end["content"]["m.text"][0]["body"]
+    assert "geschlossen" in end["content"]["body"]
 
 
 # -- the pure functions, without a server -------------------------------------------------
