@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from bot.reminders import DueContext, DueHandlers
 from bot.settings import Settings
-from storage.models import Reminder
+from storage.models import Person, Reminder
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.reminders")
@@ -50,8 +50,14 @@ def run_batch(
                 .returning(Reminder.id)
             )
         )
-        for reminder_id in claimed:
-            _handle(uow, handlers, settings, now, reminder_id, realtime)
+        rows = list(uow.session.scalars(select(Reminder).where(Reminder.id.in_(claimed))))
+        # Loaded once for the batch (and held, the identity map is weak): handlers that look
+        # up the row's person find it without another query.
+        people = {r.person_id for r in rows if r.person_id is not None}
+        held = list(uow.session.scalars(select(Person).where(Person.id.in_(people))))
+        for reminder in sorted(rows, key=lambda r: (r.due_at, r.id)):
+            _handle(uow, handlers, settings, now, reminder, realtime)
+        del held
         if before_commit is not None:
             before_commit(uow)
         uow.commit()
@@ -63,11 +69,10 @@ def _handle(
     handlers: DueHandlers,
     settings: Settings,
     now: datetime,
-    reminder_id: int,
+    reminder: Reminder,
     realtime: bool,
 ) -> int:
-    reminder = uow.session.get(Reminder, reminder_id, populate_existing=True)
-    assert reminder is not None
+    reminder_id = reminder.id
     handler = handlers.get(reminder.kind)
     if handler is None:
         log.error("no handler for due kind %s (row %s)", reminder.kind, reminder_id)
