@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import pytest
@@ -22,6 +23,10 @@ from bot.identity import Identity
 from bot.services.poll_results import tally
 from bot.views import Message, NativePoll
 from handlers.matrix import polls as mp
+from handlers.matrix.direct import DirectRooms
+from handlers.matrix.messenger import AsyncMatrixMessenger
+from handlers.matrix.state import MatrixState
+from handlers.matrix.transport import MatrixSendError, Transport
 from storage.models import Poll
 from tests.helpers import make_settings
 from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
@@ -309,3 +314,38 @@ async def test_native_poll_in_an_encrypted_room(
         token=client.access_token,
     )
     assert stored["type"] == "m.room.encrypted"  # the poll itself is end-to-end encrypted
+
+
+class FakeTransport:
+    """Records sends; the first companion (``m.room.message``) fails once."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.failures = 1
+
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        if event_type == "m.room.message" and self.failures:
+            self.failures -= 1
+            raise MatrixSendError("refused")
+        self.sent.append((event_type, content))
+        return f"$e{len(self.sent)}"
+
+
+async def test_retried_post_keeps_one_poll_and_close_ends_it_once(bot: Bot) -> None:
+    fake = FakeTransport()
+    transport = cast(Transport, fake)
+    state = MatrixState(bot.uow_factory)
+    messenger = AsyncMatrixMessenger(transport, DirectRooms(transport, state, encrypt=False), state)
+    message = Message(Message.text("Umfrage 3: Was?").blocks, "x", poll=POLL)
+    with pytest.raises(MatrixSendError):
+        await messenger.post("!room", message)
+    ref = await messenger.post("!room", message)  # the outbox's retry
+    closed = replace(message, poll=replace(POLL, closed=True))
+    await messenger.update(ref, closed)
+    await messenger.update(ref, closed)  # a second close edit does not end it again
+
+    types = [t for t, _ in fake.sent]
+    assert types == [mp.START, "m.room.message", "m.room.message", mp.END, "m.room.message"]
+    assert ref.message_id == "$e1" and fake.sent[2][1]["m.relates_to"]["event_id"] == "$e2"
+    assert fake.sent[3][1]["m.relates_to"] == reference("$e1")
+    assert state.get(mp.poll_key("$e2")) == "7"  # a reply to the companion finds the poll

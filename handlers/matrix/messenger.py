@@ -72,10 +72,13 @@ class AsyncMatrixMessenger:
         """``m.poll.start``, then the companion notice with the official tally."""
         assert message.poll is not None
         poll_id = str(message.poll.poll_id)
-        start = await self.transport.send(
-            channel_id, polls.START, polls.start_content(message.poll)
-        )
-        await asyncio.to_thread(state.put, polls.poll_key(start), poll_id)
+        posted = polls.posted_key(message.poll.poll_id, channel_id)
+        start = await asyncio.to_thread(state.get, posted)  # a retry after a failed companion
+        if not start:
+            start = await self.transport.send(
+                channel_id, polls.START, polls.start_content(message.poll)
+            )
+            await asyncio.to_thread(state.put_many, {polls.poll_key(start): poll_id, posted: start})
         tally = polls.companion_content(render.content(message), start)
         companion = await self.transport.send(channel_id, "m.room.message", tally)
         await asyncio.to_thread(

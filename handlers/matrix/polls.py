@@ -46,6 +46,11 @@ def companion_key(start_id: str) -> str:
     return f"matrix:poll-companion:{start_id}"
 
 
+def posted_key(poll_id: int, room_id: str) -> str:
+    """bot_state: our poll in a room → its start event (a retried post does not repeat it)."""
+    return f"matrix:poll-start:{poll_id}:{room_id}"
+
+
 def ended_key(start_id: str) -> str:
     return f"matrix:poll-ended:{start_id}"
 
