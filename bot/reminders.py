@@ -49,7 +49,7 @@ class DueContext:
 
 def grace_period(settings: Settings) -> timedelta:
     """STADTLABOR_REMINDER_GRACE_HOURS (default 6): late work within it is still sent."""
-    return timedelta(hours=float(getattr(settings, "reminder_grace_hours", DEFAULT_GRACE_HOURS)))
+    return timedelta(hours=settings.reminder_grace_hours)
 
 
 _listeners: list[Callable[[], None]] = []

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=1, le=3650)
     privacy_notice: str = ""
     anonymity_threshold: int = Field(default=3, ge=2, le=20)
+    reminder_grace_hours: float = Field(default=6, ge=0, le=168)
 
     @field_validator("timezone")
     @classmethod
@@ -70,6 +71,7 @@ _ALLOWED = {
     "matrix:@anna:example.org",
     "retention_days": "a whole number of days between 1 and 3650",
     "anonymity_threshold": "a whole number between 2 and 20",
+    "reminder_grace_hours": "a number of hours between 0 and 168",
 }
 
 
