@@ -21,13 +21,14 @@ from bot.clock import SystemClock
 from bot.context import Conversation, Request
 from bot.identity import Identity
 from bot.services.poll_results import tally
+from bot.services.poll_views import native_poll
 from bot.views import Message, NativePoll
 from handlers.matrix import polls as mp
 from handlers.matrix.direct import DirectRooms
 from handlers.matrix.messenger import AsyncMatrixMessenger
 from handlers.matrix.state import MatrixState
 from handlers.matrix.transport import MatrixSendError, Transport
-from storage.models import Poll
+from storage.models import Poll, PollOption
 from tests.helpers import make_settings
 from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.synapse import MatrixUser, SynapseServer
@@ -349,3 +350,17 @@ async def test_retried_post_keeps_one_poll_and_close_ends_it_once(bot: Bot) -> N
     assert ref.message_id == "$e1" and fake.sent[2][1]["m.relates_to"]["event_id"] == "$e2"
     assert fake.sent[3][1]["m.relates_to"] == reference("$e1")
     assert state.get(mp.poll_key("$e2")) == "7"  # a reply to the companion finds the poll
+
+
+def test_only_named_polls_with_live_results_are_native() -> None:
+    options = [PollOption(position=1, label="A"), PollOption(position=2, label="B")]
+
+    def native(**flags: bool) -> NativePoll | None:
+        poll = Poll(id=4, number=2, question="Q", max_choices=2, closed_at=None, **flags)
+        return native_poll(poll, options, "Umfrage 2: Q")
+
+    assert native(anonymous=True, results_live=True) is None
+    assert native(anonymous=False, results_live=False) is None  # ergebnis=ende
+    assert native(anonymous=False, results_live=True) == NativePoll(
+        4, 2, "Umfrage 2: Q", ("A", "B"), max_choices=2, closed=False
+    )
