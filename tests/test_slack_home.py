@@ -11,6 +11,7 @@ import pytest
 from app import Bot
 from bot.context import Conversation, Request
 from bot.identity import Identity
+from handlers.slack.home import HomeTab
 from handlers.slack.runner import SlackConfig, SlackRuntime
 from tests.helpers import Driver
 from tests.support import slack_requests as sr
@@ -109,3 +110,27 @@ def test_nudge_button_on_the_home_tab_sends_one_dm(
     time.sleep(0.3)
     nudges = [m for m in slack.messages(dm) if "erinnert Sie" in texts({"blocks": m.blocks})]
     assert len(nudges) == 1, "two clicks, one reminder"
+
+
+class RecordingClient:
+    def __init__(self) -> None:
+        self.published: list[str] = []
+
+    def views_publish(self, *, user_id: str, view: dict[str, Any]) -> None:
+        assert view["type"] == "home" and len(view["blocks"]) <= 100
+        self.published.append(user_id)
+
+
+def test_refreshes_are_debounced_per_user(bot: Bot) -> None:
+    client = RecordingClient()
+    tab = HomeTab(bot, client, lambda work: work(), delay=0.2)  # type: ignore[arg-type]
+    for _request in range(5):
+        tab.after_request("U0ANNA")
+    tab.after_request("U0BERT")
+    wait_for(lambda: len(client.published) >= 2)
+    time.sleep(0.4)
+    assert sorted(client.published) == ["U0ANNA", "U0BERT"], "one publish per user and window"
+    tab.after_request("U0ANNA")
+    tab.close()
+    time.sleep(0.4)
+    assert len(client.published) == 2, "nothing is published after close"
