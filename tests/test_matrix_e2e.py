@@ -13,7 +13,7 @@ import pytest
 from nio import AsyncClient, LoginResponse, RoomCreateResponse, RoomSendResponse, SyncResponse
 
 from app import Bot, build_bot
-from bot.clock import SimulatedClock
+from bot.clock import SystemClock
 from bot.outbox import enqueue
 from bot.views import Message
 from handlers.matrix.bot import MatrixBot
@@ -121,7 +121,8 @@ class World:
 
 
 def make_bot(tmp_path: Path, **settings: object) -> Bot:
-    clock = SimulatedClock()
+    # Real time: the outbox paces each room (~1 message/s) on the bot's clock.
+    clock = SystemClock()
     return build_bot(make_settings(f"sqlite:///{tmp_path}/stadtlabor.db", **settings), clock)
 
 

@@ -18,8 +18,9 @@ async def test_rate_limited_sends_are_retried_without_duplicates(
     synapse: SynapseServer,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    # a second server with a low message limit; `synapse` is only there for skip/fail in CI
-    with SynapseServer(venv=synapse.venv, rc_message=(2.0, 2)) as server:
+    # a second server with a message limit below the outbox pacing (1/s), so that Synapse
+    # really answers M_LIMIT_EXCEEDED; `synapse` is only there for skip/fail in CI
+    with SynapseServer(venv=synapse.venv, rc_message=(0.5, 1)) as server:
         users: list[MatrixUser] = []
         for name in ("limitbot", "limitanna"):
             user_id, _ = server.register_user(name, f"pw-{name}")

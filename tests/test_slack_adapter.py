@@ -11,7 +11,7 @@ import pytest
 
 from app import Bot, build_bot
 from bot import permissions
-from bot.clock import SimulatedClock
+from bot.clock import SimulatedClock, SystemClock
 from bot.commands import build_registry
 from bot.commands.registry import CommandSpec
 from bot.context import CommandContext, Reply
@@ -209,7 +209,9 @@ def test_outbox_retries_429_honouring_retry_after(running: Running) -> None:
     assert len(running.slack.messages("C0GENERAL")) == 1
 
 
-def test_outbox_is_paced_per_channel(bot: Bot, slack: SlackDouble) -> None:
+def test_outbox_is_paced_per_channel(db_url: str, slack: SlackDouble) -> None:
+    # Pacing runs on the bot's clock: this bot lives in real time, not in the frozen test time.
+    bot = build_bot(make_settings(db_url), SystemClock())
     slack.enforce_rate_limits(per_channel_per_sec=1.0, burst=1)
     runtime = start(bot, slack, pace=1.1)
     runtime.start_http("127.0.0.1", 0)
@@ -219,6 +221,7 @@ def test_outbox_is_paced_per_channel(bot: Bot, slack: SlackDouble) -> None:
         wait_for(lambda: len(slack.messages("C0GENERAL")) == 3, timeout=8)
     finally:
         runtime.stop()
+        bot.engine.dispose()
     assert [c.status for c in slack.calls("chat.postMessage")] == [200] * 4, "never a 429"
     assert [m.text for m in slack.messages("C0GENERAL")] == ["eins", "zwei", "drei"]
 
