@@ -42,3 +42,16 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {"database_url": db_url, "_env_file": None}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def signup(user: str, **extra: str) -> str:
+    """A complete one-line registration for console user ``user``."""
+    fields = {
+        "name": f'"{user.title()} Muster"',
+        "kommune": f'"{user.title()}stadt"',
+        "funktion": "Bürgermeisterin",
+        "email": f"{user}@example.org",
+        "zustimmung": "ja",
+    }
+    fields.update(extra)
+    return "anmelden " + " ".join(f"{k}={v}" for k, v in fields.items())

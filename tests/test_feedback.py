@@ -7,20 +7,13 @@ from datetime import timedelta
 import pytest
 
 from app import Bot
-from tests.helpers import Driver
+from tests.helpers import Driver, signup
 
 COHORT = '"Stadtlabor 2026/27"'
 PEOPLE = ("anna", "ben", "cara", "dora", "emil")
 START_NAMED = (
     'feedback starten titel="Quartiersentwicklung Musterstadt" fuer=Annastadt bis="Freitag 18 Uhr"'
 )
-
-
-def signup(user: str) -> str:
-    return (
-        f'anmelden name="{user.title()} Muster" kommune="{user.title()}stadt" '
-        f"funktion=Bürgermeisterin email={user}@example.org zustimmung=ja"
-    )
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from bot.services import feedback as fb
 from bot.services import feedback_close as fb_close
 from bot.services import privacy
 from storage.models import FeedbackResponse, FeedbackRound, OutboxMessage, Person
-from tests.helpers import Driver, request
-from tests.test_feedback import dms_to, driver, run_due, signup, thread_texts  # noqa: F401
+from tests.helpers import Driver, request, signup
+from tests.test_feedback import dms_to, driver, run_due, thread_texts  # noqa: F401
 
 AUTHORS = ("ben", "cara", "dora", "emil")
 START = 'feedback starten titel="Schulcampus" fuer=@anna bis="Freitag 18 Uhr" anonym'

@@ -9,8 +9,7 @@ from app import Bot
 from bot.clock import SimulatedClock
 from bot.context import Conversation, Request
 from bot.identity import Identity
-from tests.helpers import Driver
-from tests.test_registration import signup
+from tests.helpers import Driver, signup
 
 SLACK = Identity("slack", "U0ANNA")
 MATRIX = Identity("matrix", "@anna:example.org")

@@ -9,16 +9,9 @@ import pytest
 from app import Bot
 from bot.clock import SimulatedClock
 from bot.services.overview import Overview, overview
-from tests.helpers import Driver, request
+from tests.helpers import Driver, request, signup
 
 COHORT = "Stadtlabor 2027"
-
-
-def signup(user: str) -> str:
-    return (
-        f'anmelden name="{user.title()} Muster" kommune="{user.title()}stadt" '
-        f"funktion=Bürgermeisterin email={user}@example.org zustimmung=ja"
-    )
 
 
 @pytest.fixture

@@ -11,17 +11,10 @@ from sqlalchemy import select
 from app import Bot
 from bot.clock import SimulatedClock
 from storage.models import PostedMessage
-from tests.helpers import Driver
+from tests.helpers import Driver, signup
 
 COHORT = '"Stadtlabor 2026/27"'
 PEOPLE = ("anna", "ben", "cara", "dora")
-
-
-def signup(user: str) -> str:
-    return (
-        f'anmelden name="{user.title()} Muster" kommune="{user.title()}stadt" '
-        f"funktion=Bürgermeisterin email={user}@example.org zustimmung=ja"
-    )
 
 
 @pytest.fixture

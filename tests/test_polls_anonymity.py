@@ -16,8 +16,7 @@ from bot.services import poll_privacy
 from bot.services.privacy import my_data
 from storage.models import Base, OutboxMessage, Person, Poll, Vote
 from storage.models_polls import PollBallot
-from tests.helpers import Driver
-from tests.test_polls import signup
+from tests.helpers import Driver, signup
 
 VOTERS = {"anna": 1, "ben": 2, "cara": 1, "dora": 1}
 

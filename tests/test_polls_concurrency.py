@@ -10,8 +10,7 @@ import pytest
 from app import Bot
 from bot.services.poll_results import tally
 from storage.models import Poll
-from tests.helpers import Driver, request
-from tests.test_polls import signup
+from tests.helpers import Driver, request, signup
 
 VOTERS = [f"p{i:02d}" for i in range(20)]
 

@@ -16,8 +16,7 @@ from sqlalchemy import MetaData, select
 from app import Bot
 from bot.clock import SimulatedClock
 from bot.services.participants import safe_cell
-from tests.helpers import Driver
-from tests.test_registration import signup
+from tests.helpers import Driver, signup
 
 
 @pytest.fixture

@@ -9,21 +9,9 @@ import pytest
 
 from app import Bot
 from bot.clock import SimulatedClock
-from tests.helpers import Driver
+from tests.helpers import Driver, signup
 
 COHORT = '"Stadtlabor 2026/27"'
-
-
-def signup(user: str, **extra: str) -> str:
-    fields = {
-        "name": f'"{user.title()} Muster"',
-        "kommune": f'"{user.title()}stadt"',
-        "funktion": "Bürgermeisterin",
-        "email": f"{user}@example.org",
-        "zustimmung": "ja",
-    }
-    fields.update(extra)
-    return "anmelden " + " ".join(f"{k}={v}" for k, v in fields.items())
 
 
 @pytest.fixture

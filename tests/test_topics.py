@@ -6,8 +6,7 @@ import pytest
 
 from app import Bot
 from bot.services import poll_privacy
-from tests.helpers import Driver
-from tests.test_polls import signup
+from tests.helpers import Driver, signup
 
 
 @pytest.fixture
