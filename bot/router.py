@@ -53,6 +53,15 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
+# The word that confirms a destructive command typed again ("vergessen ja", "… entfernen @x ja").
+CONFIRM_WORDS = frozenset({"ja", "yes", "bestaetigt", "bestaetigen", "confirm"})
+
+
+def confirmed(args: list[str]) -> bool:
+    """True when the last argument confirms the command."""
+    return bool(args) and fold(args[-1]) in CONFIRM_WORDS
+
+
 def strip_prefix(text: str) -> tuple[str, bool]:
     """Remove a leading ``/stadtlabor`` or ``!stadtlabor``; say whether one was there."""
     stripped = text.lstrip()

@@ -10,7 +10,7 @@ from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.people import resolve_person
-from bot.router import fold
+from bot.router import confirmed, fold
 from bot.services import cohorts
 from bot.services.participants import set_host, set_organiser
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
@@ -247,7 +247,7 @@ def bind(ctx: CommandContext) -> Reply:
 
 def close(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
-    if not (ctx.args and fold(ctx.args[-1]) in YES):
+    if not confirmed(ctx.args):
         return Reply(
             Message(
                 (

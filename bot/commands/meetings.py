@@ -14,7 +14,7 @@ from bot.i18n import N_, format_when
 from bot.outbox import dm_person
 from bot.permissions import require
 from bot.reminders import DueHandlers
-from bot.router import fold
+from bot.router import confirmed, fold
 from bot.services import agenda as agenda_service
 from bot.services import calendar
 from bot.services import meetings as svc
@@ -151,7 +151,7 @@ def meetings_command(ctx: CommandContext) -> Reply:
         return _change(ctx, meeting)
     if action in DELETE_WORDS:
         require(ctx, "treffen loeschen")
-        return _delete(ctx, meeting, len(ctx.args) > 2 and fold(ctx.args[2]) in CONFIRM_WORDS)
+        return _delete(ctx, meeting, confirmed(ctx.args[2:3]))
     if action:
         raise UserFacingError(
             N_("„{word}“ verstehe ich hier nicht. Möglich: treffen {n} aendern … oder loeschen."),

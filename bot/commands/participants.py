@@ -12,14 +12,13 @@ from bot.forms import validate_field
 from bot.i18n import N_
 from bot.outbox import dm_person
 from bot.people import resolve_person
-from bot.router import fold
+from bot.router import confirmed
 from bot.services import participants as parts
 from bot.services import registration as reg
 from bot.services.audit import record
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 
 MAX_CSV_BYTES = 1_000_000
-CONFIRM_WORDS = {"ja", "yes", "bestaetigt", "bestaetigen", "confirm"}
 
 
 def register(registry: CommandRegistry) -> None:
@@ -90,11 +89,11 @@ def register(registry: CommandRegistry) -> None:
 def roster(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     full = ctx.role == "organiser"
-    confirmed = parts.roster(ctx.uow, ctx.cohort, "confirmed")
+    seated = parts.roster(ctx.uow, ctx.cohort, "confirmed")
     header = ctx._(
         N_("Teilnehmende „{name}“: {n} von {capacity}"),
         name=ctx.cohort.name,
-        n=len(confirmed),
+        n=len(seated),
         capacity=ctx.cohort.capacity,
     )
 
@@ -106,8 +105,8 @@ def roster(ctx: CommandContext) -> Reply:
 
     blocks: list[Header | Section | Bullets | Note] = [Header(header)]
     blocks.append(
-        Bullets(tuple(line(r) for r in confirmed))
-        if confirmed
+        Bullets(tuple(line(r) for r in seated))
+        if seated
         else Note(ctx._(N_("Noch niemand angemeldet.")))
     )
     if full:
@@ -166,8 +165,8 @@ def add_person(ctx: CommandContext) -> Reply:
 
 def remove_person(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
-    confirmed = bool(ctx.args) and fold(ctx.args[-1]) in CONFIRM_WORDS
-    words = ctx.args[:-1] if confirmed else ctx.args
+    is_confirmed = confirmed(ctx.args)
+    words = ctx.args[:-1] if is_confirmed else ctx.args
     if not words:
         raise UserFacingError(
             N_("Bitte nennen Sie die Person, z. B. „teilnehmende entfernen @ben“.")
@@ -179,7 +178,7 @@ def remove_person(ctx: CommandContext) -> Reply:
             N_("{name} ist in diesem Jahrgang nicht angemeldet."), name=person.display_name or "?"
         )
     name = person.display_name or "?"
-    if not confirmed:
+    if not is_confirmed:
         ref = reg.person_ref(ctx.uow, person)
         command = f"teilnehmende entfernen {ref} ja"
         return Reply(
@@ -230,7 +229,7 @@ def remove_person(ctx: CommandContext) -> Reply:
 
 def import_csv(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
-    execute = bool(ctx.args) and fold(ctx.args[-1]) in CONFIRM_WORDS
+    execute = confirmed(ctx.args)
     names = ctx.args[:-1] if execute else ctx.args
     if not names:
         raise UserFacingError(

@@ -11,7 +11,7 @@ from bot.errors import UserFacingError
 from bot.forms import validate_field
 from bot.i18n import N_
 from bot.outbox import dm_person
-from bot.router import fold
+from bot.router import confirmed
 from bot.services import privacy
 from bot.services.registration import FUNCTIONS
 from bot.views import Actions, Bullets, Button, FormField, Header, Message, Note, Section
@@ -137,7 +137,7 @@ def correct(ctx: CommandContext) -> Reply:
 
 
 def forget(ctx: CommandContext) -> Reply:
-    if not (ctx.args and fold(ctx.args[-1]) in {"ja", "yes", "bestaetigt"}):
+    if not confirmed(ctx.args):
         return Reply(
             Message(
                 (
