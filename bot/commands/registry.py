@@ -53,6 +53,11 @@ class CommandRegistry:
         return self._forms.get(form_id)
 
     @property
+    def forms(self) -> dict[str, str]:
+        """Every registered form: form id → the command key whose permission row applies."""
+        return {form_id: key for form_id, (key, _handler) in self._forms.items()}
+
+    @property
     def specs(self) -> list[CommandSpec]:
         return list(self._specs)
 
