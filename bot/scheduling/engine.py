@@ -34,7 +34,9 @@ from storage.models import Reminder
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-LOCK_KEY = 0x5354_4C42  # "STLB": one advisory lock per database for the scheduler leader
+LOCK_KEY = 0x5354_4C42  # "STLB": the scheduler leader's advisory lock, per database and schema
+# Advisory locks are database-wide; the second key keeps deployments in other schemas apart.
+_KEYS = "CAST(:k AS integer), hashtext(current_schema())"
 
 
 class ReminderEngine:
@@ -102,11 +104,12 @@ class ReminderEngine:
             self._become_leader()
             self._stop.wait()
             return
+        lock = text(f"SELECT pg_try_advisory_lock({_KEYS})")
         while not self._stop.is_set():
             try:
                 with self._engine.connect() as raw:
                     conn = raw.execution_options(isolation_level="AUTOCOMMIT")
-                    if conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}):
+                    if conn.scalar(lock, {"k": LOCK_KEY}):
                         self._hold(conn)
             except Exception as exc:  # the database went away: follow, and try again
                 log.warning("reminder engine: leadership lost or unavailable: %s", exc)
@@ -125,7 +128,7 @@ class ReminderEngine:
             conn.execute(text("SELECT 1"))  # raises when the connection is gone
             if changed:
                 self.refresh()
-        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+        conn.execute(text(f"SELECT pg_advisory_unlock({_KEYS})"), {"k": LOCK_KEY})
 
     def _become_leader(self) -> None:
         self._leader.set()
