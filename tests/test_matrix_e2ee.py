@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
-from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    LoginResponse,
+    RoomCreateResponse,
+    ShareGroupSessionResponse,
+)
 from nio.crypto import ENCRYPTION_ENABLED
 
 from handlers.matrix.bot import UNDECRYPTABLE
@@ -127,3 +135,59 @@ async def test_undecryptable_message_is_reported_once(crypto_world: World) -> No
         if UNDECRYPTABLE[:40] in e["content"].get("body", "")
     ]
     assert said["room_id"] == room and len(notes) == 1
+
+
+async def test_command_whose_room_key_arrives_late_is_answered(crypto_world: World) -> None:
+    """Room keys travel on the to-device stream, apart from the timeline: a command may reach
+    the bot before its key. The human's client here sends the key only after the message; the
+    bot holds the event, decrypts it when the key arrives, and answers — no "cannot decrypt"."""
+    world = crypto_world
+    matrix = await world.start_bot()
+    human = world.human
+    created = await human.client.room_create(
+        name="Spät", invite=[matrix.user_id], initial_state=[ENCRYPTION]
+    )
+    assert isinstance(created, RoomCreateResponse), created
+    await human.wait_for(
+        lambda e: e.get("state_key") == matrix.user_id and e["content"].get("membership") == "join"
+    )
+    await human.sync()
+
+    client = human.client
+    send = client._send
+    held: list[tuple[Any, ...]] = []
+
+    async def holding_keys(
+        response_class: Any,
+        method: str,
+        path: str,
+        data: Any = None,
+        response_data: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        if response_class is ShareGroupSessionResponse:
+            held.append((response_class, method, path, data, response_data))
+            return ShareGroupSessionResponse(*response_data)
+        return await send(response_class, method, path, data, response_data=response_data, **kwargs)
+
+    client._send = holding_keys
+    try:
+        command = await human.say(created.room_id, "!stadtlabor hilfe")
+    finally:
+        client._send = send
+    assert held, "the room key should have been held back"
+    # the bot has the event but no key: nothing is answered yet
+    await asyncio.sleep(2)
+    await human.sync()
+    assert not human.from_bot(matrix.user_id) and matrix.handled == []
+
+    for response_class, method, path, data, response_data in held:
+        sent = await send(response_class, method, path, data, response_data=response_data)
+        assert isinstance(sent, ShareGroupSessionResponse), sent
+
+    answer = await human.wait_for(body_has(matrix.user_id, "was Sie tun können"), timeout=30)
+    assert matrix.handled == [command] and answer["room_id"] != created.room_id
+    await human.sync()
+    assert not [
+        e for e in human.from_bot(matrix.user_id) if UNDECRYPTABLE[:40] in e["content"]["body"]
+    ]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from nio import RoomSendError, RoomSendResponse
+from nio import MegolmEvent, RoomMessageText, RoomSendError, RoomSendResponse
+from nio.exceptions import EncryptionError
 
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 from handlers.matrix import render
 from handlers.matrix.config import MatrixConfig, MatrixConfigError
 from handlers.matrix.events import START_TOLERANCE_MS, incoming_text, is_command
+from handlers.matrix.late_keys import LateKeys
 from handlers.matrix.transport import MatrixSendError, Transport, clamp_wait
 
 BOT = "@bot:example.org"
@@ -169,3 +171,72 @@ def test_runner_reports_missing_settings_as_startup_error(
         assert load_config(bot).store_path == tmp_path.resolve() / "matrix-store"
     finally:
         bot.engine.dispose()
+
+
+class _Crypto:
+    """A client whose key store opens the sessions listed in ``keys``."""
+
+    def __init__(self) -> None:
+        self.olm = object()
+        self.keys: set[str] = set()
+
+    def decrypt_event(self, event: MegolmEvent) -> Any:
+        if event.session_id not in self.keys:
+            raise EncryptionError("no session")
+        return RoomMessageText.from_dict(
+            {
+                "type": "m.room.message",
+                "event_id": event.event_id,
+                "sender": event.sender,
+                "origin_server_ts": NOW,
+                "content": {"msgtype": "m.text", "body": "!stadtlabor hilfe"},
+            }
+        )
+
+
+def _megolm(event_id: str, session: str) -> MegolmEvent:
+    event = MegolmEvent.from_dict(
+        {
+            "type": "m.room.encrypted",
+            "event_id": event_id,
+            "sender": "@berta:example.org",
+            "origin_server_ts": NOW,
+            "content": {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": "AwgA",
+                "sender_key": "key",
+                "session_id": session,
+                "device_id": "PHONE",
+            },
+        }
+    )
+    assert isinstance(event, MegolmEvent)
+    return event
+
+
+def test_late_keys_decrypt_when_the_key_arrives_and_give_up_after_the_grace() -> None:
+    now = [0.0]
+    client = _Crypto()
+    late = LateKeys(cast(Any, client), grace=8.0, limit=3, clock=lambda: now[0])
+    assert late.hold("!r", _megolm("$a", "s1")) and late.hold("!r", _megolm("$b", "s2"))
+    assert not late.hold("!r", _megolm("$a", "s1"))  # the same event is held once
+    outcome = late.retry()
+    assert outcome.decrypted == [] and outcome.given_up == [] and len(late) == 2
+
+    client.keys.add("s1")  # the key for $a arrives
+    now[0] = 3.0
+    outcome = late.retry()
+    assert [(room, e.event_id) for room, e in outcome.decrypted] == [("!r", "$a")]
+    assert isinstance(outcome.decrypted[0][1], RoomMessageText) and len(late) == 1
+
+    now[0] = 8.0  # $b has waited its grace: given up, and no longer held
+    outcome = late.retry()
+    assert [h.event.event_id for h in outcome.given_up] == ["$b"] and len(late) == 0
+
+
+def test_late_keys_are_bounded_the_oldest_is_given_up_first() -> None:
+    late = LateKeys(cast(Any, _Crypto()), grace=60.0, limit=2, clock=lambda: 0.0)
+    for n in range(3):
+        late.hold("!r", _megolm(f"$e{n}", f"s{n}"))
+    outcome = late.retry()
+    assert [h.event.event_id for h in outcome.given_up] == ["$e0"] and len(late) == 2

@@ -53,7 +53,7 @@ class Flow:
         """Move the bot's clock on so the paced outbox may send the next message."""
         self.clock.advance(timedelta(seconds=2))
 
-    def wait(self, check: Callable[[], Any], timeout: float = 8.0) -> Any:
+    def wait(self, check: Callable[[], Any], timeout: float = 30.0) -> Any:
         """Poll ``check`` until truthy. Meanwhile the bot's clock moves 2 s every 0.3 s of real
         time: enough for the paced outbox, slow enough that a row being sent does not outlive
         its lease (2 minutes on the bot's clock) and get written off as "uncertain"."""

@@ -12,9 +12,19 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
-from nio import InviteMemberEvent, MatrixRoom, MegolmEvent, RoomMessageText, UnknownEvent
+from nio import (
+    Event,
+    ForwardedRoomKeyEvent,
+    InviteMemberEvent,
+    MatrixRoom,
+    MegolmEvent,
+    RoomKeyEvent,
+    RoomMessageText,
+    UnknownEvent,
+)
 
 from app import Bot
 from bot.context import Conversation, Request
@@ -24,6 +34,7 @@ from bot.views import Message
 from handlers.matrix.config import MatrixConfig
 from handlers.matrix.direct import DirectRooms
 from handlers.matrix.events import START_TOLERANCE_MS, Incoming, incoming_text
+from handlers.matrix.late_keys import Held, LateKeys
 from handlers.matrix.messenger import PLATFORM, AsyncMatrixMessenger, MatrixMessenger
 from handlers.matrix.polls import (
     RESPONSE_TYPES,
@@ -68,7 +79,8 @@ class MatrixBot:
         self._queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self._seen: set[str] = set()
         self._invites: set[str] = set()
-        self._undecryptable: set[tuple[str, str]] = set()
+        self._undecryptable: set[tuple[str, str]] = set()  # (room, session) told already
+        self.late = LateKeys(self.client)
         self._flush_now = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -90,6 +102,7 @@ class MatrixBot:
         self.client.add_event_callback(self._on_text, RoomMessageText)
         self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
         self.client.add_event_callback(self._on_poll_response, UnknownEvent)
+        self.client.add_to_device_callback(self.late.arrived, (RoomKeyEvent, ForwardedRoomKeyEvent))
         await self.direct.load()
         since = await asyncio.to_thread(self.state.get, NEXT_BATCH)
         await self.sync.catch_up(since or None)
@@ -99,6 +112,9 @@ class MatrixBot:
             asyncio.create_task(self.sync.run(), name="matrix-sync"),
             asyncio.create_task(self._work(), name="matrix-worker"),
             asyncio.create_task(self._outbox(sync_messenger), name="matrix-outbox"),
+            asyncio.create_task(
+                self.late.run(self._on_decrypted, self._give_up), name="matrix-late-keys"
+            ),
         ]
 
     @property
@@ -110,7 +126,8 @@ class MatrixBot:
         if not self._tasks:
             await self.client.close()
             return
-        sync_task, worker, outbox = self._tasks
+        sync_task, worker, outbox, late = self._tasks
+        late.cancel()
         self._closing = True  # callbacks queue nothing new; queued work still needs sync
         await self._queue.put(None)
         done, _ = await asyncio.wait({worker}, timeout=STOP_TIMEOUT)
@@ -121,7 +138,8 @@ class MatrixBot:
         await asyncio.wait({outbox}, timeout=STOP_TIMEOUT)
         for task in (worker, outbox, sync_task):
             task.cancel()
-        for result in await asyncio.gather(worker, outbox, sync_task, return_exceptions=True):
+        tasks = (worker, outbox, sync_task, late)
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
                 log.error("matrix task ended with %r", result)
         self._tasks = []
@@ -172,15 +190,28 @@ class MatrixBot:
         await self._queue.put(lambda: self._answer_vote(room.room_id, event_id, sender, vote, name))
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        """No key yet: hold the event (see :mod:`handlers.matrix.late_keys`) and ask for it."""
         if self.sync.catching_up or self._closing or event.sender == self.user_id:
             return
         if event.server_timestamp < self.started_ms - START_TOLERANCE_MS:
             return
-        key = (room.room_id, str(event.session_id))
-        if key in self._undecryptable:
+        if self.late.hold(room.room_id, event):
+            await self._queue.put(lambda: self._request_key(event))
+
+    async def _give_up(self, held: Held) -> None:
+        key = (held.room_id, str(held.event.session_id))
+        if key not in self._undecryptable and not self._closing:
+            self._undecryptable.add(key)
+            await self._queue.put(partial(self._say_undecryptable, held.room_id, held.event))
+
+    async def _on_decrypted(self, room_id: str, event: Event) -> None:
+        room = self.client.rooms.get(room_id)
+        if room is None:
             return
-        self._undecryptable.add(key)
-        await self._queue.put(lambda: self._say_undecryptable(room.room_id, event))
+        if isinstance(event, RoomMessageText):
+            await self._on_text(room, event)
+        elif isinstance(event, UnknownEvent):
+            await self._on_poll_response(room, event)
 
     # -- work ---------------------------------------------------------------------------------
     async def _work(self) -> None:
@@ -251,11 +282,13 @@ class MatrixBot:
             thread = MessageRef(PLATFORM, incoming.room_id, incoming.event_id, incoming.thread_root)
             await self.messenger.post(incoming.room_id, message, thread)
 
-    async def _say_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+    async def _request_key(self, event: MegolmEvent) -> None:
         try:
             await self.client.request_room_key(event)
         except Exception:  # a key request is best effort (it may already be pending)
             log.debug("room key request failed", exc_info=True)
+
+    async def _say_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
         thread = None
         if not self.direct.is_direct(room_id):
             thread = MessageRef(PLATFORM, room_id, event.event_id, None)
