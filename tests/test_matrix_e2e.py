@@ -46,7 +46,7 @@ class Human:
         for room_id, info in resp.rooms.join.items():
             self.events.extend({**e.source, "room_id": room_id} for e in info.timeline.events)
 
-    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 20) -> Event:
+    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 30) -> Event:
         deadline = time.monotonic() + timeout
         while True:
             found = [e for e in self.events if predicate(e)]

@@ -34,7 +34,7 @@ CHANNEL = "C0GENERAL"
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], T | None], timeout: float = 15.0) -> T:
+async def eventually(check: Callable[[], T | None], timeout: float = 30.0) -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = check()

@@ -26,7 +26,7 @@ from tests.support.slack_double import SlackDouble, SlackUser
 ANNA = SlackUser(id="U0ANNA", real_name="Anna Schmidt", display_name="anna")
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
     """Poll until ``check()`` is truthy (the bot answers after its ack); return the value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -200,7 +200,7 @@ def _enqueue_posts(bot: Bot, texts: list[str], channel: str = "C0GENERAL") -> No
 def test_outbox_retries_429_honouring_retry_after(running: Running) -> None:
     running.slack.fail_next("chat.postMessage", status=429, retry_after=1)
     _enqueue_posts(running.bot, ["Erinnerung: Treffen morgen"])
-    (msg,) = wait_for(lambda: running.slack.messages("C0GENERAL"), timeout=8)
+    (msg,) = wait_for(lambda: running.slack.messages("C0GENERAL"), timeout=20)
     assert msg.text == "Erinnerung: Treffen morgen"
     calls = running.slack.calls("chat.postMessage")
     assert [c.status for c in calls] == [429, 200]
@@ -218,7 +218,7 @@ def test_outbox_is_paced_per_channel(db_url: str, slack: SlackDouble) -> None:
     try:
         _enqueue_posts(bot, ["eins", "zwei", "drei"])
         _enqueue_posts(bot, ["anderer Kanal"], channel="C0OTHER")
-        wait_for(lambda: len(slack.messages("C0GENERAL")) == 3, timeout=8)
+        wait_for(lambda: len(slack.messages("C0GENERAL")) == 3, timeout=20)
     finally:
         runtime.stop()
         bot.engine.dispose()

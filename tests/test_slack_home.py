@@ -21,7 +21,7 @@ ANNA = SlackUser(id="U0ANNA", real_name="Anna Schmidt", display_name="anna")
 ORGA = SlackUser(id="U0ORGA", real_name="Olga Orga", display_name="olga")
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
