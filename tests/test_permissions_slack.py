@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from app import Bot, build_bot
 from bot.clock import SimulatedClock
@@ -123,11 +125,34 @@ def _signup(user: SlackUser) -> str:
     )
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The world's database: a SQLite file, or an own schema on the shared PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('perm-slack') / 'p.db'}"
+        return
+    base = str(request.getfixturevalue("pg_url"))
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    path = tmp_path_factory.mktemp("perm-slack") / "p.db"
+def world(database: str) -> Iterator[World]:
     bot = build_bot(
-        make_settings(f"sqlite:///{path}", organizers=f"{PLATFORM}:{ORGA.id}"),
+        make_settings(database, organizers=f"{PLATFORM}:{ORGA.id}"),
         SimulatedClock(START),
     )
     with SlackDouble(users=[ORGA, PAUL, PIA, WANDA, OTTO]) as slack:
