@@ -32,7 +32,16 @@ from handlers.slack.forms import FORM_KEY
 from storage.models import Participant, PlatformIdentity, PollOption, Reminder, Vote
 from tests.helpers import make_settings
 from tests.support import slack_requests as sr
-from tests.support.slack_cluster import Balancer, Instance, start_instance, wait_for, wait_ready
+from tests.support.slack_cluster import (
+    Balancer,
+    Instance,
+    heard,
+    posted,
+    start_instance,
+    text_of,
+    wait_for,
+    wait_ready,
+)
 from tests.support.slack_double import SlackDouble, SlackUser
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -44,27 +53,8 @@ PEOPLE = [
 ]
 GENERAL = "C0GENERAL"
 OPTIONS = ("Wohnen", "Pflege", "Mobilität")
+QUESTION = "Welches Thema zuerst?"
 A, B = 0, 1
-
-
-def _text(payload: Any) -> str:
-    """Every string inside a message/view payload, joined (good enough for ``in`` checks)."""
-    if isinstance(payload, str):
-        return payload
-    if isinstance(payload, dict):
-        return "\n".join(_text(v) for v in payload.values())
-    if isinstance(payload, list):
-        return "\n".join(_text(v) for v in payload)
-    return ""
-
-
-def _heard(slack: SlackDouble, user: SlackUser, needle: str) -> list[str]:
-    return [t for e in slack.ephemerals(user.id) if needle in (t := _text(e))]
-
-
-def _posts(slack: SlackDouble, needle: str) -> list[str]:
-    calls = slack.calls("chat.postMessage")
-    return [t for c in calls if c.ok and needle in (t := _text(c.args))]
 
 
 def _slash(user: SlackUser, text: str, trigger_id: str | None = None) -> sr.SignedRequest:
@@ -100,7 +90,7 @@ class Scene:
             f"views.open for {command!r}",
         )
         assert opened[0].ok, opened[0].error
-        (view,) = [v for v in self.slack.views() if title in _text(v["title"])]
+        (view,) = [v for v in self.slack.views() if title in text_of(v["title"])]
         key = FORM_KEY.format(view_id=view["id"])
         wait_for(lambda: self.state(key), 10, f"{key} in the database")
         return view
@@ -119,7 +109,7 @@ class Scene:
         assert served == "B"
         answer = response.json()
         assert answer.get("response_action") == "update", answer
-        return _text(answer["view"])
+        return text_of(answer["view"])
 
     def state(self, key: str) -> str | None:
         with self.bot.uow_factory() as uow:
@@ -208,13 +198,13 @@ def test_three_instances_one_database_leader_killed(scene: Scene) -> None:
     for i, text in enumerate(typed):
         lb.send(_slash(PEOPLE[i], f"erinnern in 1 Minute; {text}"), to=i)
     for i in range(3):
-        wait_for(partial(_heard, slack, PEOPLE[i], "angelegt; ich schreibe"), 10, "erinnern")
+        wait_for(partial(heard, slack, PEOPLE[i], "angelegt; ich schreibe"), 10, "erinnern")
 
     # The cohort through A; registrations round robin (concurrently: the seats are counted
     # in the database); one registration as a modal opened on A and submitted to B.
     lb.send(_slash(ORGA, 'jahrgang anlegen "Stadtlabor Skaliert" plaetze=40'), to=A)
     created = "angelegt: 40 Plätze"
-    wait_for(lambda: _heard(slack, ORGA, created) or _posts(slack, created), 10, "cohort")
+    wait_for(lambda: heard(slack, ORGA, created) or posted(slack, created), 10, "cohort")
     typed_in = PEOPLE[:-1]
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(lambda n: lb.send(_slash(typed_in[n], _signup(typed_in[n], n))), range(23)))
@@ -225,17 +215,17 @@ def test_three_instances_one_database_leader_killed(scene: Scene) -> None:
     answer = scene.submit(PEOPLE[-1], view, fields)
     assert re.search(r"Sie sind angemeldet: Platz \d+ von 40", answer), answer
     for user in typed_in:
-        wait_for(partial(_heard, slack, user, "Sie sind angemeldet: Platz"), 10, f"{user.id} in")
+        wait_for(partial(heard, slack, user, "Sie sind angemeldet: Platz"), 10, f"{user.id} in")
     assert scene.confirmed() == {user.id for user in PEOPLE}
 
     # The poll-creation modal: opened on A, submitted to B, posted to the channel.
     view = scene.modal(ORGA, "umfrage", "T-POLL", "Neue Umfrage")
-    fields = {"frage": "Welches Thema zuerst?", "optionen": "\n".join(OPTIONS), "mehrfach": ""}
+    fields = {"frage": QUESTION, "optionen": "\n".join(OPTIONS), "mehrfach": ""}
     fields |= {"anonym": _select(2), "ergebnis": _select(1), "bis": ""}
     fields["gastgeber-enthaltung"] = _select(2)
     assert "Umfrage 1 ist angelegt" in scene.submit(ORGA, view, fields)
     (poll,) = wait_for(
-        lambda: [m for m in slack.messages(GENERAL) if "Welches Thema zuerst?" in _text(m.blocks)],
+        lambda: [m for m in slack.messages(GENERAL) if QUESTION in text_of(m.blocks)],
         10,
         "the poll in the channel",
     )
@@ -276,7 +266,7 @@ def test_three_instances_one_database_leader_killed(scene: Scene) -> None:
 
     with ThreadPoolExecutor(8) as pool:
         voting = [pool.submit(vote, n) for n in range(len(PEOPLE))]
-        wait_for(lambda: all(_posts(slack, t) for t in early), 10, "early reminders sent")
+        wait_for(lambda: all(posted(slack, t) for t in early), 10, "early reminders sent")
         wait_for(lambda: sum(f.done() for f in voting) >= 8, 10, "a third of the voters")
         killed_at = datetime.now(UTC)
         victim = next(i for i in lb.instances if i.name == leader)
@@ -298,7 +288,7 @@ def test_three_instances_one_database_leader_killed(scene: Scene) -> None:
     expected = [f"{label} — " for label in OPTIONS]
 
     def shown() -> bool:
-        text = _text(next(m for m in slack.messages(GENERAL) if m.ts == poll.ts).blocks)
+        text = text_of(next(m for m in slack.messages(GENERAL) if m.ts == poll.ts).blocks)
         counts = [re.search(rf"{re.escape(e)}.*?\((\d+) Stimm", text) for e in expected]
         return "24 Stimmzettel abgegeben" in text and [int(m[1]) if m else -1 for m in counts] == [
             tally[label] for label in OPTIONS
@@ -309,9 +299,9 @@ def test_three_instances_one_database_leader_killed(scene: Scene) -> None:
     # Every reminder reached Slack exactly once (the typed ones, due a minute after they
     # were typed, were sent by the new leader).
     texts = early + late + typed
-    wait_for(lambda: all(_posts(slack, t) for t in texts), 80, "every reminder sent")
+    wait_for(lambda: all(posted(slack, t) for t in texts), 80, "every reminder sent")
     time.sleep(2.0)  # a doubled delivery would show up now
-    counts = {t: len(_posts(slack, t)) for t in texts}
+    counts = {t: len(posted(slack, t)) for t in texts}
     assert counts == dict.fromkeys(texts, 1), counts
     with scene.bot.uow_factory() as uow:
         rows = uow.session.execute(select(Reminder.text, Reminder.status)).all()

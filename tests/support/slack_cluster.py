@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import slack_requests as sr
+from tests.support.slack_double import SlackDouble, SlackUser
 
 ROOT = Path(__file__).resolve().parents[2]
 LEADER_LINE = "reminder engine: this instance schedules"
@@ -40,6 +41,28 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, poll: float = 
             return value
         time.sleep(poll)
     raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
+def text_of(payload: Any) -> str:
+    """Every string inside a message/view payload, joined (good enough for ``in`` checks)."""
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, dict):
+        return "\n".join(text_of(v) for v in payload.values())
+    if isinstance(payload, list):
+        return "\n".join(text_of(v) for v in payload)
+    return ""
+
+
+def heard(slack: SlackDouble, user: SlackUser, needle: str) -> list[str]:
+    """The ephemeral messages ``user`` got that contain ``needle``."""
+    return [t for e in slack.ephemerals(user.id) if needle in (t := text_of(e))]
+
+
+def posted(slack: SlackDouble, needle: str) -> list[str]:
+    """The successful chat.postMessage calls that contain ``needle`` (one entry per call)."""
+    calls = slack.calls("chat.postMessage")
+    return [t for c in calls if c.ok and needle in (t := text_of(c.args))]
 
 
 def _free_port() -> int:
