@@ -307,6 +307,7 @@ def test_three_instances_one_database_leader_killed(scene: Scene) -> None:
         rows = uow.session.execute(select(Reminder.text, Reminder.status)).all()
     assert {text: status for text, status in rows if text in texts} == dict.fromkeys(texts, "done")
     assert all(i.alive for i in lb.instances if i.name != leader)
+    assert [(c.method, c.error) for c in slack.calls() if not c.ok] == []
     print(
         f"scale-out: {time.monotonic() - started:.1f} s, served {lb.served}, "
         f"rerouted {lb.rerouted}, leader {leader} -> {successor}"
