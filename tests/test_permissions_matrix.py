@@ -105,7 +105,7 @@ async def _dm_room(human: Human, shared: str) -> str:
         others = [r for r in human.client.rooms if r != shared]
         return others[0] if others else None
 
-    room: str = await _until(joined, f"{human.user_id}: DM room from the bot", 20)
+    room: str = await _until(joined, f"{human.user_id}: DM room from the bot", 30)
     return room
 
 
@@ -143,10 +143,11 @@ async def test_organiser_commands_are_refused_over_matrix(
                 and e.get("type") == "m.room.member"
                 and e.get("state_key") == matrix.user_id
                 and e["content"].get("membership") == "join"
-            )
+            ),
+            timeout=30,
         )
         for human in (wanda, otto):
-            await _until(partial(_joined, human, room), f"{human.user_id} joins", 20)
+            await _until(partial(_joined, human, room), f"{human.user_id} joins", 30)
         await asyncio.to_thread(_setup, bot, room, orga[0], paul.user_id, wanda.user_id)
 
         # Each person's DM room with the bot, opened by a first command everybody may use.

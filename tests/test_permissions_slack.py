@@ -64,7 +64,7 @@ def _texts(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def _wait(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+def _wait(check: Callable[[], Any], timeout: float = 20.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
