@@ -157,6 +157,11 @@ class ParticipantRepository(_Repository):
             query = query.where(Participant.status.in_(statuses))
         return list(self.session.scalars(query.order_by(Participant.registered_at, Participant.id)))
 
+    def latest_registration(self, cohort_id: int) -> datetime | None:
+        return self.session.scalar(
+            select(func.max(Participant.registered_at)).where(Participant.cohort_id == cohort_id)
+        )
+
     def count(self, cohort_id: int, status: str) -> int:
         return int(
             self.session.scalar(

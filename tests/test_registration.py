@@ -166,3 +166,21 @@ def test_concurrent_registrations_fill_exactly_the_capacity(bot: Bot) -> None:
     assert seats == list(range(1, 21))
     positions = sorted(int(a.split("Position ")[1].split(")")[0]) for a in waiting)
     assert positions == [1, 2, 3, 4, 5]
+
+
+def test_places_follow_the_order_seats_were_given(bot: Bot, clock: SimulatedClock) -> None:
+    """A request reads the clock before it waits for the seat lock, so a request served later
+    may carry an earlier time (two Slack instances, or threads of one). Its place must still
+    come after the seats already given — nobody is told a place number twice."""
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Reihe" plaetze=2', channel="reihe")
+    start = clock.now()
+    first = d.say("anna", signup("anna"), channel="reihe")
+    clock._now = start - timedelta(seconds=5)  # the next request read the clock earlier
+    second = d.say("ben", signup("ben"), channel="reihe")
+    third = d.say("cem", signup("cem"), channel="reihe")
+    assert "Platz 1 von 2" in first, first
+    assert "Platz 2 von 2" in second, second
+    assert "Warteliste (Position 1)" in third, third
+    listing = d.say("orga", "teilnehmende", channel="reihe")
+    assert listing.index("Anna Muster") < listing.index("Ben Muster"), listing

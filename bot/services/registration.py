@@ -7,7 +7,7 @@ PostgreSQL locks the cohort row (SELECT … FOR UPDATE) before counting seats.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserFacingError
@@ -61,6 +61,18 @@ def position_of(uow: UnitOfWork, participant: Participant) -> int:
     return next((i for i, p in enumerate(group, 1) if p.id == participant.id), 0)
 
 
+def _queue_time(uow: UnitOfWork, cohort_id: int, now: datetime) -> datetime:
+    """The registration time that keeps places in the order seats were given.
+
+    Requests read the clock before they wait for the seat lock and may get it in any order; a
+    request served later must not be placed before those already served (that would give two
+    people the same place number)."""
+    latest = uow.participants.latest_registration(cohort_id)
+    if latest is not None and latest >= now:
+        return latest + timedelta(microseconds=1)
+    return now
+
+
 def register(
     uow: UnitOfWork,
     *,
@@ -101,6 +113,7 @@ def register(
     person.municipality = details.municipality
     person.function = details.function
     person.email = details.email
+    now = _queue_time(uow, locked.id, now)
     confirmed = uow.participants.count(locked.id, "confirmed")
     status = (
         "pending"
