@@ -135,14 +135,24 @@ class Dispatcher:
     ) -> list[Reply]:
         translate = translator(person.language or self.settings.language)
         step = continue_dialog(uow, dialog, text, self.clock.now(), translate)
-        uow.commit()
         if step.finished_values is None or step.form is None:
+            uow.commit()
             return [Reply(step.message)]
-        return [
-            self._form(
+        # The finished dialog is removed in the submission's transaction: a crash (or a lost
+        # database) in between must not lose the answers; the last answer typed again submits.
+        try:
+            reply = self._form(
                 request, uow, person, step.form.form_id, step.finished_values, step.form.context
             )
-        ]
+        except UserFacingError:
+            uow.rollback()  # the submission failed: the dialog ends as before, nothing saved
+            stale = uow.dialogs.of_person(person.id)
+            if stale is not None:
+                uow.dialogs.remove(stale)
+                uow.commit()
+            raise
+        uow.commit()  # the dialog's removal, if the handler did not commit
+        return [reply]
 
     def _open_form_or_reply(
         self,

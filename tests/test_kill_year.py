@@ -1,0 +1,250 @@
+"""Crash safety over a whole scripted cohort year (issue 11): the console bot runs
+docs/demo/jahr.txt on a SQLite file and is killed with SIGKILL at a seeded point; it is restarted
+and the script resumes where the acknowledged output ends, as a user would go on: a command whose
+answer was printed is done, the one whose answer was not printed is typed again (``!clock`` lines
+with absolute times are simply repeated). The end state must equal an uninterrupted run's: no
+registration, vote, feedback answer, reminder or other record lost or doubled, and every outbox
+row delivered exactly once, unless the outbox marked it ``uncertain``.
+
+The kill point is the n-th database operation of the run (before a statement, or right after a
+commit), n drawn from the seed: reproducible, and it lands in every phase (command transactions,
+the window between a commit and its printed answer, outbox claims and sends, due work). The
+process kills itself with SIGKILL there: no cleanup, no flush, as ``kill -9`` from outside.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "docs" / "demo" / "jahr.txt"
+# After the last line: time passes, so a send interrupted at the very end runs out its lease.
+TAIL = ["!clock 2031-04-20T09:00"]
+SEEDS = [11, 23, 37, 41, 53, 67, 71, 83, 97, 101]
+# Columns that legitimately differ between runs (delivery bookkeeping, console message ids).
+VOLATILE = {
+    "outbox": {"status", "attempts", "not_before", "lease_until", "sent_at", "result", "error"},
+    "posted_messages": {"message_id", "thread_id"},
+}
+# Random by design: pseudonyms of erased persons, reminder keys, shuffled anonymous answers.
+RANDOM = [
+    (re.compile(r"Person-[0-9a-f]{8}"), "Person-…"),
+    (re.compile(r"[0-9a-f]{32}"), "…"),
+    (re.compile(r'\\?"slot\\?": \d+'), "slot"),
+    # Console message numbers: a number taken just before a kill is not printed, not reused.
+    (re.compile(r'"(message_id|thread_id)": "\d+"'), r'"\1": …'),
+]
+# Live poll results are coalesced: a still-pending update gets the newest rendering instead of
+# a new row, so which intermediate versions exist depends on timing; the closing one is kept.
+INTERMEDIATE = re.compile(r"^poll-update:.*:\d+$")
+# The organisers' digest of uncertain sends exists only in runs that had one (checked apart).
+SKIPPED_TABLES = {"alembic_version", "bot_state", "channel_pacing", "reminder_digest"}
+DIGEST = ("reminders-digest:", "digest:")
+SENT = re.compile(r"^«sent (.+)»$", re.M)
+
+# Runs the real console bot (app.main) with two test-only hooks: SIGKILL at the n-th database
+# operation, and a marker line after each successful outbox send (written right after the
+# platform call, with no database operation in between, so a kill cannot separate them).
+WRAPPER = """
+import atexit, os, signal, sys
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from bot.scheduling import delivery
+
+KILL_AT = int(os.environ["KILL_YEAR_AT"])
+count = 0
+
+def tick(*_args):
+    global count
+    count += 1
+    if count == KILL_AT:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+event.listen(Engine, "before_cursor_execute", tick)
+event.listen(Session, "after_commit", tick)
+original = delivery.attempt
+
+def attempt(row, messenger):
+    outcome = original(row, messenger)
+    if outcome.error is None:
+        sys.stdout.write(f"«sent {row.idempotency_key}»\\n")
+    return outcome
+
+delivery.attempt = attempt
+atexit.register(lambda: sys.stderr.write(f"«points {count}»\\n"))
+from app import main
+raise SystemExit(main(["console", "--echo"]))
+"""
+
+
+def _commands() -> list[str]:
+    lines = [line.strip() for line in SCRIPT.read_text(encoding="utf-8").splitlines()]
+    return [line for line in lines if line and not line.startswith("#")] + TAIL
+
+
+def _run(db: str, commands: list[str], kill_at: int = 0) -> tuple[str, str, int]:
+    env = {**os.environ, "STADTLABOR_DATABASE_URL": db, "PYTHONPATH": str(ROOT)}
+    env["KILL_YEAR_AT"] = str(kill_at)
+    env.pop("STADTLABOR_ORGANIZERS", None)
+    proc = subprocess.run(
+        [sys.executable, "-u", "-c", WRAPPER],
+        cwd=ROOT,
+        env=env,
+        input="".join(f"{c}\n" for c in commands).encode(),
+        capture_output=True,
+        timeout=120,
+    )
+    return proc.stdout.decode(), proc.stderr.decode(), proc.returncode
+
+
+def _resume_index(out: str, commands: list[str]) -> int:
+    """Index of the first command to send again after a crash."""
+    lines = out.splitlines()
+    echoed = [i for i, line in enumerate(lines) if line.startswith("» ")]
+    if not echoed:
+        return 0
+    done = len(echoed)
+    last = commands[done - 1]
+    assert lines[echoed[-1]][2:] == last, (lines[echoed[-1]], last)
+    answered = any(line.strip() and not SENT.match(line) for line in lines[echoed[-1] + 1 :])
+    if last.startswith("!clock") or not answered:
+        return done - 1
+    return done
+
+
+def _state(db: str) -> dict[str, list[str]]:
+    """Every table, rows as sorted strings, without the columns allowed to differ."""
+    engine = create_engine(db)
+    state: dict[str, list[str]] = {}
+    try:
+        with engine.connect() as conn:
+            for table in inspect(engine).get_table_names():
+                if table in SKIPPED_TABLES:
+                    continue
+                drop = VOLATILE.get(table, set())
+                rows = conn.execute(text(f'SELECT * FROM "{table}"')).mappings().all()
+                kept = []
+                for row in rows:
+                    key = str(row.get("idempotency_key", ""))
+                    if key.startswith(DIGEST) or INTERMEDIATE.match(key):
+                        continue
+                    # Surrogate ids shift when a run had extra rows (the digest's reminder).
+                    shown = repr({k: v for k, v in row.items() if k not in drop and k != "id"})
+                    for pattern, mask in RANDOM:
+                        shown = pattern.sub(mask, shown)
+                    kept.append(shown)
+                state[table] = sorted(kept)
+    finally:
+        engine.dispose()
+    return state
+
+
+def _query(db: str, sql: str) -> list[Any]:
+    engine = create_engine(db)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)).all())
+    finally:
+        engine.dispose()
+
+
+def _diff(expected: dict[str, list[str]], got: dict[str, list[str]]) -> str:
+    parts = []
+    for table in sorted(set(expected) | set(got)):
+        want, have = Counter(expected.get(table, [])), Counter(got.get(table, []))
+        if want != have:
+            missing = [row[:400] for row in (want - have).elements()][:4]
+            extra = [row[:400] for row in (have - want).elements()][:4]
+            parts.append(f"{table}:\n  missing {missing}\n  extra {extra}")
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[str]], int]:
+    """The uninterrupted year: its end state, and how many kill points it has."""
+    folder = tmp_path_factory.mktemp("reference")
+    db = f"sqlite:///{folder}/year.db"
+    commands = _commands()
+    out, err, code = _run(db, commands)
+    assert code == 0, err[-2000:]
+    for failure in ("Unbekannter Befehl", "Entschuldigung", "Traceback", "vorübergehend"):
+        assert failure not in out, failure
+    points = int(re.findall(r"«points (\d+)»", err)[-1])
+    # The year contains what the issue asks for (so an empty comparison cannot pass).
+    statuses = Counter(row[0] for row in _query(db, "SELECT status FROM participants"))
+    assert statuses == {"confirmed": 19, "withdrawn": 1, "erased": 1}, statuses
+    assert "Warteliste (Position 1)" in out and "Ihre Teilnahme ist jetzt bestätigt" in out
+    tally = _query(
+        db,
+        "SELECT o.position, count(*) FROM votes v JOIN poll_options o ON o.id = v.option_id "
+        "GROUP BY o.position ORDER BY o.position",
+    )
+    assert [tuple(row) for row in tally] == [(1, 4), (2, 1), (3, 1)]  # gabi changed 2 → 1
+    assert _query(db, "SELECT count(*) FROM feedback_responses")[0][0] == 4
+    assert _query(db, "SELECT count(*) FROM reminders WHERE status = 'done'")[0][0] >= 10
+    assert "Erinnerung: Zugticket nach Hamburg ausdrucken" in out
+    outbox = Counter(row[0] for row in _query(db, "SELECT status FROM outbox"))
+    assert set(outbox) == {"sent"}, outbox
+    assert Counter(SENT.findall(out)) == Counter(
+        row[0] for row in _query(db, "SELECT idempotency_key FROM outbox")
+    )
+    return _state(db), points
+
+
+def _kill_run(tmp_path: Path, seed: int, reference: tuple[dict[str, list[str]], int]) -> None:
+    expected, points = reference
+    db = f"sqlite:///{tmp_path}/year-{seed}.db"
+    commands = _commands()
+    kill_at = random.Random(seed).randint(1, points)
+    first, _err, code = _run(db, commands, kill_at)
+    assert code == -9, f"seed {seed}: not killed at point {kill_at}/{points} (exit {code})"
+    resume = _resume_index(first, commands)
+    second, err, code = _run(db, commands[resume:])
+    where = f"seed {seed}, killed at point {kill_at}/{points}, resumed at line {resume}"
+    where += f" {commands[resume]!r}" if resume < len(commands) else ""
+    assert code == 0, f"{where}: {err[-2000:]}"
+    assert "Traceback" not in first + second and "Entschuldigung" not in second, where
+
+    # Deliveries: each outbox row printed exactly once; uncertain rows at most once.
+    sent = Counter(SENT.findall(first + second))
+    rows = _query(db, "SELECT idempotency_key, status FROM outbox")
+    statuses = Counter(status for _key, status in rows)
+    assert set(statuses) <= {"sent", "uncertain"}, f"{where}: {statuses}"
+    for key, status in rows:
+        if status == "sent":
+            assert sent[key] == 1, f"{where}: {key} delivered {sent[key]} times"
+        else:
+            assert sent[key] <= 1, f"{where}: uncertain {key} delivered {sent[key]} times"
+    assert set(sent) <= {key for key, _status in rows}, where
+    uncertain = {row[0] for row in _query(db, "SELECT id FROM outbox WHERE status = 'uncertain'")}
+    reported = {
+        row[0] for row in _query(db, "SELECT ref_id FROM reminder_digest WHERE source = 'outbox'")
+    }
+    assert uncertain <= reported, f"{where}: uncertain rows {uncertain - reported} not reported"
+
+    # The database: the same registrations, positions, votes, feedback answers, reminders,
+    # meetings, topics, polls and outbox rows as the uninterrupted year.
+    difference = _diff(expected, _state(db))
+    assert not difference, f"{where}:\n{difference}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sigkill_at_a_seeded_point_of_a_cohort_year(
+    tmp_path: Path, seed: int, reference: tuple[dict[str, list[str]], int]
+) -> None:
+    started = time.monotonic()
+    _kill_run(tmp_path, seed, reference)
+    assert time.monotonic() - started < 24, f"seed {seed}: too slow"
