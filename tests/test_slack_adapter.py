@@ -137,6 +137,18 @@ def test_ephemeral_refused_falls_back_to_a_dm(running_sqlite: Running) -> None:
 
 
 # -- buttons, events, home -----------------------------------------------------------------
+def test_slash_command_is_committed_before_the_ack(running: Running) -> None:
+    """An instance that dies right after Slack heard "ok" must not lose the command: its
+    effect is in the database when the HTTP answer arrives, before any delivery ran."""
+    running.runtime.listeners.background = lambda work: None  # type: ignore[method-assign]
+    resp = running.send(sr.slash_command("sprache en"))
+    assert resp.status == 200
+    with running.bot.uow_factory() as uow:
+        person = uow.persons.get_by_identity("slack", "U0ANNA")
+        assert person is not None and person.language == "en"
+    assert running.slack.ephemerals() == []  # nothing was delivered by the "dead" instance
+
+
 def test_button_click_runs_its_command(running: Running) -> None:
     resp = running.send(sr.block_actions("cmd:0", "hilfe sprache", user_id="U0ANNA"))
     assert resp.status == 200

@@ -4,11 +4,13 @@ The Home tab shows the overview (``ueberblick``) and is refreshed after each req
 (see :mod:`handlers.slack.home`).
 
 The app runs with ``process_before_response=True``: the HTTP answer leaves when the listener
-returns, without bolt's 10 ms ack polling. Slash commands and events ack at once and hand their
-work to a small thread pool. A button click (a vote, a confirmation) is committed to the
-database *before* the ack — a click Slack saw acknowledged is never lost — and only the
-delivery of the answers runs in the pool. Modal submissions answer inside the ack (per-field
-errors must travel in it); the dispatcher needs milliseconds, well inside Slack's 3 seconds.
+returns, without bolt's 10 ms ack polling. A slash command or a button click (a vote, a
+confirmation) is committed to the database *before* the ack — a command Slack saw acknowledged
+is never lost, even if the instance dies right after — and only the delivery of the answers
+runs in a small thread pool. Events (DM messages, mentions) ack at once; their work runs in the
+pool (their retries are deduplicated in the database). Modal submissions answer inside the
+ack (per-field errors must travel in it). The dispatcher needs milliseconds, well inside Slack's
+3 seconds.
 """
 
 from __future__ import annotations
@@ -96,7 +98,6 @@ class SlackListeners:
 
     # -- listeners ------------------------------------------------------------------------
     def on_command(self, ack: Ack, command: dict[str, Any], respond: Any) -> None:
-        ack()
         channel = str(command.get("channel_id") or "") or None
         origin = Origin(
             user_id=str(command["user_id"]),
@@ -107,7 +108,15 @@ class SlackListeners:
         )
         # The prefix marks the line as a command: it never answers an open DM dialog.
         text = f"{COMMAND} {unescape(str(command.get('text') or ''))}"
-        self.background(lambda: self._run(origin, text, handle=command.get("user_name")))
+        # Durable before the ack, like a click: an instance that dies after Slack heard "ok"
+        # has already committed the command; only the delivery of its answer runs later.
+        display_name, handle = self.profile(origin.user_id)  # users.info once per person
+        request = origin.request(
+            text, display_name=display_name, handle=handle or command.get("user_name")
+        )
+        replies = self.bot.dispatcher.handle(request)
+        ack()
+        self.background(lambda: self._deliver(replies, origin))
 
     def on_button(
         self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Any
