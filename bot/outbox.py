@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,11 @@ __all__ = ["OutboxSender", "RateLimited", "dm_person", "enqueue", "post_to_cohor
 LEASE = timedelta(minutes=2)
 NEW_ROWS = "outbox:new"  # session.info: rows enqueued in the open transaction
 MAX_ATTEMPTS = delivery.MAX_ATTEMPTS
+
+
+def _concurrency(messenger: Messenger) -> int:
+    value = getattr(messenger, "concurrent_sends", 1)
+    return max(1, int(value)) if isinstance(value, int) else 1
 
 
 def enqueue(
@@ -138,15 +144,60 @@ class OutboxSender:
         self._clock = clock
 
     def flush(self, limit: int = 500) -> int:
-        """Send everything due now; returns the number of rows sent."""
+        """Send everything due now; returns the number of rows sent.
+
+        Rows are grouped into one lane per channel, kept in order. A Messenger that says it
+        may be called from several threads (``concurrent_sends = N``) gets up to N lanes at a
+        time, so one channel's Retry-After or a slow call does not hold up the others (a DM
+        fan-out is hundreds of channels), and after a 429 that reached the outbox the workers
+        stop taking lanes until the next flush (a workspace limit refuses every channel);
+        otherwise the lanes run one after another."""
         sent = 0
         for platform, messenger in self._messengers.items():
             self._recover(platform, messenger)
+            lanes: dict[str, list[int]] = {}
             with self._uow_factory() as uow:
-                ids = [row.id for row in uow.outbox.due(platform, self._clock.now(), limit)]
-            for row_id in ids:
-                sent += self._deliver(row_id, messenger)
+                for row in uow.outbox.due(platform, self._clock.now(), limit):
+                    lanes.setdefault(pacing.channel_of(row), []).append(row.id)
+            sent += self._run_lanes(list(lanes.values()), messenger)
         return sent
+
+    def _run_lanes(self, lanes: list[list[int]], messenger: Messenger) -> int:
+        workers = min(_concurrency(messenger), len(lanes))
+        if workers <= 1:
+            return sum(self._deliver(row_id, messenger) for lane in lanes for row_id in lane)
+        pending = iter(lanes)
+        lock = threading.Lock()
+        sent = [0] * workers
+        limited = threading.Event()  # the platform answered 429: leave the rest for later
+
+        def work(slot: int) -> None:
+            while not limited.is_set():
+                with lock:
+                    lane = next(pending, None)
+                if lane is None:
+                    return
+                for row_id in lane:
+                    try:
+                        outcome = self._send(row_id, messenger)
+                    except Exception:  # the row stays claimed; its lease decides (see _recover)
+                        log.exception("outbox row %s: delivery crashed", row_id)
+                        continue
+                    if outcome is not None and outcome.wait is not None:
+                        limited.set()
+                        break
+                    if outcome is not None and outcome.error is None:
+                        sent[slot] += 1
+
+        threads = [
+            threading.Thread(target=work, args=(i,), name=f"outbox-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sum(sent)
 
     def _recover(self, platform: str, messenger: Messenger) -> None:
         """Rows left in ``sending`` by a crashed sender: resend if deduplicated, else report."""
@@ -232,15 +283,20 @@ class OutboxSender:
         return sum(1 for _row, outcome in outcomes if outcome.error is None)
 
     def _deliver(self, row_id: int, messenger: Messenger) -> int:
+        outcome = self._send(row_id, messenger)
+        return 1 if outcome is not None and outcome.error is None else 0
+
+    def _send(self, row_id: int, messenger: Messenger) -> delivery.Outcome | None:
+        """Claim, send and record one row; None if it was not ours to send (now)."""
         row = self._claim(row_id, messenger)
         if row is None:
-            return 0
+            return None
         return self._finish(row, messenger)
 
-    def _finish(self, row: OutboxMessage, messenger: Messenger) -> int:
+    def _finish(self, row: OutboxMessage, messenger: Messenger) -> delivery.Outcome:
         # No transaction is open while the platform is called (SQLite would hold its lock).
         outcome = delivery.attempt(row, messenger)
         with self._uow_factory() as uow:
             delivery.record(uow, row, outcome, self._clock.now())
             uow.commit()
-        return 0 if outcome.error else 1
+        return outcome

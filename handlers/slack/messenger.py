@@ -79,6 +79,9 @@ class ChannelPacer:
 
 class SlackMessenger:
     platform = PLATFORM
+    #: The outbox may call this Messenger from this many threads at once (one channel each):
+    #: WebClient calls are independent, the pacer and the DM cache are locked.
+    concurrent_sends = 4
 
     def __init__(self, client: WebClient, pacer: ChannelPacer | None = None) -> None:
         self.client = client
@@ -106,7 +109,17 @@ class SlackMessenger:
         return first
 
     def send_dm(self, user: Identity, message: Message) -> MessageRef:
-        return self.post(self.dm_channel(user.external_id), message)
+        """Post to the user's DM with the bot. The first DM to a user goes to the user id
+        (Slack posts it into the bot's DM) and remembers the DM channel from the answer, so a
+        fan-out costs no conversations.open (a Tier 3 method, ~50 calls per minute)."""
+        user_id = user.external_id
+        with self._lock:
+            known = self._dm_channels.get(user_id)
+        ref = self.post(known or user_id, message)
+        if known is None and ref.channel_id.startswith("D"):
+            with self._lock:
+                self._remember_dm(user_id, ref.channel_id)
+        return ref
 
     def send_private(self, user: Identity, channel_id: str | None, message: Message) -> None:
         """Ephemeral in ``channel_id``; a DM when there is no channel or Slack refuses it
@@ -163,5 +176,11 @@ class SlackMessenger:
             return known
         channel = str(self.client.conversations_open(users=user_id)["channel"]["id"])
         with self._lock:
-            self._dm_channels[user_id] = channel
+            self._remember_dm(user_id, channel)
         return channel
+
+    def _remember_dm(self, user_id: str, channel: str) -> None:
+        if len(self._dm_channels) >= 50_000:  # a bounded cache: forget the oldest half
+            for old in list(self._dm_channels)[:25_000]:
+                del self._dm_channels[old]
+        self._dm_channels[user_id] = channel

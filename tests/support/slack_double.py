@@ -62,6 +62,7 @@ class Call:
     time: float
     status: int = 200
     error: str | None = None
+    injected: bool = False  # answered by fail_next/fail_calls, not by the rate limiter
 
     @property
     def ok(self) -> bool:
@@ -93,6 +94,8 @@ class SlackDouble:
         self._lock = threading.RLock()
         self._calls: list[Call] = []
         self._faults: dict[str, list[_Fault]] = {}
+        self._nth_faults: dict[str, dict[int, _Fault]] = {}
+        self._seen: dict[str, int] = {}
         self._limits: RateLimits | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -177,6 +180,17 @@ class SlackDouble:
         with self._lock:
             self._faults.setdefault(method, []).append(_Fault(status, retry_after, count))
 
+    def fail_calls(
+        self, method: str, numbers: Iterable[int], status: int = 429, retry_after: int = 1
+    ) -> None:
+        """Answer the ``n``-th call of ``method`` (counted from 1 since start or :meth:`reset`,
+        every call counts) with HTTP ``status`` for each ``n`` in ``numbers``: faults spread
+        over a long run instead of :meth:`fail_next`'s consecutive ones."""
+        with self._lock:
+            planned = self._nth_faults.setdefault(method, {})
+            for number in numbers:
+                planned[int(number)] = _Fault(status, retry_after, 1)
+
     def enforce_rate_limits(
         self,
         per_channel_per_sec: float = 1.0,
@@ -202,6 +216,8 @@ class SlackDouble:
         with self._lock:
             self._calls.clear()
             self._faults.clear()
+            self._nth_faults.clear()
+            self._seen.clear()
             if self._limits is not None:
                 self._limits.channels.clear()
                 self._limits.workspace = None
@@ -264,6 +280,8 @@ class SlackDouble:
             return None
         now = self._clock()
         channel = str(args.get("channel", ""))
+        if channel.startswith("U"):  # a user id posts to the bot's DM: that channel's limit
+            channel = self.state.dm_channel_for(channel)
         if channel not in limits.channels:
             limits.channels[channel] = Bucket(
                 limits.per_channel_per_sec, limits.burst, limits.burst, now
@@ -288,29 +306,33 @@ class SlackDouble:
         headers: dict[str, str],
         status: int,
         error: str | None,
+        injected: bool = False,
     ) -> None:
-        self._calls.append(Call(method, args, headers, time.time(), status, error))
+        self._calls.append(Call(method, args, headers, time.time(), status, error, injected))
 
     def process(
         self, method: str, args: dict[str, Any], headers: dict[str, str], token: str | None
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Answer one API call: ``(http_status, extra_headers, json_body)``."""
         with self._lock:
+            self._seen[method] = number = self._seen.get(method, 0) + 1
+            fault = self._nth_faults.get(method, {}).pop(number, None)
             faults = self._faults.get(method)
-            if faults:
+            if fault is None and faults:
                 fault = faults[0]
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     faults.pop(0)
+            if fault is not None:
                 if fault.status == 429:
-                    self._record(method, args, headers, 429, "ratelimited")
+                    self._record(method, args, headers, 429, "ratelimited", True)
                     return (
                         429,
                         {"Retry-After": str(fault.retry_after)},
                         {"ok": False, "error": "ratelimited"},
                     )
                 error = _SERVER_ERRORS.get(fault.status, "internal_error")
-                self._record(method, args, headers, fault.status, error)
+                self._record(method, args, headers, fault.status, error, True)
                 return fault.status, {}, {"ok": False, "error": error}
             if (auth_error := self._token_error(method, token)) is not None:
                 self._record(method, args, headers, 200, auth_error)

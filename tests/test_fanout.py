@@ -1,0 +1,95 @@
+"""A feedback round's DM fan-out against the rate-limiting Slack double (issue 11, item 4),
+small and not timed: nothing lost, nothing doubled, every 429 retried, every outbox row sent.
+
+The bot runs on the real clock (SystemClock): the outbox paces channels and honours
+Retry-After on the bot's clock, and the double's token buckets refill on real time, so a
+simulated clock would let the bot send faster than the double allows (see
+``tests/test_slack_cohort_flow.py`` for the simulated-clock variant and its caveats).
+``bench/bench_fanout.py`` runs the same scenario with 500 people and measures it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from app import Bot, build_bot
+from bot.clock import SystemClock
+from handlers.slack.messenger import make_client
+from storage.models import OutboxMessage
+from tests.helpers import make_settings
+from tests.support import slack_double_fanout as fan
+from tests.support.slack_double import SlackDouble
+
+PEOPLE = 40
+INJECTED = 6
+# Tighter than Slack's: the workspace bucket holds 5 and refills 4 per second, so the 41
+# posts (40 prompts and the announcement) need at least (41 - 5) / 4 = 9 s and the sender,
+# which is much faster, runs into the limiter as well as into the injected 429s.
+LIMITS = fan.Limits(per_channel_per_sec=1.0, burst=3, per_workspace_per_min=240, workspace_burst=5)
+
+
+@pytest.fixture
+def bot(db_url: str) -> Iterator[Bot]:
+    bot = build_bot(make_settings(db_url, organizers=f"slack:{fan.ORGA.id}"), SystemClock())
+    fan.populate(bot, PEOPLE)
+    yield bot
+    bot.engine.dispose()
+
+
+def _fan_out(bot: Bot, client_retries: int) -> tuple[fan.FanoutResult, SlackDouble]:
+    with SlackDouble(users=[fan.ORGA]) as slack:
+        slack.enforce_rate_limits(
+            per_channel_per_sec=LIMITS.per_channel_per_sec,
+            burst=LIMITS.burst,
+            per_workspace_per_min=LIMITS.per_workspace_per_min,
+            workspace_burst=LIMITS.workspace_burst,
+        )
+        slack.fail_calls("chat.postMessage", fan.spread(INJECTED, PEOPLE), retry_after=1)
+        runtime, url = fan.start_runtime(bot, slack, flush_interval=0.2)
+        if client_retries != 3:  # the production client retries a 429 three times itself
+            runtime.messenger.client = make_client(
+                "xoxb-test", slack.base_url, rate_limit_retries=client_retries
+            )
+        try:
+            result = fan.run(bot, slack, url, PEOPLE, LIMITS, timeout=25.0)
+        finally:
+            runtime.stop()
+    return result, slack
+
+
+def _check(result: fan.FanoutResult) -> None:
+    assert result.prompt_rows == PEOPLE
+    assert (result.delivered, result.lost, result.duplicated) == (PEOPLE, 0, 0)
+    assert result.injected_429 == INJECTED
+    assert result.rate_limited_429 > 0, "the limiter never refused: limits not tight enough"
+    # every refused call was sent again, with the same text to the same channel, and succeeded
+    assert result.retried_ok == result.injected_429 + result.rate_limited_429
+    # each once: the prompts, the announcement (both outbox) and the command's answer
+    assert result.posts_ok == PEOPLE + 2
+    assert result.outbox == {"sent": PEOPLE + 1}
+    assert result.conversations_open == 0  # DMs go to the user id; the answer names the DM
+
+
+def test_fan_out_with_429s_loses_and_doubles_nothing(bot: Bot) -> None:
+    result, _slack = _fan_out(bot, client_retries=3)
+    _check(result)
+
+
+def test_fan_out_when_every_429_goes_back_to_the_outbox(bot: Bot) -> None:
+    """No retries in the WebClient: each 429 ends the attempt, the row goes back to
+    ``pending`` with the Retry-After in ``not_before`` and a later flush sends it."""
+    result, _slack = _fan_out(bot, client_retries=0)
+    _check(result)
+    with bot.uow_factory() as uow:
+        deferred = [
+            (row.status, row.error or "")
+            for row in uow.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.error.is_not(None))
+            )
+        ]
+    # the rows that met a 429 went through the database's Retry-After and were then sent
+    assert len(deferred) >= INJECTED
+    assert all(status == "sent" and "ratelimited" in error for status, error in deferred)
