@@ -1,9 +1,11 @@
 """The console backend: talk to the bot from a terminal, or script a whole year through stdin.
 
 Input lines:
-  ``@anna /stadtlabor hilfe`` (or ``@anna hilfe``)  a command by console:anna in the channel
-  ``@anna #andere hilfe``                          the same in another console channel
-  ``@anna dm: <text>``                             a direct message from anna to the bot
+  ``hilfe`` (or ``/stadtlabor hilfe``)             a command in the channel, by the current person
+  ``@anna hilfe``                                  by console:anna, who is the current person now
+  ``@anna``                                        switch to anna without a command
+  ``@anna #andere hilfe``                          a command in another console channel
+  ``dm: <text>`` / ``@anna dm: <text>``            a direct message to the bot
   ``!clock +2d`` / ``!clock +3h`` / ``!clock 2026-12-01T09:00`` / ``!clock``
   empty lines and lines starting with ``#`` are ignored.
 """
@@ -87,6 +89,7 @@ class ConsoleBackend:
     tz: ZoneInfo
     out: TextIO = sys.stdout
     echo: bool = False  # print each input line first (readable transcripts of scripts)
+    persona: str = "ich"  # who a line without @name comes from; @name switches
 
     def run(self, lines: Iterable[str]) -> int:
         for raw in lines:
@@ -103,13 +106,17 @@ class ConsoleBackend:
             self._clock(stripped[6:].strip())
         else:
             match = _LINE.match(stripped)
-            if match is None:
-                self.out.write(
-                    "Bitte beginnen Sie die Zeile mit @name, z. B. „@anna hilfe“ oder "
-                    "„@anna dm: …“ (Start each line with @name).\n\n"
-                )
-                return
-            self._command(match.group("user"), match.group("channel"), match.group("rest"))
+            if match is None:  # no @name: the person who wrote last
+                self._command(self.persona, None, stripped)
+            else:
+                self.persona = match.group("user")
+                if not match.group("rest").strip():
+                    self.out.write(
+                        f"Sie schreiben jetzt als @{self.persona}. "
+                        f"(You are now writing as @{self.persona}.)\n\n"
+                    )
+                    return
+                self._command(self.persona, match.group("channel"), match.group("rest"))
         self.after_input()
 
     def _command(self, user: str, channel: str | None, rest: str) -> None:

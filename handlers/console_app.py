@@ -14,8 +14,9 @@ from handlers.console import ConsoleBackend, ConsoleMessenger
 CLOCK_KEY = "console:clock"
 MESSAGE_KEY = "console:last_message_id"
 BANNER = (
-    "Stadtlabor-Bot – Konsole. Beispiel: „@anna hilfe“, „@anna dm: …“, „!clock +1d“. "
-    "Ende mit Strg-D.\n"
+    "Stadtlabor-Bot – Konsole. Sie schreiben als @{persona}; „hilfe“ zeigt die Befehle.\n"
+    "Als andere Person: „@anna hilfe“ (danach schreiben Sie als @anna). Direktnachricht an den "
+    "Bot: „dm: …“. Zeit vorspulen: „!clock +1d“. Ende mit Strg-D.\n\n"
 )
 
 
@@ -49,6 +50,11 @@ def start_console(
             uow.commit()
         return int(bot.due.run_due(now))
 
+    # Lines without @name come from the first console organiser of the settings, else "ich"
+    # (who becomes the organiser by creating the first cohort when none is configured).
+    persona = next(
+        (o.external_id for o in settings.organizer_identities if o.platform == "console"), "ich"
+    )
     messenger = ConsoleMessenger(out, next_id=next_id)
     sender = bot.sender({"console": messenger})
     backend = ConsoleBackend(
@@ -60,10 +66,11 @@ def start_console(
         tz=settings.tz,
         out=out,
         echo=echo,
+        persona=persona,
     )
     if lines is None:
         if sys.stdin.isatty():
-            out.write(BANNER)
+            out.write(BANNER.format(persona=persona))
         lines = sys.stdin
     try:
         return backend.run(lines)

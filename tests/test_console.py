@@ -138,3 +138,24 @@ def test_export_ics_on_the_command_line(tmp_path: Path) -> None:
     assert "DTSTART;TZID=Europe/Berlin:20261212T100000" in text
     missing = _stadtlabor(tmp_path, "", "export", "ics", "--jahrgang", "Gibtsnicht")
     assert missing.returncode == 2 and "J1" in missing.stderr
+
+
+def test_lines_without_a_name_come_from_the_current_person(tmp_path: Path) -> None:
+    """A newcomer types commands as in chat; @name switches who is typing, and sticks."""
+    out = io.StringIO()
+    settings = make_settings(f"sqlite:///{tmp_path}/p.db", organizers=[])
+    lines = [
+        'jahrgang anlegen "Probe" plaetze=2',  # "ich" creates the first cohort: organiser
+        "@anna",
+        'anmelden name="Anna A" kommune=Astadt funktion=Bürgermeisterin email=a@a.de zustimmung=ja',
+        "dm: meine-daten",
+        "@ich teilnehmende",
+    ]
+    assert start_console(settings, build_bot, lines, out) == 0
+    text = out.getvalue()
+    assert "Jahrgang „Probe“ angelegt" in text, text
+    assert "Sie schreiben jetzt als @anna." in text
+    assert "angemeldet: Platz 1 von 2" in text, text
+    assert "[dm @anna]" in text and "Anna A" in text.split("[dm @anna]")[-1]
+    assert text.count("Anna A") >= 2  # in her data and in the organiser's list
+    assert "Bitte beginnen Sie die Zeile mit @name" not in text
