@@ -24,7 +24,7 @@ from bot.outbox import dm_person
 from bot.permissions import require
 from bot.reminders import DueContext, DueHandlers
 from bot.router import fold
-from bot.services import poll_close, polls
+from bot.services import poll_close, poll_votes, polls
 from bot.services.poll_results import options_of, render_for_channel
 from bot.views import Message, Note, Section
 from storage.models import Poll
@@ -193,7 +193,9 @@ def vote(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     if not ctx.args:
         raise UserFacingError(N_("Bitte nennen Sie Umfrage und Option, z. B. abstimmen 3 2."))
-    poll = polls.get_poll(ctx.uow, ctx.cohort.id, number_arg(ctx.args[0], "abstimmen 3 2"))
+    number = number_arg(ctx.args[0], "abstimmen 3 2")
+    # Locked at once (one statement): the ballot is read and replaced under the poll's lock.
+    poll = polls.get_poll(ctx.uow, ctx.cohort.id, number, lock=True)
     rest = ctx.args[1:]
     withdraw = bool(rest) and fold(rest[0]) in ("zurueckziehen", "withdraw", "keine")
     positions = () if withdraw else _positions(ctx, poll, rest)
@@ -203,9 +205,9 @@ def vote(ctx: CommandContext) -> Reply:
         mode = "add"  # a button click adds; "2," (a list of one) replaces the choice
     else:
         mode = "set"
-    outcome = polls.cast_vote(
+    outcome = poll_votes.cast_vote(
         ctx.uow,
-        poll_id=poll.id,
+        poll,
         person_id=ctx.person.id,
         positions=positions,
         mode=mode,
@@ -228,7 +230,7 @@ def vote(ctx: CommandContext) -> Reply:
 
 
 def _vote_text(ctx: CommandContext, poll: Poll, outcome: polls.VoteOutcome) -> str:
-    labels = {o.position: o.label for o in options_of(ctx.uow, poll.id)}
+    labels = outcome.labels  # read in the vote's transaction: no query after the commit
     choice = ", ".join(f"{p}. {labels[p]}" for p in outcome.positions)
     if outcome.status == "neu":
         msgid = N_(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from bot.i18n import translator
 from bot.outbox import enqueue
@@ -30,7 +30,9 @@ def options_of(uow: UnitOfWork, poll_id: int) -> list[PollOption]:
     )
 
 
-def tally(uow: UnitOfWork, poll: Poll) -> Tally:
+def tally(uow: UnitOfWork, poll: Poll, ballots: int | None = None) -> Tally:
+    """Votes per option (one GROUP BY), the ballot count (from the counter unless given) and,
+    for named polls of up to NAMES_LIMIT ballots, the voters' names."""
     counts = {
         int(position): int(n)
         for position, n in uow.session.execute(
@@ -40,8 +42,9 @@ def tally(uow: UnitOfWork, poll: Poll) -> Tally:
             .group_by(PollOption.position)
         )
     }
-    counter = uow.session.get(PollCounter, poll.id)
-    ballots = counter.ballots if counter else 0
+    if ballots is None:
+        counter = uow.session.get(PollCounter, poll.id)
+        ballots = counter.ballots if counter else 0
     names: dict[int, list[str]] = {}
     if not poll.anonymous and ballots <= NAMES_LIMIT:
         rows = uow.session.execute(
@@ -69,9 +72,13 @@ def results_visible(poll: Poll, counted: Tally, threshold: int) -> bool:
 
 
 def render_for_channel(
-    uow: UnitOfWork, poll: Poll, settings: Settings, options: list[PollOption] | None = None
+    uow: UnitOfWork,
+    poll: Poll,
+    settings: Settings,
+    options: list[PollOption] | None = None,
+    ballots: int | None = None,
 ) -> Message:
-    counted = tally(uow, poll)
+    counted = tally(uow, poll, ballots)
     language = settings.language
     return poll_message(
         poll,
@@ -85,18 +92,24 @@ def render_for_channel(
     )
 
 
-def _replace_pending(uow: UnitOfWork, key_prefix: str, message: Message) -> bool:
-    """Give still-pending rows the newest rendering (one conditional UPDATE); any replaced?"""
+def _replace_pending(uow: UnitOfWork, poll_id: int, message: Message) -> set[str]:
+    """Give the poll's still-pending post and update rows the newest rendering (one UPDATE);
+    the keys of the rows replaced."""
+    key = OutboxMessage.idempotency_key
     changed = uow.session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+            or_(
+                key.startswith(f"poll:{poll_id}:post:", autoescape=True),
+                key.startswith(f"poll-update:{poll_id}:", autoescape=True),
+            ),
             OutboxMessage.status == "pending",
         )
         .values(payload={"message": message.to_dict()})
-        .execution_options(synchronize_session=False)
+        .returning(key),
+        execution_options={"synchronize_session": False},
     )
-    return bool(getattr(changed, "rowcount", 0))
+    return set(changed.scalars())
 
 
 def push_results(
@@ -105,16 +118,22 @@ def push_results(
     now: datetime,
     settings: Settings,
     options: list[PollOption] | None = None,
+    *,
+    version: int | None = None,
+    ballots: int | None = None,
 ) -> None:
-    """Edit every posted copy of the poll message to the current state (coalesced)."""
-    message = render_for_channel(uow, poll, settings, options)
-    _replace_pending(uow, f"poll:{poll.id}:post:", message)
-    version = version_of(uow, poll.id)
+    """Edit every posted copy of the poll message to the current state (coalesced: a copy
+    whose post or update is still waiting in the outbox gets the new rendering instead of
+    another row)."""
+    message = render_for_channel(uow, poll, settings, options, ballots)
+    replaced = _replace_pending(uow, poll.id, message)
+    if version is None:
+        version = version_of(uow, poll.id)
     for posted in uow.session.scalars(
         select(PostedMessage).where(PostedMessage.subject == f"poll:{poll.id}")
     ):
         prefix = f"poll-update:{poll.id}:{posted.platform}:{posted.channel_id}:"
-        if _replace_pending(uow, prefix, message):
+        if any(k.startswith(prefix) for k in replaced):
             continue
         enqueue(
             uow,

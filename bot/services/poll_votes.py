@@ -1,0 +1,223 @@
+"""Casting a vote with few statements: the request path of every vote click.
+
+The caller holds the poll's lock (SQLite: the write lock from BEGIN IMMEDIATE; PostgreSQL: the
+poll row, SELECT … FOR UPDATE). Then:
+
+1. one query for the voter's participation (eligibility) and their ballot, if any;
+2. one query for the options (and, with a ballot, one for its current votes);
+3. the change itself at Core level: a changed option *updates* the vote row in place (no
+   delete + insert), extra choices are inserted, dropped ones deleted; the ballot row is
+   written only when its set of vote ids changes;
+4. one counter update (version and ballot count, RETURNING both);
+5. the in-place result update, coalesced in the outbox (:func:`poll_results.push_results`).
+
+Anonymous polls: vote rows carry no person and the poll's creation time as ``cast_at``;
+only the ballot links voter and votes, and it is deleted at close.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import and_, delete, insert, select, update
+
+from bot.errors import UserFacingError
+from bot.i18n import N_
+from bot.services.poll_results import options_of, push_results
+from bot.settings import Settings
+from storage.models import Participant, Poll, PollOption, Vote
+from storage.models_polls import PollBallot, PollCounter
+from storage.uow import UnitOfWork
+
+Mode = Literal["set", "add", "withdraw"]
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    status: Literal["neu", "geaendert", "unveraendert", "zurueckgezogen"]
+    positions: tuple[int, ...]
+    labels: dict[int, str] = field(default_factory=dict)  # position → label, all options
+
+
+def is_open(poll: Poll, now: datetime) -> bool:
+    return poll.closed_at is None and (poll.closes_at is None or poll.closes_at > now)
+
+
+def check_open(poll: Poll, now: datetime) -> None:
+    if not is_open(poll, now):
+        raise UserFacingError(
+            N_("Umfrage {number} ist geschlossen; Stimmen zählen nicht mehr."), number=poll.number
+        )
+
+
+def _voter_and_ballot(uow: UnitOfWork, poll: Poll, person_id: int) -> tuple[int | None, list[int]]:
+    """Refuse ineligible voters; the ballot's id and vote ids (``None, []``: no ballot)."""
+    row = uow.session.execute(
+        select(Participant.status, Participant.is_host, PollBallot.id, PollBallot.vote_ids)
+        .outerjoin(
+            PollBallot,
+            and_(PollBallot.poll_id == poll.id, PollBallot.person_id == Participant.person_id),
+        )
+        .where(Participant.cohort_id == poll.cohort_id, Participant.person_id == person_id)
+    ).first()
+    if row is None or row.status != "confirmed":
+        raise UserFacingError(
+            N_(
+                "Abstimmen können nur bestätigte Teilnehmende des Jahrgangs. Melden Sie sich "
+                "mit „anmelden“ an oder wenden Sie sich an das Programmteam."
+            )
+        )
+    if poll.host_abstain and row.is_host:
+        raise UserFacingError(
+            N_(
+                "Bei Umfrage {number} enthalten sich die Mitglieder der Gastgeberstadt "
+                "(Interessenkonflikt); Ihre Stimme kann hier nicht gezählt werden."
+            ),
+            number=poll.number,
+        )
+    return row.id, [int(i) for i in (row.vote_ids or [])]
+
+
+def new_choice(
+    poll: Poll, current: tuple[int, ...], positions: tuple[int, ...], mode: Mode, n_options: int
+) -> tuple[int, ...]:
+    wrong = [p for p in positions if not 1 <= p <= n_options]
+    if wrong:
+        raise UserFacingError(
+            N_("Option {bad} gibt es nicht; Umfrage {number} hat die Optionen 1–{n}."),
+            bad=wrong[0],
+            number=poll.number,
+            n=n_options,
+        )
+    if mode == "withdraw":
+        return ()
+    chosen = tuple(sorted(set(positions) | (set(current) if mode == "add" else set())))
+    if len(chosen) > poll.max_choices:
+        if poll.max_choices == 1:
+            raise UserFacingError(
+                N_("Bei Umfrage {number} ist nur eine Option möglich, z. B. abstimmen {number} 2."),
+                number=poll.number,
+            )
+        raise UserFacingError(
+            N_(
+                "Bei Umfrage {number} sind höchstens {max} Optionen möglich (Ihre Auswahl: "
+                "{chosen}). Ersetzen Sie sie mit einer Liste, z. B. abstimmen {number} 1,2."
+            ),
+            number=poll.number,
+            max=poll.max_choices,
+            chosen=", ".join(str(p) for p in current or chosen),
+        )
+    return chosen
+
+
+def _rewrite_votes(
+    uow: UnitOfWork,
+    poll: Poll,
+    person_id: int,
+    old: dict[int, int],
+    chosen: tuple[int, ...],
+    by_position: dict[int, PollOption],
+    now: datetime,
+) -> list[int]:
+    """Make the ballot's vote rows match ``chosen`` (``old``: position → vote id); the ids."""
+    s = uow.session
+    anonymous = poll.anonymous
+    cast_at = poll.created_at if anonymous else now  # anonymous: no telling time
+    kept = {p: old[p] for p in chosen if p in old}
+    added = [p for p in chosen if p not in old]
+    dropped = [v for p, v in old.items() if p not in kept]
+    for position in added:
+        if not dropped:
+            break
+        vote_id = dropped.pop()
+        s.execute(
+            update(Vote)
+            .where(Vote.id == vote_id)
+            .values(option_id=by_position[position].id, cast_at=cast_at),
+            execution_options={"synchronize_session": False},
+        )
+        kept[position] = vote_id
+    added = [p for p in added if p not in kept]
+    if dropped:
+        s.execute(
+            delete(Vote).where(Vote.id.in_(dropped)),
+            execution_options={"synchronize_session": False},
+        )
+    if added:
+        rows = [
+            {
+                "poll_id": poll.id,
+                "option_id": by_position[p].id,
+                "person_id": None if anonymous else person_id,
+                "cast_at": cast_at,
+            }
+            for p in added
+        ]
+        ids = s.scalars(insert(Vote).returning(Vote.id, sort_by_parameter_order=True), rows)
+        kept.update(zip(added, ids, strict=True))
+    untouched = [v for p, v in kept.items() if p in old and old[p] == v]
+    if untouched and not anonymous:  # a changed ballot: all its votes count from now
+        s.execute(
+            update(Vote).where(Vote.id.in_(untouched)).values(cast_at=now),
+            execution_options={"synchronize_session": False},
+        )
+    return [kept[p] for p in chosen]
+
+
+def cast_vote(
+    uow: UnitOfWork,
+    poll: Poll,
+    *,
+    person_id: int,
+    positions: tuple[int, ...],
+    mode: Mode,
+    now: datetime,
+    settings: Settings,
+) -> VoteOutcome:
+    """Set, extend or withdraw the ballot; ``poll`` must be locked (see module doc)."""
+    check_open(poll, now)
+    ballot_id, vote_ids = _voter_and_ballot(uow, poll, person_id)
+    options = options_of(uow, poll.id)
+    by_position = {o.position: o for o in options}
+    labels = {o.position: o.label for o in options}
+    position_of = {o.id: o.position for o in options}
+    old: dict[int, int] = {}
+    if vote_ids:
+        for vote_id, option_id in uow.session.execute(
+            select(Vote.id, Vote.option_id).where(Vote.id.in_(vote_ids))
+        ):
+            old[position_of[option_id]] = vote_id
+    current = tuple(sorted(old))
+    chosen = new_choice(poll, current, positions, mode, len(options))
+    if chosen == current:
+        return VoteOutcome("unveraendert", current, labels)
+    new_ids = _rewrite_votes(uow, poll, person_id, old, chosen, by_position, now)
+    s = uow.session
+    delta = 0
+    if ballot_id is None:
+        s.execute(insert(PollBallot).values(poll_id=poll.id, person_id=person_id, vote_ids=new_ids))
+        delta = 1
+    elif not chosen:
+        s.execute(
+            delete(PollBallot).where(PollBallot.id == ballot_id),
+            execution_options={"synchronize_session": False},
+        )
+        delta = -1
+    elif sorted(new_ids) != sorted(vote_ids):
+        s.execute(
+            update(PollBallot).where(PollBallot.id == ballot_id).values(vote_ids=new_ids),
+            execution_options={"synchronize_session": False},
+        )
+    version, ballots = s.execute(
+        update(PollCounter)
+        .where(PollCounter.poll_id == poll.id)
+        .values(version=PollCounter.version + 1, ballots=PollCounter.ballots + delta)
+        .returning(PollCounter.version, PollCounter.ballots),
+        execution_options={"synchronize_session": False},
+    ).one()
+    push_results(uow, poll, now, settings, options, version=version, ballots=ballots)
+    if not chosen:
+        return VoteOutcome("zurueckgezogen", (), labels)
+    return VoteOutcome("geaendert" if current else "neu", chosen, labels)
