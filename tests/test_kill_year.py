@@ -84,6 +84,29 @@ def attempt(row, messenger):
 
 delivery.attempt = attempt
 atexit.register(lambda: sys.stderr.write(f"«points {count}»\\n"))
+# Or: SIGKILL when this line's command has committed and before its answer is printed.
+LOST_ANSWER = os.environ.get("KILL_YEAR_BEFORE_ANSWER")
+if LOST_ANSWER:
+    import handlers.console as console
+
+    command = console.ConsoleBackend._command
+
+    def _command(self, user, channel, rest):
+        handle = self.handle
+
+        def killing(request):
+            replies = handle(request)
+            if f"@{user} {rest}" == LOST_ANSWER:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return replies
+
+        self.handle = killing
+        try:
+            command(self, user, channel, rest)
+        finally:
+            self.handle = handle
+
+    console.ConsoleBackend._command = _command
 from app import main
 raise SystemExit(main(["console", "--echo"]))
 """
@@ -94,9 +117,12 @@ def _commands() -> list[str]:
     return [line for line in lines if line and not line.startswith("#")] + TAIL
 
 
-def _run(db: str, commands: list[str], kill_at: int = 0) -> tuple[str, str, int]:
+def _run(
+    db: str, commands: list[str], kill_at: int = 0, lost_answer: str = ""
+) -> tuple[str, str, int]:
     env = {**os.environ, "STADTLABOR_DATABASE_URL": db, "PYTHONPATH": str(ROOT)}
     env["KILL_YEAR_AT"] = str(kill_at)
+    env["KILL_YEAR_BEFORE_ANSWER"] = lost_answer
     env.pop("STADTLABOR_ORGANIZERS", None)
     proc = subprocess.run(
         [sys.executable, "-u", "-c", WRAPPER],
@@ -203,17 +229,22 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[
     return _state(db), points
 
 
-def _kill_run(tmp_path: Path, seed: int, reference: tuple[dict[str, list[str]], int]) -> None:
+def _kill_run(
+    tmp_path: Path, seed: int, reference: tuple[dict[str, list[str]], int], lost_answer: str = ""
+) -> None:
     expected, points = reference
     db = f"sqlite:///{tmp_path}/year-{seed}.db"
     commands = _commands()
-    kill_at = random.Random(seed).randint(1, points)
-    first, _err, code = _run(db, commands, kill_at)
+    kill_at = 0 if lost_answer else random.Random(seed).randint(1, points)
+    first, _err, code = _run(db, commands, kill_at, lost_answer)
     assert code == -9, f"seed {seed}: not killed at point {kill_at}/{points} (exit {code})"
     resume = _resume_index(first, commands)
     second, err, code = _run(db, commands[resume:])
     where = f"seed {seed}, killed at point {kill_at}/{points}, resumed at line {resume}"
     where += f" {commands[resume]!r}" if resume < len(commands) else ""
+    if lost_answer:
+        where = f"killed before the answer to {lost_answer!r}, resumed at line {resume}"
+        assert commands[resume] == lost_answer, where
     assert code == 0, f"{where}: {err[-2000:]}"
     assert "Traceback" not in first + second and "Entschuldigung" not in second, where
 
@@ -248,3 +279,46 @@ def test_sigkill_at_a_seeded_point_of_a_cohort_year(
     started = time.monotonic()
     _kill_run(tmp_path, seed, reference)
     assert time.monotonic() - started < 24, f"seed {seed}: too slow"
+
+
+# The worst moment for a user: the command is committed, its answer never arrives, so the user
+# types it again. Safe for registrations, votes and feedback answers (idempotent or "already").
+RETYPED = [
+    '@anna anmelden name="Anna Aacmann" kommune="Aachen" funktion="Bürgermeisterin" '
+    "email=anna@aachen.de zustimmung=ja",
+    "@gabi abstimmen 1 1",
+    "@emil abmelden",
+    "@anna dm: feedback 1 antworten 1. Der Beteiligungsprozess 2. Die Finanzierung 3. Früh die "
+    "Wohnungsbaugesellschaft einbinden",
+    "@anna teilnahme 2 ja",
+]
+# Known gaps (issue 11 findings): these commands create a new record each time they are typed,
+# so retyping one whose answer was lost doubles it; a guided dialog takes the retyped answer
+# as the answer to its next question.
+NOT_IDEMPOTENT = [
+    "@anna dm: erinnern 18.11.2030 18 Uhr; Zugticket nach Hamburg ausdrucken",
+    '@orga programmpunkt 2 von="10 Uhr" bis="12 Uhr" titel="Stadtrundgang: Quartier Nord" '
+    "art=Vor-Ort-Besuch",
+    "@ben dm: Ben Bammann",  # typed again, the name becomes the municipality
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "line", RETYPED, ids=["anmelden", "abstimmen", "abmelden", "feedback", "teilnahme"]
+)
+def test_a_command_retyped_after_its_answer_was_lost(
+    tmp_path: Path, line: str, reference: tuple[dict[str, list[str]], int]
+) -> None:
+    assert line in _commands()
+    _kill_run(tmp_path, 0, reference, lost_answer=line)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="not idempotent when retyped (issue 11 finding)")
+@pytest.mark.parametrize("line", NOT_IDEMPOTENT, ids=["erinnern", "programmpunkt", "dialog"])
+def test_a_non_idempotent_command_retyped_after_its_answer_was_lost(
+    tmp_path: Path, line: str, reference: tuple[dict[str, list[str]], int]
+) -> None:
+    assert line in _commands()
+    _kill_run(tmp_path, 0, reference, lost_answer=line)
