@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from app import Bot, build_bot
@@ -88,6 +88,34 @@ def test_a_guided_registration_survives_a_lost_database_at_its_last_answer(
         assert "Sie sind angemeldet" in " ".join(_say(bot, "ben", "ja", dm=True))
     finally:
         bot.engine.dispose()
+
+
+def test_a_connection_dropped_in_the_middle_of_a_command(cluster: Cluster) -> None:
+    """The server ends the session while a registration is being written: the user is told
+    to retry, nothing of it is stored, and the retry (on a fresh connection) works."""
+    bot = build_bot(make_settings(cluster.url, organizers="console:orga"), SystemClock())
+    admin = create_engine(cluster.url, isolation_level="AUTOCOMMIT")
+    armed = [True]
+
+    def drop(conn: Connection, cursor: object, statement: str, *_args: object) -> None:
+        if armed[0] and statement.startswith("INSERT INTO participants"):
+            armed[0] = False
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            pid = driver.info.backend_pid
+            with admin.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    try:
+        assert "angelegt" in " ".join(_say(bot, "orga", 'jahrgang anlegen "Test" plaetze=5'))
+        event.listen(bot.engine, "before_cursor_execute", drop)
+        assert _say(bot, "erik", signup("erik")) == [UNAVAILABLE]
+        assert not armed[0]
+        assert _rows(cluster.url, "SELECT count(*) FROM participants") == [(0,)]
+        assert "Sie sind angemeldet" in " ".join(_say(bot, "erik", signup("erik")))
+    finally:
+        bot.engine.dispose()
+        admin.dispose()
 
 
 @pytest.mark.slow

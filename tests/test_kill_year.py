@@ -76,10 +76,14 @@ event.listen(Engine, "before_cursor_execute", tick)
 event.listen(Session, "after_commit", tick)
 original = delivery.attempt
 
+AFTER_SEND = os.environ.get("KILL_YEAR_AFTER_SEND")
+
 def attempt(row, messenger):
     outcome = original(row, messenger)
     if outcome.error is None:
         sys.stdout.write(f"«sent {row.idempotency_key}»\\n")
+        if AFTER_SEND and row.idempotency_key.startswith(AFTER_SEND):
+            os.kill(os.getpid(), signal.SIGKILL)  # sent, but not yet recorded as sent
     return outcome
 
 delivery.attempt = attempt
@@ -118,11 +122,12 @@ def _commands() -> list[str]:
 
 
 def _run(
-    db: str, commands: list[str], kill_at: int = 0, lost_answer: str = ""
+    db: str, commands: list[str], kill_at: int = 0, lost_answer: str = "", after_send: str = ""
 ) -> tuple[str, str, int]:
     env = {**os.environ, "STADTLABOR_DATABASE_URL": db, "PYTHONPATH": str(ROOT)}
     env["KILL_YEAR_AT"] = str(kill_at)
     env["KILL_YEAR_BEFORE_ANSWER"] = lost_answer
+    env["KILL_YEAR_AFTER_SEND"] = after_send
     env.pop("STADTLABOR_ORGANIZERS", None)
     proc = subprocess.run(
         [sys.executable, "-u", "-c", WRAPPER],
@@ -230,13 +235,18 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[
 
 
 def _kill_run(
-    tmp_path: Path, seed: int, reference: tuple[dict[str, list[str]], int], lost_answer: str = ""
+    tmp_path: Path,
+    seed: int,
+    reference: tuple[dict[str, list[str]], int],
+    lost_answer: str = "",
+    after_send: str = "",
 ) -> None:
     expected, points = reference
     db = f"sqlite:///{tmp_path}/year-{seed}.db"
     commands = _commands()
-    kill_at = 0 if lost_answer else random.Random(seed).randint(1, points)
-    first, _err, code = _run(db, commands, kill_at, lost_answer)
+    targeted = bool(lost_answer or after_send)
+    kill_at = 0 if targeted else random.Random(seed).randint(1, points)
+    first, _err, code = _run(db, commands, kill_at, lost_answer, after_send)
     assert code == -9, f"seed {seed}: not killed at point {kill_at}/{points} (exit {code})"
     resume = _resume_index(first, commands)
     second, err, code = _run(db, commands[resume:])
@@ -245,6 +255,8 @@ def _kill_run(
     if lost_answer:
         where = f"killed before the answer to {lost_answer!r}, resumed at line {resume}"
         assert commands[resume] == lost_answer, where
+    if after_send:
+        where = f"killed after sending {after_send}…, resumed at line {resume}"
     assert code == 0, f"{where}: {err[-2000:]}"
     assert "Traceback" not in first + second and "Entschuldigung" not in second, where
 
@@ -264,6 +276,10 @@ def _kill_run(
         row[0] for row in _query(db, "SELECT ref_id FROM reminder_digest WHERE source = 'outbox'")
     }
     assert uncertain <= reported, f"{where}: uncertain rows {uncertain - reported} not reported"
+    if after_send:  # the interrupted send is reported, not repeated
+        assert [k for k, s in rows if s == "uncertain"] == [
+            k for k in SENT.findall(first) if k.startswith(after_send)
+        ][:1], where
 
     # The database: the same registrations, positions, votes, feedback answers, reminders,
     # meetings, topics, polls and outbox rows as the uninterrupted year.
@@ -322,3 +338,13 @@ def test_a_non_idempotent_command_retyped_after_its_answer_was_lost(
 ) -> None:
     assert line in _commands()
     _kill_run(tmp_path, 0, reference, lost_answer=line)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["reminder:", "meeting:1:notes14:"])
+def test_a_kill_between_a_send_and_its_record(
+    tmp_path: Path, key: str, reference: tuple[dict[str, list[str]], int]
+) -> None:
+    """Killed after the platform call, before the row is marked sent: the row becomes
+    ``uncertain`` (and goes into the organisers' digest); it is not sent a second time."""
+    _kill_run(tmp_path, 0, reference, after_send=key)
