@@ -14,6 +14,7 @@ process kills itself with SIGKILL there: no cleanup, no flush, as ``kill -9`` fr
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -51,69 +52,10 @@ INTERMEDIATE = re.compile(r"^poll-update:.*:\d+$")
 # The organisers' digest of uncertain sends exists only in runs that had one (checked apart).
 SKIPPED_TABLES = {"alembic_version", "bot_state", "channel_pacing", "reminder_digest"}
 DIGEST = ("reminders-digest:", "digest:")
+THREAD = re.compile(r', "thread_id": [^,}]*')  # after "channel_id" in outbox targets
 SENT = re.compile(r"^«sent (.+)»$", re.M)
 
-# Runs the real console bot (app.main) with two test-only hooks: SIGKILL at the n-th database
-# operation, and a marker line after each successful outbox send (written right after the
-# platform call, with no database operation in between, so a kill cannot separate them).
-WRAPPER = """
-import atexit, os, signal, sys
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
-from bot.scheduling import delivery
-
-KILL_AT = int(os.environ["KILL_YEAR_AT"])
-count = 0
-
-def tick(*_args):
-    global count
-    count += 1
-    if count == KILL_AT:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-event.listen(Engine, "before_cursor_execute", tick)
-event.listen(Session, "after_commit", tick)
-original = delivery.attempt
-
-AFTER_SEND = os.environ.get("KILL_YEAR_AFTER_SEND")
-
-def attempt(row, messenger):
-    outcome = original(row, messenger)
-    if outcome.error is None:
-        sys.stdout.write(f"«sent {row.idempotency_key}»\\n")
-        if AFTER_SEND and row.idempotency_key.startswith(AFTER_SEND):
-            os.kill(os.getpid(), signal.SIGKILL)  # sent, but not yet recorded as sent
-    return outcome
-
-delivery.attempt = attempt
-atexit.register(lambda: sys.stderr.write(f"«points {count}»\\n"))
-# Or: SIGKILL when this line's command has committed and before its answer is printed.
-LOST_ANSWER = os.environ.get("KILL_YEAR_BEFORE_ANSWER")
-if LOST_ANSWER:
-    import handlers.console as console
-
-    command = console.ConsoleBackend._command
-
-    def _command(self, user, channel, rest):
-        handle = self.handle
-
-        def killing(request):
-            replies = handle(request)
-            if f"@{user} {rest}" == LOST_ANSWER:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return replies
-
-        self.handle = killing
-        try:
-            command(self, user, channel, rest)
-        finally:
-            self.handle = handle
-
-    console.ConsoleBackend._command = _command
-from app import main
-raise SystemExit(main(["console", "--echo"]))
-"""
+WRAPPER = "tests.support.killable_console"  # the console bot with the kill hooks
 
 
 def _commands() -> list[str]:
@@ -130,7 +72,7 @@ def _run(
     env["KILL_YEAR_AFTER_SEND"] = after_send
     env.pop("STADTLABOR_ORGANIZERS", None)
     proc = subprocess.run(
-        [sys.executable, "-u", "-c", WRAPPER],
+        [sys.executable, "-u", "-m", WRAPPER],
         cwd=ROOT,
         env=env,
         input="".join(f"{c}\n" for c in commands).encode(),
@@ -155,8 +97,9 @@ def _resume_index(out: str, commands: list[str]) -> int:
     return done
 
 
-def _state(db: str) -> dict[str, list[str]]:
-    """Every table, rows as sorted strings, without the columns allowed to differ."""
+def _state(db: str, lost: set[str] | None = None) -> dict[str, list[str]]:
+    """Every table, rows as sorted strings, without the columns allowed to differ; with
+    ``lost`` subjects (posts sent uncertainly), without their messages and thread links."""
     engine = create_engine(db)
     state: dict[str, list[str]] = {}
     try:
@@ -172,7 +115,11 @@ def _state(db: str) -> dict[str, list[str]]:
                     if key.startswith(DIGEST) or INTERMEDIATE.match(key):
                         continue
                     # Surrogate ids shift when a run had extra rows (the digest's reminder).
+                    if lost and row.get("subject") in lost:
+                        continue
                     shown = repr({k: v for k, v in row.items() if k not in drop and k != "id"})
+                    if lost:
+                        shown = THREAD.sub("", shown)
                     for pattern, mask in RANDOM:
                         shown = pattern.sub(mask, shown)
                     kept.append(shown)
@@ -203,7 +150,7 @@ def _diff(expected: dict[str, list[str]], got: dict[str, list[str]]) -> str:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[str]], int]:
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
     """The uninterrupted year: its end state, and how many kill points it has."""
     folder = tmp_path_factory.mktemp("reference")
     db = f"sqlite:///{folder}/year.db"
@@ -231,17 +178,17 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[
     assert Counter(SENT.findall(out)) == Counter(
         row[0] for row in _query(db, "SELECT idempotency_key FROM outbox")
     )
-    return _state(db), points
+    return db, points
 
 
 def _kill_run(
     tmp_path: Path,
     seed: int,
-    reference: tuple[dict[str, list[str]], int],
+    reference: tuple[str, int],
     lost_answer: str = "",
     after_send: str = "",
 ) -> None:
-    expected, points = reference
+    reference_db, points = reference
     db = f"sqlite:///{tmp_path}/year-{seed}.db"
     commands = _commands()
     targeted = bool(lost_answer or after_send)
@@ -283,14 +230,21 @@ def _kill_run(
 
     # The database: the same registrations, positions, votes, feedback answers, reminders,
     # meetings, topics, polls and outbox rows as the uninterrupted year.
-    difference = _diff(expected, _state(db))
+    # A post whose send was interrupted (uncertain) has no known platform message: replies
+    # meant for its thread go to the channel instead. That follows from the uncertainty alone.
+    lost = set()
+    for (target,) in _query(db, "SELECT target FROM outbox WHERE status = 'uncertain'"):
+        subject = (json.loads(target) if isinstance(target, str) else target).get("subject")
+        if subject:
+            lost.add(subject)
+    difference = _diff(_state(reference_db, lost), _state(db, lost))
     assert not difference, f"{where}:\n{difference}"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sigkill_at_a_seeded_point_of_a_cohort_year(
-    tmp_path: Path, seed: int, reference: tuple[dict[str, list[str]], int]
+    tmp_path: Path, seed: int, reference: tuple[str, int]
 ) -> None:
     started = time.monotonic()
     _kill_run(tmp_path, seed, reference)
@@ -324,7 +278,7 @@ NOT_IDEMPOTENT = [
     "line", RETYPED, ids=["anmelden", "abstimmen", "abmelden", "feedback", "teilnahme"]
 )
 def test_a_command_retyped_after_its_answer_was_lost(
-    tmp_path: Path, line: str, reference: tuple[dict[str, list[str]], int]
+    tmp_path: Path, line: str, reference: tuple[str, int]
 ) -> None:
     assert line in _commands()
     _kill_run(tmp_path, 0, reference, lost_answer=line)
@@ -334,7 +288,7 @@ def test_a_command_retyped_after_its_answer_was_lost(
 @pytest.mark.xfail(strict=True, reason="not idempotent when retyped (issue 11 finding)")
 @pytest.mark.parametrize("line", NOT_IDEMPOTENT, ids=["erinnern", "programmpunkt", "dialog"])
 def test_a_non_idempotent_command_retyped_after_its_answer_was_lost(
-    tmp_path: Path, line: str, reference: tuple[dict[str, list[str]], int]
+    tmp_path: Path, line: str, reference: tuple[str, int]
 ) -> None:
     assert line in _commands()
     _kill_run(tmp_path, 0, reference, lost_answer=line)
@@ -343,7 +297,7 @@ def test_a_non_idempotent_command_retyped_after_its_answer_was_lost(
 @pytest.mark.slow
 @pytest.mark.parametrize("key", ["reminder:", "meeting:1:notes14:"])
 def test_a_kill_between_a_send_and_its_record(
-    tmp_path: Path, key: str, reference: tuple[dict[str, list[str]], int]
+    tmp_path: Path, key: str, reference: tuple[str, int]
 ) -> None:
     """Killed after the platform call, before the row is marked sent: the row becomes
     ``uncertain`` (and goes into the organisers' digest); it is not sent a second time."""
