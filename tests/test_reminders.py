@@ -227,3 +227,21 @@ def test_one_off_in_the_gap_and_the_ambiguous_hour_follow_the_dates_rules(
         with driver.bot.uow_factory() as uow:
             row = uow.session.query(Reminder).order_by(Reminder.id.desc()).first()
             assert row is not None and row.due_at == expected.astimezone(UTC)
+
+
+def test_the_same_reminder_typed_twice_is_kept_once(driver: Driver) -> None:
+    """Typed again — say the first answer never arrived — the reminder is not doubled; a
+    different text or time is a new reminder."""
+    line = "erinnern morgen 9 Uhr; Zugticket ausdrucken"
+    first = driver.say("anna", line, dm=True)
+    again = driver.say("anna", line, dm=True)
+    assert "Erinnerung Nr." in first and "angelegt" in first, first
+    number = first.split("Erinnerung Nr. ")[1].split(" ")[0]
+    assert f"gibt es schon (Nr. {number})" in again and "Donnerstag, 26. November" in again
+    driver.say("anna", "erinnern morgen 10 Uhr; Zugticket ausdrucken", dm=True)
+    driver.say("berta", line, dm=True)  # someone else's reminder is their own
+    with driver.bot.uow_factory() as uow:
+        rows = uow.session.query(Reminder).filter(Reminder.kind.in_(svc.KINDS)).all()
+        assert sorted(r.text or "" for r in rows) == ["Zugticket ausdrucken"] * 3
+    _tick(driver, timedelta(days=1))
+    assert len(_dms(driver, "anna")) == 2  # 09:00 and 10:00, not three

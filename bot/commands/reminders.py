@@ -117,14 +117,42 @@ def _echo(ctx: CommandContext, row: Reminder) -> str:
     return echo
 
 
+def _twin(
+    ctx: CommandContext,
+    kind: str,
+    due_at: datetime,
+    body: str,
+    rule: str | None,
+    cohort_id: int | None,
+) -> Reminder | None:
+    """The same reminder, still pending: a command typed again (say, its answer was lost)."""
+    for row in svc.pending_for(ctx.uow, ctx.person.id, None, False):
+        same_target = row.kind == kind and row.cohort_id == cohort_id
+        same_time = row.due_at == due_at and row.recurrence == rule
+        if same_target and same_time and (row.text or "") == body:
+            return row
+    return None
+
+
 def remind(ctx: CommandContext, *, channel: bool) -> Reply:
     when, body = _split(ctx)
     due_at, rule = _when(ctx, when)
     cohort_id = ctx.cohort.id if channel and ctx.cohort is not None else None
+    kind = svc.KIND_CHANNEL if channel else svc.KIND_DM
+    twin = _twin(ctx, kind, due_at, body, rule, cohort_id)
+    if twin is not None:
+        head = ctx._(
+            N_("Diese Erinnerung gibt es schon (Nr. {id}); ich lege sie nicht doppelt an."),
+            id=twin.id,
+        )
+        hint = ctx._(N_("Löschen mit „erinnerung {id} löschen“."), id=twin.id)
+        return Reply(
+            Message(blocks=(Section(lines=(head, _echo(ctx, twin))), Note(hint)), fallback=head)
+        )
     row = svc.create(
         ctx.uow,
         person_id=ctx.person.id,
-        kind=svc.KIND_CHANNEL if channel else svc.KIND_DM,
+        kind=kind,
         due_at=due_at,
         text=body,
         now=ctx.now,
