@@ -143,3 +143,15 @@ def test_agenda_without_meetings(bot: Bot) -> None:
     d.say("orga", 'jahrgang anlegen "Leer"')
     assert "kein Treffen an" in d.say("orga", "agenda")
     assert "kein Treffen an" in d.say("orga", "agenda posten")
+
+
+def test_the_same_item_typed_twice_is_added_once(driver: Driver) -> None:
+    line = 'programmpunkt 1 von="10 Uhr" bis="11:30" titel="Begrüßung" art=Input'
+    assert "Programmpunkt hinzugefügt" in driver.say("orga", line)
+    again = driver.say("orga", line)
+    assert "Diesen Programmpunkt gibt es schon: Treffen 1, Nr. 1: Tag 1, 10:00–11:30" in again
+    other = driver.say("orga", 'programmpunkt 1 von="10 Uhr" bis="11:30" titel="Begrüßung" tag=2')
+    assert "Programmpunkt hinzugefügt" in other  # another day is another item
+    with driver.bot.uow_factory() as uow:
+        meeting = uow.session.scalars(select(Meeting)).one()
+        assert [i.title for i in agenda.items_of(uow, meeting)] == ["Begrüßung", "Begrüßung"]

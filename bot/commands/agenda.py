@@ -193,8 +193,15 @@ def item_command(ctx: CommandContext) -> Reply:
         )
     times = _times(ctx, meeting, None, False)
     assert times is not None
-    data = svc.ItemData(times[0], times[1], " ".join(rest))
-    item = svc.add_item(ctx.uow, meeting, _apply_texts(ctx, data), ctx.tz)
+    data = _apply_texts(ctx, svc.ItemData(times[0], times[1], " ".join(rest)))
+    items = svc.items_of(ctx.uow, meeting)
+    for nr, other in enumerate(items, 1):  # typed again (its answer lost?): not a second copy
+        if svc.data_of(other) == replace(data, title=data.title.strip()):
+            line = _line(ctx, meeting, other, nr)
+            return Reply(
+                Message.text(ctx._(N_("Diesen Programmpunkt gibt es schon: {line}"), line=line))
+            )
+    item = svc.add_item(ctx.uow, meeting, data, ctx.tz)
     return _done(ctx, meeting, item, N_("Programmpunkt hinzugefügt: {line}"))
 
 
