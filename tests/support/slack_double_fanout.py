@@ -65,7 +65,7 @@ class Limits:
 @dataclass
 class FanoutResult:
     people: int
-    command_s: float  # slash command sent → its HTTP answer (bolt acks before the work)
+    command_s: float  # slash command sent → its HTTP answer (the listener commits, then acks)
     enqueued_s: float  # slash command sent → the prompts' outbox rows seen committed (±0.1 s)
     first_dm_s: float  # slash command sent → first prompt DM accepted
     wall_s: float  # slash command sent → last prompt DM accepted by the double
