@@ -10,13 +10,19 @@ simulated clock would let the bot send faster than the double allows (see
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from sqlalchemy import select
 
 from app import Bot, build_bot
+from bot import outbox
 from bot.clock import SystemClock
+from bot.messenger import MessageRef, Messenger
+from bot.views import Message
 from handlers.slack.messenger import make_client
 from storage.models import OutboxMessage
 from tests.helpers import make_settings
@@ -93,3 +99,55 @@ def test_fan_out_when_every_429_goes_back_to_the_outbox(bot: Bot) -> None:
     # the rows that met a 429 went through the database's Retry-After and were then sent
     assert len(deferred) >= INJECTED
     assert all(status == "sent" and "ratelimited" in error for status, error in deferred)
+
+
+class _ParallelMessenger:
+    """Records posts; may be called from four threads (like SlackMessenger), no pacing."""
+
+    platform = "fake"
+    concurrent_sends = 4
+    pace_seconds = 0.0
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.active = 0
+        self.most_active = 0
+        self._lock = threading.Lock()
+
+    def post(
+        self, channel_id: str, message: Message, thread: MessageRef | None = None
+    ) -> MessageRef:
+        with self._lock:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        time.sleep(0.05)
+        with self._lock:
+            self.active -= 1
+            self.sent.append((channel_id, message.plain_text()))
+            return MessageRef("fake", channel_id, str(len(self.sent)))
+
+
+def test_lanes_keep_each_channels_order_and_run_side_by_side(db_url: str) -> None:
+    bot = build_bot(make_settings(db_url), SystemClock())
+    try:
+        with bot.uow_factory() as uow:
+            for i in range(5):
+                for channel in ("C1", "C2", "C3"):
+                    outbox.enqueue(
+                        uow,
+                        key=f"lane:{channel}:{i}",
+                        platform="fake",
+                        operation="post",
+                        target={"channel_id": channel},
+                        now=bot.clock.now(),
+                        message=Message.text(f"{channel} #{i}"),
+                    )
+            uow.commit()
+        fake = _ParallelMessenger()
+        assert bot.sender({"fake": cast(Messenger, fake)}).flush() == 15
+        for channel in ("C1", "C2", "C3"):
+            texts = [text for ch, text in fake.sent if ch == channel]
+            assert texts == [f"{channel} #{i}" for i in range(5)]
+        assert fake.most_active > 1  # the three channels went out side by side
+    finally:
+        bot.engine.dispose()
