@@ -23,6 +23,8 @@ _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z]{2,}$")
 YES = {"ja", "j", "yes", "y", "ok", "einverstanden", "zustimmen", "i agree", "agree"}
 NO = {"nein", "n", "no"}
 CANCEL = {"abbrechen", "cancel", "stop", "abbruch"}
+FREE_TEXT = {"text", "email", "longtext"}  # not choices: a repeated "ja" is a real answer
+LONG_REPEAT = 20  # a long answer repeated word for word is asked back; a short one is taken
 
 
 def form_to_dict(form: Form) -> dict[str, Any]:
@@ -161,14 +163,46 @@ def continue_dialog(
         if field.kind == "consent" and fold(text.strip()) in NO:
             uow.dialogs.remove(dialog)
         return DialogStep(Message.text(exc.render(translate)))
+    repeated = _repeated_answer(form, dialog.state, field, text)
+    if repeated is not None:
+        dialog.state = {**dialog.state, "asked": field.name}
+        dialog.updated_at = now
+        again = translate(
+            N_(
+                "„{text}“ haben Sie eben schon bei „{previous}“ geschrieben. Jetzt geht es um "
+                "die nächste Frage. Ist es wirklich dasselbe, schreiben Sie es noch einmal."
+            )
+        ).format(text=text.strip()[:80], previous=repeated.label)
+        asked = question(form, field, translate)
+        return DialogStep(Message(blocks=(Section(lines=(again,)), *asked.blocks), fallback=again))
     values[field.name] = value or ""
     nxt = _next_field(form, values)
     if nxt is None:
         uow.dialogs.remove(dialog)
         return DialogStep(Message.text(""), finished_values=values, form=form)
-    dialog.state = {"form": dialog.state["form"], "values": values}
+    last = {"field": field.name, "text": text.strip()}
+    dialog.state = {"form": dialog.state["form"], "values": values, "last": last}
     dialog.updated_at = now
     return DialogStep(question(form, nxt, translate))
+
+
+def _repeated_answer(
+    form: Form, state: dict[str, Any], field: FormField, text: str
+) -> FormField | None:
+    """The previous free-text field, when its answer is typed again for ``field`` — most
+    likely the same message sent twice (its answer, the next question, never arrived). Asked
+    back once; typed a third time it is taken."""
+    last = state.get("last")
+    if not isinstance(last, dict) or state.get("asked") == field.name:
+        return None
+    previous = next((f for f in form.fields if f.name == last.get("field")), None)
+    if previous is None or {previous.kind, field.kind} - FREE_TEXT:
+        return None
+    if text.strip() != last.get("text"):
+        return None
+    # "keine" for two feedback questions in a row is a real answer; a long text twice is not
+    short = len(text.strip()) < LONG_REPEAT
+    return None if field.kind == "longtext" and short else previous
 
 
 def _next_field(form: Form, values: dict[str, str]) -> FormField | None:

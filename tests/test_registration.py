@@ -184,3 +184,26 @@ def test_places_follow_the_order_seats_were_given(bot: Bot, clock: SimulatedCloc
     assert "Warteliste (Position 1)" in third, third
     listing = d.say("orga", "teilnehmende", channel="reihe")
     assert listing.index("Anna Muster") < listing.index("Ben Muster"), listing
+
+
+def test_a_dialog_answer_sent_twice_is_asked_back_not_taken_for_the_next_field(
+    driver: Driver,
+) -> None:
+    """The same text twice in a row (the next question never arrived, say) is not silently
+    taken as the answer to the next question; typed a third time, it is."""
+    driver.say("ben", "anmelden")
+    assert "Ihre Kommune" in driver.say("ben", "Ben Bammann", dm=True)
+    again = driver.say("ben", "Ben Bammann", dm=True)
+    assert "„Ben Bammann“ haben Sie eben schon bei „Ihr Name“ geschrieben" in again, again
+    assert "Ihre Kommune" in again
+    assert "Ihre Funktion" in driver.say("ben", "Bensheim", dm=True)
+    assert "Ihre E-Mail" in driver.say("ben", "Beigeordneter", dm=True)
+    driver.say("ben", "ben@bensheim.de", dm=True)
+    assert "willige ein" in driver.say("ben", "-", dm=True)
+    assert "Platz 1 von 3" in driver.say("ben", "ja", dm=True)
+    assert "Ben Bammann – Bensheim – Beigeordnete/r" in driver.say("orga", "teilnehmende")
+
+    driver.say("cara", "anmelden")
+    driver.say("cara", "Stadt Cara", dm=True)
+    assert "eben schon" in driver.say("cara", "Stadt Cara", dm=True)
+    assert "Ihre Funktion" in driver.say("cara", "Stadt Cara", dm=True)  # insisted: taken
