@@ -252,42 +252,27 @@ def test_sigkill_at_a_seeded_point_of_a_cohort_year(
 
 
 # The worst moment for a user: the command is committed, its answer never arrives, so the user
-# types it again. Safe for registrations, votes and feedback answers (idempotent or "already").
-RETYPED = [
-    '@anna anmelden name="Anna Aacmann" kommune="Aachen" funktion="Bürgermeisterin" '
-    "email=anna@aachen.de zustimmung=ja",
-    "@gabi abstimmen 1 1",
-    "@emil abmelden",
-    "@anna dm: feedback 1 antworten 1. Der Beteiligungsprozess 2. Die Finanzierung 3. Früh die "
-    "Wohnungsbaugesellschaft einbinden",
-    "@anna teilnahme 2 ja",
-]
-# Known gaps (issue 11 findings): these commands create a new record each time they are typed,
-# so retyping one whose answer was lost doubles it; a guided dialog takes the retyped answer
-# as the answer to its next question.
-NOT_IDEMPOTENT = [
-    "@anna dm: erinnern 18.11.2030 18 Uhr; Zugticket nach Hamburg ausdrucken",
-    '@orga programmpunkt 2 von="10 Uhr" bis="12 Uhr" titel="Stadtrundgang: Quartier Nord" '
-    "art=Vor-Ort-Besuch",
-    "@ben dm: Ben Bammann",  # typed again, the name becomes the municipality
-]
+# types it again. Safe for every command of the year: idempotent, "already done", a reminder or
+# programme item that exists already is named instead of doubled, and a guided dialog asks back
+# instead of taking the retyped answer for its next question.
+RETYPED = {
+    "anmelden": '@anna anmelden name="Anna Aacmann" kommune="Aachen" '
+    'funktion="Bürgermeisterin" email=anna@aachen.de zustimmung=ja',
+    "abstimmen": "@gabi abstimmen 1 1",
+    "abmelden": "@emil abmelden",
+    "feedback": "@anna dm: feedback 1 antworten 1. Der Beteiligungsprozess 2. Die Finanzierung "
+    "3. Früh die Wohnungsbaugesellschaft einbinden",
+    "teilnahme": "@anna teilnahme 2 ja",
+    "erinnern": "@anna dm: erinnern 18.11.2030 18 Uhr; Zugticket nach Hamburg ausdrucken",
+    "programmpunkt": '@orga programmpunkt 2 von="10 Uhr" bis="12 Uhr" '
+    'titel="Stadtrundgang: Quartier Nord" art=Vor-Ort-Besuch',
+    "dialog": "@ben dm: Ben Bammann",
+}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "line", RETYPED, ids=["anmelden", "abstimmen", "abmelden", "feedback", "teilnahme"]
-)
+@pytest.mark.parametrize("line", list(RETYPED.values()), ids=list(RETYPED))
 def test_a_command_retyped_after_its_answer_was_lost(
-    tmp_path: Path, line: str, reference: tuple[str, int]
-) -> None:
-    assert line in _commands()
-    _kill_run(tmp_path, 0, reference, lost_answer=line)
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="not idempotent when retyped (issue 11 finding)")
-@pytest.mark.parametrize("line", NOT_IDEMPOTENT, ids=["erinnern", "programmpunkt", "dialog"])
-def test_a_non_idempotent_command_retyped_after_its_answer_was_lost(
     tmp_path: Path, line: str, reference: tuple[str, int]
 ) -> None:
     assert line in _commands()
