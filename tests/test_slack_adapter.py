@@ -14,10 +14,11 @@ from bot import permissions
 from bot.clock import SimulatedClock, SystemClock
 from bot.commands import build_registry
 from bot.commands.registry import CommandSpec
-from bot.context import CommandContext, Reply
+from bot.context import CommandContext, Reply, Request
 from bot.dispatcher import Dispatcher
 from bot.outbox import enqueue
 from bot.views import Form, FormField, Message
+from handlers.slack import listeners
 from handlers.slack.runner import SlackConfig, SlackRuntime
 from tests.helpers import make_settings
 from tests.support import slack_requests as sr
@@ -147,6 +148,26 @@ def test_slash_command_is_committed_before_the_ack(running: Running) -> None:
         person = uow.persons.get_by_identity("slack", "U0ANNA")
         assert person is not None and person.language == "en"
     assert running.slack.ephemerals() == []  # nothing was delivered by the "dead" instance
+
+
+def test_a_slow_slash_command_is_acked_in_time_and_answers_later(
+    running_sqlite: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack wants the ack within 3 s: a command that runs longer than the budget is acked
+    at the budget and still answers when it is done."""
+    running = running_sqlite
+    monkeypatch.setattr(listeners, "ACK_BUDGET", 0.2)
+    handle = running.bot.dispatcher.handle
+
+    def slow(request: Request) -> list[Reply]:
+        time.sleep(1.0)
+        return handle(request)
+
+    monkeypatch.setattr(running.bot.dispatcher, "handle", slow)
+    started = time.monotonic()
+    assert running.send(sr.slash_command("hilfe")).status == 200
+    assert time.monotonic() - started < 0.9  # acked before the command finished
+    assert "sprache de|en" in running.ephemeral_text()
 
 
 def test_button_click_runs_its_command(running: Running) -> None:

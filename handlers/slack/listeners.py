@@ -7,10 +7,11 @@ The app runs with ``process_before_response=True``: the HTTP answer leaves when 
 returns, without bolt's 10 ms ack polling. A slash command or a button click (a vote, a
 confirmation) is committed to the database *before* the ack — a command Slack saw acknowledged
 is never lost, even if the instance dies right after — and only the delivery of the answers
-runs in a small thread pool. Events (DM messages, mentions) ack at once; their work runs in the
-pool (their retries are deduplicated in the database). Modal submissions answer inside the
-ack (per-field errors must travel in it). The dispatcher needs milliseconds, well inside Slack's
-3 seconds.
+runs in a small thread pool. A slash command that needs longer than ``ACK_BUDGET`` (2 s) is
+acked then and answers when it is done. Events (DM messages, mentions) ack at once; their
+work runs in the pool (their retries are deduplicated in the database). Modal submissions
+answer inside the ack (per-field errors must travel in it); the dispatcher needs
+milliseconds, well inside Slack's 3 seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COMMAND = "/stadtlabor"
+ACK_BUDGET = 2.0  # seconds a slash command may run before the ack (Slack allows 3)
 EVENT_KEY = "slack:event:{event_id}"
 _BUTTON = re.compile(rf"^{re.escape(COMMAND_ACTION_PREFIX)}\d+$")
 _MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*")
@@ -110,11 +113,17 @@ class SlackListeners:
         text = f"{COMMAND} {unescape(str(command.get('text') or ''))}"
         # Durable before the ack, like a click: an instance that dies after Slack heard "ok"
         # has already committed the command; only the delivery of its answer runs later.
-        display_name, handle = self.profile(origin.user_id)  # users.info once per person
-        request = origin.request(
-            text, display_name=display_name, handle=handle or command.get("user_name")
-        )
-        replies = self.bot.dispatcher.handle(request)
+        # Slack wants the ack within 3 s: a command that takes longer (a feedback round with
+        # DM prompts to hundreds of people) is acked at the budget and answers when done.
+        done = self._pool.submit(self._handle, origin, text, command.get("user_name"))
+        try:
+            replies = done.result(timeout=ACK_BUDGET)
+        except FutureTimeout:
+            ack()
+            done.add_done_callback(
+                lambda f: self.background(lambda: self._deliver(f.result(), origin))
+            )
+            return
         ack()
         self.background(lambda: self._deliver(replies, origin))
 
@@ -224,9 +233,12 @@ class SlackListeners:
         self.deliverer.deliver(replies, origin)
 
     def _run(self, origin: Origin, text: str, handle: str | None = None) -> None:
-        display_name, slack_handle = self.profile(origin.user_id)
+        self._deliver(self._handle(origin, text, handle), origin)
+
+    def _handle(self, origin: Origin, text: str, handle: str | None = None) -> list[Reply]:
+        display_name, slack_handle = self.profile(origin.user_id)  # users.info once per person
         request = origin.request(text, display_name=display_name, handle=slack_handle or handle)
-        self._deliver(self.bot.dispatcher.handle(request), origin)
+        return self.bot.dispatcher.handle(request)
 
     def _deliver(self, replies: list[Reply], origin: Origin) -> None:
         self.deliverer.deliver(replies, origin)
