@@ -1,19 +1,45 @@
-"""The engine's way to run due rows: those that fall due together share one transaction."""
+"""The engine's way to run due rows: those that fall due together share one transaction.
+
+The rows are claimed with one conditional UPDATE (RETURNING what a plan depends on). Rows of
+the kinds ``dm``/``channel`` are then written from a plan (:mod:`bot.scheduling.prepare`:
+made ahead of time by the engine, or now for the whole batch in a few queries): their outbox
+rows are inserted together, the rows marked done (or moved to their next occurrence) with one
+executemany and the "last reminder" state upserted with another. Every other row (and a
+``dm``/``channel`` row that is late by more than a minute, gone or without a plan) runs its
+kind's handler in a savepoint, as before.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, Table, bindparam, case, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from bot.reminders import DueContext, DueHandlers
+from bot.outbox import NEW_ROWS
+from bot.reminders import DueContext, DueHandlers, grace_period
+from bot.scheduling import prepare, service
+from bot.scheduling.recurrence import next_occurrence
 from bot.settings import Settings
-from storage.models import Person, Reminder
+from storage.models import KeyValue, OutboxMessage, Person, Reminder
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.reminders")
+_REMINDERS = cast(Table, Reminder.__table__)
+_FINISH = (
+    update(_REMINDERS)
+    .where(_REMINDERS.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status", type_=_REMINDERS.c.status.type),
+        due_at=bindparam("b_due", type_=_REMINDERS.c.due_at.type),
+    )
+)
 
 
 def run_batch(
@@ -30,38 +56,181 @@ def run_batch(
     fall due together share one commit); returns the ids it ran. Each handler runs in a
     savepoint, so one failing row is marked ``failed`` without undoing the others;
     ``before_commit`` runs inside the transaction."""
+    prepared = prepare.register(uow_factory, handlers, settings)
+    fast_until = min(service.LATE_AFTER, grace_period(settings))
     with uow_factory() as uow:
-        ids = list(
-            uow.session.scalars(
-                select(Reminder.id)
-                .where(Reminder.status == "pending", Reminder.due_at <= now)
-                .order_by(Reminder.due_at, Reminder.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)  # PostgreSQL: other workers take the rest
-            )
-        )
-        if not ids:
+        rows = _claim(uow, now, limit)
+        if not rows:
             return []
-        claimed = list(
-            uow.session.scalars(
-                update(Reminder)
-                .where(Reminder.id.in_(ids), Reminder.status == "pending", Reminder.due_at <= now)
-                .values(status="running", attempts=Reminder.attempts + 1)
-                .returning(Reminder.id)
-            )
-        )
-        rows = list(uow.session.scalars(select(Reminder).where(Reminder.id.in_(claimed))))
-        # Loaded once for the batch (and held, the identity map is weak): handlers that look
-        # up the row's person find it without another query.
-        people = {r.person_id for r in rows if r.person_id is not None}
-        held = list(uow.session.scalars(select(Person).where(Person.id.in_(people))))
-        for reminder in sorted(rows, key=lambda r: (r.due_at, r.id)):
-            _handle(uow, handlers, settings, now, reminder, realtime)
-        del held
+        plans: dict[int, prepare.Plan] = {}
+        unplanned: list[prepare.Snapshot] = []
+        for row in rows:
+            lateness = max(now - row.due_at, timedelta(0)) if realtime else timedelta(0)
+            if not prepared.plannable(row.kind) or lateness > fast_until:
+                continue
+            plan = prepared.take(row)
+            if plan is None:
+                unplanned.append(row)
+            else:
+                plans[row.id] = plan
+        if unplanned:
+            plans.update(prepare.plan_rows(uow.session, settings, unplanned))
+        _apply(uow, [plans[r.id] for r in rows if r.id in plans], now, settings)
+        slow = [r.id for r in rows if r.id not in plans]
+        if slow:
+            _run_handlers(uow, handlers, settings, now, slow, realtime)
         if before_commit is not None:
             before_commit(uow)
         uow.commit()
-        return claimed
+        return [r.id for r in rows]
+
+
+# A one-off row is "done" from its claim on (one statement less per batch; its handler may
+# still set another status), a recurring one "running" until it is moved to its next time.
+_CLAIMED = case((_REMINDERS.c.recurrence.is_(None), "done"), else_="running")
+
+
+@functools.cache
+def _claim_statement(limit: int) -> Executable:
+    """Built once (building a statement costs more than running it on this hot path)."""
+    due = (
+        select(_REMINDERS.c.id)
+        .where(
+            _REMINDERS.c.status == "pending",
+            _REMINDERS.c.due_at <= bindparam("b_now", type_=_REMINDERS.c.due_at.type),
+        )
+        .order_by(_REMINDERS.c.due_at, _REMINDERS.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL: other workers take the rest
+    )
+    # A CTE: PostgreSQL runs it once (a plain IN (subquery) may be rescanned by a nested
+    # loop, and with SKIP LOCKED each rescan takes other rows — the LIMIT would not hold).
+    chosen = due.cte("due")
+    return (
+        update(_REMINDERS)
+        .where(_REMINDERS.c.id == chosen.c.id, _REMINDERS.c.status == "pending")
+        .values(status=_CLAIMED, attempts=_REMINDERS.c.attempts + 1)
+        .returning(*(_REMINDERS.c[col.key] for col in prepare.COLUMNS))
+    )
+
+
+def _claim(uow: UnitOfWork, now: datetime, limit: int) -> list[prepare.Snapshot]:
+    result = uow.session.execute(_claim_statement(limit), {"b_now": now})
+    rows = [prepare.Snapshot.of(r) for r in result]
+    return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Executable:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(_OUTBOX)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(_OUTBOX.c.id, _OUTBOX.c.idempotency_key)
+    )
+
+
+def _insert_outgoing(
+    session: Session, outgoing: Sequence[prepare.Outgoing], now: datetime
+) -> list[OutboxMessage]:
+    """Insert the outbox rows in one statement (idempotent like :func:`bot.outbox.enqueue`:
+    a key that exists is not added again) and return them as persistent ORM objects, as
+    :meth:`bot.outbox.OutboxSender.claim_enqueued` expects, without loading them back."""
+    fresh: dict[str, prepare.Outgoing] = {}
+    for out in outgoing:
+        fresh.setdefault(out.key, out)
+    if not fresh:
+        return []
+    values = [
+        {
+            "idempotency_key": out.key,
+            "platform": out.platform,
+            "operation": out.operation,
+            "target": out.target,
+            "payload": out.payload,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+        }
+        for out in fresh.values()
+    ]
+    dialect = session.get_bind().dialect.name
+    ids = dict((key, rid) for rid, key in session.execute(_insert_statement(dialect), values))
+    added: list[OutboxMessage] = []
+    for value in values:
+        rid = ids.get(value["idempotency_key"])
+        if rid is None:
+            continue  # the key existed
+        obj = OutboxMessage(id=rid, lease_until=None, sent_at=None, result=None, error=None)
+        for name, item in value.items():
+            setattr(obj, name, item)
+        make_transient_to_detached(obj)
+        session.add(obj)
+        added.append(obj)
+    return added
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Executable:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, KeyValue.__table__)
+    upsert = insert(table).values(key=bindparam("b_key"), value=bindparam("b_value"))
+    return upsert.on_conflict_do_update(
+        index_elements=["key"], set_={"value": upsert.excluded.value}
+    )
+
+
+def _apply(
+    uow: UnitOfWork, plans: Sequence[prepare.Plan], now: datetime, settings: Settings
+) -> None:
+    """Write what the plans say, for the whole batch at once (the handlers' effects)."""
+    if not plans:
+        return
+    session = uow.session
+    added = _insert_outgoing(session, [out for plan in plans for out in plan.outgoing], now)
+    if added:
+        session.info.setdefault(NEW_ROWS, []).extend(added)  # for OutboxSender.claim_enqueued
+    finish = []
+    last: dict[int, int] = {}
+    for plan in plans:
+        row = plan.row
+        if row.recurrence:  # (one-off rows are "done" since their claim)
+            due = next_occurrence(row.recurrence, max(now, row.due_at), settings.timezone)
+            finish.append({"b_id": row.id, "b_status": "pending", "b_due": due})
+        if plan.last_for is not None:
+            last[plan.last_for] = row.id
+    if finish:
+        session.execute(_FINISH, finish)
+    if last:
+        session.execute(
+            _upsert_statement(session.get_bind().dialect.name),
+            [
+                {"b_key": service.LAST_KEY.format(person_id=pid), "b_value": str(rid)}
+                for pid, rid in last.items()
+            ],
+        )
+
+
+def _run_handlers(
+    uow: UnitOfWork,
+    handlers: DueHandlers,
+    settings: Settings,
+    now: datetime,
+    ids: list[int],
+    realtime: bool,
+) -> None:
+    rows = list(uow.session.scalars(select(Reminder).where(Reminder.id.in_(ids))))
+    # Loaded once for the batch (and held, the identity map is weak): handlers that look
+    # up the row's person find it without another query.
+    people = {r.person_id for r in rows if r.person_id is not None}
+    held = list(uow.session.scalars(select(Person).where(Person.id.in_(people))))
+    for reminder in sorted(rows, key=lambda r: (r.due_at, r.id)):
+        _handle(uow, handlers, settings, now, reminder, realtime)
+    del held
 
 
 def _handle(
@@ -88,6 +257,6 @@ def _handle(
             update(Reminder).where(Reminder.id == reminder_id).values(status="failed")
         )
         return 0
-    if reminder.status == "running":
+    if reminder.status == "running":  # (a one-off row is "done" since its claim)
         reminder.status = "done"
     return 1

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from sqlalchemy import Table, bindparam, update
+
 from bot.identity import Identity
 from bot.messenger import MessageRef, Messenger
 from bot.scheduling import pacing
@@ -36,7 +38,28 @@ def attempt(row: OutboxMessage, messenger: Messenger) -> Outcome:
         return Outcome(error=error, wait=pacing.retry_after(exc))
 
 
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("b_id"))
+    .values(
+        status="sent",
+        lease_until=None,
+        sent_at=bindparam("b_now", type_=_OUTBOX.c.sent_at.type),
+    )
+)
+_SENT_WITH_RESULT = _SENT.values(result=bindparam("b_result", type_=_OUTBOX.c.result.type))
+
+
 def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
+    if outcome.wait is None and outcome.error is None and not row.target.get("subject"):
+        # The common case in one statement (no load): sent, nothing to remember.
+        values: dict[str, Any] = {"b_id": row.id, "b_now": now}
+        ref = outcome.ref
+        if ref is not None:
+            values["b_result"] = {"channel_id": ref.channel_id, "message_id": ref.message_id}
+        uow.session.execute(_SENT if ref is None else _SENT_WITH_RESULT, values)
+        return
     stored = uow.session.get(OutboxMessage, row.id)
     assert stored is not None
     stored.lease_until = None

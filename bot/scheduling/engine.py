@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, select, text
 
 from bot.clock import Clock
 from bot.reminders import HEARTBEAT_KEY, NOTIFY_CHANNEL, on_change
+from bot.scheduling import prepare
 from storage.models import Reminder
 from storage.uow import UnitOfWork
 
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x5354_4C42  # "STLB": the scheduler leader's advisory lock, per database and schema
 # Advisory locks are database-wide; the second key keeps deployments in other schemas apart.
 _KEYS = "CAST(:k AS integer), hashtext(current_schema())"
+PREPARE_AHEAD = timedelta(seconds=10)  # render reminders this long before they fall due
+PREPARE_EVERY = 0.5  # seconds between two looks ahead
+PREPARE_PAUSE = 0.005  # seconds between two chunks of rendering (due work goes first)
 
 
 class ReminderEngine:
@@ -52,6 +56,7 @@ class ReminderEngine:
         window: timedelta = timedelta(hours=1),
         refill: float = 30.0,
         retry: float = 1.0,
+        ahead: timedelta = PREPARE_AHEAD,
     ) -> None:
         self._engine, self._uow_factory, self._run_due = engine, uow_factory, run_due
         self._clock, self._after_run, self._run_row = clock, after_run, run_row
@@ -66,6 +71,8 @@ class ReminderEngine:
         self._stop = threading.Event()
         self._leader = threading.Event()
         self._thread: threading.Thread | None = None
+        self._ahead = ahead
+        self._preparer: threading.Thread | None = None
         self._remove_listener: Callable[[], None] | None = None
 
     @property
@@ -81,13 +88,19 @@ class ReminderEngine:
         self._remove_listener = on_change(self.refresh)
         self._thread = threading.Thread(target=self._lead, name="reminder-leader", daemon=True)
         self._thread.start()
+        if self._run_row is not None and self._ahead > timedelta(0):
+            self._preparer = threading.Thread(
+                target=self._prepare, name="reminder-prepare", daemon=True
+            )
+            self._preparer.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._remove_listener:
             self._remove_listener()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in (self._thread, self._preparer):
+            if thread is not None:
+                thread.join(timeout=10)
         self._scheduler.shutdown(wait=False)
 
     def refresh(self) -> None:
@@ -151,6 +164,24 @@ class ReminderEngine:
         with self._lock:
             self._jobs.clear()
         self._scheduler.remove_all_jobs()
+
+    # --- ahead of time ---------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """The leader renders what falls due within ``ahead`` (:mod:`bot.scheduling.prepare`),
+        in small chunks with pauses, so that a row's due moment only claims and hands over."""
+        while not self._stop.wait(PREPARE_EVERY):
+            if not self.is_leader:
+                continue
+            try:
+                prepare.prepare_ahead(
+                    self._uow_factory,
+                    self._clock.now(),
+                    self._ahead,
+                    pause=lambda: self._stop.wait(PREPARE_PAUSE),
+                )
+            except Exception:  # a plan is an optimisation: the due batch plans what is missing
+                log.exception("reminder engine: preparing ahead failed")
 
     # --- the window ---------------------------------------------------------------------
 

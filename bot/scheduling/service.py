@@ -121,7 +121,11 @@ def snooze(uow: UnitOfWork, person_id: int, due_at: datetime, now: datetime) -> 
 
 
 def _occurrence_key(row: Reminder) -> str:
-    return f"reminder:{row.id}:{row.due_at.isoformat()}"
+    return occurrence_key(row.id, row.due_at)
+
+
+def occurrence_key(reminder_id: int, due_at: datetime) -> str:
+    return f"reminder:{reminder_id}:{due_at.isoformat()}"
 
 
 def _missed(ctx: DueContext) -> bool:
@@ -151,17 +155,23 @@ def _late_note(ctx: DueContext, language: str) -> str | None:
 
 
 def reminder_message(ctx: DueContext, language: str, for_name: str | None = None) -> Message:
+    text, kind = ctx.reminder.text or "", ctx.reminder.kind
+    return render_message(text, kind, language, _late_note(ctx, language), for_name)
+
+
+def render_message(
+    text: str, kind: str, language: str, late: str | None, for_name: str | None = None
+) -> Message:
+    """The reminder as sent (also rendered ahead of time by :mod:`bot.scheduling.prepare`)."""
     _ = translator(language)
-    text = ctx.reminder.text or ""
     if for_name is None:
         head = _("Erinnerung: {text}").format(text=text)
     else:
         head = _("Kopie einer Erinnerung für {name}: {text}").format(name=for_name, text=text)
     blocks: list[Section | Note | Actions] = [Section(lines=(head,))]
-    late = _late_note(ctx, language)
     if late:
         blocks.append(Note(late))
-    if for_name is None and ctx.reminder.kind == KIND_DM:
+    if for_name is None and kind == KIND_DM:
         blocks.append(Note(_("Verschieben: „später 1 Stunde“ oder „später morgen“.")))
         blocks.append(
             Actions(
