@@ -7,7 +7,8 @@ each in its own process, see bench/request_serve.py); the baseline runs at its b
 (process_before_response=True: no 10 ms ack polling). The Slack Web API double runs in a third
 process and the load generator (wrk, see bench/request_load.py) in a fourth, replaying the
 same signed bytes to both sides. Every bot request is a real vote change, committed before the
-ack. Between measurements the bot's background work (answers, poll updates, Home) drains.
+ack. Each level starts a fresh bot process and warms both sides up for a second; the bot's
+background work (answers, poll updates) drains before and after each measurement.
 
 Usage: .venv/bin/python bench/bench_request.py [--db sqlite,postgres] [--levels 1,10,50]
        [--seconds 8] [--voters 300] [--out bench/results/request.json]
@@ -126,33 +127,37 @@ def pg_url() -> str:
 def run_backend(
     name: str, db_url: str, api: str, bare_url: str, args: argparse.Namespace, tmp: Path
 ) -> list[dict[str, Any]]:
+    """Per level a fresh bot process (Home refreshes still pending from the previous level
+    are dropped, as at a restart), a short warm-up of both sides, then bare and bot."""
     prepare(db_url, args.voters)
     log_path = tmp / f"bot-{name}.log"
     rows: list[dict[str, Any]] = []
+    start, pool = 0, args.voters * 4 * 10
     with log_path.open("w", encoding="utf-8") as log:
-        bot = Server(log, "bot", "--api", api, "--db", db_url)
-        bot.wait_idle()  # the poll's first post is delivered
-        start = 0
-        pool = args.voters * 4 * 10
-        try:
-            for level in args.levels:
-                common = {"concurrency": level, "seconds": args.seconds, "voters": args.voters}
-                bare = drive(bare_url, start=0, pool=pool, **common)
-                mine = drive(bot.url, start=start, pool=pool, **common)
+        for level in args.levels:
+            bot = Server(log, "bot", "--api", api, "--db", db_url)
+            try:
+                bot.wait_idle()  # the poll's first post is delivered
+                common = {"concurrency": level, "voters": args.voters, "pool": pool}
+                drive(bare_url, seconds=1, start=0, **common)
+                start = drive(bot.url, seconds=1, start=start, **common).next_start
+                bot.wait_idle()
+                bare = drive(bare_url, seconds=args.seconds, start=0, **common)
+                mine = drive(bot.url, seconds=args.seconds, start=start, **common)
                 start = mine.next_start
                 bot.wait_idle()
-                rows.append(
-                    {
-                        "db": name,
-                        "concurrency": level,
-                        "bare": bare.as_dict(),
-                        "bot": mine.as_dict(),
-                        "ratio": mine.rps / bare.rps,
-                    }
-                )
-                print(_line(rows[-1]), flush=True)
-        finally:
-            bot.stop()
+            finally:
+                bot.stop()
+            rows.append(
+                {
+                    "db": name,
+                    "concurrency": level,
+                    "bare": bare.as_dict(),
+                    "bot": mine.as_dict(),
+                    "ratio": mine.rps / bare.rps,
+                }
+            )
+            print(_line(rows[-1]), flush=True)
     logged = log_path.read_text(encoding="utf-8")
     tally = counted(db_url)
     for row in rows:

@@ -25,9 +25,9 @@ from bot.permissions import require
 from bot.reminders import DueContext, DueHandlers
 from bot.router import fold
 from bot.services import poll_close, poll_votes, polls
-from bot.services.poll_results import options_of, render_for_channel
+from bot.services.poll_results import render_for_channel
 from bot.views import Message, Note, Section
-from storage.models import Poll
+from storage.models import Poll, PollOption
 
 CLOSE_WORDS = ("schliessen", "close", "beenden")
 SHOW_WORDS = ("zeigen", "show", "ergebnis", "results")
@@ -164,7 +164,9 @@ def _poll_action(ctx: CommandContext, number: int, rest: list[str]) -> Reply:
     )
 
 
-def _positions(ctx: CommandContext, poll: Poll, words: list[str]) -> tuple[int, ...]:
+def _positions(
+    ctx: CommandContext, poll: Poll, words: list[str], options: list[PollOption]
+) -> tuple[int, ...]:
     """Option numbers (``2``, ``1,4``, ``1 4``), or one option's label (``"Wohnen"``)."""
     parts = [p for w in words for p in re.split(r"[,;\s]+", w) if p]
     if not parts:
@@ -172,7 +174,6 @@ def _positions(ctx: CommandContext, poll: Poll, words: list[str]) -> tuple[int, 
     if all(NUMBER.match(p.lstrip("#")) for p in parts):
         return tuple(int(p.lstrip("#")) for p in parts)
     wanted = " ".join(fold(w) for w in words).strip()
-    options = options_of(ctx.uow, poll.id)
     exact = [o.position for o in options if fold(o.label) == wanted]
     start = [o.position for o in options if fold(o.label).startswith(wanted)]
     for found in (exact, start):
@@ -194,11 +195,12 @@ def vote(ctx: CommandContext) -> Reply:
     if not ctx.args:
         raise UserFacingError(N_("Bitte nennen Sie Umfrage und Option, z. B. abstimmen 3 2."))
     number = number_arg(ctx.args[0], "abstimmen 3 2")
-    # Locked at once (one statement): the ballot is read and replaced under the poll's lock.
-    poll = polls.get_poll(ctx.uow, ctx.cohort.id, number, lock=True)
+    # Locked at once, with its options (one statement): the ballot is read and replaced
+    # under the poll's lock.
+    poll, options = polls.lock_with_options(ctx.uow, ctx.cohort.id, number)
     rest = ctx.args[1:]
     withdraw = bool(rest) and fold(rest[0]) in ("zurueckziehen", "withdraw", "keine")
-    positions = () if withdraw else _positions(ctx, poll, rest)
+    positions = () if withdraw else _positions(ctx, poll, rest, options)
     if withdraw:
         mode: polls.Mode = "withdraw"
     elif len(positions) == 1 and poll.max_choices > 1 and not rest[-1].endswith(","):
@@ -213,6 +215,7 @@ def vote(ctx: CommandContext) -> Reply:
         mode=mode,
         now=ctx.now,
         settings=ctx.settings,
+        options=options,
     )
     ctx.uow.commit()
     lines = [_vote_text(ctx, poll, outcome)]

@@ -175,11 +175,14 @@ def cast_vote(
     mode: Mode,
     now: datetime,
     settings: Settings,
+    options: list[PollOption] | None = None,
 ) -> VoteOutcome:
-    """Set, extend or withdraw the ballot; ``poll`` must be locked (see module doc)."""
+    """Set, extend or withdraw the ballot; ``poll`` must be locked (see module doc);
+    ``options``: the poll's options in order, if the caller has them."""
     check_open(poll, now)
     ballot_id, vote_ids = _voter_and_ballot(uow, poll, person_id)
-    options = options_of(uow, poll.id)
+    if options is None:
+        options = options_of(uow, poll.id)
     by_position = {o.position: o for o in options}
     labels = {o.position: o.label for o in options}
     position_of = {o.id: o.position for o in options}

@@ -111,6 +111,24 @@ def get_poll(uow: UnitOfWork, cohort_id: int, number: int, *, lock: bool = False
     return poll
 
 
+def lock_with_options(
+    uow: UnitOfWork, cohort_id: int, number: int
+) -> tuple[Poll, list[PollOption]]:
+    """The poll ``number`` locked (as :func:`get_poll` with ``lock``) and its options, in one
+    statement: what a vote needs first."""
+    rows = uow.session.execute(
+        select(Poll, PollOption)
+        .join(PollOption, PollOption.poll_id == Poll.id)
+        .where(Poll.cohort_id == cohort_id, Poll.number == number)
+        .order_by(PollOption.position)
+        .with_for_update(of=Poll)
+        .execution_options(populate_existing=True)
+    ).all()
+    if not rows:
+        return get_poll(uow, cohort_id, number), []  # raises NotFound (a poll has options)
+    return rows[0][0], [option for _poll, option in rows]
+
+
 def lock_poll(uow: UnitOfWork, poll_id: int) -> Poll:
     """The poll, freshly read under a row lock (PostgreSQL; SQLite already holds its lock)."""
     poll = uow.session.scalar(
