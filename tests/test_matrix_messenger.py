@@ -75,3 +75,36 @@ async def test_send_file_goes_into_the_dm_with_hint_rendering(world: World) -> N
     assert isinstance(downloaded, DownloadResponse) and downloaded.body == csv
     assert "Löschen — Antworten Sie mit: !stadtlabor daten löschen" in hint["content"]["body"]
     assert hint["room_id"] == ref.channel_id  # the comment went into the same DM
+
+
+async def test_a_row_sent_again_after_a_crash_is_deduplicated_by_synapse(
+    world: World,  # noqa: F811
+) -> None:
+    """The outbox resends a Matrix row whose lease ran out (the sender died mid-send) instead
+    of writing it off as "uncertain": the resend carries the same transaction ids, derived
+    from the row's key, so Synapse answers with the first event and shows nothing twice."""
+    matrix = await world.start_bot()
+    room = await world.shared_room()
+    sync_messenger = MatrixMessenger(matrix.messenger, asyncio.get_running_loop())
+    assert sync_messenger.deduplicates
+    message = Message.text("Agenda: Treffen 2")
+
+    def send() -> tuple[MessageRef, MessageRef, MessageRef, MessageRef]:
+        first = sync_messenger.post(room, message, key="agenda:post:7")
+        again = sync_messenger.post(room, message, key="agenda:post:7")  # resent after a crash
+        other = sync_messenger.post(room, message, key="agenda:post:8")  # another row
+        plain = sync_messenger.post(room, message)  # no row key: a fresh id
+        return first, again, other, plain
+
+    first, again, other, plain = await asyncio.to_thread(send)
+    assert first.message_id == again.message_id
+    assert len({first.message_id, other.message_id, plain.message_id}) == 3
+    await world.human.wait_for(lambda e: e.get("event_id") == plain.message_id)
+    copies = [
+        e
+        for e in world.human.from_bot(matrix.user_id, room)
+        if e["content"].get("body") == "Agenda: Treffen 2"
+    ]
+    assert sorted(e["event_id"] for e in copies) == sorted(
+        [first.message_id, other.message_id, plain.message_id]
+    )

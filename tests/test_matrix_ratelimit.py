@@ -45,7 +45,7 @@ async def test_rate_limited_sends_are_retried_without_duplicates(
             from_bot: Callable[[], list[str]] = lambda: [  # noqa: E731
                 e["content"]["body"] for e in human.from_bot(matrix.user_id)
             ]
-            await human.wait_for(lambda e: len(from_bot()) >= 6, timeout=30)
+            await human.wait_for(lambda e: len(from_bot()) >= 6, timeout=90)
             with bot.uow_factory() as uow:
                 statuses = {row.status for row in uow.session.query(OutboxMessage)}
         finally:

@@ -20,7 +20,7 @@ from bot.views import Message
 from handlers.matrix import polls, render
 from handlers.matrix.direct import DirectRooms
 from handlers.matrix.state import MatrixState
-from handlers.matrix.transport import MatrixSendError, Transport
+from handlers.matrix.transport import DELIVERY, DeliveryTxns, MatrixSendError, Transport
 
 PLATFORM = "matrix"
 T = TypeVar("T")
@@ -149,10 +149,27 @@ class AsyncMatrixMessenger:
         return MessageRef(PLATFORM, room_id, event_id)
 
 
+def _keyed(key: str | None, coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
+    """``coro`` with transaction ids derived from ``key`` (an outbox row's), if any."""
+    if key is None:
+        return coro
+
+    async def keyed() -> T:
+        DELIVERY.set(DeliveryTxns(key))  # the loop task's own context: no reset needed
+        return await coro
+
+    return keyed()
+
+
 class MatrixMessenger:
-    """Synchronous Messenger for worker threads (the outbox sender)."""
+    """Synchronous Messenger for worker threads (the outbox sender).
+
+    The outbox passes a row's idempotency key (``key=``) with posts and DMs: a row resent after
+    a crash reuses its transaction ids, derived from that key, so the homeserver deduplicates
+    it and the outbox may resend instead of reporting the row as "uncertain"."""
 
     platform = PLATFORM
+    deduplicates = True
 
     def __init__(
         self, inner: AsyncMatrixMessenger, loop: asyncio.AbstractEventLoop, timeout: float = 120.0
@@ -174,12 +191,16 @@ class MatrixMessenger:
             return False
 
     def post(
-        self, channel_id: str, message: Message, thread: MessageRef | None = None
+        self,
+        channel_id: str,
+        message: Message,
+        thread: MessageRef | None = None,
+        key: str | None = None,
     ) -> MessageRef:
-        return self._run(self.inner.post(channel_id, message, thread))
+        return self._run(_keyed(key, self.inner.post(channel_id, message, thread)))
 
-    def send_dm(self, user: Identity, message: Message) -> MessageRef:
-        return self._run(self.inner.send_dm(user, message))
+    def send_dm(self, user: Identity, message: Message, key: str | None = None) -> MessageRef:
+        return self._run(_keyed(key, self.inner.send_dm(user, message)))
 
     def send_private(self, user: Identity, channel_id: str | None, message: Message) -> None:
         self._run(self.inner.send_private(user, channel_id, message))

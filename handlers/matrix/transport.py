@@ -8,10 +8,12 @@ homeserver deduplicates it (no double messages even when the first attempt did g
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -38,6 +40,28 @@ def clamp_wait(retry_after_ms: int | float | None) -> float:
 
 def new_txn_id() -> str:
     return f"stl-{uuid.uuid4().hex}"
+
+
+class DeliveryTxns:
+    """Transaction ids derived from an outbox row's idempotency key: the n-th request of a
+    delivery gets the same id each time the row is sent, so a resend after a crash (the first
+    attempt may have reached the homeserver) is deduplicated by it."""
+
+    def __init__(self, key: str) -> None:
+        self.prefix = "stl-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+        self.count = 0
+
+    def next(self) -> str:
+        self.count += 1
+        return f"{self.prefix}-{self.count}"
+
+
+DELIVERY: ContextVar[DeliveryTxns | None] = ContextVar("matrix_delivery_txns", default=None)
+
+
+def _txn() -> str:
+    txns = DELIVERY.get()
+    return txns.next() if txns is not None else new_txn_id()
 
 
 def _rate_limited(resp: object) -> bool:
@@ -70,7 +94,7 @@ class Transport:
         self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str | None = None
     ) -> str:
         """Send one event; returns its event id. The transaction id is kept across retries."""
-        txn = txn_id or new_txn_id()
+        txn = txn_id or _txn()
 
         async def call() -> Any:
             return await self.client.room_send(
@@ -83,7 +107,7 @@ class Transport:
         return str(resp.event_id)
 
     async def redact(self, room_id: str, event_id: str) -> None:
-        txn = new_txn_id()
+        txn = _txn()
 
         async def call() -> Any:
             return await self.client.room_redact(room_id, event_id, tx_id=txn)
