@@ -26,7 +26,8 @@ from app import Bot, build_bot
 from bot.clock import SimulatedClock
 from bot.context import Role
 from bot.dispatcher import Dispatcher
-from handlers.slack.forms import FORM_CALLBACK
+from bot.views import Form, FormField
+from handlers.slack.forms import FORM_CALLBACK, dump_form
 from handlers.slack.messenger import PLATFORM
 from handlers.slack.runner import SlackConfig, SlackRuntime
 from tests.conftest import START
@@ -245,10 +246,17 @@ def test_organisers_remove_button_is_refused(world: World, role: Role) -> None:
 
 @pytest.mark.parametrize("case", FORM_CASES, ids=case_id)
 def test_forged_modal_submission_is_refused(world: World, case: Case) -> None:
-    """``case.line`` is the form id; the refusal replaces the modal (in the HTTP answer)."""
+    """``case.line`` is the form id; the refusal replaces the modal (in the HTTP answer). The
+    form is one the bot stored when it opened it (for someone allowed to): its key is forged
+    into the modal's metadata of a person who may not use it."""
     user = USERS[case.role]
+    key = f"slack:form:forged-{uuid.uuid4().hex}"
+    fields = (FormField("title", "Titel"), FormField("question", "Frage"))
+    with world.bot.uow_factory() as uow:
+        uow.state.put(key, dump_form(Form(case.line, "Formular", fields, "OK")))
+        uow.commit()
     before = snapshot(world.bot.engine)
-    metadata = json.dumps({"form_id": case.line, "channel": GENERAL})
+    metadata = json.dumps({"form_id": case.line, "channel": GENERAL, "form_key": key})
     submitted = world.send(
         sr.view_submission(
             FORM_CALLBACK,

@@ -12,6 +12,7 @@ earliest), hence ``slow``: it runs in ``make test-long``.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
@@ -91,7 +92,9 @@ class Scene:
         )
         assert opened[0].ok, opened[0].error
         (view,) = [v for v in self.slack.views() if title in text_of(v["title"])]
-        key = FORM_KEY.format(view_id=view["id"])
+        key = json.loads(view["private_metadata"]).get("form_key") or FORM_KEY.format(
+            view_id=view["id"]
+        )
         wait_for(lambda: self.state(key), 10, f"{key} in the database")
         return view
 

@@ -288,9 +288,16 @@ def with_form(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     bot.dispatcher = Dispatcher(bot.uow_factory, registry, bot.settings, bot.clock)
 
 
-def _submit(running: Running, view_id: str, values: dict[str, Any]) -> sr.Response:
+def _submit(running: Running, view: dict[str, Any], values: dict[str, Any]) -> sr.Response:
     state = {name: {"value": v} for name, v in values.items()}
-    return running.send(sr.view_submission("stadtlabor_form", state, view_id=view_id))
+    return running.send(
+        sr.view_submission(
+            "stadtlabor_form",
+            state,
+            view_id=view["id"],
+            private_metadata=view.get("private_metadata", ""),
+        )
+    )
 
 
 @pytest.mark.usefixtures("with_form")
@@ -303,7 +310,7 @@ def test_form_opens_a_modal_and_its_submission_runs_the_form_handler(running: Ru
     kinds = [b["element"]["type"] for b in view["blocks"] if b["type"] == "input"]
     assert kinds == ["plain_text_input", "email_text_input", "static_select", "plain_text_input"]
 
-    bad = _submit(running, view["id"], {"name": "", "email": "kein-at", "rolle": ""})
+    bad = _submit(running, view, {"name": "", "email": "kein-at", "rolle": ""})
     assert bad.status == 200 and bad.json()["response_action"] == "errors"
     assert set(bad.json()["errors"]) == {"name", "email", "rolle"}
 
@@ -312,10 +319,24 @@ def test_form_opens_a_modal_and_its_submission_runs_the_form_handler(running: Ru
         "email": "anna@musterstadt.de",
         "rolle": {"type": "static_select", "selected_option": {"value": "2"}},
     }
-    answer = _submit(running, view["id"], good).json()
+    answer = _submit(running, view, good).json()
     assert answer["response_action"] == "update"
     shown = _texts(answer["view"]["blocks"])
     assert "Danke Anna &lt;!here&gt; (Stadtplaner/in, Treffen 7)" in shown
+
+
+@pytest.mark.usefixtures("with_form")
+def test_a_submission_whose_form_is_unknown_is_not_taken_unchecked(running: Running) -> None:
+    """The bot stores a form before it opens the modal; a submission naming no stored form
+    (forged, or from a modal older than the bot's data) is refused, not run unchecked."""
+    metadata = '{"form_id": "testformular", "channel": "C0GENERAL"}'
+    state = {"name": {"value": ""}, "email": {"value": "kein-at"}}
+    answer = running.send(
+        sr.view_submission("stadtlabor_form", state, view_id="V0GONE", private_metadata=metadata)
+    ).json()
+    assert answer["response_action"] == "update"
+    assert "Dieses Formular ist nicht mehr gültig" in _texts(answer["view"]["blocks"])
+    assert running.slack.ephemerals() == [] and running.slack.calls("chat.postMessage") == []
 
 
 @pytest.mark.usefixtures("with_form")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,10 @@ Respond = Callable[..., Any]
 Language = Callable[[str], str]
 RememberForm = Callable[[str, str], None]
 
+FORM_EXPIRED = {
+    "de": "Dieses Formular ist nicht mehr gültig. Bitte öffnen Sie es noch einmal.",
+    "en": "This form is no longer valid. Please open it again.",
+}
 FORM_FAILED = {
     "de": "Das Formular konnte nicht geöffnet werden. Bitte versuchen Sie es noch einmal.",
     "en": "The form could not be opened. Please try again.",
@@ -129,16 +134,19 @@ class Deliverer:
         if origin.trigger_id is None:
             log.warning("form %s without trigger_id for %s", form.form_id, origin.user_id)
             return
+        # Stored before the modal opens, under a key the modal carries: the submission may
+        # reach another instance at once, and it must find the form to check the answers.
+        key = FORM_KEY.format(view_id=f"open-{uuid.uuid4().hex}")
+        self.remember_form(key, dump_form(form))
         metadata = {
             "form_id": form.form_id,
             "channel": origin.channel_id or "",
             "thread": origin.thread_ts or "",
+            "form_key": key,
         }
         view = form_modal(form, metadata, language)
         try:
-            opened = self.messenger.client.views_open(trigger_id=origin.trigger_id, view=view)
+            self.messenger.client.views_open(trigger_id=origin.trigger_id, view=view)
         except SlackApiError as exc:
             log.warning("views.open failed for %s: %s", form.form_id, exc.response["error"])
             self.private(origin, Message.text(FORM_FAILED.get(language, FORM_FAILED["de"])))
-            return
-        self.remember_form(FORM_KEY.format(view_id=opened["view"]["id"]), dump_form(form))

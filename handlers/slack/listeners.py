@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.context import Reply
 from bot.i18n import translator
-from handlers.slack.delivery import Deliverer, Origin
+from bot.views import Message
+from handlers.slack.delivery import FORM_EXPIRED, Deliverer, Origin
 from handlers.slack.forms import (
     FORM_CALLBACK,
     FORM_KEY,
@@ -196,18 +197,19 @@ class SlackListeners:
         )
         language = self.language_of(user_id)
         raw = submitted_values(view.get("state", {}).get("values", {}))
-        stored = self._get_state(FORM_KEY.format(view_id=view.get("id", "")))
-        form = load_form(stored) if stored else None
-        if form is not None:
-            values, errors = validate(form, raw, translator(language))
-            if errors:
-                ack(response_action="errors", errors=errors)
-                return
-            form_id, context = form.form_id, form.context
-        else:
-            values, form_id, context = raw, str(meta.get("form_id", "")), {}
+        opened = self._get_state(meta["form_key"]) if meta.get("form_key") else None
+        stored = opened or self._get_state(FORM_KEY.format(view_id=view.get("id", "")))
+        if not stored:  # never unchecked answers: the form defines what is valid
+            expired = Message.text(FORM_EXPIRED.get(language, FORM_EXPIRED["de"]))
+            ack(response_action="update", view=result_modal(expired, language))
+            return
+        form = load_form(stored)
+        values, errors = validate(form, raw, translator(language))
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
         request = origin.request("", handle=body["user"].get("username"))
-        replies = self.bot.dispatcher.submit_form(request, form_id, values, context)
+        replies = self.bot.dispatcher.submit_form(request, form.form_id, values, form.context)
         self._answer_submission(ack, view, replies, origin, language)
         self.after_request()
         self.home.after_request(user_id)
