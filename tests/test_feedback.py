@@ -141,3 +141,15 @@ def test_an_erased_author_stays_erased_in_the_export(driver: Driver) -> None:
     files = {s.filename: (s.content or b"").decode() for s in driver.messenger.transcript}
     assert "(gelöschte Person),a,b,c" in files["feedback-1.csv"]
     assert "Ben" not in files["feedback-1.csv"] + files["feedback-1.md"]
+
+
+def test_the_same_round_started_twice_is_opened_once(driver: Driver) -> None:
+    """Typed again (its answer lost, say), the round is not opened a second time: nobody is
+    asked twice. Another deadline or title is another round."""
+    assert "#1" in driver.say("orga", START_NAMED)
+    again = driver.say("orga", START_NAMED)
+    assert "Feedback-Runde #1 „Quartiersentwicklung Musterstadt“ ist schon offen" in again
+    assert len(dms_to(driver, "ben")) == 1
+    other = START_NAMED.replace("Freitag 18 Uhr", "Samstag 12 Uhr")
+    assert "#2" in driver.say("orga", other)
+    assert len(dms_to(driver, "ben")) == 2

@@ -20,7 +20,7 @@ from bot.services import feedback_replies as replies
 from bot.services import feedback_views as views
 from bot.services.feedback_answers import message_body, parse_numbered, strip_answer_command
 from bot.services.feedback_publish import KIND_CLOSE, KIND_REMIND
-from bot.services.feedback_start import read_request
+from bot.services.feedback_start import open_twin, read_request
 from bot.views import Message, Note, Section
 from storage.models import Cohort, FeedbackRound
 
@@ -236,6 +236,14 @@ def start(ctx: CommandContext) -> Reply:
         now=ctx.now,
         timezone=ctx.settings.timezone,
     )
+    twin = open_twin(ctx.uow, ctx.cohort, wanted, fb.DEFAULT_QUESTIONS)
+    if twin is not None:
+        text = ctx._(
+            N_("Die Feedback-Runde #{n} „{title}“ ist schon offen; ich öffne sie nicht doppelt."),
+            n=twin.number,
+            title=twin.title,
+        )
+        return Reply(Message.text(text))
     rnd = fb.open_round(
         ctx.uow, cohort=ctx.cohort, wanted=wanted, now=ctx.now, settings=ctx.settings
     )

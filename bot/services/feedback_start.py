@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy import select
 
 from bot.dates import parse_deadline
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
 from bot.people import resolve_person
 from bot.router import fold
-from storage.models import Cohort, Person
+from storage.models import Cohort, FeedbackRound, Person
 from storage.uow import UnitOfWork
 
 MAX_QUESTIONS = 8
@@ -118,3 +121,27 @@ def _presenters(
         name=who[:80],
         towns=", ".join(sorted(towns)) or "–",
     )
+
+
+def open_twin(
+    uow: UnitOfWork, cohort: Cohort, wanted: RoundRequest, default_questions: Sequence[str]
+) -> FeedbackRound | None:
+    """An open round exactly like ``wanted``: the same command typed again (say, its answer
+    was lost). Opening it twice would ask everybody twice."""
+    questions = list(wanted.questions or default_questions)
+    candidates = uow.session.scalars(
+        select(FeedbackRound).where(
+            FeedbackRound.cohort_id == cohort.id,
+            FeedbackRound.closed_at.is_(None),
+            FeedbackRound.title == wanted.title,
+        )
+    )
+    for rnd in candidates:
+        same = (rnd.subject, rnd.anonymous, rnd.closes_at) == (
+            wanted.subject,
+            wanted.anonymous,
+            wanted.closes_at,
+        )
+        if same and list(rnd.questions.get("items") or []) == questions:
+            return rnd
+    return None
