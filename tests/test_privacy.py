@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, select
 from app import Bot
 from bot.clock import SimulatedClock
 from bot.services.participants import safe_cell
+from storage.models import Person
 from tests.helpers import Driver, signup
 
 
@@ -195,3 +196,21 @@ def test_forget_after_a_whole_year_leaves_no_trace(driver: Driver, bot: Bot) -> 
         "Hildegard denkt an die Anreise",
     ):
         assert secret not in after, secret
+
+
+def test_forget_typed_again_leaves_no_new_person_behind(driver: Driver, bot: Bot) -> None:
+    """Typed again after the erasure (its answer lost, say) — or by a stranger — "vergessen
+    ja" finds nothing to erase and keeps nothing: no new person, no second pseudonym."""
+    driver.say("anna", signup("anna"))
+    assert "gelöscht" in driver.say("anna", "vergessen ja")
+    with bot.uow_factory() as uow:
+        persons = uow.session.scalars(select(Person)).all()
+        count, pseudonyms = len(persons), [p.pseudonym for p in persons if p.pseudonym]
+    assert "nichts gespeichert" in driver.say("anna", "vergessen ja")
+    assert "nichts gespeichert" in driver.say("fremd", "vergessen ja")
+    with bot.uow_factory() as uow:
+        persons = uow.session.scalars(select(Person)).all()
+        assert len(persons) == count
+        assert [p.pseudonym for p in persons if p.pseudonym] == pseudonyms
+        assert uow.persons.get_by_identity("console", "anna") is None
+    assert "console:anna" not in _dump(bot)

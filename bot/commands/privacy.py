@@ -177,6 +177,12 @@ def forget(ctx: CommandContext) -> Reply:
             )
         )
     language = ctx.language
+    if privacy.holds_nothing(ctx.uow, ctx.person):  # typed again, or by a stranger
+        privacy.drop_empty(ctx.uow, ctx.person)
+        ctx.uow.commit()
+        return Reply(
+            Message.text(ctx._(N_("Über Sie ist nichts gespeichert; der Bot kennt Sie nicht.")))
+        )
     privacy.forget(ctx.uow, ctx.person, now=ctx.now, default_language=ctx.default_language)
     ctx.uow.commit()
     text = (

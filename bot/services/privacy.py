@@ -95,6 +95,24 @@ def my_data(uow: UnitOfWork, person: Person) -> dict[str, Any]:
     return data
 
 
+def holds_nothing(uow: UnitOfWork, person: Person) -> bool:
+    """Nothing is stored about ``person`` but the identity this very request came with (an
+    erased person typing "vergessen ja" again, or a stranger)."""
+    if person.is_organiser or person.erased_at is not None:
+        return False
+    data = my_data(uow, person)
+    details = {k: v for k, v in data.pop("person").items() if k != "erfasst"}
+    data.pop("kennungen")
+    return not any(details.values()) and not any(data.values())
+
+
+def drop_empty(uow: UnitOfWork, person: Person) -> None:
+    """Delete a person who holds nothing (see :func:`holds_nothing`): no pseudonym is kept."""
+    uow.session.execute(delete(PlatformIdentity).where(PlatformIdentity.person_id == person.id))
+    uow.session.delete(person)
+    uow.session.flush()
+
+
 def my_data_json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
 
