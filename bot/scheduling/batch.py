@@ -75,12 +75,13 @@ def run_batch(
                 plans[row.id] = plan
         if unplanned:
             plans.update(prepare.plan_rows(uow.session, settings, unplanned))
-        _apply(uow, [plans[r.id] for r in rows if r.id in plans], now, settings)
         slow = [r.id for r in rows if r.id not in plans]
-        if slow:
+        if slow:  # first: a DM row without a plan is late, due before the planned ones
             _run_handlers(uow, handlers, settings, now, slow, realtime)
+        last = _apply(uow, [plans[r.id] for r in rows if r.id in plans], now, settings)
         if before_commit is not None:
             before_commit(uow)
+        _put_last(uow, last)  # last: on PostgreSQL its row lock is held only until the commit
         uow.commit()
         return [r.id for r in rows]
 
@@ -108,7 +109,8 @@ def _claim_statement(limit: int) -> Executable:
     chosen = due.cte("due")
     return (
         update(_REMINDERS)
-        .where(_REMINDERS.c.id == chosen.c.id, _REMINDERS.c.status == "pending")
+        # (no second status test: the CTE's rows are locked, or SQLite's single writer)
+        .where(_REMINDERS.c.id == chosen.c.id)
         .values(status=_CLAIMED, attempts=_REMINDERS.c.attempts + 1)
         .returning(*(_REMINDERS.c[col.key] for col in prepare.COLUMNS))
     )
@@ -186,10 +188,11 @@ def _upsert_statement(dialect: str) -> Executable:
 
 def _apply(
     uow: UnitOfWork, plans: Sequence[prepare.Plan], now: datetime, settings: Settings
-) -> None:
-    """Write what the plans say, for the whole batch at once (the handlers' effects)."""
+) -> dict[int, int]:
+    """Write what the plans say, for the whole batch at once (the handlers' effects); returns
+    person → row id for the "last reminder" state."""
     if not plans:
-        return
+        return {}
     session = uow.session
     added = _insert_outgoing(session, [out for plan in plans for out in plan.outgoing], now)
     if added:
@@ -205,9 +208,14 @@ def _apply(
             last[plan.last_for] = row.id
     if finish:
         session.execute(_FINISH, finish)
+    return last
+
+
+def _put_last(uow: UnitOfWork, last: dict[int, int]) -> None:
+    """The "last reminder" of each person (what ``später`` moves), one upsert for the batch."""
     if last:
-        session.execute(
-            _upsert_statement(session.get_bind().dialect.name),
+        uow.session.execute(
+            _upsert_statement(uow.session.get_bind().dialect.name),
             [
                 {"b_key": service.LAST_KEY.format(person_id=pid), "b_value": str(rid)}
                 for pid, rid in last.items()

@@ -73,6 +73,7 @@ class ReminderEngine:
         self._thread: threading.Thread | None = None
         self._ahead = ahead
         self._preparer: threading.Thread | None = None
+        self._changes = 0
         self._remove_listener: Callable[[], None] | None = None
 
     @property
@@ -105,6 +106,7 @@ class ReminderEngine:
 
     def refresh(self) -> None:
         """Re-read the window soon (rows changed)."""
+        self._changes += 1  # (the next look ahead covers the whole span again)
         if self.is_leader and self._scheduler.running:
             self._scheduler.add_job(
                 self.refill, id="refill-now", replace_existing=True, misfire_grace_time=None
@@ -169,19 +171,27 @@ class ReminderEngine:
 
     def _prepare(self) -> None:
         """The leader renders what falls due within ``ahead`` (:mod:`bot.scheduling.prepare`),
-        in small chunks with pauses, so that a row's due moment only claims and hands over."""
+        in small chunks with pauses, so that a row's due moment only claims and hands over.
+        A pass looks only beyond what the last pass covered, unless rows changed since."""
+        planned_until: datetime | None = None
         while not self._stop.wait(PREPARE_EVERY):
             if not self.is_leader:
+                planned_until = None
                 continue
+            changes, now = self._changes, self._clock.now()
             try:
                 prepare.prepare_ahead(
                     self._uow_factory,
-                    self._clock.now(),
+                    now,
                     self._ahead,
+                    since=planned_until,
                     pause=lambda: self._stop.wait(PREPARE_PAUSE),
                 )
             except Exception:  # a plan is an optimisation: the due batch plans what is missing
                 log.exception("reminder engine: preparing ahead failed")
+                planned_until = None
+                continue
+            planned_until = now + self._ahead if changes == self._changes else None
 
     # --- the window ---------------------------------------------------------------------
 
@@ -238,10 +248,14 @@ class ReminderEngine:
                         return  # a batch ran it already
                 self._batch(row_id)
             else:
+                # Other due work runs for the moment before the batches: a row that falls due
+                # in between goes out in its own job's batch (handed over), not through
+                # run_due's one-row transactions (which do not hand over).
+                now = self._clock.now()
                 for _ in range(1000):
                     if not self._batch(0):
                         break
-                self._run_due(self._clock.now())
+                self._run_due(now)
                 if self._after_run is not None:
                     self._after_run()
         except Exception:

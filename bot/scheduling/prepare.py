@@ -142,11 +142,13 @@ def prepare_ahead(
     now: datetime,
     ahead: timedelta,
     *,
-    chunk: int = 20,
+    since: datetime | None = None,
+    chunk: int = 10,
     pause: Callable[[], object] = lambda: None,
 ) -> int:
-    """Plan the pending rows due within ``ahead`` that have no current plan; returns how many.
-    Works in chunks of ``chunk`` rows with ``pause()`` in between (due work goes first)."""
+    """Plan the pending rows due within ``ahead`` (and after ``since``, what an earlier pass
+    covered) that have no current plan; returns how many. Works in chunks of ``chunk`` rows
+    with ``pause()`` in between (due work goes first)."""
     prepared = _registry.get(uow_factory)
     if prepared is None:
         return 0
@@ -157,7 +159,7 @@ def prepare_ahead(
                 select(*COLUMNS)
                 .where(
                     Reminder.status == "pending",
-                    Reminder.due_at > now,
+                    Reminder.due_at > (now if since is None else max(now, since)),
                     Reminder.due_at <= now + ahead,
                     Reminder.kind.in_(service.KINDS),
                 )
