@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import Bot
 from bot.clock import SimulatedClock
-from storage.models import PostedMessage
+from storage.models import Poll, PostedMessage
 from tests.helpers import Driver, signup
 
 COHORT = '"Stadtlabor 2026/27"'
@@ -192,3 +192,18 @@ def test_meine_daten_and_vergessen(driver: Driver) -> None:
     last = driver.messenger.texts("update")[-1]
     assert "2. Altstadt — ▇▇▇▇▇▇▇▇▇▇ 100 % (2 Stimmen): Ben Muster" in last
     assert "Anna" not in last
+
+
+def test_the_same_poll_typed_twice_is_created_once(driver: Driver) -> None:
+    """Typed again (its answer lost, say), an open poll is not created a second time — two
+    copies would split the votes. Once it is closed, the same question may be asked again."""
+    line = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr"'
+    assert "Umfrage 1 ist angelegt" in driver.say("orga", line)
+    again = driver.say("orga", line)
+    assert "Diese Umfrage gibt es schon: Umfrage 1, noch offen" in again, again
+    other = driver.say("orga", line.replace('"Mobilität"', '"Mobilität" "Bildung"'))
+    assert "Umfrage 2 ist angelegt" in other
+    assert "geschlossen" in driver.say("orga", "umfrage 1 schliessen")
+    assert "Umfrage 3 ist angelegt" in driver.say("orga", line)
+    with driver.bot.uow_factory() as uow:
+        assert len(uow.session.scalars(select(Poll)).all()) == 3

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bot import reminders
-from bot.errors import NotFound
+from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
 from bot.outbox import post_to_cohort
 from bot.services import poll_votes
@@ -32,6 +32,32 @@ from storage.uow import UnitOfWork
 NUDGE_BEFORE = timedelta(hours=24)
 
 
+def _open_twin(uow: UnitOfWork, cohort_id: int, spec: PollSpec, now: datetime) -> Poll | None:
+    """An open poll exactly like ``spec``: the same command typed again (say, its answer was
+    lost). A second copy would split the votes."""
+    settings = (spec.max_choices, spec.anonymous, spec.results_live, spec.host_abstain)
+    labels = [label.strip() for label in spec.options]
+    candidates = uow.session.scalars(
+        select(Poll).where(
+            Poll.cohort_id == cohort_id,
+            Poll.closed_at.is_(None),
+            Poll.question == spec.question.strip(),
+        )
+    )
+    for poll in candidates:
+        same = (poll.max_choices, poll.anonymous, poll.results_live, poll.host_abstain)
+        if same != settings or poll.closes_at != spec.closes_at or not is_open(poll, now):
+            continue
+        options = uow.session.scalars(
+            select(PollOption.label)
+            .where(PollOption.poll_id == poll.id)
+            .order_by(PollOption.position)
+        )
+        if list(options) == labels:
+            return poll
+    return None
+
+
 def create_poll(
     uow: UnitOfWork,
     *,
@@ -44,6 +70,15 @@ def create_poll(
     """Number, store, post to the cohort's channels and schedule close and nudge."""
     validate(spec, now)
     uow.cohorts.lock_for_seats(cohort.id)  # serialises numbering (PostgreSQL row lock)
+    twin = _open_twin(uow, cohort.id, spec, now)
+    if twin is not None:
+        raise UserFacingError(
+            N_(
+                "Diese Umfrage gibt es schon: Umfrage {number}, noch offen. Ich lege sie nicht "
+                "doppelt an; „umfrage {number}“ zeigt sie."
+            ),
+            number=twin.number,
+        )
     highest = uow.session.scalar(select(func.max(Poll.number)).where(Poll.cohort_id == cohort.id))
     poll = Poll(
         cohort_id=cohort.id,
