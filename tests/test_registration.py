@@ -117,7 +117,7 @@ def test_organiser_tools_roles_host_announce_audit(driver: Driver) -> None:
         "orga", f"jahrgang verbinden {COHORT}", channel="andere"
     )
     driver.messenger.transcript.clear()
-    assert "2 Kanal" in driver.say("orga", 'ankuendigen "Zweite Nachricht"')
+    assert "an 2 Kanäle verschickt" in driver.say("orga", 'ankuendigen "Zweite Nachricht"')
     posts = {s.target for s in driver.messenger.transcript if s.kind == "post"}
     assert posts == {"stadtlabor", "andere"}
     log = driver.say("orga", "protokoll")

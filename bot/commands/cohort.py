@@ -314,7 +314,9 @@ def announce(ctx: CommandContext) -> Reply:
         ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, message=message, now=ctx.now
     )
     ctx.uow.commit()
-    return Reply(Message.text(ctx._(N_("Ankündigung an {n} Kanal/Kanäle verschickt."), n=count)))
+    if count == 1:
+        return Reply(Message.text(ctx._(N_("Ankündigung an 1 Kanal verschickt."))))
+    return Reply(Message.text(ctx._(N_("Ankündigung an {n} Kanäle verschickt."), n=count)))
 
 
 def _person_and_flag(
