@@ -40,7 +40,11 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
+# The request benchmark drives load with wrk (its own process); installed here when missing.
 bench: install
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && \
+		{ apt-get install -y -q wrk >&2 || { apt-get update -q >&2 && apt-get install -y -q wrk >&2; }; }; } || \
+		{ echo "make bench needs wrk (apt-get install wrk / brew install wrk)" >&2; exit 1; }
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 demo: install
