@@ -1,7 +1,17 @@
-"""Engines for SQLite (WAL, busy timeout, serialised writers) and PostgreSQL (psycopg 3)."""
+"""Engines for SQLite (WAL, busy timeout, serialised writers) and PostgreSQL (psycopg 3).
+
+SQLite allows one writer at a time. Every transaction starts with ``BEGIN IMMEDIATE`` (a read
+that later writes must not fail with "database is locked"), so transactions of one process
+first queue on an in-process lock per database file, taken before ``BEGIN IMMEDIATE`` and
+released right after COMMIT or ROLLBACK: the next thread starts at once instead of sleeping in
+SQLite's busy handler (which backs off up to 100 ms between tries). Other processes still
+meet the busy timeout, as before.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +20,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: enough connections for the Slack request threads plus the background workers,
+# kept open (an overflow connection is closed on return, and a new one costs a server fork).
+PG_POOL_SIZE = 20
+PG_MAX_OVERFLOW = 10
+
+_HELD = "stadtlabor_writer_lock"
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
 
 
 def normalise_url(url: str) -> str:
@@ -24,15 +42,26 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_size", PG_POOL_SIZE)
+        kwargs.setdefault("max_overflow", PG_MAX_OVERFLOW)
         return create_engine(url, pool_pre_ping=True, **kwargs)
+    lock = threading.Lock()  # an in-memory database belongs to its engine alone
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = writer_lock(str(path.resolve()))
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, lock)
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def writer_lock(key: str) -> threading.Lock:
+    """The in-process lock of one SQLite database (shared by all engines on that file)."""
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def _configure_sqlite(engine: Engine, lock: threading.Lock) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
@@ -46,9 +75,60 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # BEGIN IMMEDIATE takes the write lock up front: concurrent writers queue on the busy
-        # timeout instead of failing with "database is locked" when a read turns into a write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Queue in process first; after the busy timeout go on without the lock (a transaction
+        # left open in this process then fails as it did before: "database is locked").
+        info = _info(connection.connection)
+        if info is not None and lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            info[_HELD] = lock
+        try:
+            # BEGIN IMMEDIATE takes the write lock up front: writers of other processes queue
+            # on the busy timeout instead of failing when a read turns into a write.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if info is not None:
+                _release(info)
+            raise
+
+    dialect = engine.dialect
+    dialect.do_commit = _releasing(dialect.do_commit)  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = _releasing(dialect.do_rollback)  # type: ignore[method-assign,assignment]
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        _release(record.info)  # a connection returned or invalidated mid-transaction
+
+    @event.listens_for(engine, "close")
+    def _on_close(_dbapi_connection: Any, record: Any) -> None:
+        _release(record.info)
+
+
+def _releasing(end: Callable[[Any], None]) -> Callable[[Any], None]:
+    """COMMIT or ROLLBACK, then the writer lock is free for the next transaction."""
+
+    def wrapped(dbapi_connection: Any) -> None:
+        try:
+            end(dbapi_connection)
+        finally:
+            info = _info(dbapi_connection)
+            if info is not None:
+                _release(info)
+
+    return wrapped
+
+
+def _info(connection: Any) -> dict[Any, Any] | None:
+    """The pool entry's info dict (None for a connection outside the pool)."""
+    try:
+        info = connection.info
+    except (AttributeError, NotImplementedError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _release(info: dict[Any, Any]) -> None:
+    held = info.pop(_HELD, None)
+    if held is not None:
+        held.release()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
