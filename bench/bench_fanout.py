@@ -22,7 +22,6 @@ import os
 import platform
 import sys
 import tempfile
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,12 +31,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # bench/ is not a package; make bot/ and storage/ importable
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from app import build_bot  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from tests.helpers import make_settings  # noqa: E402
 from tests.support import slack_double_fanout as fan  # noqa: E402
+from tests.support.pg_schema import fresh_schema  # noqa: E402
 from tests.support.slack_double import SlackDouble  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "fanout.json"
@@ -53,17 +52,8 @@ def database(backend: str) -> Iterator[str]:
     base = (os.environ.get("STADTLABOR_TEST_DATABASE_URL") or DEFAULT_PG).replace(
         "postgresql://", "postgresql+psycopg://", 1
     )
-    schema = f"bench_fanout_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema(base, prefix="bench_fanout") as url:
+        yield url
 
 
 def measure(

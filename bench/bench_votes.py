@@ -22,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,7 +31,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # bench/ is not a package; make bot/ and storage/ importable
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from app import Bot, build_bot  # noqa: E402
 from bot.clock import SimulatedClock  # noqa: E402
@@ -43,6 +41,7 @@ from bot.services.cohorts import create_cohort  # noqa: E402
 from bot.services.poll_results import tally  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.models import Participant, Person, PlatformIdentity, Poll, PostedMessage  # noqa: E402
+from tests.support.pg_schema import fresh_schema  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "votes.json"
 START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
@@ -58,17 +57,8 @@ def database(backend: str) -> Iterator[str]:
     base = (os.environ.get("STADTLABOR_TEST_DATABASE_URL") or DEFAULT_PG).replace(
         "postgresql://", "postgresql+psycopg://", 1
     )
-    schema = f"bench_votes_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema(base, prefix="bench_votes") as url:
+        yield url
 
 
 def setup(bot: Bot, n: int) -> list[int]:

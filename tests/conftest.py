@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from app import Bot, build_bot
 from bot.clock import SimulatedClock
 from tests.helpers import make_settings
+from tests.support.pg_schema import fresh_schema
 
 pytest_plugins = ["tests.support.fixtures_matrix"]
 
@@ -53,15 +53,8 @@ def pg_url() -> str:
 @pytest.fixture
 def pg_schema_url(pg_url: str) -> Iterator[str]:
     """A fresh schema on the shared PostgreSQL, dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg_url else "?"
-    yield f"{pg_url}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_schema(pg_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from app import Bot
 from bot.context import Conversation, Request
@@ -55,3 +58,16 @@ def signup(user: str, **extra: str) -> str:
     }
     fields.update(extra)
     return "anmelden " + " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy (the bot answers after its ack, from
+    other threads); return that value. Generous by default: it returns as soon as met, and CI
+    machines are slower than ours."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"{what} not met within {timeout}s")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from handlers.slack.messenger import PLATFORM
 from handlers.slack.runner import SlackConfig, SlackRuntime
 from tests.conftest import START
 from tests.helpers import make_settings
+from tests.helpers import wait_for as _wait
 from tests.support import slack_requests as sr
 from tests.support.db_snapshot import differences, snapshot
 from tests.support.permission_cases import (
@@ -63,16 +64,6 @@ def _texts(blocks: list[dict[str, Any]]) -> str:
             elif isinstance(obj, dict) and isinstance(obj.get("text"), dict):
                 out.append(obj["text"]["text"])
     return "\n".join(out)
-
-
-def _wait(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @dataclass

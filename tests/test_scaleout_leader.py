@@ -4,31 +4,23 @@ in other schemas of the same PostgreSQL database each have their own leader."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from app import Bot, build_bot
 from bot.clock import SystemClock
 from bot.scheduling.engine import ReminderEngine
 from tests.helpers import make_settings
+from tests.support.pg_schema import fresh_schema
 from tests.support.slack_cluster import wait_for
 
 
 @pytest.fixture
 def other_schema_url(pg_url: str) -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg_url else "?"
-    yield f"{pg_url}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_schema(pg_url) as url:
+        yield url
 
 
 def _engine(bot: Bot) -> ReminderEngine:

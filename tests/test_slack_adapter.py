@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,22 +20,11 @@ from bot.outbox import enqueue
 from bot.views import Form, FormField, Message
 from handlers.slack import listeners
 from handlers.slack.runner import SlackConfig, SlackRuntime
-from tests.helpers import make_settings
+from tests.helpers import make_settings, wait_for
 from tests.support import slack_requests as sr
 from tests.support.slack_double import SlackDouble, SlackUser
 
 ANNA = SlackUser(id="U0ANNA", real_name="Anna Schmidt", display_name="anna")
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Poll until ``check()`` is truthy (the bot answers after its ack); return the value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,22 +13,12 @@ from bot.context import Conversation, Request
 from bot.identity import Identity
 from handlers.slack.home import HomeTab
 from handlers.slack.runner import SlackConfig, SlackRuntime
-from tests.helpers import Driver
+from tests.helpers import Driver, wait_for
 from tests.support import slack_requests as sr
 from tests.support.slack_double import SlackDouble, SlackUser
 
 ANNA = SlackUser(id="U0ANNA", real_name="Anna Schmidt", display_name="anna")
 ORGA = SlackUser(id="U0ORGA", real_name="Olga Orga", display_name="olga")
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def texts(view: dict[str, Any] | None) -> str:
