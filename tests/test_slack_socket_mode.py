@@ -11,10 +11,9 @@ import pytest
 from app import Bot, build_bot
 from bot.clock import SimulatedClock
 from handlers.slack.runner import SlackConfig, SlackConfigError, run_slack
-from tests.helpers import make_settings
+from tests.helpers import make_settings, wait_for
 from tests.support import slack_requests as sr
 from tests.support.slack_double import SlackDouble
-from tests.test_slack_adapter import wait_for
 
 
 @dataclass
