@@ -8,8 +8,12 @@
    transaction that runs it and sends them right after the commit), p50, p99 and max.
 3. The same at a steady 10 reminders per second (100 over 10 s): the engine's own precision.
 
-Run:  .venv/bin/python bench/bench_reminders.py [--db sqlite|postgres] [--pending N]
-Prints a summary and writes bench/results/reminders.json (one entry per database).
+Run:  .venv/bin/python bench/bench_reminders.py [--db sqlite|postgres] [--pending N] [--runs N]
+Prints a summary and writes bench/results/reminders.json (one entry per database; with
+``--runs N`` the burst and the steady load are measured N times, each run is kept under
+``runs`` and the top-level figures are the median run's; the load average of the machine is
+recorded with each run, since the machine is shared).
+A quick run: ``--db sqlite --pending 2000``.
 """
 
 from __future__ import annotations
@@ -185,10 +189,31 @@ def database(kind: str, folder: Path) -> str:
     return f"{PG_URL}?options=-csearch_path%3D{schema}"
 
 
+def loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def measure_runs(kind: str, folder: Path, runs: int) -> dict[str, Any]:
+    """The burst and the steady load ``runs`` times; the median run (by burst p99) on top."""
+    measured = []
+    for _ in range(runs):
+        entry: dict[str, Any] = {"load_before": loadavg()}
+        entry.update(measure_lateness(database(kind, folder)))
+        steady = measure_lateness(database(kind, folder), count=100, window=10.0)
+        entry.update({f"steady_{k}": v for k, v in steady.items()})
+        measured.append(entry)
+    ranked = sorted(measured, key=lambda e: float(e["lateness_p99_ms"]))
+    result: dict[str, Any] = dict(ranked[len(ranked) // 2])
+    if runs > 1:
+        result["runs"] = measured
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], action="append")
     parser.add_argument("--pending", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
@@ -202,9 +227,7 @@ def main() -> int:
         for kind in args.db or ["sqlite", "postgres"]:
             entry = measure_startup(database(kind, Path(tmp)), args.pending)
             entry["pending"] = args.pending
-            entry.update(measure_lateness(database(kind, Path(tmp))))
-            steady = measure_lateness(database(kind, Path(tmp)), count=100, window=10.0)
-            entry.update({f"steady_{k}": v for k, v in steady.items()})
+            entry.update(measure_runs(kind, Path(tmp), args.runs))
             results[kind] = entry
             print(
                 f"{kind:8} start-up {entry['startup_s']:.2f} s with {args.pending:,} pending "
@@ -215,6 +238,14 @@ def main() -> int:
                 f"{entry['steady_lateness_p50_ms']:.1f} ms, p99 "
                 f"{entry['steady_lateness_p99_ms']:.1f} ms"
             )
+            for run in entry.get("runs", []):
+                print(
+                    f"{'':8} run: load {run['load_before']:.1f}; burst p50 "
+                    f"{run['lateness_p50_ms']:.1f} / p99 {run['lateness_p99_ms']:.1f} / max "
+                    f"{run['lateness_max_ms']:.1f} ms; steady p50 "
+                    f"{run['steady_lateness_p50_ms']:.1f} / p99 "
+                    f"{run['steady_lateness_p99_ms']:.1f} ms"
+                )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -10,6 +10,10 @@
   dedicated connection schedules; the others retry every ``retry`` seconds, so when the leader
   dies (its connection closes, the lock is released) another takes over within seconds. Even
   two leaders would not double anything: rows and outbox rows are claimed by conditional UPDATEs.
+* Ahead of time: the leader's ``reminder-prepare`` thread renders the ``dm``/``channel`` rows
+  due within ``ahead`` (10 s) in memory (:mod:`bot.scheduling.prepare`); at the due moment
+  the batch claims the rows and writes the plans of those that did not change since, so that
+  only a short transaction stands between the due time and the hand-over.
 * SQLite: a single instance is assumed; it is always the leader.
 * Time: ``now`` comes from the injected clock; APScheduler's triggers use the wall clock. Under a
   simulated clock (console ``!clock``, tests) call ``run_due(now)`` directly instead.
