@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from request_load import CHANNEL, drive, voter  # noqa: E402
+from request_load import CHANNEL, drive, handle, voter  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from app import build_bot  # noqa: E402
@@ -84,8 +84,8 @@ def prepare(db_url: str, voters: int) -> None:
     """A cohort bound to CHANNEL, ``voters`` confirmed participants, a four-option poll."""
     bot = build_bot(make_settings(db_url, organizers="slack:U0ORGA"), SystemClock())
 
-    def say(user: str, line: str) -> str:
-        req = Request(Identity("slack", user), Conversation("slack", CHANNEL), line)
+    def say(user: str, line: str, name: str | None = None) -> str:
+        req = Request(Identity("slack", user), Conversation("slack", CHANNEL), line, handle=name)
         return "\n".join(r.message.plain_text() for r in bot.dispatcher.handle(req) if r.message)
 
     say("U0ORGA", f'jahrgang anlegen "Bench" plaetze={voters}')
@@ -94,6 +94,7 @@ def prepare(db_url: str, voters: int) -> None:
             voter(i),
             f'anmelden name="P {i}" kommune=K funktion=Stabsstelle '
             f"email=p{i}@example.org zustimmung=ja",
+            handle(i),
         )
         assert "Platz" in answer, answer
     created = say("U0ORGA", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" "Pflege" "Bildung"')

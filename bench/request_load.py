@@ -95,6 +95,11 @@ def voter(i: int) -> str:
     return f"U{i:07d}"
 
 
+def handle(i: int) -> str:
+    """The voter's Slack username, as the bench registered it (a click changes nothing)."""
+    return f"voter{i}"
+
+
 def write_requests(path: Path, voters: int, start: int, count: int, poll: int = 1) -> None:
     with path.open("w", encoding="utf-8") as out:
         for i in range(start, start + count):
@@ -103,6 +108,7 @@ def write_requests(path: Path, voters: int, start: int, count: int, poll: int = 
                 "cmd:0",
                 f"abstimmen {poll} {option}",
                 user_id=voter(i % voters),
+                user_name=handle(i % voters),
                 channel_id=CHANNEL,
                 message_ts="1.000001",
             )

@@ -44,6 +44,7 @@ class _Channel:
 
     cohort: Cohort | None
     participant: Participant | None
+    person: Person | None = None  # held: the session's identity map keeps weak references
 
 
 @dataclass
@@ -312,7 +313,7 @@ class Dispatcher:
             return _Channel(None, None)
         if row[1] is None:
             return None  # first contact: read again once the person exists
-        return _Channel(row[0], row[2])
+        return _Channel(row[0], row[2], row[1])
 
 
 def _role(person: Person, cohort: Cohort | None, participant: Participant | None) -> Role:
