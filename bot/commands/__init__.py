@@ -14,6 +14,7 @@ from bot.commands import (
     general,
     linking,
     meetings,
+    organisation,
     overview,
     participants,
     polls,
@@ -28,6 +29,7 @@ from bot.reminders import DueHandlers
 FEATURES = (
     general,
     cohort,
+    organisation,
     registration,
     participants,
     privacy,

@@ -1,4 +1,4 @@
-"""jahrgang …, ankuendigen, rolle, gastgeber, protokoll."""
+"""jahrgang, jahrgang anlegen|verbinden|abschliessen."""
 
 from __future__ import annotations
 
@@ -9,15 +9,9 @@ from bot.context import CommandContext, Reply
 from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
-from bot.people import resolve_person
 from bot.router import confirmed, fold
 from bot.services import cohorts
-from bot.services.participants import set_host, set_organiser
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
-from storage.models import Person
-
-YES = {"ja", "yes", "true", "1"}
-NO = {"nein", "no", "false", "0"}
 
 
 def register(registry: CommandRegistry) -> None:
@@ -66,52 +60,6 @@ def register(registry: CommandRegistry) -> None:
             (("cohort", "close"),),
             "organisation",
             needs_cohort=True,
-        )
-    )
-    add(
-        CommandSpec(
-            ("ankuendigen",),
-            announce,
-            N_("schickt eine Ankündigung in alle Kanäle des Jahrgangs"),
-            'ankuendigen "TEXT"',
-            'ankuendigen "Die Anmeldung ist geöffnet."',
-            (("announce",),),
-            "organisation",
-            needs_cohort=True,
-        )
-    )
-    add(
-        CommandSpec(
-            ("rolle",),
-            role,
-            N_("macht eine Person zum Programmteam oder zurück"),
-            "rolle PERSON organisation|teilnehmend",
-            "rolle @anna organisation",
-            (("role",),),
-            "organisation",
-        )
-    )
-    add(
-        CommandSpec(
-            ("gastgeber",),
-            host,
-            N_("markiert eine teilnehmende Person als Mitglied der Gastgeberstadt"),
-            "gastgeber PERSON ja|nein",
-            "gastgeber @ben ja",
-            (("host",),),
-            "organisation",
-            needs_cohort=True,
-        )
-    )
-    add(
-        CommandSpec(
-            ("protokoll",),
-            audit_log,
-            N_("zeigt die letzten Aktionen des Programmteams"),
-            "protokoll",
-            "protokoll",
-            (("audit",),),
-            "organisation",
         )
     )
 
@@ -294,109 +242,3 @@ def close(ctx: CommandContext) -> Reply:
             )
         )
     )
-
-
-def announce(ctx: CommandContext) -> Reply:
-    assert ctx.cohort is not None
-    text = " ".join(ctx.args).strip()
-    if not text:
-        raise UserFacingError(
-            N_('Bitte geben Sie den Text an, z. B. ankuendigen "Die Anmeldung ist geöffnet."')
-        )
-    if len(text) > 3000:
-        raise UserFacingError(
-            N_("Die Ankündigung ist zu lang ({length} Zeichen); höchstens {limit} sind möglich."),
-            length=len(text),
-            limit=3000,
-        )
-    message = Message((Header("📣 " + ctx.cohort.name), Section((text,))), fallback=text[:150])
-    count = cohorts.announce(
-        ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, message=message, now=ctx.now
-    )
-    ctx.uow.commit()
-    if count == 1:
-        return Reply(Message.text(ctx._(N_("Ankündigung an 1 Kanal verschickt."))))
-    return Reply(Message.text(ctx._(N_("Ankündigung an {n} Kanäle verschickt."), n=count)))
-
-
-def _person_and_flag(
-    ctx: CommandContext, yes: set[str], no: set[str], usage: str
-) -> tuple[Person, bool]:
-    if len(ctx.args) < 2 or fold(ctx.args[-1]) not in yes | no:
-        raise UserFacingError(N_("So geht es: {usage}"), usage=usage)
-    person = resolve_person(ctx.uow, " ".join(ctx.args[:-1]), ctx.request.conversation.platform)
-    return person, fold(ctx.args[-1]) in yes
-
-
-def role(ctx: CommandContext) -> Reply:
-    person, organiser = _person_and_flag(
-        ctx,
-        {"organisation", "organiser", "organisator", "organisatorin"},
-        {"teilnehmend", "participant", "teilnehmer", "teilnehmerin"},
-        "rolle PERSON organisation|teilnehmend",
-    )
-    set_organiser(ctx.uow, actor_id=ctx.person.id, person=person, organiser=organiser, now=ctx.now)
-    ctx.uow.commit()
-    name = person.display_name or "?"
-    if organiser:
-        return Reply(Message.text(ctx._(N_("{name} gehört jetzt zum Programmteam."), name=name)))
-    return Reply(
-        Message.text(
-            ctx._(N_("{name} ist jetzt teilnehmend (nicht mehr im Programmteam)."), name=name)
-        )
-    )
-
-
-def host(ctx: CommandContext) -> Reply:
-    assert ctx.cohort is not None
-    person, flag = _person_and_flag(ctx, YES, NO, "gastgeber PERSON ja|nein")
-    set_host(
-        ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, person=person, host=flag, now=ctx.now
-    )
-    ctx.uow.commit()
-    name = person.display_name or "?"
-    msg = (
-        N_("{name} gehört jetzt zur Gastgeberstadt.")
-        if flag
-        else N_("{name} gehört nicht mehr zur Gastgeberstadt.")
-    )
-    return Reply(Message.text(ctx._(msg, name=name)))
-
-
-def audit_log(ctx: CommandContext) -> Reply:
-    entries = ctx.uow.audit.latest(ctx.cohort.id if ctx.cohort else None, limit=20)
-    if not entries:
-        return Reply(Message.text(ctx._(N_("Das Protokoll ist noch leer."))))
-    lines = []
-    for e in entries:
-        actor = _label(ctx, e.actor_person_id)
-        subject = f" → {_label(ctx, e.subject_person_id)}" if e.subject_person_id else ""
-        change = _change(e.before, e.after)
-        when = format_when(e.at.astimezone(ctx.tz), ctx.language)
-        lines.append(f"{when}: {actor}: {e.action}{subject}{change}")
-    return Reply(
-        Message(
-            (Header(ctx._(N_("Protokoll"))), Bullets(tuple(lines))), fallback=ctx._(N_("Protokoll"))
-        )
-    )
-
-
-def _label(ctx: CommandContext, person_id: int | None) -> str:
-    if person_id is None:
-        return ctx._(N_("System"))
-    person = ctx.uow.persons.get(person_id)
-    if person is None:
-        return "?"
-    if person.pseudonym or person.display_name:
-        return person.pseudonym or person.display_name or "?"
-    identities = ctx.uow.persons.identities_of(person.id)
-    return f"{identities[0].platform}:{identities[0].external_id}" if identities else "?"
-
-
-def _change(before: dict[str, object] | None, after: dict[str, object] | None) -> str:
-    def show(values: dict[str, object]) -> str:
-        return ", ".join(f"{k}={v}" for k, v in values.items())
-
-    if before and after:
-        return f" ({show(before)} → {show(after)})"
-    return f" ({show(after)})" if after else ""
