@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, event, select
+from sqlalchemy import and_, bindparam, event, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -36,6 +36,33 @@ _FLUSHED = "stadtlabor_flushed"
 @event.listens_for(Session, "after_flush")
 def _flushed(session: Session, _flush: UOWTransaction) -> None:
     session.info[_FLUSHED] = True  # the transaction has written (see Dispatcher._guarded)
+
+
+# The channel's cohort, the caller and their participation: built once (the expression
+# costs more Python than running it), executed with the request's values.
+_CALLER_IN_CHANNEL = (
+    select(Cohort, Person, Participant)
+    .select_from(ChannelBinding)
+    .join(Cohort, Cohort.id == ChannelBinding.cohort_id)
+    .outerjoin(
+        PlatformIdentity,
+        and_(
+            PlatformIdentity.platform == bindparam("platform"),
+            PlatformIdentity.external_id == bindparam("external_id"),
+        ),
+    )
+    .outerjoin(Person, Person.id == PlatformIdentity.person_id)
+    .outerjoin(
+        Participant,
+        and_(
+            Participant.cohort_id == Cohort.id,
+            Participant.person_id == PlatformIdentity.person_id,
+        ),
+    )
+    .where(ChannelBinding.platform == bindparam("binding_platform"))
+    .where(ChannelBinding.channel_id == bindparam("channel_id"))
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -287,27 +314,13 @@ class Dispatcher:
         if not conv.channel_id or conv.is_direct:
             return None
         row = uow.session.execute(
-            select(Cohort, Person, Participant)
-            .select_from(ChannelBinding)
-            .join(Cohort, Cohort.id == ChannelBinding.cohort_id)
-            .outerjoin(
-                PlatformIdentity,
-                and_(
-                    PlatformIdentity.platform == who.platform,
-                    PlatformIdentity.external_id == who.external_id,
-                ),
-            )
-            .outerjoin(Person, Person.id == PlatformIdentity.person_id)
-            .outerjoin(
-                Participant,
-                and_(
-                    Participant.cohort_id == Cohort.id,
-                    Participant.person_id == PlatformIdentity.person_id,
-                ),
-            )
-            .where(ChannelBinding.platform == conv.platform)
-            .where(ChannelBinding.channel_id == conv.channel_id)
-            .limit(1)
+            _CALLER_IN_CHANNEL,
+            {
+                "platform": who.platform,
+                "external_id": who.external_id,
+                "binding_platform": conv.platform,
+                "channel_id": conv.channel_id,
+            },
         ).first()
         if row is None:
             return _Channel(None, None)
