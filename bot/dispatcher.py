@@ -10,10 +10,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, event, select
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, UOWTransaction
 
+from bot import caller
 from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
 from bot.context import CommandContext, Reply, Request, Role
@@ -25,53 +24,11 @@ from bot.permissions import access
 from bot.router import clean, parse_line, strip_prefix
 from bot.settings import Settings
 from bot.views import Message
-from storage.models import ChannelBinding, Cohort, Dialog, Participant, Person, PlatformIdentity
+from storage.db import forget_writes, has_written
+from storage.models import Dialog, Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-_FLUSHED = "stadtlabor_flushed"
-
-
-@event.listens_for(Session, "after_flush")
-def _flushed(session: Session, _flush: UOWTransaction) -> None:
-    session.info[_FLUSHED] = True  # the transaction has written (see Dispatcher._guarded)
-
-
-# The channel's cohort, the caller and their participation: built once (the expression
-# costs more Python than running it), executed with the request's values.
-_CALLER_IN_CHANNEL = (
-    select(Cohort, Person, Participant)
-    .select_from(ChannelBinding)
-    .join(Cohort, Cohort.id == ChannelBinding.cohort_id)
-    .outerjoin(
-        PlatformIdentity,
-        and_(
-            PlatformIdentity.platform == bindparam("platform"),
-            PlatformIdentity.external_id == bindparam("external_id"),
-        ),
-    )
-    .outerjoin(Person, Person.id == PlatformIdentity.person_id)
-    .outerjoin(
-        Participant,
-        and_(
-            Participant.cohort_id == Cohort.id,
-            Participant.person_id == PlatformIdentity.person_id,
-        ),
-    )
-    .where(ChannelBinding.platform == bindparam("binding_platform"))
-    .where(ChannelBinding.channel_id == bindparam("channel_id"))
-    .limit(1)
-)
-
-
-@dataclass(frozen=True)
-class _Channel:
-    """The channel's cohort and the caller's participation in it, read with the caller."""
-
-    cohort: Cohort | None
-    participant: Participant | None
-    person: Person | None = None  # held: the session's identity map keeps weak references
 
 
 @dataclass
@@ -99,18 +56,18 @@ class Dispatcher:
     def _guarded(
         self,
         request: Request,
-        work: Callable[[UnitOfWork, Person, _Channel | None], list[Reply]],
+        work: Callable[[UnitOfWork, Person, caller.Channel | None], list[Reply]],
     ) -> list[Reply]:
         language: str = self.settings.language
         try:
             with self.uow_factory() as uow:
                 session = uow.session
-                session.info.pop(_FLUSHED, None)
-                seen = self._channel(uow, request)
+                forget_writes(session)
+                seen = caller.in_channel(uow, request)
                 person = ensure_person(
                     uow, request.identity, self.clock.now(), request.display_name, request.handle
                 )
-                if session.info.pop(_FLUSHED, False) or session.new or session.dirty:
+                if has_written(session) or session.new or session.dirty:
                     # First contact, a new handle, last_seen_at (hourly): kept even if the
                     # command fails. Otherwise the command runs in the same transaction.
                     uow.commit()
@@ -141,7 +98,7 @@ class Dispatcher:
             return [Reply(Message.text(apology))]
 
     def _line(
-        self, request: Request, uow: UnitOfWork, person: Person, seen: _Channel | None = None
+        self, request: Request, uow: UnitOfWork, person: Person, seen: caller.Channel | None = None
     ) -> list[Reply]:
         text, had_prefix = strip_prefix(clean(request.text))
         translate = translator(person.language or self.settings.language)
@@ -177,7 +134,7 @@ class Dispatcher:
         form_id: str,
         values: dict[str, str],
         context: dict[str, str],
-        seen: _Channel | None = None,
+        seen: caller.Channel | None = None,
     ) -> Reply:
         found = self.registry.form(form_id)
         if found is None:
@@ -233,11 +190,11 @@ class Dispatcher:
         uow: UnitOfWork,
         person: Person,
         key: str,
-        seen: _Channel | None = None,
+        seen: caller.Channel | None = None,
     ) -> CommandContext:
         if seen is not None:
             cohort = seen.cohort
-            role = _role(person, cohort, seen.participant)
+            role = caller.role(person, cohort, seen.participant)
         else:
             cohort = self.cohort_for(uow, request, person)
             role = self.role_of(uow, person, cohort)
@@ -285,60 +242,9 @@ class Dispatcher:
             and not uow.persons.organisers()
         )
 
-    def cohort_for(self, uow: UnitOfWork, request: Request, person: Person) -> Cohort | None:
-        """The channel's cohort; in a DM the caller's own, or the only active one."""
-        conv = request.conversation
-        if conv.channel_id and not conv.is_direct:
-            return uow.cohorts.get_by_channel(conv.platform, conv.channel_id)
-        active = {c.id: c for c in uow.cohorts.active()}
-        own = [
-            active[p.cohort_id]
-            for p in uow.participants.of_person(person.id)
-            if p.cohort_id in active and p.status not in ("withdrawn", "declined")
-        ]
-        if len(own) == 1:
-            return own[0]
-        return next(iter(active.values())) if len(active) == 1 else None
-
-    @staticmethod
-    def role_of(uow: UnitOfWork, person: Person, cohort: Cohort | None) -> Role:
-        if person.is_organiser or cohort is None:
-            return _role(person, cohort, None)
-        return _role(person, cohort, uow.participants.get(cohort.id, person.id))
-
-    @staticmethod
-    def _channel(uow: UnitOfWork, request: Request) -> _Channel | None:
-        """In a channel: its cohort, the caller (into the session) and their participation,
-        in one query instead of three. None in a DM (see :meth:`cohort_for`)."""
-        conv, who = request.conversation, request.identity
-        if not conv.channel_id or conv.is_direct:
-            return None
-        row = uow.session.execute(
-            _CALLER_IN_CHANNEL,
-            {
-                "platform": who.platform,
-                "external_id": who.external_id,
-                "binding_platform": conv.platform,
-                "channel_id": conv.channel_id,
-            },
-        ).first()
-        if row is None:
-            return _Channel(None, None)
-        if row[1] is None:
-            return None  # first contact: read again once the person exists
-        return _Channel(row[0], row[2], row[1])
-
-
-def _role(person: Person, cohort: Cohort | None, participant: Participant | None) -> Role:
-    if person.is_organiser:
-        return "organiser"
-    if cohort is None or participant is None:
-        return "outsider"
-    if participant.status == "confirmed":
-        return "host" if participant.is_host else "participant"
-    if participant.status in ("waitlisted", "pending"):
-        return "waitlisted"
-    return "outsider"
+    # kept as methods: tests and adapters ask the dispatcher who someone is
+    cohort_for = staticmethod(caller.cohort_for)
+    role_of = staticmethod(caller.role_of)
 
 
 def refusal(key: str, role: Role) -> str:

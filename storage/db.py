@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL: enough connections for the Slack request threads plus the background workers,
@@ -131,8 +131,28 @@ def _release(info: dict[Any, Any]) -> None:
         held.release()
 
 
+_WROTE = "stadtlabor_wrote"
+
+
+def _mark_written(session: Session, _flush: UOWTransaction) -> None:
+    session.info[_WROTE] = True
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "after_flush", _mark_written)  # see has_written
+    return factory
+
+
+def forget_writes(session: Session) -> None:
+    """Start counting: :func:`has_written` tells whether anything was flushed since."""
+    session.info.pop(_WROTE, None)
+
+
+def has_written(session: Session) -> bool:
+    """Whether the session flushed anything since :func:`forget_writes` (an autoflush
+    empties ``session.new``, so that alone cannot tell)."""
+    return bool(session.info.pop(_WROTE, False))
 
 
 def is_postgres(engine: Engine) -> bool:
