@@ -71,3 +71,15 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condi
             return value
         time.sleep(0.02)
     raise AssertionError(f"{what} not met within {timeout}s")
+
+
+def block_texts(blocks: list[dict[str, Any]]) -> str:
+    """The visible text of Slack blocks (sections, context elements, buttons), one per line."""
+    out: list[str] = []
+    for block in blocks:
+        for obj in [block.get("text"), *(block.get("elements") or [])]:
+            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+                out.append(obj["text"])
+            elif isinstance(obj, dict) and isinstance(obj.get("text"), dict):
+                out.append(obj["text"]["text"])
+    return "\n".join(out)

@@ -31,6 +31,7 @@ from handlers.slack.forms import FORM_CALLBACK, dump_form
 from handlers.slack.messenger import PLATFORM
 from handlers.slack.runner import SlackConfig, SlackRuntime
 from tests.conftest import START
+from tests.helpers import block_texts as _texts
 from tests.helpers import make_settings
 from tests.helpers import wait_for as _wait
 from tests.support import slack_requests as sr
@@ -53,17 +54,6 @@ WANDA = SlackUser(id="U0WANDA", real_name="Wanda Warteliste", display_name="wand
 OTTO = SlackUser(id="U0OTTO", real_name="Otto Aussen", display_name="otto")
 USERS: dict[Role, SlackUser] = {"participant": PAUL, "waitlisted": WANDA, "outsider": OTTO}
 GENERAL = "C0GENERAL"
-
-
-def _texts(blocks: list[dict[str, Any]]) -> str:
-    out: list[str] = []
-    for block in blocks:
-        for obj in [block.get("text"), *(block.get("elements") or [])]:
-            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
-                out.append(obj["text"])
-            elif isinstance(obj, dict) and isinstance(obj.get("text"), dict):
-                out.append(obj["text"]["text"])
-    return "\n".join(out)
 
 
 @dataclass

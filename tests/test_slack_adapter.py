@@ -20,6 +20,7 @@ from bot.outbox import enqueue
 from bot.views import Form, FormField, Message
 from handlers.slack import listeners
 from handlers.slack.runner import SlackConfig, SlackRuntime
+from tests.helpers import block_texts as _texts
 from tests.helpers import make_settings, wait_for
 from tests.support import slack_requests as sr
 from tests.support.slack_double import SlackDouble, SlackUser
@@ -40,17 +41,6 @@ class Running:
     def ephemeral_text(self, user: str = "U0ANNA") -> str:
         found = wait_for(lambda: self.slack.ephemerals(user))
         return "\n".join(_texts(e.get("blocks") or []) for e in found)
-
-
-def _texts(blocks: list[dict[str, Any]]) -> str:
-    out: list[str] = []
-    for block in blocks:
-        for obj in [block.get("text"), *(block.get("elements") or [])]:
-            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
-                out.append(obj["text"])
-            elif isinstance(obj, dict) and isinstance(obj.get("text"), dict):
-                out.append(obj["text"]["text"])
-    return "\n".join(out)
 
 
 @pytest.fixture
