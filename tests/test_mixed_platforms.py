@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from bot.identity import Identity
 from handlers.matrix import polls as mp
 from handlers.slack.runner import SlackConfig, SlackRuntime
+from tests.helpers import block_texts as _texts
 from tests.support import slack_requests as sr
 from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.slack_double import PostedMessage, SlackDouble, SlackUser
@@ -27,7 +28,6 @@ from tests.test_matrix_polls import (
     replying_to,
     signup,
 )
-from tests.test_slack_adapter import _texts
 
 ANNA = SlackUser(id="U0ANNA", real_name="Anna Schmidt", display_name="anna")
 CHANNEL = "C0GENERAL"
