@@ -21,10 +21,8 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -36,24 +34,14 @@ from app import build_bot  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from tests.helpers import make_settings  # noqa: E402
 from tests.support import slack_double_fanout as fan  # noqa: E402
-from tests.support.pg_schema import fresh_schema  # noqa: E402
+from tests.support.pg_schema import bench_database  # noqa: E402
 from tests.support.slack_double import SlackDouble  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "fanout.json"
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/fanout.db"
-        return
-    base = (os.environ.get("STADTLABOR_TEST_DATABASE_URL") or DEFAULT_PG).replace(
-        "postgresql://", "postgresql+psycopg://", 1
-    )
-    with fresh_schema(base, prefix="bench_fanout") as url:
-        yield url
+def database(backend: str) -> AbstractContextManager[str]:
+    return bench_database(backend, "fanout")
 
 
 def measure(

@@ -19,11 +19,10 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,24 +40,14 @@ from bot.services.cohorts import create_cohort  # noqa: E402
 from bot.services.poll_results import tally  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.models import Participant, Person, PlatformIdentity, Poll, PostedMessage  # noqa: E402
-from tests.support.pg_schema import fresh_schema  # noqa: E402
+from tests.support.pg_schema import bench_database  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "votes.json"
 START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/votes.db"
-        return
-    base = (os.environ.get("STADTLABOR_TEST_DATABASE_URL") or DEFAULT_PG).replace(
-        "postgresql://", "postgresql+psycopg://", 1
-    )
-    with fresh_schema(base, prefix="bench_votes") as url:
-        yield url
+def database(backend: str) -> AbstractContextManager[str]:
+    return bench_database(backend, "votes")
 
 
 def setup(bot: Bot, n: int) -> list[int]:

@@ -185,22 +185,6 @@ def run_due(
     return done
 
 
-def run_one(
-    uow_factory: Callable[[], UnitOfWork],
-    handlers: DueHandlers,
-    settings: Settings,
-    now: datetime,
-    reminder_id: int,
-    *,
-    realtime: bool = False,
-    before_commit: Callable[[UnitOfWork], object] | None = None,
-) -> int:
-    """Run one row if it is still pending (the engine's job for that row); ``before_commit``
-    runs inside the transaction that marks the row done (the engine claims its outbox rows
-    there, so they go out right after the commit)."""
-    return _run_one(uow_factory, handlers, settings, now, reminder_id, realtime, before_commit)
-
-
 def _run_one(
     uow_factory: Callable[[], UnitOfWork],
     handlers: DueHandlers,
