@@ -97,7 +97,9 @@ def prepare(db_url: str, voters: int) -> None:
             handle(i),
         )
         assert "Platz" in answer, answer
-    created = say("U0ORGA", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" "Pflege" "Bildung"')
+    created = say(
+        "U0ORGA", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" "Pflege" "Bildung" sofort'
+    )
     assert "1" in created, created
     bot.engine.dispose()
 

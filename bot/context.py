@@ -63,6 +63,8 @@ class CommandContext:
     default_language: str = "de"
     args: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
+    # A command that publishes to the cohort runs for real only once confirmed (bot/confirm.py).
+    confirmed: bool = False
 
     def _(self, msgid: str, **params: object) -> str:
         """Translate a German message id for the caller and fill its placeholders."""

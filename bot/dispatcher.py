@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import caller
+from bot import caller, confirm
 from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
 from bot.context import CommandContext, Reply, Request, Role
@@ -22,6 +22,7 @@ from bot.i18n import N_, translator
 from bot.people import ensure_person
 from bot.permissions import access
 from bot.router import clean, parse_line, strip_prefix
+from bot.services import cohort_end
 from bot.settings import Settings
 from bot.views import Message
 from storage.db import forget_writes, has_written
@@ -108,6 +109,31 @@ class Dispatcher:
                 return self._dialog(request, uow, person, dialog, text)
         if not text:
             return [self._hint(translate)] if had_prefix else []
+        if confirm.is_yes(text):
+            return self._confirmed(request, uow, person)
+        return self._command(request, uow, person, text, seen, confirmed=False)
+
+    def _confirmed(self, request: Request, uow: UnitOfWork, person: Person) -> list[Reply]:
+        """``ja``: run the command whose preview the person saw, now for real."""
+        waiting = confirm.pending(uow, person.id, self.clock.now())
+        if waiting is None or not confirm.matches(waiting, request.conversation):
+            uow.commit()  # an expired preview was dropped
+            raise UserFacingError(confirm.NOTHING_PENDING)
+        confirm.forget(uow, person.id)
+        again = replace(request, text=waiting.text, conversation=waiting.conversation)
+        return self._command(again, uow, person, waiting.text, None, confirmed=True)
+
+    def _command(
+        self,
+        request: Request,
+        uow: UnitOfWork,
+        person: Person,
+        text: str,
+        seen: caller.Channel | None,
+        *,
+        confirmed: bool,
+    ) -> list[Reply]:
+        translate = translator(person.language or self.settings.language)
         parsed = parse_line(text)
         found = self.registry.resolve(parsed.tokens)
         if found is None:
@@ -116,6 +142,10 @@ class Dispatcher:
         ctx = self._context(request, uow, person, spec.key, seen)
         ctx.args = [t.text for t in parsed.tokens[used:]]
         ctx.options = parsed.options
+        if spec.key in confirm.PREVIEWED:
+            ctx.args, skip = confirm.take_skip_flag(spec.key, parsed.tokens[used:])
+            ctx.confirmed = confirmed or skip
+        cohort_end.check_writable(spec.key, ctx.args, ctx.cohort, self.settings.timezone)
         if spec.needs_cohort and ctx.cohort is None:
             raise UserFacingError(
                 N_(
@@ -141,6 +171,7 @@ class Dispatcher:
             raise UserFacingError(N_("Dieses Formular ist veraltet. Bitte starten Sie neu."))
         key, handler = found
         ctx = self._context(request, uow, person, key, seen)
+        cohort_end.check_writable(key, [], ctx.cohort, self.settings.timezone)
         ctx.options = dict(context)
         return handler(ctx, values)
 

@@ -51,7 +51,7 @@ def _set_up(bot: Bot) -> None:
     assert "angelegt" in " ".join(_say(bot, "orga", channel))
     for user in ("anna", "cara", "dora"):
         assert "angemeldet" in " ".join(_say(bot, user, signup(user)))
-    assert "Umfrage 1" in " ".join(_say(bot, "orga", 'umfrage "Wohin?" "Hameln" "Celle"'))
+    assert "Umfrage 1" in " ".join(_say(bot, "orga", 'umfrage "Wohin?" "Hameln" "Celle" sofort'))
     assert _say(bot, "anna", "abstimmen 1 1")
 
 

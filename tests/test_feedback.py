@@ -11,9 +11,7 @@ from tests.helpers import Driver, signup
 
 COHORT = '"Stadtlabor 2026/27"'
 PEOPLE = ("anna", "ben", "cara", "dora", "emil")
-START_NAMED = (
-    'feedback starten titel="Quartiersentwicklung Musterstadt" fuer=Annastadt bis="Freitag 18 Uhr"'
-)
+START_NAMED = 'feedback starten titel="Quartiersentwicklung Musterstadt" fuer=Annastadt bis="Freitag 18 Uhr" sofort'
 
 
 @pytest.fixture
@@ -119,14 +117,15 @@ def test_bad_input_gets_a_clear_answer(driver: Driver) -> None:
     assert "vorbehalten" in driver.say("ben", "feedback 1 schliessen", dm=True)
     assert "gibt es nicht" in driver.say("ben", "feedback 7 geben", dm=True)
     assert "weder eine bekannte Person noch eine Kommune" in driver.say(
-        "orga", 'feedback starten titel="X" fuer=Nirgendwo bis=morgen'
+        "orga", 'feedback starten titel="X" fuer=Nirgendwo bis=morgen sofort'
     )
-    assert "Bis wann?" in driver.say("orga", 'feedback starten titel="X" fuer=@anna')
+    assert "Bis wann?" in driver.say("orga", 'feedback starten titel="X" fuer=@anna sofort')
     assert thread_texts(driver) == []  # nothing was stored or posted
-    driver.say("orga", 'feedback starten titel="Zweite" fuer=@ben bis="Samstag"')
+    driver.say("orga", 'feedback starten titel="Zweite" fuer=@ben bis="Samstag" sofort')
     assert "mehrere Feedback-Runden" in driver.say("cara", "1. a 2. b 3. c", dm=True)
     custom = driver.say(
-        "orga", 'feedback starten titel="Dritte" fuer=@cara bis="Samstag" fragen="Gut?|Schlecht?"'
+        "orga",
+        'feedback starten titel="Dritte" fuer=@cara bis="Samstag" fragen="Gut?|Schlecht?" sofort',
     )
     assert "#3" in custom
     assert "gespeichert" in driver.say("dora", "feedback 3 antworten 1. ja 2. nein", dm=True)

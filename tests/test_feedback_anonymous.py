@@ -18,7 +18,7 @@ from tests.helpers import Driver, request, signup
 from tests.test_feedback import dms_to, driver, run_due, thread_texts  # noqa: F401
 
 AUTHORS = ("ben", "cara", "dora", "emil")
-START = 'feedback starten titel="Schulcampus" fuer=@anna bis="Freitag 18 Uhr" anonym'
+START = 'feedback starten titel="Schulcampus" fuer=@anna bis="Freitag 18 Uhr" anonym sofort'
 
 
 def traces(user: str) -> list[str]:

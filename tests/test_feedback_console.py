@@ -20,7 +20,7 @@ def script() -> list[str]:
             f"funktion=Bürgermeisterin email={user}@example.org zustimmung=ja"
         )
     lines.append(
-        '@orga feedback starten titel="Schulcampus" fuer=Musterstadt bis="11.1.2030" anonym'
+        '@orga feedback starten titel="Schulcampus" fuer=Musterstadt bis="11.1.2030" anonym sofort'
     )
     lines += [f"@{u} dm: 1. Idee-{u} 2. Risiko-{u} 3. Rat-{u}" for u in ("ben", "cara", "dora")]
     lines += ["!clock +2d", "!clock +3d", "@orga export feedback 1"]

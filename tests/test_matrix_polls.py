@@ -35,7 +35,7 @@ from tests.support.synapse import MatrixUser, SynapseServer
 from tests.test_matrix_e2e import Event, Human, World, bot_config, login_human
 from tests.test_matrix_e2ee import ENCRYPTION, CryptoHuman
 
-QUESTION = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege" mehrfach=2'
+QUESTION = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege" mehrfach=2 sofort'
 
 
 def make_bot(tmp_path: Path, **settings: object) -> Bot:
@@ -139,7 +139,7 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
         assert "angemeldet" in await command(bot, a, room, signup("Anna"))
         assert "angemeldet" in await command(bot, b, room, signup("Ben"))
         await command(bot, a, room, QUESTION)
-        await command(bot, a, room, 'umfrage "Geheim?" "Ja" "Nein" anonym')
+        await command(bot, a, room, 'umfrage "Geheim?" "Ja" "Nein" anonym sofort')
 
         start = await ben.wait_for(from_bot(bot_id, mp.START))
         companion = await ben.wait_for(replying_to(bot_id, start["event_id"]))
@@ -293,7 +293,7 @@ async def test_native_poll_in_an_encrypted_room(
         c = Identity("matrix", human.user_id)
         assert "angelegt" in await command(bot, c, room, 'jahrgang anlegen "SL" plaetze=5')
         assert "angemeldet" in await command(bot, c, room, signup("Carla"))
-        await command(bot, c, room, 'umfrage "Wann?" "Morgens" "Abends"')
+        await command(bot, c, room, 'umfrage "Wann?" "Morgens" "Abends" sofort')
         start = await human.wait_for(from_bot(matrix.user_id, mp.START), timeout=30)
         companion = await human.wait_for(replying_to(matrix.user_id, start["event_id"]))
         answer = {"m.selections": ["2"], "m.relates_to": reference(start["event_id"])}

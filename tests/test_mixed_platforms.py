@@ -81,7 +81,7 @@ async def test_one_poll_counts_a_slack_click_and_a_matrix_response(
         assert "SL" in await command(bot, anna, CHANNEL, 'jahrgang verbinden "SL"')
         assert "angemeldet" in await command(bot, anna, CHANNEL, signup("Anna"))
         assert "angemeldet" in await command(bot, b, room, signup("Ben"))
-        await command(bot, anna, CHANNEL, 'umfrage "Wohin zuerst?" "Wohnen" "Mobilität"')
+        await command(bot, anna, CHANNEL, 'umfrage "Wohin zuerst?" "Wohnen" "Mobilität" sofort')
 
         posted = await eventually(lambda: poll_post(slack))
         start = await ben.wait_for(lambda e: e.get("type") == mp.START)

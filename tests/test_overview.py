@@ -25,9 +25,11 @@ def driver(bot: Bot) -> Driver:
     d.say("orga", 'programmpunkt 1 von="10 Uhr" bis="11:30" titel="Begrüßung"')
     d.say("orga", 'programmpunkt 1 von="10 Uhr" bis="12 Uhr" titel="Werkstatt Wohnen" tag=2')
     assert "Umfrage 1" in d.say(
-        "orga", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr"'
+        "orga", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr" sofort'
     )
-    assert "1" in d.say("orga", 'feedback starten titel="Plan" fuer=@ben bis="Freitag 18 Uhr"')
+    assert "1" in d.say(
+        "orga", 'feedback starten titel="Plan" fuer=@ben bis="Freitag 18 Uhr" sofort'
+    )
     assert "Nr." in d.say("anna", "erinnern morgen 9 Uhr; Bericht schicken")
     d.messenger.transcript.clear()
     return d

@@ -35,7 +35,9 @@ def run_due(driver: Driver, clock: SimulatedClock, delta: timedelta) -> None:
 
 
 def test_vote_change_double_click_and_live_results(driver: Driver) -> None:
-    answer = driver.say("orga", 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege"')
+    answer = driver.say(
+        "orga", 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege" sofort'
+    )
     assert "Umfrage 1 ist angelegt" in answer
     posts = driver.messenger.texts("post")
     assert posts and "Umfrage 1: Welches Thema zuerst?" in posts[-1]
@@ -60,7 +62,7 @@ def test_vote_change_double_click_and_live_results(driver: Driver) -> None:
     assert "1. Welches Thema zuerst? — offen – Sie haben abgestimmt" in listing
     assert "noch nicht abgestimmt" in driver.say("cara", "umfragen")
     # who may vote: confirmed participants, minus the host city with gastgeber-enthaltung
-    driver.say("orga", 'umfrage "Frage?" "A" "B" gastgeber-enthaltung')
+    driver.say("orga", 'umfrage "Frage?" "A" "B" gastgeber-enthaltung sofort')
     assert "nur für Teilnehmende" in driver.say("zoe", "abstimmen 2 1")
     assert "Gastgeberstadt (Interessenkonflikt)" in driver.say("dora", "abstimmen 2 1")
     assert "nur bestätigte Teilnehmende" in driver.say("orga", "abstimmen 2 1")  # no seat
@@ -68,15 +70,15 @@ def test_vote_change_double_click_and_live_results(driver: Driver) -> None:
 
 
 BAD_POLLS = [
-    ('umfrage "Nur eine?" "A"', "2 bis 20 Optionen (Sie haben 1"),
+    ('umfrage "Nur eine?" "A" sofort', "2 bis 20 Optionen (Sie haben 1"),
     ('umfrage "Zu viele?" ' + " ".join(f'"O{i}"' for i in range(30)), "Sie haben 30"),
-    ('umfrage "Doppelt?" "Wohnen" "wohnen"', "steht doppelt da"),
-    ('umfrage "Alt?" "A" "B" bis="gestern"', "Vergangenheit"),
-    ('umfrage "M?" "A" "B" mehrfach=5', "mehrfach= muss zwischen 1 und 2"),
-    ('umfrage "M?" "A" "B" mehrfach=viele', "mehrfach= braucht eine Zahl"),
-    ('umfrage "E?" "A" "B" ergebnis=bald', "ergebnis= ist live"),
-    ('umfrage "X?" "A" "B" farbe=rot', "„farbe=“ kenne ich nicht"),
-    ('umfrage "" "A" "B"', "Bitte geben Sie eine Frage an"),
+    ('umfrage "Doppelt?" "Wohnen" "wohnen" sofort', "steht doppelt da"),
+    ('umfrage "Alt?" "A" "B" bis="gestern" sofort', "Vergangenheit"),
+    ('umfrage "M?" "A" "B" mehrfach=5 sofort', "mehrfach= muss zwischen 1 und 2"),
+    ('umfrage "M?" "A" "B" mehrfach=viele sofort', "mehrfach= braucht eine Zahl"),
+    ('umfrage "E?" "A" "B" ergebnis=bald sofort', "ergebnis= ist live"),
+    ('umfrage "X?" "A" "B" farbe=rot sofort', "„farbe=“ kenne ich nicht"),
+    ('umfrage "" "A" "B" sofort', "Bitte geben Sie eine Frage an"),
     ("umfrage anonym", "Frage und Optionen"),
     ("umfrage 4 loeschen", "Umfrage 4 gibt es hier nicht"),
 ]
@@ -86,7 +88,7 @@ def test_bad_polls_are_refused_clearly(driver: Driver) -> None:
     for command, expected in BAD_POLLS:
         assert expected in driver.say("orga", command), command
     assert driver.messenger.texts("post") == []
-    driver.say("orga", 'umfrage "Gut?" "A" "B"')
+    driver.say("orga", 'umfrage "Gut?" "A" "B" sofort')
     assert "Meinten Sie „umfrage 1 schliessen“" in driver.say("orga", "umfrage 1 loeschen")
     assert "Umfrage 1: Gut?" in driver.say("anna", "umfrage 1")
     assert "Umfrage 1: Gut?" in driver.say("anna", "umfrage #1 zeigen")
@@ -107,7 +109,7 @@ def test_umfrage_alone_asks_step_by_step(driver: Driver) -> None:
 
 
 def test_multiple_choice_adds_up_to_the_maximum(driver: Driver) -> None:
-    driver.say("orga", 'umfrage "Welche?" "A" "B" "C" "D" mehrfach=2')
+    driver.say("orga", 'umfrage "Welche?" "A" "B" "C" "D" mehrfach=2 sofort')
     assert "gezählt: 1. A" in driver.say("anna", "abstimmen 1 1")
     assert "geändert: 1. A, 3. C" in driver.say("anna", "abstimmen 1 3")
     assert "höchstens 2 Optionen" in driver.say("anna", "abstimmen 1 4")
@@ -120,7 +122,7 @@ def test_multiple_choice_adds_up_to_the_maximum(driver: Driver) -> None:
 
 def test_nudge_close_summary_thread_and_export(driver: Driver, clock: SimulatedClock) -> None:
     # Wednesday 12:00 now; Friday 12:00 deadline → nudge Thursday 12:00
-    driver.say("ben", 'umfrage "Wohin?" "Hafen" "Altstadt" bis="Freitag 12 Uhr"')
+    driver.say("ben", 'umfrage "Wohin?" "Hafen" "Altstadt" bis="Freitag 12 Uhr" sofort')
     driver.say("anna", "abstimmen 1 1")
     driver.say("ben", "abstimmen 1 1")
     run_due(driver, clock, timedelta(hours=23))
@@ -154,7 +156,7 @@ def test_nudge_close_summary_thread_and_export(driver: Driver, clock: SimulatedC
 
 
 def test_close_early_by_creator_or_organiser_only(driver: Driver) -> None:
-    driver.say("anna", 'umfrage "Gleich?" "Ja" "Nein"')
+    driver.say("anna", 'umfrage "Gleich?" "Ja" "Nein" sofort')
     driver.say("anna", "abstimmen 1 1")
     driver.say("ben", "abstimmen 1 2")
     assert "können nur das Programmteam" in driver.say("ben", "umfrage 1 schliessen")
@@ -164,7 +166,7 @@ def test_close_early_by_creator_or_organiser_only(driver: Driver) -> None:
 
 
 def test_results_at_the_end_only(driver: Driver) -> None:
-    driver.say("orga", 'umfrage "Später?" "A" "B" ergebnis=ende')
+    driver.say("orga", 'umfrage "Später?" "A" "B" ergebnis=ende sofort')
     driver.say("anna", "abstimmen 1 2")
     assert "Stimmen" not in driver.messenger.texts("update")[-1]
     assert "1 Stimmzettel abgegeben" in driver.messenger.texts("update")[-1]
@@ -173,7 +175,7 @@ def test_results_at_the_end_only(driver: Driver) -> None:
 
 
 def test_meine_daten_and_vergessen(driver: Driver) -> None:
-    driver.say("orga", 'umfrage "Namentlich?" "Hafen" "Altstadt"')
+    driver.say("orga", 'umfrage "Namentlich?" "Hafen" "Altstadt" sofort')
     driver.say("anna", "abstimmen 1 2")
     driver.say("anna", "meine-daten")
     mine = next(s for s in driver.messenger.transcript if s.filename == "meine-daten.json")
@@ -197,7 +199,7 @@ def test_meine_daten_and_vergessen(driver: Driver) -> None:
 def test_the_same_poll_typed_twice_is_created_once(driver: Driver) -> None:
     """Typed again (its answer lost, say), an open poll is not created a second time — two
     copies would split the votes. Once it is closed, the same question may be asked again."""
-    line = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr"'
+    line = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr" sofort'
     assert "Umfrage 1 ist angelegt" in driver.say("orga", line)
     again = driver.say("orga", line)
     assert "Diese Umfrage gibt es schon: Umfrage 1, noch offen" in again, again

@@ -63,7 +63,7 @@ def test_anonymous_poll_leaves_no_trace_of_who_voted_what(
     driver: Driver, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    driver.say("orga", 'umfrage "Geheim?" "Hafen" "Altstadt" anonym')
+    driver.say("orga", 'umfrage "Geheim?" "Hafen" "Altstadt" anonym sofort')
     for name in ("anna", "ben"):
         driver.say(name, f"abstimmen 1 {VOTERS[name]}")
     before_k = driver.messenger.texts("update")[-1]
@@ -119,7 +119,7 @@ def test_anonymous_poll_leaves_no_trace_of_who_voted_what(
 
 
 def test_too_few_ballots_give_no_anonymous_result(driver: Driver) -> None:
-    driver.say("orga", 'umfrage "Wenige?" "A" "B" anonym')
+    driver.say("orga", 'umfrage "Wenige?" "A" "B" anonym sofort')
     driver.say("anna", "abstimmen 1 1")
     driver.say("ben", "abstimmen 1 2")
     driver.say("orga", "umfrage 1 schliessen")

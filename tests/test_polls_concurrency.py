@@ -42,7 +42,9 @@ def test_simultaneous_votes_and_changes_count_exactly(bot: Bot, anonymous: bool)
     for name in VOTERS:
         driver.say(name, signup(name))
     flag = " anonym" if anonymous else ""
-    driver.say("orga", f'umfrage "Gleichzeitig?" "A" "B" "C"{flag}')  # posted: updates follow
+    driver.say(
+        "orga", f'umfrage "Gleichzeitig?" "A" "B" "C"{flag} sofort'
+    )  # posted: updates follow
 
     first = {name: i % 3 + 1 for i, name in enumerate(VOTERS)}
     answers = _vote_all(bot, first)

@@ -65,7 +65,7 @@ def test_forget_erases_the_person_from_every_table(driver: Driver, bot: Bot) -> 
     driver.say("ben", signup("ben"))
     driver.say("cara", signup("cara"))  # waitlisted: moves up when Annegret goes
     driver.say("orga", "gastgeber @anna ja")
-    driver.say("orga", 'ankuendigen "Willkommen, Annegret Vergessen!"')
+    driver.say("orga", 'ankuendigen "Willkommen, Annegret Vergessen!" sofort')
     before = _dump(bot)
     assert "Annegret Vergessen" in before and "annegret@vergessen.de" in before
     assert "Wirklich alles löschen" in driver.say("anna", "vergessen")
@@ -152,7 +152,7 @@ def test_export_is_safe_against_formula_injection(driver: Driver) -> None:
 
 def test_erasing_a_short_handle_leaves_other_words_alone(driver: Driver, bot: Bot) -> None:
     driver.say("ben", signup("ben"))
-    driver.say("orga", 'ankuendigen "Bitte geben Sie Feedback, Ben Muster und alle anderen"')
+    driver.say("orga", 'ankuendigen "Bitte geben Sie Feedback, Ben Muster und alle anderen" sofort')
     driver.say("ben", "vergessen ja")
     posts = [s.text for s in driver.messenger.transcript if s.kind == "update"]
     assert posts and "Bitte geben Sie Feedback" in posts[-1]
@@ -172,9 +172,9 @@ def test_forget_after_a_whole_year_leaves_no_trace(driver: Driver, bot: Bot) -> 
     )
     driver.say("hilde", 'teilnahme 1 ja essen="Hildegards Spezialdiät"')
     driver.say("hilde", 'thema vorschlagen "Hildegards Quartier"')
-    driver.say("orga", 'umfrage "Welches Thema?" "Wohnen" "Pflege"')
+    driver.say("orga", 'umfrage "Welches Thema?" "Wohnen" "Pflege" sofort')
     driver.say("hilde", "abstimmen 1 2")
-    driver.say("orga", 'feedback starten titel="Musterstadt" fuer=@ben bis="übermorgen"')
+    driver.say("orga", 'feedback starten titel="Musterstadt" fuer=@ben bis="übermorgen" sofort')
     driver.say("hilde", "feedback 1 antworten 1. Gut 2. Risiko 3. Rat von Hildegard", dm=True)
     driver.say("hilde", "erinnern morgen 9 Uhr; Hildegard denkt an die Anreise", dm=True)
     data = driver.say("hilde", "meine-daten")

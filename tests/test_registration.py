@@ -107,17 +107,17 @@ def test_dm_registration_finds_the_open_cohort(driver: Driver) -> None:
 
 def test_organiser_tools_roles_host_announce_audit(driver: Driver) -> None:
     driver.say("anna", signup("anna"))
-    assert "vorbehalten" in driver.say("anna", "ankuendigen hallo")
+    assert "vorbehalten" in driver.say("anna", "ankuendigen hallo sofort")
     assert "Gastgeberstadt" in driver.say("orga", "gastgeber @anna ja")
     driver.say("zoe", "hilfe")
     assert "keinen bestätigten Platz" in driver.say("orga", "gastgeber @zoe ja")
     assert "Programmteam" in driver.say("orga", "rolle @anna organisation")
-    assert "1 Kanal" in driver.say("anna", 'ankuendigen "Treffen am Freitag"')
+    assert "1 Kanal" in driver.say("anna", 'ankuendigen "Treffen am Freitag" sofort')
     assert "Dieser Kanal gehört jetzt" in driver.say(
         "orga", f"jahrgang verbinden {COHORT}", channel="andere"
     )
     driver.messenger.transcript.clear()
-    assert "an 2 Kanäle verschickt" in driver.say("orga", 'ankuendigen "Zweite Nachricht"')
+    assert "an 2 Kanäle verschickt" in driver.say("orga", 'ankuendigen "Zweite Nachricht" sofort')
     posts = {s.target for s in driver.messenger.transcript if s.kind == "post"}
     assert posts == {"stadtlabor", "andere"}
     log = driver.say("orga", "protokoll")

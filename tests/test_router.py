@@ -46,7 +46,7 @@ def test_parse_line_quotes_and_options(
 
 def test_unbalanced_quote_is_a_user_error() -> None:
     with pytest.raises(UserFacingError, match="Anführungszeichen"):
-        parse_line('umfrage "Frage ohne Ende')
+        parse_line('umfrage "Frage ohne Ende sofort')
 
 
 def test_overlong_line_is_refused_with_limit() -> None:

@@ -183,7 +183,7 @@ def test_cohort_flow_over_slack(flow: Flow) -> None:
     assert update.args["ts"] == agenda.ts and update.args["channel"] == GENERAL
 
     # 4. a poll with buttons; two votes by click update the posted poll
-    flow.answer(ORGA, 'umfrage "Welches Thema?" "Wohnen" "Pflege"')
+    flow.answer(ORGA, 'umfrage "Welches Thema?" "Wohnen" "Pflege" sofort')
     poll = flow.wait(
         lambda: [m for m in slack.messages(GENERAL) if "Welches Thema?" in _texts(m.blocks or [])]
     )[0]
@@ -217,7 +217,7 @@ def test_cohort_flow_over_slack(flow: Flow) -> None:
 
     # 5. a feedback round: DM with a button → modal → answer in the thread
     started = flow.answer(
-        ORGA, 'feedback starten titel="Musterstadt" fuer=<@U0P01> bis="Freitag 18 Uhr"'
+        ORGA, 'feedback starten titel="Musterstadt" fuer=<@U0P01> bis="Freitag 18 Uhr" sofort'
     )
     assert "#1" in started and "19 Teilnehmende" in started, started
     (root,) = flow.wait(lambda: _posted(slack, "Kollegiale Beratung #1: Musterstadt"))

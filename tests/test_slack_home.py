@@ -49,7 +49,7 @@ def home(bot: Bot) -> Iterator[tuple[SlackDouble, str]]:
     console.say(
         "orga", 'treffen anlegen titel="Auftakt" von="3.12.2026 10 Uhr" bis="4.12.2026 16 Uhr"'
     )
-    console.say("orga", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr"')
+    console.say("orga", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr" sofort')
     with SlackDouble(users=[ANNA, ORGA]) as slack:
         config = SlackConfig(
             bot_token="xoxb-test", signing_secret=sr.SIGNING_SECRET, api_url=slack.base_url

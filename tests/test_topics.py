@@ -47,9 +47,11 @@ def test_proposals_merge_withdraw_and_poll(driver: Driver) -> None:
         listing
     )
     assert "Ben Muster (Benstadt)" in listing and "Ehrenamt" not in listing
-    assert "nicht mehr offen" in driver.say("orga", "umfrage aus themen 1 4")
-    assert "Themenvorschlag 9 gibt es nicht" in driver.say("orga", "umfrage aus themen 1 9")
-    answer = driver.say("orga", 'umfrage aus themen 1 2 5 mehrfach=2 bis="Freitag 12 Uhr" anonym')
+    assert "nicht mehr offen" in driver.say("orga", "umfrage aus themen 1 4 sofort")
+    assert "Themenvorschlag 9 gibt es nicht" in driver.say("orga", "umfrage aus themen 1 9 sofort")
+    answer = driver.say(
+        "orga", 'umfrage aus themen 1 2 5 mehrfach=2 bis="Freitag 12 Uhr" anonym sofort'
+    )
     assert "Umfrage 1 ist angelegt" in answer and "Freitag, 27. November 2026" in answer
     post = driver.messenger.texts("post")[-1]
     assert "Welche Themen sollen wir beim Besuch in der Gastgeberstadt bearbeiten?" in post

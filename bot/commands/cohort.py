@@ -10,7 +10,7 @@ from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.router import confirmed, fold
-from bot.services import cohorts
+from bot.services import cohort_end, cohorts
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 
 
@@ -195,21 +195,22 @@ def bind(ctx: CommandContext) -> Reply:
 
 def close(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
+    if ctx.cohort.ended_at is not None:
+        raise UserFacingError(N_("Dieser Jahrgang ist bereits abgeschlossen."))
     if not confirmed(ctx.args):
+        what = cohort_end.plan(ctx.uow, ctx.cohort, ctx.now)
         return Reply(
             Message(
                 (
                     Section(
                         (
                             ctx._(
-                                N_(
-                                    "Den Jahrgang „{name}“ wirklich abschließen? Danach beginnt "
-                                    "die Aufbewahrungsfrist für personenbezogene Daten."
-                                ),
+                                N_("Den Jahrgang „{name}“ wirklich abschließen? Das geschieht:"),
                                 name=ctx.cohort.name,
                             ),
                         )
                     ),
+                    Bullets(_closing_lines(ctx, what)),
                     Note(
                         ctx._(N_("Zum Bestätigen: {command}"), command="jahrgang abschliessen ja")
                     ),
@@ -228,17 +229,77 @@ def close(ctx: CommandContext) -> Reply:
                 fallback=ctx.cohort.name,
             )
         )
-    cohorts.close_cohort(ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, now=ctx.now)
+    done = cohort_end.close(
+        ctx.uow, ctx.cohort, actor_id=ctx.person.id, now=ctx.now, settings=ctx.settings
+    )
     ctx.uow.commit()
     return Reply(
-        Message.text(
-            ctx._(
-                N_(
-                    "Der Jahrgang „{name}“ ist abgeschlossen. Personenbezogene Daten werden "
-                    "nach {days} Tagen gelöscht."
+        Message(
+            (
+                Section(
+                    (
+                        ctx._(
+                            N_(
+                                "Der Jahrgang „{name}“ ist abgeschlossen. Personenbezogene Daten "
+                                "werden nach {days} Tagen gelöscht."
+                            ),
+                            name=ctx.cohort.name,
+                            days=ctx.settings.retention_days,
+                        ),
+                    )
                 ),
-                name=ctx.cohort.name,
-                days=ctx.settings.retention_days,
+                Bullets(_closing_lines(ctx, done)),
+            ),
+            fallback=ctx.cohort.name,
+        )
+    )
+
+
+def _numbers(values: tuple[int, ...]) -> str:
+    return ", ".join(f"#{n}" for n in values)
+
+
+def _closing_lines(ctx: CommandContext, what: cohort_end.ClosingPlan) -> tuple[str, ...]:
+    lines = []
+    if what.open_polls:
+        lines.append(
+            ctx._(
+                N_("offene Umfragen werden geschlossen, Ergebnisse gepostet: {numbers}"),
+                numbers=_numbers(what.open_polls),
+            )
+        )
+    if what.open_rounds:
+        lines.append(
+            ctx._(
+                N_("offene Feedback-Runden werden geschlossen und weitergegeben: {numbers}"),
+                numbers=_numbers(what.open_rounds),
+            )
+        )
+    if what.future_meetings:
+        lines.append(
+            ctx._(
+                N_("künftige Treffen werden abgesagt: {numbers}"),
+                numbers=_numbers(what.future_meetings),
+            )
+        )
+    lines.append(
+        ctx._(
+            N_("geplante Erinnerungen und Nachfragen werden gestrichen: {count}"),
+            count=what.pending_reminders,
+        )
+    )
+    lines.append(
+        ctx._(
+            N_("der Kanal des Jahrgangs wird informiert ({count})"),
+            count=what.channels,
+        )
+    )
+    lines.append(
+        ctx._(
+            N_(
+                "danach ist der Jahrgang schreibgeschützt: lesen, Exporte, „meine-daten“ und "
+                "„vergessen“ bleiben möglich"
             )
         )
     )
+    return tuple(lines)

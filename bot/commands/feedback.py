@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from uuid import uuid4
 
+from bot import confirm
+from bot.commands import previews
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
 from bot.dates import describe_when
@@ -244,6 +246,9 @@ def start(ctx: CommandContext) -> Reply:
             title=twin.title,
         )
         return Reply(Message.text(text))
+    if not ctx.confirmed:
+        asked = wanted.questions or list(fb.DEFAULT_QUESTIONS)
+        return confirm.preview(ctx, previews.feedback_round(ctx, wanted, asked))
     rnd = fb.open_round(
         ctx.uow, cohort=ctx.cohort, wanted=wanted, now=ctx.now, settings=ctx.settings
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import confirm
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
@@ -81,6 +82,8 @@ def announce(ctx: CommandContext) -> Reply:
             limit=3000,
         )
     message = Message((Header("📣 " + ctx.cohort.name), Section((text,))), fallback=text[:150])
+    if not ctx.confirmed:
+        return confirm.preview(ctx, message)
     count = cohorts.announce(
         ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, message=message, now=ctx.now
     )

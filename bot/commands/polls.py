@@ -6,6 +6,8 @@ import re
 from contextlib import suppress
 from uuid import uuid4
 
+from bot import confirm
+from bot.commands import previews
 from bot.commands.poll_input import (
     FLAGS,
     FORM_ID,
@@ -26,6 +28,7 @@ from bot.reminders import DueContext, DueHandlers
 from bot.router import fold
 from bot.services import poll_close, poll_votes, polls
 from bot.services.poll_results import render_for_channel
+from bot.services.poll_spec import validate
 from bot.views import Message, Note, Section
 from storage.models import Poll, PollOption
 
@@ -127,6 +130,9 @@ def poll_command(ctx: CommandContext) -> Reply:
             )
         question, words = words[0], words[1:]
     spec = spec_from(ctx, question, words)
+    if not ctx.confirmed:
+        validate(spec, ctx.now)
+        return confirm.preview(ctx, previews.poll(ctx, spec))
     poll = polls.create_poll(
         ctx.uow,
         cohort=ctx.cohort,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot import confirm
+from bot.commands import previews
 from bot.commands.poll_input import FLAGS, created_reply, number_arg, spec_from
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
@@ -10,6 +12,7 @@ from bot.i18n import N_
 from bot.router import fold
 from bot.services import polls
 from bot.services import topics as svc
+from bot.services.poll_spec import validate
 from bot.views import Bullets, Message, Note
 
 DEFAULT_QUESTION = N_("Welche Themen sollen wir beim Besuch in der Gastgeberstadt bearbeiten?")
@@ -200,6 +203,9 @@ def poll_from_topics(ctx: CommandContext) -> Reply:
     options.pop("question", None)
     ctx.options = options
     spec = spec_from(ctx, question, [t.title for t in chosen])
+    if not ctx.confirmed:
+        validate(spec, ctx.now)
+        return confirm.preview(ctx, previews.poll(ctx, spec))
     poll = polls.create_poll(
         ctx.uow,
         cohort=ctx.cohort,

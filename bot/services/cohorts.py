@@ -132,20 +132,6 @@ def bind_channel(
     return cohort
 
 
-def close_cohort(uow: UnitOfWork, *, actor_id: int, cohort: Cohort, now: datetime) -> None:
-    if cohort.ended_at is not None:
-        raise UserFacingError(N_("Dieser Jahrgang ist bereits abgeschlossen."))
-    cohort.ended_at = now
-    record(
-        uow,
-        actor_id=actor_id,
-        action="jahrgang.abschliessen",
-        now=now,
-        cohort_id=cohort.id,
-        after={"abgeschlossen": now.isoformat()},
-    )
-
-
 def end_of(uow: UnitOfWork, cohort: Cohort) -> datetime | None:
     """When the cohort ends: closed explicitly, or 30 days after its last meeting."""
     if cohort.ended_at is not None:

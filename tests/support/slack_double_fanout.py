@@ -29,7 +29,7 @@ from tests.support.slack_double import Call, SlackDouble, SlackUser
 ORGA = SlackUser(id="U0ORGA", real_name="Olga Organisatorin", display_name="olga")
 CHANNEL = "C0FANOUT"
 PROMPT_KEY = "feedback:%:prompt:%"
-COMMAND = 'feedback starten titel="Fan-out" fuer=Musterstadt bis="in 7 Tagen"'
+COMMAND = 'feedback starten titel="Fan-out" fuer=Musterstadt bis="in 7 Tagen" sofort'
 
 
 def user_id(i: int) -> str:
