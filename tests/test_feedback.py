@@ -11,7 +11,10 @@ from tests.helpers import Driver, signup
 
 COHORT = '"Stadtlabor 2026/27"'
 PEOPLE = ("anna", "ben", "cara", "dora", "emil")
-START_NAMED = 'feedback starten titel="Quartiersentwicklung Musterstadt" fuer=Annastadt bis="Freitag 18 Uhr" sofort'
+START_NAMED = (
+    'feedback starten titel="Quartiersentwicklung Musterstadt" fuer=Annastadt '
+    'bis="Freitag 18 Uhr" sofort'
+)
 
 
 @pytest.fixture
