@@ -10,6 +10,7 @@ from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.forms import validate_field
 from bot.i18n import N_
+from bot.notify import tell
 from bot.outbox import dm_person
 from bot.people import resolve_person
 from bot.router import confirmed
@@ -206,12 +207,24 @@ def remove_person(ctx: CommandContext) -> Reply:
             )
         )
     before = participant.status
-    reg.withdraw(
+    moved_up = reg.withdraw(
         ctx.uow,
         cohort=ctx.cohort,
         person=person,
         now=ctx.now,
         default_language=ctx.default_language,
+    )
+    tell(
+        ctx.uow,
+        person,
+        N_(
+            "Das Programmteam hat Ihre Anmeldung für „{cohort}“ beendet. Bei Fragen wenden Sie "
+            "sich bitte an die Organisation. Ihre Daten können Sie mit „meine-daten“ abrufen."
+        ),
+        now=ctx.now,
+        default_language=ctx.default_language,
+        key=f"removed:{ctx.cohort.id}:{person.id}:{participant.updated_at.isoformat()}",
+        cohort=ctx.cohort.name,
     )
     record(
         ctx.uow,
@@ -224,7 +237,27 @@ def remove_person(ctx: CommandContext) -> Reply:
         after={"status": "withdrawn"},
     )
     ctx.uow.commit()
-    return Reply(Message.text(ctx._(N_("{name} wurde entfernt."), name=name)))
+    lines = [ctx._(N_("{name} wurde entfernt und per Direktnachricht informiert."), name=name)]
+    if moved_up is not None:
+        lines.append(
+            ctx._(
+                N_(
+                    "Von der Warteliste nachgerückt: {name} ({municipality}); "
+                    "die Person ist informiert."
+                ),
+                name=moved_up.display_name or "?",
+                municipality=moved_up.municipality or "?",
+            )
+        )
+    elif before == "confirmed" and ctx.cohort.moderated:
+        lines.append(
+            ctx._(
+                N_("Der frei gewordene Platz wartet auf Ihre Bestätigung (siehe Direktnachricht).")
+            )
+        )
+    elif before == "confirmed":
+        lines.append(ctx._(N_("Niemand ist nachgerückt: die Warteliste ist leer.")))
+    return Reply(Message.text(*lines))
 
 
 def import_csv(ctx: CommandContext) -> Reply:
