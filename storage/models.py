@@ -80,6 +80,8 @@ class Cohort(Base):
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
+    # The language of posts to the cohort's channels (None: the installation's default).
+    language: Mapped[str | None] = mapped_column(String(5))
     # Bumped by every registration change: on PostgreSQL the row lock taken to bump it
     # serialises seat allocation per cohort.
     seat_version: Mapped[int] = mapped_column(Integer, default=0)

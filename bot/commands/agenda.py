@@ -14,6 +14,7 @@ from bot.i18n import N_
 from bot.router import fold
 from bot.services import agenda as svc
 from bot.services import meetings as meeting_service
+from bot.services.cohorts import post_language
 from bot.views import Message, Note, Section
 from storage.models import AgendaItem, Meeting
 
@@ -92,7 +93,13 @@ def show(ctx: CommandContext) -> Reply:
 
 def post(ctx: CommandContext) -> Reply:
     meeting = _meeting(ctx)
-    count = svc.post(ctx.uow, meeting, now=ctx.now, tz=ctx.tz, language=ctx.default_language)
+    count = svc.post(
+        ctx.uow,
+        meeting,
+        now=ctx.now,
+        tz=ctx.tz,
+        language=post_language(meeting, ctx.default_language),
+    )
     ctx.uow.commit()
     if not count:
         raise UserFacingError(
@@ -246,7 +253,7 @@ def _done(
         meeting,
         now=ctx.now,
         tz=ctx.tz,
-        language=ctx.default_language,
+        language=post_language(meeting, ctx.default_language),
         note=N_("Agenda geändert: Das Programm von Treffen {n} wurde aktualisiert."),
     )
     ctx.uow.commit()

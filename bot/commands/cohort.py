@@ -33,7 +33,7 @@ def register(registry: CommandRegistry) -> None:
             ("jahrgang", "anlegen"),
             create,
             N_("legt einen Jahrgang an und verbindet ihn mit diesem Kanal"),
-            'jahrgang anlegen "NAME" [plaetze=20] [moderiert] [anmeldeschluss="…"]',
+            'jahrgang anlegen "NAME" [plaetze=20] [moderiert] [anmeldeschluss="…"] [sprache=de|en]',
             'jahrgang anlegen "Stadtlabor 2026/27" plaetze=20 anmeldeschluss="31.12.2026"',
             (("cohort", "create"),),
             "organisation",
@@ -84,6 +84,12 @@ def show(ctx: CommandContext) -> Reply:
         if data.deadline
         else ctx._(N_("Anmeldeschluss: keiner")),
     ]
+    posts_in = ctx.cohort.language or ctx.settings.language
+    lines.append(
+        ctx._(N_("Beiträge im Kanal: auf Deutsch"))
+        if posts_in == "de"
+        else ctx._(N_("Beiträge im Kanal: auf Englisch"))
+    )
     if data.ended_at is not None:
         lines.append(
             ctx._(
@@ -116,6 +122,7 @@ def create(ctx: CommandContext) -> Reply:
             tz=ctx.settings.timezone,
             default_time=time(23, 59),
         )
+    language = _language_option(ctx)
     became_organiser = not ctx.person.is_organiser
     ctx.person.is_organiser = True  # the dispatcher only lets organisers (or the bootstrap) here
     cohort = cohorts.create_cohort(
@@ -130,6 +137,7 @@ def create(ctx: CommandContext) -> Reply:
         if ctx.request.conversation.is_direct
         else ctx.request.conversation.channel_id,
         now=ctx.now,
+        language=language,
     )
     ctx.uow.commit()
     lines = [
@@ -191,6 +199,29 @@ def bind(ctx: CommandContext) -> Reply:
         ),
         private=False,
     )
+
+
+_LANGUAGES = {
+    "de": "de",
+    "deutsch": "de",
+    "german": "de",
+    "en": "en",
+    "englisch": "en",
+    "english": "en",
+}
+
+
+def _language_option(ctx: CommandContext) -> str | None:
+    """``sprache=de|en``: the language of the channel posts (default: the installation's)."""
+    raw = ctx.options.get("sprache", ctx.options.get("language"))
+    if raw is None:
+        return None
+    language = _LANGUAGES.get(fold(raw.strip()))
+    if language is None:
+        raise UserFacingError(
+            N_("sprache= ist de (Deutsch) oder en (Englisch), nicht „{value}“."), value=raw[:40]
+        )
+    return language
 
 
 def close(ctx: CommandContext) -> Reply:

@@ -20,6 +20,7 @@ from bot.reminders import DueContext, DueHandlers
 from bot.router import fold
 from bot.services import agenda as agenda_service
 from bot.services import attendance as attendance_service
+from bot.services.cohorts import post_language
 from bot.views import Message, Section
 from storage.models import Meeting, Person
 from storage.uow import UnitOfWork
@@ -157,7 +158,7 @@ def day_one(ctx: DueContext) -> None:
     meeting = _meeting(ctx)
     if meeting is None:
         return
-    language = ctx.settings.language
+    language = post_language(meeting, ctx.settings.language)
     t = translator(language)
     intro = t(N_("Heute beginnt Treffen {n} „{title}“ – willkommen!")).format(
         n=meeting.number, title=meeting.title

@@ -18,6 +18,7 @@ from bot.router import confirmed, fold
 from bot.services import agenda as agenda_service
 from bot.services import calendar
 from bot.services import meetings as svc
+from bot.services.cohorts import post_language
 from bot.views import Bullets, Message, Note, Section
 from storage.models import Meeting
 
@@ -208,7 +209,7 @@ def _change(ctx: CommandContext, meeting: Meeting) -> Reply:
         meeting,
         now=ctx.now,
         tz=ctx.tz,
-        language=ctx.default_language,
+        language=post_language(meeting, ctx.default_language),
         note=N_("Agenda geändert: Treffen {n} wurde aktualisiert."),
     )
     ctx.uow.commit()
@@ -246,7 +247,7 @@ def _delete(ctx: CommandContext, meeting: Meeting, confirmed: bool) -> Reply:
         meeting,
         now=ctx.now,
         tz=ctx.tz,
-        language=ctx.default_language,
+        language=post_language(meeting, ctx.default_language),
         note=None,
         cancelled=True,
     )

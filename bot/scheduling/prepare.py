@@ -29,7 +29,14 @@ from sqlalchemy.orm import Session
 from bot.reminders import DueHandlers
 from bot.scheduling import service
 from bot.settings import Settings
-from storage.models import ChannelBinding, Participant, Person, PlatformIdentity, Reminder
+from storage.models import (
+    ChannelBinding,
+    Cohort,
+    Participant,
+    Person,
+    PlatformIdentity,
+    Reminder,
+)
 from storage.uow import UnitOfWork
 
 #: The columns a plan depends on (claimed with RETURNING, compared with the plan's snapshot).
@@ -218,12 +225,19 @@ def plan_rows(session: Session, settings: Settings, rows: Sequence[Snapshot]) ->
             .order_by(ChannelBinding.id)
         ):
             bindings.setdefault(cohort_id, []).append((platform, channel_id))
+    post_languages: dict[int, str] = {}
+    if cohorts:
+        for cohort_id, language in session.execute(
+            select(Cohort.id, Cohort.language).where(Cohort.id.in_(cohorts))
+        ):
+            post_languages[cohort_id] = language or settings.language
     plans: dict[int, Plan] = {}
     for row in rows:
         key = service.occurrence_key(row.id, row.due_at)
         text = row.text or ""
         if row.kind == service.KIND_CHANNEL and row.cohort_id:
-            payload = _payload(service.render_message(text, row.kind, settings.language, None))
+            language = post_languages.get(row.cohort_id, settings.language)
+            payload = _payload(service.render_message(text, row.kind, language, None))
             out = tuple(
                 Outgoing(
                     f"{key}:{platform}:{channel}",

@@ -21,6 +21,7 @@ from bot.i18n import N_, format_when, translator
 from bot.outbox import dm_person, post_to_cohort
 from bot.reminders import DueContext, record_missed, schedule
 from bot.scheduling.recurrence import next_occurrence
+from bot.services.cohorts import post_language
 from bot.views import Actions, Button, Message, Note, Section
 from storage.models import KeyValue, Person, Reminder
 from storage.uow import UnitOfWork
@@ -223,7 +224,7 @@ def deliver_channel(ctx: DueContext) -> None:
     if row.cohort_id is None:
         row.status = "cancelled"
         return
-    message = reminder_message(ctx, ctx.settings.language)
+    message = reminder_message(ctx, post_language(ctx.reminder, ctx.settings.language))
     post_to_cohort(ctx.uow, row.cohort_id, message, _occurrence_key(row), ctx.now)
     _reschedule(ctx)
 

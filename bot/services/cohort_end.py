@@ -91,7 +91,7 @@ def close(
         .values(status="cancelled")
     )
     cohort.ended_at = now
-    translate = translator(settings.language)
+    translate = translator(cohort.language or settings.language)
     notice = translate(
         N_(
             "Der Jahrgang „{name}“ ist abgeschlossen. Vielen Dank für Ihre Mitarbeit! "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
@@ -46,6 +48,7 @@ def create_cohort(
     platform: str,
     channel_id: str | None,
     now: datetime,
+    language: str | None = None,
 ) -> Cohort:
     name = name.strip()
     if not name or len(name) > 200:
@@ -83,6 +86,7 @@ def create_cohort(
         registration_deadline=deadline,
         created_at=now,
         seat_version=0,
+        language=language,
     )
     uow.cohorts.add(cohort)
     if channel_id is not None:
@@ -130,6 +134,18 @@ def bind_channel(
         after={"kanal": f"{platform}:{channel_id}"},
     )
     return cohort
+
+
+def post_language(row: Any, default: str) -> str:
+    """The language of posts to the channels of ``row``'s cohort (a poll, round, meeting or
+    reminder row with a ``cohort_id``): the cohort's own, else the installation's default —
+    never the language of whoever typed the command that caused the post."""
+    session = object_session(row)
+    cohort_id = getattr(row, "cohort_id", None)
+    if session is None or cohort_id is None:
+        return default
+    cohort = session.get(Cohort, cohort_id)
+    return (cohort.language if cohort is not None else None) or default
 
 
 def end_of(uow: UnitOfWork, cohort: Cohort) -> datetime | None:

@@ -17,6 +17,7 @@ from bot.notify import tell
 from bot.outbox import enqueue, post_to_cohort
 from bot.reminders import cancel, schedule
 from bot.services import feedback_views as views
+from bot.services.cohorts import post_language
 from bot.settings import Settings
 from bot.views import Message
 from storage.models import FeedbackResponse, FeedbackRound, OutboxMessage, Person, PostedMessage
@@ -34,7 +35,9 @@ def root_subject(rnd: FeedbackRound) -> str:
 def announce(
     uow: UnitOfWork, rnd: FeedbackRound, info: views.RoundInfo, now: datetime, settings: Settings
 ) -> None:
-    message = views.announcement(info, settings.anonymity_threshold, translator(settings.language))
+    message = views.announcement(
+        info, settings.anonymity_threshold, translator(post_language(rnd, settings.language))
+    )
     post_to_cohort(uow, rnd.cohort_id, message, f"feedback:{rnd.id}:root", now, root_subject(rnd))
 
 
@@ -131,7 +134,7 @@ def named_answer(
     name = author.display_name or "?"
     label = f"{name} ({author.municipality})" if author.municipality else name
     view = views.AnswerView(label, tuple(response.answers["answers"]))
-    message = views.named_answer(rnd, view, translator(settings.language))
+    message = views.named_answer(rnd, view, translator(post_language(rnd, settings.language)))
     key = f"feedback:{rnd.id}:answer:{response.id}"
     subject = key
     if edited:
@@ -150,7 +153,9 @@ def _batch_message(
     rnd: FeedbackRound, batch: list[FeedbackResponse], number: int, settings: Settings
 ) -> Message:
     texts = [tuple(r.answers["answers"]) for r in batch]
-    return views.anonymous_batch(rnd, number, texts, translator(settings.language))
+    return views.anonymous_batch(
+        rnd, number, texts, translator(post_language(rnd, settings.language))
+    )
 
 
 def _publish_batch(
@@ -254,7 +259,7 @@ def closing_posts(
         invited,
         withheld,
         settings.anonymity_threshold,
-        translator(settings.language),
+        translator(post_language(rnd, settings.language)),
     )
     key = f"feedback:{rnd.id}:summary"
     in_thread(uow, rnd, message, key, key, now)

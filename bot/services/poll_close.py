@@ -19,6 +19,7 @@ from bot.i18n import N_, format_when, translator
 from bot.notify import tell
 from bot.outbox import enqueue, post_to_cohort
 from bot.services.audit import record
+from bot.services.cohorts import post_language
 from bot.services.participants import safe_cell
 from bot.services.poll_results import options_of, push_results, results_visible, tally
 from bot.services.poll_views import summary_message
@@ -60,7 +61,7 @@ def close_poll(
         counted,
         visible=results_visible(poll, counted, settings.anonymity_threshold),
         threshold=settings.anonymity_threshold,
-        translate=translator(settings.language),
+        translate=translator(post_language(poll, settings.language)),
     )
     post_to_cohort(uow, poll.cohort_id, summary, f"poll:{poll.id}:summary", now)
     for posted in uow.session.scalars(

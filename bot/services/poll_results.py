@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select, update
 
 from bot.i18n import translator
 from bot.outbox import enqueue
+from bot.services.cohorts import post_language
 from bot.services.poll_views import Tally, poll_message
 from bot.settings import Settings
 from bot.views import Message
@@ -79,7 +80,7 @@ def render_for_channel(
     ballots: int | None = None,
 ) -> Message:
     counted = tally(uow, poll, ballots)
-    language = settings.language
+    language = post_language(poll, settings.language)
     return poll_message(
         poll,
         options if options is not None else options_of(uow, poll.id),
