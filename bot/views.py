@@ -23,6 +23,13 @@ class Section:
     lines: tuple[str, ...]
     label: str | None = None
     kind: Literal["section"] = "section"
+    # The label as a heading on its own line (a day of an agenda), not "label: first line".
+    stacked: bool = False
+
+    @property
+    def label_alone(self) -> bool:
+        """A list under a heading reads better with the heading on its own line."""
+        return self.stacked or len(self.lines) > 1
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,9 @@ class Message:
                 out.append(block.text)
             elif isinstance(block, Section):
                 lines = list(block.lines)
-                if block.label:
+                if block.label and block.label_alone:
+                    lines = [block.label, *lines]
+                elif block.label:
                     lines = [f"{block.label}: {lines[0]}" if lines else block.label, *lines[1:]]
                 out.extend(lines)
             elif isinstance(block, Bullets):

@@ -116,6 +116,7 @@ def test_english_organiser_sees_the_summary_in_english(driver: Driver) -> None:
     driver.say("orga", "sprache en")
     preview = driver.say("orga", "jahrgang abschliessen")
     assert "open polls are closed and their results posted: #1" in preview
-    driver.say("orga", "jahrgang abschliessen ja")
+    assert "To confirm: cohort close yes" in preview
+    assert "The cohort “Stadtlabor 2026/27” is closed" in driver.say("orga", "cohort close yes")
     answer = driver.say("orga", "abstimmen 1 2")
     assert "and can only be read" in answer

@@ -77,7 +77,7 @@ def test_state_survives_a_second_run(tmp_path: Path) -> None:
         "@anna",
         "@anna " + "x" * 100_000,
         "@anna \x00\x07\x1b",
-        '@anna umfrage "offen sofort',
+        '@anna umfrage "offen',
         "@anna dm:",
         "@ghost dm: hallo",
         "!clock gestern",

@@ -33,11 +33,11 @@ def test_render_escapes_every_text_and_keeps_a_plain_body() -> None:
     content = render.content(message, language="en")
     assert content["msgtype"] == "m.notice" and content["m.mentions"] == {}
     assert content["body"] == (
-        "Treffen <3>\nHinweis: Ort: Rathaus & Co\nZeit: 10:00\n• a<b\n• @\u2060room alle\nklein\n"
+        "Treffen <3>\nHinweis\nOrt: Rathaus & Co\nZeit: 10:00\n• a<b\n• @\u2060room alle\nklein\n"
         "Ja — Reply with: !stadtlabor abstimmen 1 ja"
     )
     assert content["formatted_body"] == (
-        "<h4>Treffen &lt;3&gt;</h4><p><strong>Hinweis</strong>: Ort: Rathaus &amp; Co<br>"
+        "<h4>Treffen &lt;3&gt;</h4><p><strong>Hinweis</strong><br>Ort: Rathaus &amp; Co<br>"
         "Zeit: 10:00</p><ul><li>a&lt;b</li><li>@\u2060room alle</li></ul><p><em>klein</em></p>"
         "<p>Ja — Reply with: <code>!stadtlabor abstimmen 1 ja</code></p>"
     )

@@ -140,7 +140,11 @@ def _describe(ctx: CommandContext, meeting: Meeting, row: Attendance | None) -> 
             title=meeting.title,
             days=", ".join(str(d) for d in days),
         )
-    extras = [x for x in (row.dietary, row.accessibility) if x]
+    extras = []  # each echo says what it is; nothing when nothing was given
+    if row.dietary:
+        extras.append(ctx._(N_("Essen: {value}"), value=row.dietary))
+    if row.accessibility:
+        extras.append(ctx._(N_("Barrierefreiheit: {value}"), value=row.accessibility))
     if row.overnight is not None:
         extras.append(
             ctx._(N_("mit Übernachtung")) if row.overnight else ctx._(N_("ohne Übernachtung"))

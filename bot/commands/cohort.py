@@ -242,9 +242,7 @@ def close(ctx: CommandContext) -> Reply:
                         )
                     ),
                     Bullets(_closing_lines(ctx, what)),
-                    Note(
-                        ctx._(N_("Zum Bestätigen: {command}"), command="jahrgang abschliessen ja")
-                    ),
+                    Note(ctx._(N_("Zum Bestätigen: {command}"), command=_close_command(ctx))),
                     Actions(
                         (
                             Button(
@@ -252,7 +250,7 @@ def close(ctx: CommandContext) -> Reply:
                                 "close",
                                 "yes",
                                 "danger",
-                                "jahrgang abschliessen ja",
+                                _close_command(ctx),
                             ),
                         )
                     ),
@@ -284,6 +282,11 @@ def close(ctx: CommandContext) -> Reply:
             fallback=ctx.cohort.name,
         )
     )
+
+
+def _close_command(ctx: CommandContext) -> str:
+    """What to type, in the caller's language (the English alias works as well)."""
+    return "cohort close yes" if ctx.language == "en" else "jahrgang abschliessen ja"
 
 
 def _numbers(values: tuple[int, ...]) -> str:

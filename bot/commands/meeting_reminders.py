@@ -108,6 +108,22 @@ def _with_copies(ctx: DueContext, meeting: Meeting) -> list[tuple[Person, Person
     return out
 
 
+# (a copy for the office contact?, notes given?) → message; no "Hinweise: –" without notes.
+_NOTES_MESSAGES = {
+    (True, True): N_(
+        "Kopie für {name}: In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}. "
+        "Hinweise: {notes}"
+    ),
+    (True, False): N_(
+        "Kopie für {name}: In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}."
+    ),
+    (False, True): N_(
+        "In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}. Hinweise: {notes}"
+    ),
+    (False, False): N_("In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}."),
+}
+
+
 def notes(ctx: DueContext) -> None:
     meeting = _meeting(ctx)
     if meeting is None:
@@ -117,12 +133,7 @@ def notes(ctx: DueContext) -> None:
         tell(
             ctx.uow,
             recipient,
-            N_(
-                "Kopie für {name}: In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}. "
-                "Hinweise: {notes}"
-            )
-            if copy
-            else N_("In zwei Wochen: Treffen {n} „{title}“ am {date}, {place}. Hinweise: {notes}"),
+            _NOTES_MESSAGES[(copy, bool(meeting.notes))],
             now=ctx.now,
             default_language=ctx.settings.language,
             key=f"meeting:{meeting.id}:notes14:{person.id}:{recipient.id}",
@@ -131,7 +142,7 @@ def notes(ctx: DueContext) -> None:
             title=meeting.title,
             date=_date(meeting, ctx),
             place=meeting.location or "–",
-            notes=meeting.notes or "–",
+            notes=meeting.notes or "",
         )
 
 

@@ -181,7 +181,11 @@ def remove_person(ctx: CommandContext) -> Reply:
     name = person.display_name or "?"
     if not is_confirmed:
         ref = reg.person_ref(ctx.uow, person)
-        command = f"teilnehmende entfernen {ref} ja"
+        command = (
+            f"participants remove {ref} yes"
+            if ctx.language == "en"
+            else f"teilnehmende entfernen {ref} ja"
+        )
         return Reply(
             Message(
                 (

@@ -229,7 +229,7 @@ def render(
         ] or [t(N_("(noch kein Programm)"))]
         label = t(N_("Tag {d}: {day}")).format(d=day_nr, day=day_label(day, language))
         for chunk in _chunks(lines):
-            blocks.append(Section(tuple(chunk), label=label))
+            blocks.append(Section(tuple(chunk), label=label, stacked=True))
     if meeting.notes and not short:
         blocks.append(Note(t(N_("Hinweise: {notes}")).format(notes=meeting.notes)))
     return Message(tuple(blocks), fallback=head[:150])

@@ -113,7 +113,9 @@ def register(
     person.municipality = details.municipality
     person.function = details.function
     person.email = details.email
-    now = _queue_time(uow, locked.id, now)
+    # the place in the queue; messages and the audit keep the real time (a queue time a
+    # microsecond ahead would hold the organisers' notice back until the clock moved)
+    queued = _queue_time(uow, locked.id, now)
     confirmed = uow.participants.count(locked.id, "confirmed")
     status = (
         "pending"
@@ -126,13 +128,13 @@ def register(
             person_id=person.id,
             status=status,
             is_host=False,
-            registered_at=now,
-            updated_at=now,
+            registered_at=queued,
+            updated_at=queued,
         )
         uow.participants.add(existing)
     else:  # registering again after a withdrawal: back of the queue
-        existing.status, existing.registered_at, existing.updated_at = status, now, now
-    existing.consent_at = now
+        existing.status, existing.registered_at, existing.updated_at = status, queued, queued
+    existing.consent_at = queued
     existing.office_contact = details.office_contact
     locked.seat_version += 1
     uow.session.flush()

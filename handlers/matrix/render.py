@@ -51,8 +51,11 @@ def to_html(message: Message, language: str = "de") -> tuple[str, str]:
             if block.label:
                 label = neutralise(block.label)
                 lead = f"<strong>{_esc(block.label)}</strong>"
-                lines = [f"{lead}: {lines[0]}" if lines else lead, *lines[1:]]
-                texts = [f"{label}: {texts[0]}" if texts else label, *texts[1:]]
+                if block.label_alone:
+                    lines, texts = [lead, *lines], [label, *texts]
+                else:
+                    lines = [f"{lead}: {lines[0]}" if lines else lead, *lines[1:]]
+                    texts = [f"{label}: {texts[0]}" if texts else label, *texts[1:]]
             plain.extend(texts)
             parts.append("<p>" + "<br>".join(lines) + "</p>")
         elif isinstance(block, Bullets):

@@ -98,7 +98,10 @@ def _section(block: Section) -> list[Block]:
     lines = _escaped_lines(list(block.lines))
     if block.label:
         label = f"*{escape(block.label)}*"
-        lines = [f"{label} {lines[0]}" if lines else label, *lines[1:]]
+        if block.label_alone:
+            lines = [label, *lines]
+        else:
+            lines = [f"{label} {lines[0]}" if lines else label, *lines[1:]]
     return _sections(lines)
 
 
