@@ -43,7 +43,10 @@ def driver(bot: Bot) -> Driver:
 def test_answers_overview_close_and_csv(driver: Driver) -> None:
     say = driver.say
     answer = say("anna", "teilnahme 1 tag1 essen=vegetarisch barrierefreiheit=Rollstuhl")
-    assert "Sie kommen (Tag 1)" in answer and "Essen: vegetarisch; Barrierefreiheit: Rollstuhl" in answer
+    assert (
+        "Sie kommen (Tag 1)" in answer
+        and "Essen: vegetarisch; Barrierefreiheit: Rollstuhl" in answer
+    )
     assert "Sie kommen (Tag 1, 2)" in say("anna", "teilnahme 1 ja uebernachtung=ja")
     assert "mit Übernachtung" in say("anna", "teilnahme 1")
     assert "Sie sagen ab" in say("ben", "teilnahme nein")  # the next meeting
