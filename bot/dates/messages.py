@@ -53,6 +53,10 @@ WEEKDAY_MISMATCH = N_(
     "In „{text}“ passen Wochentag und Datum nicht zusammen: der {date} ist ein anderer "
     "Wochentag. Bitte prüfen Sie beides, zum Beispiel „Dienstag, 1.12.2026“."
 )
+DAY_MONTH_PASSED = N_(
+    "Der {date} ist schon vorbei – meinten Sie den {suggestion}? Dann bitte mit Jahr, "
+    "zum Beispiel „{suggestion}“."
+)
 UNDERSTOOD = N_("Verstanden: {when}")
 
 
