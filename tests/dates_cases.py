@@ -24,6 +24,7 @@ NOWS: dict[str, datetime] = {
     "fri": datetime(2027, 1, 8, 17, 0, tzinfo=BERLIN),
     "sun": datetime(2027, 1, 10, 18, 0, tzinfo=BERLIN),
     "month_end": datetime(2027, 1, 31, 10, 0, tzinfo=BERLIN),  # a Sunday, last of the month
+    "oct": datetime(2027, 10, 8, 10, 0, tzinfo=BERLIN),  # issue 15 #3: a Friday morning
 }
 
 
@@ -141,7 +142,7 @@ CASES: list[Case] = [
         ("Sunday", W + "29T09:00" + CET),
         # R6 day and month without a year
         ("25.12.", D + "25T09:00" + CET),
-        ("24.11.", "2027-11-24T09:00" + CET),
+        ("24.11.", "DAY_MONTH_PASSED"),  # yesterday: a forgotten year, not next November
         ("25.11. 14 Uhr", W + "25T14:00" + CET),
         ("1. Januar", "2027-01-01T09:00" + CET),
         ("29.02.", "2028-02-29T09:00" + CET),
@@ -266,7 +267,7 @@ CASES: list[Case] = [
         ("heute Abend", "PAST"),
         ("in 30 Minuten", "2027-01-01T00:00" + CET),
         ("1.1.", "2027-01-01T09:00" + CET),
-        ("31.12.", "2027-12-31T09:00" + CET),
+        ("31.12.", "DAY_MONTH_PASSED"),  # today, and 09:00 has passed
         ("nächste Woche", "2027-01-04T09:00" + CET),
         ("Ende des Monats", "2027-01-31T09:00" + CET),
         ("Freitag", "2027-01-01T09:00" + CET),
@@ -313,5 +314,42 @@ CASES: list[Case] = [
         ("end of the month", "2027-02-28T09:00" + CET),
         ("in einem Monat", "2027-02-28T10:00" + CET),
         ("Monatsende", "2027-02-28T09:00" + CET),
+    ]),
+    # --- Issue 15 #3: a day and month that has just passed is refused, not moved a year ---
+    *_cases("oct", [
+        ("8.10. 9 Uhr", "DAY_MONTH_PASSED"),
+        ("1.10.", "DAY_MONTH_PASSED"),
+        ("1. Oktober", "DAY_MONTH_PASSED"),
+        ("October 1", "DAY_MONTH_PASSED"),
+        ("8.7.", "DAY_MONTH_PASSED"),  # exactly three months back: still refused
+        ("heute 9 Uhr", "PAST"),
+        ("8.10. 11 Uhr", "2027-10-08T11:00+02:00"),  # later today is fine
+        ("9.10.", "2027-10-09T09:00+02:00"),
+        ("1.7.", "2028-07-01T09:00+02:00"),  # over three months back: next year
+        ("3. März", "2028-03-03T09:00" + CET),
+        ("1.10.2028", "2028-10-01T09:00+02:00"),  # with the year, as the message asks
+        # Issue 15 #4: clock times in words; 12-hour dial, hours 1-7 taken as the afternoon
+        ("halb 3", "2027-10-08T14:30+02:00"),
+        ("halb drei", "2027-10-08T14:30+02:00"),
+        ("morgen halb 3", "2027-10-09T14:30+02:00"),
+        ("halb 1", "2027-10-08T12:30+02:00"),
+        ("halb 10", "2027-10-09T09:30+02:00"),
+        ("viertel nach 9", "2027-10-09T09:15+02:00"),
+        ("viertel vor 10", "2027-10-09T09:45+02:00"),
+        ("dreiviertel 10", "2027-10-09T09:45+02:00"),
+        ("Montag viertel nach 4", "2027-10-11T16:15+02:00"),
+        ("halb 8 abends", "2027-10-08T19:30+02:00"),
+        ("morgen halb 8 morgens", "2027-10-09T07:30+02:00"),
+        ("halb 15 Uhr", "2027-10-08T14:30+02:00"),  # 24-hour already
+        ("half past 2", "2027-10-08T14:30+02:00"),
+        ("half past 2 am", "2027-10-09T02:30+02:00"),
+        ("quarter past 9", "2027-10-09T09:15+02:00"),
+        ("quarter to 10 pm", "2027-10-08T21:45+02:00"),
+        ("the day after tomorrow early", "2027-10-10T09:00+02:00"),  # like "übermorgen früh"
+        ("tomorrow early", "2027-10-09T09:00+02:00"),
+        ("halb 30", "IMPOSSIBLE_TIME"),
+        ("halb 3 morgens", "NOT_UNDERSTOOD"),  # 2:30 is not in the morning
+        ("halb 3 16 Uhr", "CONFLICT"),
+        ("Montag und Donnerstag 9 Uhr", "CONFLICT"),  # one moment only; reminders recur
     ]),
 ]  # fmt: skip

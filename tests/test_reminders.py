@@ -245,3 +245,74 @@ def test_the_same_reminder_typed_twice_is_kept_once(driver: Driver) -> None:
         assert sorted(r.text or "" for r in rows) == ["Zugticket ausdrucken"] * 3
     _tick(driver, timedelta(days=1))
     assert len(_dms(driver, "anna")) == 2  # 09:00 and 10:00, not three
+
+
+@pytest.mark.parametrize(
+    ("start", "when", "echo", "local_times"),
+    [
+        (
+            "2027-03-10",
+            "jeden zweiten Montag 9 Uhr",
+            "jeden zweiten Montag um 09:00 Uhr",
+            ["2027-03-15T09:00+01:00", "2027-03-29T09:00+02:00", "2027-04-12T09:00+02:00"],
+        ),
+        (
+            "2027-03-25",
+            "werktags halb 9",
+            "werktags (Montag bis Freitag) um 08:30 Uhr",
+            ["2027-03-26T08:30+01:00", "2027-03-29T08:30+02:00", "2027-03-30T08:30+02:00"],
+        ),
+        (
+            "2027-03-24",
+            "Montag und Donnerstag 9 Uhr",
+            "jeden Montag und Donnerstag um 09:00 Uhr",
+            ["2027-03-25T09:00+01:00", "2027-03-29T09:00+02:00", "2027-04-01T09:00+02:00"],
+        ),
+        (
+            "2027-03-24",
+            "jeden letzten Sonntag im Monat 2:30",
+            "jeden letzten Sonntag im Monat um 02:30 Uhr",
+            ["2027-03-28T03:30+02:00", "2027-04-25T02:30+02:00"],  # the gap: 03:30
+        ),
+        (
+            "2027-10-01",
+            "every first Monday of the month 10am",
+            "jeden ersten Montag im Monat um 10:00 Uhr",
+            ["2027-10-04T10:00+02:00", "2027-11-01T10:00+01:00"],
+        ),
+    ],
+)
+def test_rrule_reminders_are_echoed_in_words_and_fire_at_local_time_across_dst(
+    driver: Driver, start: str, when: str, echo: str, local_times: list[str]
+) -> None:
+    """Issue 15 #4: recurrence beyond daily/weekly is stored as an RFC 5545 rule and fires at
+    the same wall time across the DST changes (spring 28 March, autumn 31 October 2027)."""
+    clock = driver.bot.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.set(datetime.fromisoformat(start + "T12:00+00:00"))
+    answer = driver.say("anna", f"erinnern {when}; Sitzung", dm=True)
+    assert "angelegt" in answer and echo in answer, answer
+    with driver.bot.uow_factory() as uow:
+        row = uow.session.query(Reminder).filter(Reminder.kind.in_(svc.KINDS)).one()
+        assert (row.recurrence or "").startswith("DTSTART:") and "RRULE:" in (row.recurrence or "")
+    end = datetime.fromisoformat(local_times[-1]).astimezone(UTC)
+    while clock.now() < end + timedelta(hours=1):
+        _tick(driver, timedelta(hours=6))
+    assert _occurrences(driver.bot, start, local_times[-1][:10] + "T23") == local_times
+
+
+def test_recurrence_forms_in_english_are_echoed_in_english(driver: Driver) -> None:
+    driver.say("anna", "sprache en", dm=True)
+    answer = driver.say("anna", "remind every other Monday 10am; sync", dm=True)
+    assert "every second Monday at 10:00" in answer, answer
+    answer = driver.say("anna", "remind Monday and Thursday half past 2; sync", dm=True)
+    assert "every Monday and Thursday at 14:30" in answer, answer
+
+
+def test_recurrence_refuses_what_it_would_have_to_guess(driver: Driver) -> None:
+    # "jeden ersten Montag": of the month, or every week? Refused with the forms that work.
+    answer = driver.say("anna", "erinnern jeden ersten Montag; x", dm=True)
+    assert "jeden ersten Montag im Monat" in answer and "Nr." not in answer
+    # A date after the pattern would be silently dropped: refused instead.
+    answer = driver.say("anna", "erinnern jeden zweiten Montag 12.03.2027; x", dm=True)
+    assert "nur eine Uhrzeit" in answer and "Nr." not in answer

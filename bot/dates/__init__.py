@@ -17,11 +17,11 @@ from bot.dates.extract import extract, leftover
 from bot.dates.fallback import fallback_date
 from bot.dates.normalise import normalise
 from bot.dates.reading import Reading
-from bot.dates.resolve import resolve
+from bot.dates.resolve import resolve, time_of_day
 from bot.errors import UserFacingError
 from bot.i18n import format_when, translator
 
-__all__ = ["DEADLINE_TIME", "describe_when", "parse_deadline", "parse_when"]
+__all__ = ["DEADLINE_TIME", "describe_when", "parse_deadline", "parse_time_of_day", "parse_when"]
 
 #: A deadline given as a date only ends at the end of that day.
 DEADLINE_TIME = time(23, 59)
@@ -58,6 +58,21 @@ def parse_when(
 def parse_deadline(text: str, *, now: datetime, tz: str = "Europe/Berlin") -> datetime:
     """Like :func:`parse_when`, but a date without a time means 23:59 that day."""
     return parse_when(text, now=now, tz=tz, default_time=DEADLINE_TIME)
+
+
+def parse_time_of_day(text: str, *, default: time = time(9, 0)) -> time:
+    """The wall time a recurrence phrase ends with ("9 Uhr", "halb 3", "morgens"), or
+    ``default`` for nothing. Anything naming a day as well is refused: the rule gives the days."""
+    if len(text) > msg.MAX_LENGTH:
+        msg.fail(msg.TOO_LONG, limit=msg.MAX_LENGTH)
+    reading = Reading(original=text.strip(), text=normalise(text))
+    if not reading.text:
+        return default
+    extract(reading)
+    named_day = reading.date_kinds() or reading.weekday is not None or reading.has_duration
+    if leftover(reading) or named_day:
+        msg.fail(msg.TIME_OF_DAY_ONLY, text=msg.quote(reading.original))
+    return time_of_day(reading) or default
 
 
 def describe_when(moment: datetime, language: str) -> str:

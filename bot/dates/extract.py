@@ -119,6 +119,19 @@ _CLOCK_UHR = re.compile(
 )
 _CLOCK_WORD_UHR = re.compile(rf"\b({_alt(_HOUR_WORDS)})\s+uhr\b")
 _CLOCK_AFTER_WORD = re.compile(r"\b(um|at|gegen|ab)\s+(\d{1,2})(?:[:.](\d{2}))?(?![\d:/])(?!\.\d)")
+# Clock times in words, spoken on a 12-hour dial: "halb 3" is 2:30, "viertel vor 10" 9:45,
+# "dreiviertel 10" 9:45, "quarter past 9" 9:15. The offset is (hour step, minute) from N.
+_SPOKEN_HOURS = {w: n for w, n in NUMBER_WORDS.items() if n > 1 or w in {"ein", "eins", "one"}}
+_SPOKEN_KINDS = {
+    "halb": (-1, 30), "half past": (0, 30),
+    "viertel nach": (0, 15), "quarter past": (0, 15), "a quarter past": (0, 15),
+    "viertel vor": (-1, 45), "dreiviertel": (-1, 45), "drei viertel": (-1, 45),
+    "quarter to": (-1, 45), "a quarter to": (-1, 45),
+}  # fmt: skip
+_CLOCK_SPOKEN = re.compile(
+    rf"\b(?P<kind>{_alt(_SPOKEN_KINDS)})\s+(?P<n>\d{{1,2}}|{_alt(_SPOKEN_HOURS)})(?![\d:.]\d)"
+    rf"(?:\s*(?:uhr\b|(?P<mer>a\.?m|p\.?m)\b\.?))?"
+)
 _DOTTED = re.compile(rf"{_NO_DIGIT_BEFORE}(\d{{1,2}})\.(\d{{1,2}})(?![\d.:/])")
 _PART_RE = re.compile(rf"\b({_PART})\b")
 _LEFTOVER = re.compile(r"\w+|[^\w\s.,;:!?()\-–/]")
@@ -238,6 +251,8 @@ def _relative_words(reading: Reading) -> None:
 
 
 def _clocks(reading: Reading) -> None:
+    for m in reading.take(_CLOCK_SPOKEN):
+        _spoken_clock(reading, m)
     for m in reading.take(_CLOCK_MERIDIEM):
         _set_clock(reading, int(m[1]), int(m[2] or 0), m[3].replace(".", ""))
     for m in reading.take(_CLOCK_DOTTED_UHR):
@@ -257,6 +272,21 @@ def _clocks(reading: Reading) -> None:
         _dotted(reading, m)
     for m in reading.take(_PART_RE):
         reading.set("part", PART_OF_DAY_WORDS[m[1]])
+
+
+def _spoken_clock(reading: Reading, m: re.Match[str]) -> None:
+    """ "halb 3" and friends. N up to 12 is a 12-hour dial (hour 0 is 12); the morning or
+    afternoon comes from am/pm, a part of the day, or the office-hours rule in
+    :func:`bot.dates.resolve.time_of_day`. N from 13 is already a 24-hour time ("halb 15")."""
+    n = int(m["n"]) if m["n"].isdigit() else _SPOKEN_HOURS[m["n"]]
+    step, minute = _SPOKEN_KINDS[" ".join(m["kind"].split())]
+    if n > 24:
+        msg.fail(msg.IMPOSSIBLE_TIME, clock=f"{n}:{minute:02d}")
+    hour = (n + step) % 24
+    if 1 <= n <= 12:
+        hour = hour or 12  # "halb 1" is half past twelve
+        reading.clock_spoken = m["mer"] is None
+    _set_clock(reading, hour, minute, m["mer"].replace(".", "") if m["mer"] else None)
 
 
 def _dotted(reading: Reading, m: re.Match[str]) -> None:

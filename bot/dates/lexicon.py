@@ -79,7 +79,7 @@ PART_OF_DAY_TIME: dict[str, time] = {
     EVENING: time(19, 0),
 }
 PART_OF_DAY_WORDS: dict[str, str] = {
-    "morgens": MORNING, "früh": MORNING, "morning": MORNING,
+    "morgens": MORNING, "früh": MORNING, "morning": MORNING, "early": MORNING,
     "mittags": NOON, "mittag": NOON, "noon": NOON, "midday": NOON,
     "nachmittags": AFTERNOON, "nachmittag": AFTERNOON, "afternoon": AFTERNOON,
     "abends": EVENING, "abend": EVENING, "evening": EVENING,

@@ -53,6 +53,20 @@ WEEKDAY_MISMATCH = N_(
     "In „{text}“ passen Wochentag und Datum nicht zusammen: der {date} ist ein anderer "
     "Wochentag. Bitte prüfen Sie beides, zum Beispiel „Dienstag, 1.12.2026“."
 )
+DAY_MONTH_PASSED = N_(
+    "Der {date} ist schon vorbei – meinten Sie den {suggestion}? Dann bitte mit Jahr, "
+    "zum Beispiel „{suggestion}“."
+)
+RECURRING_FORMS = N_(
+    "Wiederkehrende Erinnerungen gibt es täglich oder wöchentlich („jeden Montag 9 Uhr“, "
+    "„täglich 8 Uhr“), werktags („werktags 8 Uhr“), alle zwei bis vier Wochen („jeden zweiten "
+    "Montag 9 Uhr“), an mehreren Wochentagen („Montag und Donnerstag 9 Uhr“) oder monatlich "
+    "(„jeden ersten Montag im Monat 9 Uhr“, „jeden letzten Freitag im Monat“)."
+)
+TIME_OF_DAY_ONLY = N_(
+    "Nach der Wiederholung verstehe ich nur eine Uhrzeit, nicht „{text}“. "
+    "Zum Beispiel „jeden zweiten Montag 9 Uhr“ oder „werktags halb 9“."
+)
 UNDERSTOOD = N_("Verstanden: {when}")
 
 

@@ -21,6 +21,7 @@ class Reading:
     clock: tuple[int, int] | None = None  # explicit hour and minute (R1)
     meridiem: str | None = None  # "am"/"pm" when the user gave one
     clock_is_bare_at: bool = False  # "at 3": English hour without am/pm
+    clock_spoken: bool = False  # "halb 3": a 12-hour dial without am/pm
     part: str | None = None  # part of the day (R3)
     day_offset: int | None = None  # heute 0, morgen 1, übermorgen 2 (R9)
     explicit_day: bool = False  # the user named the day, so a past time is an error (R8)

@@ -23,6 +23,9 @@ _PART_HOURS = {
     AFTERNOON: range(12, 19),
     EVENING: range(17, 24),
 }
+# Spoken 12-hour times ("halb 3") without am/pm or a part of the day are read as office hours,
+# 08:00-19:59: hours 1-7 are the afternoon. The echo shows the 24-hour reading.
+_SPOKEN_AFTERNOON = range(1, 8)
 # How many years ahead to look for a day-month such as 29 February (R6).
 _YEARS_AHEAD = 8
 
@@ -54,6 +57,8 @@ def time_of_day(reading: Reading) -> time | None:
             msg.fail(msg.NOT_UNDERSTOOD, text=msg.quote(reading.original))
     elif reading.clock_is_bare_at:
         msg.fail(msg.AMBIGUOUS_HOUR, text=msg.quote(reading.original), hour=hour, pm_hour=hour + 12)
+    elif reading.clock_spoken and hour in _SPOKEN_AFTERNOON:
+        hour += 12  # office hours: "halb 3" is 14:30, "viertel nach 9" 09:15; echoed as 24 h
     return time(hour, minute)
 
 
@@ -120,16 +125,28 @@ def _check_weekday(reading: Reading, day: date) -> date:
 def _next_day_month(
     reading: Reading, now: datetime, today: date, at: Callable[[date], datetime]
 ) -> datetime:
-    """R6: the next occurrence of day and month that is not in the past."""
+    """R6: a day and month without a year. The coming occurrence, unless the date has just
+    passed: up to three months back ("8.10." on 8 October at 10:00, "1.10." a week later) it is
+    more likely a typo or a forgotten year than a date a year ahead, so it is refused with the
+    suggestion; further back it means the coming year (the echo shows the year)."""
     day, month = reading.day_month or (0, 0)
-    for year in range(today.year, today.year + _YEARS_AHEAD + 1):
+    occurrences = []
+    for year in range(today.year - _YEARS_AHEAD, today.year + _YEARS_AHEAD + 1):
         try:
-            candidate = date(year, month, day)
+            occurrences.append(date(year, month, day))
         except ValueError:
             continue  # 29 February outside a leap year
-        if at(candidate) > now:
-            return at(_check_weekday(reading, candidate))
-    msg.fail(msg.NOT_UNDERSTOOD, text=msg.quote(reading.original))
+    coming = next((d for d in occurrences if at(d) > now), None)
+    passed = [d for d in occurrences if at(d) <= now]
+    if coming is None:
+        msg.fail(msg.NOT_UNDERSTOOD, text=msg.quote(reading.original))
+    if passed and passed[-1] >= add_months(datetime.combine(today, time()), -3).date():
+        msg.fail(
+            msg.DAY_MONTH_PASSED,
+            date=f"{day}.{month}.",
+            suggestion=f"{day}.{month}.{coming.year}",
+        )
+    return at(_check_weekday(reading, coming))
 
 
 def _month_end(today: date, months_ahead: int) -> date:
