@@ -31,7 +31,10 @@ def register(registry: CommandRegistry) -> None:
         CommandSpec(
             ("erinnern",),
             lambda ctx: remind(ctx, channel=False),
-            N_("erinnert Sie per Direktnachricht (einmalig, täglich oder wöchentlich)"),
+            N_(
+                "erinnert Sie per Direktnachricht (einmalig oder wiederkehrend: täglich, "
+                "werktags, wöchentlich, jeden zweiten Montag, monatlich)"
+            ),
             "erinnern WANN; TEXT",
             "erinnern morgen 9 Uhr; Bericht an das Programmteam schicken",
             (("remind",),),
