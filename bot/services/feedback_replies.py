@@ -55,7 +55,7 @@ def _line(ctx: CommandContext, rnd: FeedbackRound) -> str:
         N_("#{n} „{title}“ für {presenters}, bis {deadline}"),
         n=rnd.number,
         title=rnd.title,
-        presenters=fb.presenters_label(ctx.uow, rnd),
+        presenters=fb.who_presents(ctx.uow, rnd),
         deadline=when,
     )
 
