@@ -53,7 +53,8 @@ def answer_views(uow: UnitOfWork, rnd: FeedbackRound) -> list[views.AnswerView]:
     for r in responses(uow, rnd):
         author = uow.persons.get(r.author_person_id) if r.author_person_id else None
         label = person_label(author) if author is not None and author.erased_at is None else None
-        out.append(views.AnswerView(label, tuple(r.answers.get("answers", []))))
+        erased = bool(r.answers.get("erased"))
+        out.append(views.AnswerView(label, tuple(r.answers.get("answers", [])), erased))
     return out
 
 

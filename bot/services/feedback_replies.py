@@ -112,6 +112,7 @@ def stored(ctx: CommandContext, rnd: FeedbackRound, done: fb.Submitted) -> Messa
             title=rnd.title,
             k=ctx.settings.anonymity_threshold,
         )
+        text += " " + ctx._(views.EDIT_RULE)
     else:
         text = ctx._(
             N_(
