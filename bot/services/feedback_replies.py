@@ -107,7 +107,8 @@ def stored(ctx: CommandContext, rnd: FeedbackRound, done: fb.Submitted) -> Messa
         text = ctx._(
             N_(
                 "Danke! Ihre Antworten zu „{title}“ sind gespeichert. Sie erscheinen ohne Ihren "
-                "Namen, gemischt mit anderen, sobald {k} Antworten zusammen sind."
+                "Namen, in einer Gruppe von mindestens {k} Antworten – während der Runde oder "
+                "beim Schließen."
             ),
             title=rnd.title,
             k=ctx.settings.anonymity_threshold,
