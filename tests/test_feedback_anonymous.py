@@ -132,6 +132,7 @@ def test_no_published_change_and_no_stored_trace_singles_out_an_answer(
     mine = published.pop()
     refused = answer_at_a_moment_of_its_own(mine, f"1. Neu-{mine}\n2. b\n3. c")
     assert "nicht mehr ändern" in refused and "nichts gespeichert" in refused
+    assert "beantwortet und anonym veröffentlicht" in driver.say(mine, "feedback", dm=True)
     changed = answer_at_a_moment_of_its_own(held[0], f"1. Neu-{held[0]}\n2. b\n3. c")
     assert "aktualisiert" in changed
     driver.say("orga", "nachfassen feedback 1")  # nudges hans and ida

@@ -17,8 +17,13 @@ def listing(ctx: CommandContext) -> Message:
     buttons = []
     lines = []
     for rnd in waiting:
-        done = fb.response_of(ctx.uow, rnd, ctx.person.id) is not None
-        state = ctx._(N_("beantwortet – änderbar")) if done else ctx._(N_("Antwort fehlt"))
+        mine = fb.response_of(ctx.uow, rnd, ctx.person.id)
+        if mine is None:
+            state = ctx._(N_("Antwort fehlt"))
+        elif rnd.anonymous and mine.published_at is not None:  # see feedback.submit
+            state = ctx._(N_("beantwortet und anonym veröffentlicht"))
+        else:
+            state = ctx._(N_("beantwortet – änderbar"))
         lines.append(_line(ctx, rnd) + f" — {state}")
         buttons.append(
             Button(
