@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.clock import Clock
 from bot.messenger import Messenger
@@ -119,6 +119,17 @@ def dm_person(
         message=message,
         now=now,
         file=file,
+    )
+
+
+def delete_by_key_prefix(uow: UnitOfWork, prefix: str) -> None:
+    """Delete the rows whose key starts with ``prefix``, except one being sent right now: for
+    per-person rows that must not outlive what they were about (an anonymous round)."""
+    uow.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.idempotency_key.startswith(prefix, autoescape=True),
+            OutboxMessage.status != "sending",
+        )
     )
 
 

@@ -141,7 +141,8 @@ def test_an_erased_author_stays_erased_in_the_export(driver: Driver) -> None:
     driver.messenger.transcript.clear()
     driver.say("orga", "export feedback 1")
     files = {s.filename: (s.content or b"").decode() for s in driver.messenger.transcript}
-    assert "(gelöschte Person),a,b,c" in files["feedback-1.csv"]
+    marker = "[auf Wunsch gelöscht]"  # their own words are their data, too
+    assert f"(gelöschte Person),{marker},{marker},{marker}" in files["feedback-1.csv"]
     assert "Ben" not in files["feedback-1.csv"] + files["feedback-1.md"]
 
 
@@ -155,3 +156,16 @@ def test_the_same_round_started_twice_is_opened_once(driver: Driver) -> None:
     other = START_NAMED.replace("Freitag 18 Uhr", "Samstag 12 Uhr")
     assert "#2" in driver.say("orga", other)
     assert len(dms_to(driver, "ben")) == 2
+
+
+def test_rounds_are_named_by_title_then_presenters_in_nudges_and_overview(
+    driver: Driver,
+) -> None:
+    driver.say("orga", START_NAMED)
+    label = "Quartiersentwicklung Musterstadt – Annastadt"
+    assert f"Feedback-Runde 1: {label}" in driver.say("ben", "ueberblick")
+    assert f"Feedback-Runde 1 – {label}: 0 von 4" in driver.say("orga", "ueberblick")
+    driver.messenger.transcript.clear()
+    driver.say("orga", "nachfassen feedback 1")
+    nudged = dms_to(driver, "ben")
+    assert nudged and f"Feedback-Runde 1 „{label}“ wartet" in nudged[0]

@@ -54,6 +54,14 @@ SKIPPED_TABLES = {"alembic_version", "bot_state", "channel_pacing", "reminder_di
 DIGEST = ("reminders-digest:", "digest:")
 THREAD = re.compile(r', "thread_id": [^,}]*')  # after "channel_id" in outbox targets
 SENT = re.compile(r"^«sent (.+)»$", re.M)
+# Per-person DMs of an anonymous feedback round are deleted at its close (issue 14: nothing may
+# tell who had not answered when): printed once, no longer stored.
+SEALED = re.compile(r"^(?:feedback:\d+:(?:prompt|remind):|nudge:feedback:)")
+
+
+def _printed(out: str, stored: set[str]) -> Counter[str]:
+    return Counter(k for k in SENT.findall(out) if k in stored or not SEALED.match(k))
+
 
 WRAPPER = "tests.support.killable_console"  # the console bot with the kill hooks
 
@@ -175,9 +183,8 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
     assert "Erinnerung: Zugticket nach Hamburg ausdrucken" in out
     outbox = Counter(row[0] for row in _query(db, "SELECT status FROM outbox"))
     assert set(outbox) == {"sent"}, outbox
-    assert Counter(SENT.findall(out)) == Counter(
-        row[0] for row in _query(db, "SELECT idempotency_key FROM outbox")
-    )
+    keys = [row[0] for row in _query(db, "SELECT idempotency_key FROM outbox")]
+    assert _printed(out, set(keys)) == Counter(keys)
     return db, points
 
 
@@ -208,8 +215,8 @@ def _kill_run(
     assert "Traceback" not in first + second and "Entschuldigung" not in second, where
 
     # Deliveries: each outbox row printed exactly once; uncertain rows at most once.
-    sent = Counter(SENT.findall(first + second))
     rows = _query(db, "SELECT idempotency_key, status FROM outbox")
+    sent = _printed(first + second, {key for key, _status in rows})
     statuses = Counter(status for _key, status in rows)
     assert set(statuses) <= {"sent", "uncertain"}, f"{where}: {statuses}"
     for key, status in rows:

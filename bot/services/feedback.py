@@ -2,7 +2,8 @@
 
 Anonymous rounds: an answer's author (``FeedbackResponse.author_person_id``) is kept only so that
 the author can edit it and is not reminded; it is never rendered, exported or logged, and it is
-set to NULL when the round closes. Answers are published in shuffled batches of
+set to NULL when the round closes, when the rows are also re-written (see
+:func:`bot.services.feedback_close.seal`). Answers are published in shuffled batches of at least
 ``settings.anonymity_threshold``; fewer answers than that at close are passed to nobody.
 """
 
@@ -51,11 +52,17 @@ def presenters_of(uow: UnitOfWork, rnd: FeedbackRound) -> list[Person]:
     )
 
 
-def presenters_label(uow: UnitOfWork, rnd: FeedbackRound) -> str:
+def who_presents(uow: UnitOfWork, rnd: FeedbackRound) -> str:
+    """The presenters: the municipality, or "Anna Muster (Musterstadt)"."""
     if rnd.subject:
         return rnd.subject
     people = presenters_of(uow, rnd)
     return ", ".join(person_label(p) for p in people) or "?"
+
+
+def presenters_label(uow: UnitOfWork, rnd: FeedbackRound) -> str:
+    """How lists and nudges name a round: its title first, the presenters second."""
+    return f"{rnd.title} – {who_presents(uow, rnd)}"
 
 
 def person_label(person: Person) -> str:
@@ -65,7 +72,7 @@ def person_label(person: Person) -> str:
 
 def info(uow: UnitOfWork, rnd: FeedbackRound, language: str, settings: Settings) -> views.RoundInfo:
     deadline = format_when(rnd.closes_at.astimezone(settings.tz), language)
-    return views.RoundInfo(rnd, presenters_label(uow, rnd), deadline)
+    return views.RoundInfo(rnd, who_presents(uow, rnd), deadline)
 
 
 def get_round(uow: UnitOfWork, cohort: Cohort, number: int) -> FeedbackRound:
@@ -264,6 +271,15 @@ def submit(
     check_may_answer(uow, rnd, person, now)
     clean = clean_answers(rnd, answers)
     existing = response_of(uow, rnd, person.id)
+    if rnd.anonymous and existing is not None and existing.published_at is not None:
+        raise UserFacingError(
+            N_(
+                "Ihre Antworten zu „{title}“ sind bereits anonym im Thread veröffentlicht und "
+                "lassen sich nicht mehr ändern: Jede Änderung an einer veröffentlichten Gruppe "
+                "zeigte, welche Antwort Ihre ist. Es wurde nichts gespeichert."
+            ),
+            title=rnd.title,
+        )
     if existing is None:
         existing = FeedbackResponse(
             round_id=rnd.id,
@@ -280,7 +296,7 @@ def submit(
         edited = True
     uow.session.flush()
     if rnd.anonymous:
-        publish.anonymous_after_submit(uow, rnd, existing, edited, now, settings)
+        publish.anonymous_after_submit(uow, rnd, now, settings)
     else:
         publish.named_answer(uow, rnd, existing, person, edited, now, settings)
     return Submitted(edited, rnd.anonymous, clean)

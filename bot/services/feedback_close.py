@@ -6,6 +6,7 @@ with their author, anonymous ones only once published, shuffled and without any 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when, translator
-from bot.outbox import dm_person
+from bot.outbox import delete_by_key_prefix, dm_person
 from bot.services import feedback_publish as publish
 from bot.services import feedback_views as views
 from bot.services.feedback import (
@@ -26,7 +27,7 @@ from bot.services.feedback import (
     responses,
 )
 from bot.settings import Settings
-from storage.models import Dialog, FeedbackRound
+from storage.models import Dialog, FeedbackResponse, FeedbackRound
 from storage.uow import UnitOfWork
 
 
@@ -52,7 +53,8 @@ def answer_views(uow: UnitOfWork, rnd: FeedbackRound) -> list[views.AnswerView]:
     for r in responses(uow, rnd):
         author = uow.persons.get(r.author_person_id) if r.author_person_id else None
         label = person_label(author) if author is not None and author.erased_at is None else None
-        out.append(views.AnswerView(label, tuple(r.answers.get("answers", []))))
+        erased = bool(r.answers.get("erased"))
+        out.append(views.AnswerView(label, tuple(r.answers.get("answers", [])), erased))
     return out
 
 
@@ -64,6 +66,37 @@ def _drop_unfinished_dialogs(uow: UnitOfWork, rnd: FeedbackRound) -> None:
             uow.session.delete(dialog)
 
 
+def seal(uow: UnitOfWork, rnd: FeedbackRound, rows: list[FeedbackResponse], now: datetime) -> None:
+    """The end of an anonymous round: nothing may be left from which an answer's author could
+    be inferred. The rows are written anew in their published order (batch, then shuffled
+    slot) with fresh ids, no author and only the closing time, and the old rows — ids in
+    submission order, times of their own — are deleted. The per-person DMs of the round
+    (prompts, reminders, nudges), which told who had not answered when, are deleted too."""
+    order = list(rows)
+    secrets.SystemRandom().shuffle(order)  # withheld rows have no place: random order
+    order.sort(key=lambda r: (int(r.answers.get("batch", 0)), int(r.answers.get("slot", 0))))
+    for old in order:
+        published = now if old.published_at is not None else None
+        fresh = FeedbackResponse(
+            round_id=rnd.id,
+            author_person_id=None,
+            answers=dict(old.answers),
+            submitted_at=now,
+            published_at=published,
+        )
+        uow.session.add(fresh)
+        uow.session.flush()  # one at a time: the ids follow the published order
+    for old in rows:
+        uow.session.delete(old)
+    for prefix in (
+        f"feedback:{rnd.id}:prompt:",
+        f"feedback:{rnd.id}:remind:",
+        f"nudge:feedback:{rnd.id}:",
+    ):
+        delete_by_key_prefix(uow, prefix)
+    uow.session.flush()
+
+
 def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings) -> Closed:
     lock(uow, rnd)
     if rnd.closed_at is not None:
@@ -71,17 +104,15 @@ def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings
     rnd.closed_at = now
     publish.cancel_due(uow, rnd)
     _drop_unfinished_dialogs(uow, rnd)
-    invited = len(eligible(uow, rnd))
+    invited = eligible(uow, rnd)
     all_responses = responses(uow, rnd)
     withheld = False
     if rnd.anonymous:
-        withheld = publish.anonymous_at_close(uow, rnd, all_responses, now, settings)
-        for r in all_responses:  # the link to the author ends with the round
-            r.author_person_id = None
-            r.submitted_at = now
+        withheld = publish.anonymous_at_close(uow, rnd, all_responses, invited, now, settings)
+        seal(uow, rnd, all_responses, now)
     uow.session.flush()
-    outcome = Closed(len(all_responses), invited, withheld)
-    publish.closing_posts(uow, rnd, outcome.answered, invited, withheld, now, settings)
+    outcome = Closed(len(all_responses), len(invited), withheld)
+    publish.closing_posts(uow, rnd, outcome.answered, outcome.invited, withheld, now, settings)
     k = settings.anonymity_threshold
     for person in presenters_of(uow, rnd):
         language = person.language or settings.language

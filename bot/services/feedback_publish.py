@@ -1,7 +1,8 @@
 """Where feedback goes: the announcement (thread root), answers in its thread, scheduled work.
 
 Channel posts are in the default language. Anonymous batches are keyed and rendered without any
-reference to their authors; their order is shuffled with a cryptographic RNG.
+reference to their authors; their order is shuffled with a cryptographic RNG, and a batch once
+posted is never edited (the rule is in docs/feedback.md).
 """
 
 from __future__ import annotations
@@ -144,11 +145,6 @@ def named_answer(
     response.published_at = now
 
 
-def _batch_of(rows: list[FeedbackResponse], batch: int) -> list[FeedbackResponse]:
-    chosen = [r for r in rows if r.answers.get("batch") == batch]
-    return sorted(chosen, key=lambda r: int(r.answers.get("slot", 0)))
-
-
 def _batch_message(
     rnd: FeedbackRound, batch: list[FeedbackResponse], number: int, settings: Settings
 ) -> Message:
@@ -162,85 +158,82 @@ def _publish_batch(
     uow: UnitOfWork,
     rnd: FeedbackRound,
     rows: list[FeedbackResponse],
-    pending: list[FeedbackResponse],
+    chosen: list[FeedbackResponse],
     now: datetime,
     settings: Settings,
+    *,
+    post: bool = True,
 ) -> None:
-    """Post ``pending`` as a new shuffled batch — or, at the close, fold fewer than k late
-    answers into the last batch (re-shuffled, the post edited), so that no batch holds fewer
-    than k answers."""
-    last = max((int(r.answers.get("batch", 0)) for r in rows), default=0)
-    merge = 0 < len(pending) < settings.anonymity_threshold and last > 0
-    number = last if merge else last + 1
-    order = list(pending) + (_batch_of(rows, last) if merge else [])
+    """Publish ``chosen`` as a new batch in shuffled order. A published batch is never edited:
+    an edit would show which answer changed (``post=False``: for the presenters only)."""
+    number = max((int(r.answers.get("batch", 0)) for r in rows), default=0) + 1
+    order = list(chosen)
     secrets.SystemRandom().shuffle(order)
     for slot, row in enumerate(order, 1):
         row.answers = {"answers": list(row.answers["answers"]), "batch": number, "slot": slot}
-        row.published_at = row.published_at or now
-    key = f"feedback:{rnd.id}:batch:{number}"
-    message = _batch_message(rnd, order, number, settings)
-    if merge:
-        replace(uow, key, key, message, now)
-    else:
-        in_thread(uow, rnd, message, key, key, now)
+        row.published_at = now
+    if post:
+        key = f"feedback:{rnd.id}:batch:{number}"
+        in_thread(uow, rnd, _batch_message(rnd, order, number, settings), key, key, now)
 
 
 def anonymous_after_submit(
-    uow: UnitOfWork,
-    rnd: FeedbackRound,
-    response: FeedbackResponse,
-    edited: bool,
-    now: datetime,
-    settings: Settings,
+    uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings
 ) -> None:
+    """Publish a batch once 2k answers wait, holding k of them (chosen at random) back, so
+    that the batch at the close always mixes a late answer with at least k others and no
+    published change ever holds fewer than k answers (docs/feedback.md)."""
     rows = list(
         uow.session.scalars(select(FeedbackResponse).where(FeedbackResponse.round_id == rnd.id))
     )
-    if edited and response.published_at is not None:
-        number = int(response.answers["batch"])
-        key = f"feedback:{rnd.id}:batch:{number}"
-        batch = _batch_of(rows, number)
-        replace(uow, key, key, _batch_message(rnd, batch, number, settings), now)
-        return
     pending = [r for r in rows if r.published_at is None]
-    if len(pending) >= settings.anonymity_threshold:
-        _publish_batch(uow, rnd, rows, pending, now, settings)
+    k = settings.anonymity_threshold
+    if len(pending) >= 2 * k:
+        chosen = secrets.SystemRandom().sample(pending, len(pending) - k)
+        _publish_batch(uow, rnd, rows, chosen, now, settings)
 
 
 def anonymous_at_close(
     uow: UnitOfWork,
     rnd: FeedbackRound,
     rows: list[FeedbackResponse],
+    invited: list[Person],
     now: datetime,
     settings: Settings,
 ) -> bool:
-    """Publish the rest, or withhold everything when fewer than k answered. True: withheld."""
+    """Publish the rest, or withhold everything when fewer than k answered. True: withheld.
+
+    Everyone invited is told about a withheld round, not only those who answered: a DM to
+    the respondents alone would keep, in the outbox, who answered."""
     k = settings.anonymity_threshold
     if 0 < len(rows) < k:
+        for person in invited:
+            tell(
+                uow,
+                person,
+                N_(
+                    "Die anonyme Runde „{title}“ ist geschlossen. Es kamen nur {count} "
+                    "Antworten zusammen; damit niemand erkennbar wird, sind mindestens {k} "
+                    "nötig. Die Antworten – auch Ihre, falls Sie geantwortet haben – wurden "
+                    "daher an niemanden weitergegeben und gelöscht."
+                ),
+                now=now,
+                default_language=settings.language,
+                key=f"feedback:{rnd.id}:withheld:{person.id}",
+                title=rnd.title,
+                count=len(rows),
+                k=k,
+            )
         for row in rows:
-            if row.author_person_id is not None:
-                author = uow.persons.get(row.author_person_id)
-                if author is not None:
-                    tell(
-                        uow,
-                        author,
-                        N_(
-                            "Die anonyme Runde „{title}“ ist geschlossen. Es kamen nur {count} "
-                            "Antworten zusammen; damit niemand erkennbar wird, sind mindestens "
-                            "{k} nötig. Ihre Antwort wurde daher an niemanden weitergegeben und "
-                            "gelöscht."
-                        ),
-                        now=now,
-                        default_language=settings.language,
-                        title=rnd.title,
-                        count=len(rows),
-                        k=k,
-                    )
             row.answers = {"answers": [], "withheld": True}
         return True
     pending = [r for r in rows if r.published_at is None]
     if pending:
-        _publish_batch(uow, rnd, rows, pending, now, settings)
+        # At least k wait here unless answers were deleted after a batch: those few go to
+        # the presenters only, never into the thread on their own.
+        earlier = any(r.published_at is not None for r in rows)
+        post = len(pending) >= k or not earlier
+        _publish_batch(uow, rnd, rows, pending, now, settings, post=post)
     return False
 
 

@@ -17,8 +17,13 @@ def listing(ctx: CommandContext) -> Message:
     buttons = []
     lines = []
     for rnd in waiting:
-        done = fb.response_of(ctx.uow, rnd, ctx.person.id) is not None
-        state = ctx._(N_("beantwortet – änderbar")) if done else ctx._(N_("Antwort fehlt"))
+        mine = fb.response_of(ctx.uow, rnd, ctx.person.id)
+        if mine is None:
+            state = ctx._(N_("Antwort fehlt"))
+        elif rnd.anonymous and mine.published_at is not None:  # see feedback.submit
+            state = ctx._(N_("beantwortet und anonym veröffentlicht"))
+        else:
+            state = ctx._(N_("beantwortet – änderbar"))
         lines.append(_line(ctx, rnd) + f" — {state}")
         buttons.append(
             Button(
@@ -55,7 +60,7 @@ def _line(ctx: CommandContext, rnd: FeedbackRound) -> str:
         N_("#{n} „{title}“ für {presenters}, bis {deadline}"),
         n=rnd.number,
         title=rnd.title,
-        presenters=fb.presenters_label(ctx.uow, rnd),
+        presenters=fb.who_presents(ctx.uow, rnd),
         deadline=when,
     )
 
@@ -107,11 +112,13 @@ def stored(ctx: CommandContext, rnd: FeedbackRound, done: fb.Submitted) -> Messa
         text = ctx._(
             N_(
                 "Danke! Ihre Antworten zu „{title}“ sind gespeichert. Sie erscheinen ohne Ihren "
-                "Namen, gemischt mit anderen, sobald {k} Antworten zusammen sind."
+                "Namen, in einer Gruppe von mindestens {k} Antworten – während der Runde oder "
+                "beim Schließen."
             ),
             title=rnd.title,
             k=ctx.settings.anonymity_threshold,
         )
+        text += " " + ctx._(views.EDIT_RULE)
     else:
         text = ctx._(
             N_(

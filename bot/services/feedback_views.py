@@ -28,6 +28,7 @@ class AnswerView:
 
     label: str | None
     answers: tuple[str, ...]
+    erased: bool = False  # the author asked for erasure: every answer shows as ERASED
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,16 @@ class RoundInfo:
     deadline: str  # formatted in the reader's language and time zone
 
 
+ERASED = N_("[auf Wunsch gelöscht]")
+
+
+def answers_of(rnd: FeedbackRound, view: AnswerView, translate: Translate) -> tuple[str, ...]:
+    """The answers as shown: an erased author's words are replaced by the marker."""
+    if view.erased:
+        return tuple(translate(ERASED) for _q in questions(rnd, translate))
+    return view.answers
+
+
 def questions(rnd: FeedbackRound, translate: Translate) -> list[str]:
     items = [str(q) for q in rnd.questions.get("items", [])]
     return [translate(q) for q in items] if rnd.questions.get("default") else items
@@ -48,20 +59,30 @@ def _t(translate: Translate, msgid: str, **params: object) -> str:
     return translate(msgid).format(**params)
 
 
+EDIT_RULE = N_(
+    "Solange Ihre Antworten noch nicht veröffentlicht sind, können Sie sie ändern; danach "
+    "nicht mehr, denn jede Änderung zeigte, welche Antwort Ihre ist."
+)
+
+
 def privacy_note(info: RoundInfo, k: int, translate: Translate) -> str:
     if info.round.anonymous:
-        return _t(
-            translate,
-            N_(
-                "Diese Runde ist anonym: Ihre Antworten erscheinen ohne Namen, gemischt in "
-                "Gruppen von {k}, damit weder Zeitpunkt noch Reihenfolge verraten, von wem sie "
-                "stammen. Niemand – auch nicht das Programmteam – sieht, wer was geschrieben hat. "
-                "Kommen weniger als {k} Antworten zusammen, werden sie an niemanden weitergegeben."
-            ),
-            k=k,
-        )
+        return _anonymous_note(k, translate) + " " + translate(EDIT_RULE)
     return translate(
         N_("Ihre Antworten erscheinen mit Ihrem Namen und Ihrer Kommune im Thread der Runde.")
+    )
+
+
+def _anonymous_note(k: int, translate: Translate) -> str:
+    return _t(
+        translate,
+        N_(
+            "Diese Runde ist anonym: Ihre Antworten erscheinen ohne Namen, gemischt in "
+            "Gruppen von {k}, damit weder Zeitpunkt noch Reihenfolge verraten, von wem sie "
+            "stammen. Niemand – auch nicht das Programmteam – sieht, wer was geschrieben hat. "
+            "Kommen weniger als {k} Antworten zusammen, werden sie an niemanden weitergegeben."
+        ),
+        k=k,
     )
 
 
@@ -166,7 +187,7 @@ def _who(rnd: FeedbackRound, view: AnswerView, i: int, translate: Translate) -> 
 
 def named_answer(rnd: FeedbackRound, view: AnswerView, translate: Translate) -> Message:
     label = view.label or translate(N_("(gelöschte Person)"))
-    lines = _qa_lines(questions(rnd, translate), view.answers)
+    lines = _qa_lines(questions(rnd, translate), answers_of(rnd, view, translate))
     return Message((Section(tuple(lines), label=label),), fallback=label)
 
 
@@ -244,7 +265,8 @@ def presenter_dm(
     if total <= INLINE_LIMIT:
         for i, view in enumerate(views, 1):
             label = _who(rnd, view, i, translate)
-            blocks.append(Section(tuple(_qa_lines(asked, view.answers)), label=label))
+            shown = answers_of(rnd, view, translate)
+            blocks.append(Section(tuple(_qa_lines(asked, shown)), label=label))
     blocks.append(Note(translate(N_("Alle Antworten stehen auch in der angehängten Datei."))))
     return Message(tuple(blocks), fallback=head)
 
@@ -272,10 +294,11 @@ def export_markdown(info: RoundInfo, views: Sequence[AnswerView], translate: Tra
     for q_index, q in enumerate(questions(rnd, translate)):
         out += ["", f"## {q_index + 1}. {_md(q)}", ""]
         for i, view in enumerate(views, 1):
-            if q_index >= len(view.answers):
+            shown = answers_of(rnd, view, translate)
+            if q_index >= len(shown):
                 continue
             who = _who(rnd, view, i, translate)
-            text = " ".join(_md(line) for line in view.answers[q_index].splitlines())
+            text = " ".join(_md(line) for line in shown[q_index].splitlines())
             out.append(f"- **{_md(who)}:** {text}")
     return ("\n".join(out) + "\n").encode("utf-8")
 
@@ -290,5 +313,6 @@ def export_csv(rnd: FeedbackRound, views: Sequence[AnswerView], translate: Trans
         writer.writerow([translate(N_("Name und Kommune")), *asked])
     for i, view in enumerate(views, 1):
         first = str(i) if rnd.anonymous else _who(rnd, view, i, translate)
-        writer.writerow([safe_cell(first), *(safe_cell(a) for a in view.answers)])
+        shown = answers_of(rnd, view, translate)
+        writer.writerow([safe_cell(first), *(safe_cell(a) for a in shown)])
     return buffer.getvalue().encode("utf-8")

@@ -18,6 +18,7 @@ from bot.services import attendance, poll_privacy
 from bot.services import feedback as feedback_service
 from bot.services.audit import record
 from bot.services.cohorts import end_of
+from bot.services.feedback_erase import erase_named_answers
 from bot.services.registration import fill_free_seat
 from storage.models import (
     AuditEntry,
@@ -129,6 +130,8 @@ def forget(uow: UnitOfWork, person: Person, *, now: datetime, default_language: 
             uow.session.flush()
             fill_free_seat(uow, cohort, now, default_language)
     pseudonym = f"Person-{uuid4().hex[:8]}"
+    # Their own words in named feedback: replaced while the author link still finds them.
+    erase_named_answers(uow, person.id, now=now, language=default_language)
     for feature in FEATURES:
         feature.erase_person(uow, person.id, pseudonym)
     _scrub(uow, person, secrets, pseudonym, now)
