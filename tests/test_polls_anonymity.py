@@ -13,13 +13,17 @@ import json
 import logging
 import re
 from datetime import timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import MetaData, select
 
 from app import Bot
 from bot.clock import SimulatedClock
+from bot.commands import polls as poll_commands
+from bot.context import CommandContext, Conversation, Request
+from bot.identity import Identity
 from bot.services import poll_privacy
 from bot.services.privacy import my_data
 from storage.models import OutboxMessage, Person, Poll, PollOption, Vote
@@ -264,3 +268,24 @@ def test_anonymous_poll_stored_with_live_results_shows_no_tally(driver: Driver) 
         driver.say(name, "abstimmen 1 1", dm=True)
     texts: list[Any] = [*_published(driver), driver.say("emil", "umfrage 1")]
     assert not any(DISTRIBUTION.search(t) for t in texts), texts
+
+
+@pytest.mark.parametrize(
+    ("platform", "channel", "direct", "forms", "seen"),
+    [
+        ("slack", "C0COHORT", False, True, False),  # slash command or button: private
+        ("slack", "C0COHORT", False, False, True),  # @-mention in the channel: public
+        ("slack", "D0ANNA", True, False, False),
+        ("matrix", "!room:hs", False, False, True),  # typed, replied or a poll response
+        ("matrix", "!dm:hs", True, False, False),
+        ("console", "#stadtlabor", False, False, True),
+    ],
+)
+def test_which_votes_others_can_read(
+    platform: str, channel: str, direct: bool, forms: bool, seen: bool
+) -> None:
+    request = Request(
+        Identity(platform, "anna"), Conversation(platform, channel, direct), "x", None, None, forms
+    )
+    ctx = cast(CommandContext, SimpleNamespace(request=request))
+    assert poll_commands._seen_in_room(ctx) is seen
