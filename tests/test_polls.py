@@ -80,7 +80,8 @@ BAD_POLLS = [
     ("umfrage anonym", "Frage und Optionen"),
     ('umfrage "Frage2?" "A" "B" anonm', "„anonm“ kenne ich nicht. Meinten Sie anonym?"),
     ('umfrage "Q?" "A" "B" anonymus', "Meinten Sie anonymous?"),
-    ('umfrage "Q?" "A" "B" mehrfach', "Meinten Sie mehrfach=2?"),
+    ('umfrage "Q?" "A" "B" mehrfah', "„mehrfah“ kenne ich nicht. Meinten Sie mehrfach?"),
+    ('umfrage "Q?" "A" "B" ergebnis', "Meinten Sie ergebnis=ende?"),
     ("umfrage Frage ohne Anführungszeichen A B", "„Frage“ steht nicht in Anführungszeichen"),
     ('umfrage "Welche?" Wohnen "Mobilität"', "„Wohnen“ steht nicht in Anführungszeichen"),
     ('umfrage "Welche?" "A" "B" 3', "„3“ steht nicht in Anführungszeichen"),
@@ -224,6 +225,8 @@ def test_quoted_flag_words_are_options_and_options_are_only_quoted(driver: Drive
     driver.say("orga", 'umfrage "Zweite?" „Ja“ "Nein" anonym gastgeber-enthaltung')
     post = driver.messenger.texts("post")[-1]
     assert "1. Ja\n2. Nein\n" in post and "· anonym · Gastgeberstadt enthält sich" in post
+    driver.say("orga", 'umfrage "Welche?" "A" "B" "C" mehrfach')  # alone: any number
+    assert "bis zu 3 Optionen · namentlich" in driver.messenger.texts("post")[-1]
 
 
 def test_closed_poll_no_longer_says_live_and_receipts_end_once(driver: Driver) -> None:

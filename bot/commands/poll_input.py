@@ -24,13 +24,13 @@ FLAGS = {
     "anonymous": "anonym",
     "gastgeber-enthaltung": "gastgeber-enthaltung",
     "host-abstain": "gastgeber-enthaltung",
+    "mehrfach": "mehrfach",  # alone: any number of options (mehrfach=ja)
+    "multiple": "mehrfach",
 }
 KNOWN_OPTIONS = {"mehrfach", "multiple", "ergebnis", "results", "bis", "until", "frage", "question"}
 # Unquoted words that are settings without their value, or close to a flag: what they meant.
 SUGGESTIONS = {
     **{flag: flag for flag in FLAGS},
-    "mehrfach": "mehrfach=2",
-    "multiple": "multiple=2",
     "ergebnis": "ergebnis=ende",
     "results": "results=end",
     "live": "ergebnis=ende",
@@ -80,7 +80,7 @@ def split_words(tokens: list[Token]) -> tuple[list[str], set[str]]:
             N_(
                 "„{word}“ steht nicht in Anführungszeichen. Setzen Sie die Frage und jede Option "
                 'in Anführungszeichen, z. B. umfrage "Welches Thema zuerst?" "Wohnen" '
-                '"Mobilität". Ohne Anführungszeichen verstehe ich nur anonym und '
+                '"Mobilität". Ohne Anführungszeichen verstehe ich nur anonym, mehrfach und '
                 "gastgeber-enthaltung."
             ),
             word=token.text[:40],
@@ -117,7 +117,8 @@ def spec_from(
     if flags is None:
         flags = {FLAGS[fold(a)] for a in ctx.args if fold(a) in FLAGS}
     flags = flags | {FLAGS[k] for k, v in ctx.options.items() if k in FLAGS and fold(v) != "nein"}
-    multiple = ctx.options.get("mehrfach", ctx.options.get("multiple", "1"))
+    default = "ja" if "mehrfach" in flags else "1"
+    multiple = ctx.options.get("mehrfach", ctx.options.get("multiple", default))
     if fold(multiple) in ("ja", "yes", "alle", "all"):
         max_choices = len(labels)
     elif NUMBER.match(multiple):
