@@ -67,6 +67,7 @@ def _snapshot(bot: Bot) -> dict[str, dict[str, str]]:
     rows: dict[str, dict[str, str]] = {}
     with bot.engine.connect() as conn:
         for table in meta.sorted_tables:
+            rows[table.name] = {}
             key_cols = list(table.primary_key.columns) or list(table.c)
             for row in conn.execute(select(table)).mappings():
                 key = ":".join(str(row[c.name]) for c in key_cols)
@@ -173,6 +174,7 @@ def test_sealing_leaves_no_order_time_or_voter_in_any_table(
     promises), and no row of any table names a voter."""
     caplog.set_level(logging.DEBUG)
     before = _snapshot(driver.bot)
+    assert {"outbox", "bot_state", "reminders", "audit_entries", "votes"} <= set(before)
     driver.say("orga", 'umfrage "Geheim?" "Hafen" "Altstadt" anonym bis="Freitag 12 Uhr"')
     order = [("ben", 2), ("anna", 1), ("cara", 2), ("dora", 1)]  # cara changes to 1 below
     for name, choice in order[:2]:
