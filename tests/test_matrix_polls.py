@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse
@@ -19,11 +21,13 @@ from sqlalchemy import select
 from app import Bot, build_bot
 from bot.clock import SystemClock
 from bot.context import Conversation, Request
+from bot.i18n import translator
 from bot.identity import Identity
 from bot.services.poll_results import tally
-from bot.services.poll_views import native_poll
+from bot.services.poll_views import Tally, native_poll, poll_message
 from bot.views import Message, NativePoll
 from handlers.matrix import polls as mp
+from handlers.matrix import render
 from handlers.matrix.direct import DirectRooms
 from handlers.matrix.messenger import AsyncMatrixMessenger
 from handlers.matrix.state import MatrixState
@@ -32,7 +36,7 @@ from storage.models import Poll, PollOption
 from tests.helpers import make_settings
 from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.synapse import MatrixUser, SynapseServer
-from tests.test_matrix_e2e import Event, Human, World, bot_config, login_human
+from tests.test_matrix_e2e import Event, Human, World, body_has, bot_config, login_human
 from tests.test_matrix_e2ee import ENCRYPTION, CryptoHuman
 
 QUESTION = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege" mehrfach=2 sofort'
@@ -200,6 +204,7 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
     assert mp.UNSTABLE_END in end["content"]
     assert "2. Mobilität — ▇▇▇▇▇░░░░░ 50 %" in end["content"]["m.text"][0]["body"]
     assert "geschlossen" in end["content"]["body"]
+    assert "Ergebnis live" not in end["content"]["body"]  # issue 15: closed, not live
 
 
 # -- the pure functions, without a server -------------------------------------------------
@@ -364,3 +369,103 @@ def test_only_named_polls_with_live_results_are_native() -> None:
     assert native(anonymous=False, results_live=True) == NativePoll(
         4, 2, "Umfrage 2: Q", ("A", "B"), max_choices=2, closed=False
     )
+
+
+# -- anonymous polls on Matrix (issue 14 #1) ----------------------------------------------
+def _bodies(event: Event) -> str:
+    """What a client may show of a bot event: its body and an edit's new body."""
+    content = event.get("content", {})
+    return "\n".join([content.get("body", ""), content.get("m.new_content", {}).get("body", "")])
+
+
+async def vote_by_dm(bot: Bot, identity: Identity, text: str) -> str:
+    """A vote typed in the voter's DM with the bot (the answer stays private)."""
+    request = Request(identity, Conversation("matrix", "!dm:localhost", True), text)
+    replies = await asyncio.to_thread(bot.dispatcher.handle, request)
+    return "\n".join(r.message.plain_text() for r in replies if r.message)
+
+
+async def test_anonymous_poll_room_history_holds_no_tally_before_close(
+    synapse: SynapseServer,  # noqa: F811
+    matrix_user: Callable[[str], MatrixUser],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Matrix keeps every m.replace edit for ever: until the close, no edit of an anonymous
+    poll's post carries a distribution, and a vote sent as a room event (a numeric reply to the
+    post) is refused, not counted, and answered by DM."""
+    bot_user, anna_user, ben_user = matrix_user("anonbot"), matrix_user("anna"), matrix_user("ben")
+    cara_user = matrix_user("cara")
+    anna, ben = await login_human(synapse, anna_user), await login_human(synapse, ben_user)
+    bot = make_bot(tmp_path, organizers=f"matrix:{anna_user[0]}")
+    world = World(synapse, bot, bot_config(synapse, bot_user), anna)
+    try:
+        matrix = await world.start_bot()
+        bot_id = matrix.user_id
+        room = await world.shared_room()
+        await anna.client.room_invite(room, ben.user_id)
+        await join(ben, room)
+        a, b = Identity("matrix", anna.user_id), Identity("matrix", ben.user_id)
+        c = Identity("matrix", cara_user[0])
+        assert "angelegt" in await command(bot, a, room, 'jahrgang anlegen "SL" plaetze=5')
+        for who, name in ((a, "Anna"), (b, "Ben"), (c, "Cara")):
+            assert "angemeldet" in await command(bot, who, room, signup(name))
+        await command(bot, a, room, 'umfrage "Geheim?" "Ja" "Nein" anonym sofort')
+        post = await ben.wait_for(lambda e: "Umfrage 1: Geheim?" in e["content"].get("body", ""))
+
+        to_post = {"m.in_reply_to": {"event_id": post["event_id"]}}
+        reply = {"msgtype": "m.text", "body": "2", "m.relates_to": to_post}
+        await send(ben, room, "m.room.message", reply)  # a room event: everybody reads it
+        refused = await ben.wait_for(body_has(bot_id, "habe ich nicht gezählt"))
+        assert poll_counts(bot) == ({}, 0)
+
+        assert "gezählt" in await vote_by_dm(bot, a, "abstimmen 1 1")
+        assert "gezählt" in await vote_by_dm(bot, b, "abstimmen 1 2")
+        assert "gezählt" in await vote_by_dm(bot, c, "abstimmen 1 1")
+        assert "geändert" in await vote_by_dm(bot, b, "abstimmen 1 1")
+        await ben.wait_for(edit_of(bot_id, post["event_id"], "3 Stimmzettel abgegeben"))
+        before_close = [e for e in ben.events if e["room_id"] == room and e["sender"] == bot_id]
+        assert "geschlossen" in await command(bot, a, room, "umfrage 1 schliessen")
+        final = await ben.wait_for(edit_of(bot_id, post["event_id"], "100 %"))
+    finally:
+        for running in list(world.running):
+            await running.stop()
+        for human in (anna, ben):
+            await human.client.close()
+        bot.engine.dispose()
+
+    assert refused["room_id"] != room  # the refusal is private
+    assert post["type"] == "m.room.message"  # never a native poll: responses would be public
+    assert [e for e in ben.events if e.get("type") in (mp.START, *mp.RESPONSE_TYPES)] == []
+    assert before_close and not any("%" in _bodies(e) for e in before_close), before_close
+    assert "1. Ja — ▇▇▇▇▇▇▇▇▇▇ 100 % (3 Stimmen)" in _bodies(final)
+    assert "Ergebnis live" not in _bodies(final)
+
+
+def test_poll_end_text_of_a_closed_poll_does_not_say_live() -> None:
+    """Issue 15: the m.poll.end text (the closed poll's rendering) said "Ergebnis live"."""
+    options = [PollOption(position=1, label="A"), PollOption(position=2, label="B")]
+    poll = Poll(
+        id=4,
+        number=2,
+        question="Q",
+        max_choices=1,
+        anonymous=False,
+        results_live=True,
+        host_abstain=False,
+        closes_at=None,
+        closed_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    message = poll_message(
+        poll,
+        options,
+        Tally({1: 2}, 2),
+        visible=True,
+        threshold=3,
+        translate=translator("de"),
+        tz=ZoneInfo("Europe/Berlin"),
+        language="de",
+    )
+    body, _html = render.to_html(message)
+    end = mp.end_content("$start", body)
+    assert "geschlossen" in end["body"] and "1. A — ▇▇▇▇▇▇▇▇▇▇ 100 %" in end["body"]
+    assert "Ergebnis live" not in end["body"] and "Ergebnis live" not in end[mp.UNSTABLE_TEXT]

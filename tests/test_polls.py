@@ -80,6 +80,13 @@ BAD_POLLS = [
     ('umfrage "X?" "A" "B" farbe=rot sofort', "„farbe=“ kenne ich nicht"),
     ('umfrage "" "A" "B" sofort', "Bitte geben Sie eine Frage an"),
     ("umfrage anonym", "Frage und Optionen"),
+    ('umfrage "Frage2?" "A" "B" anonm sofort', "„anonm“ kenne ich nicht. Meinten Sie anonym?"),
+    ('umfrage "Q?" "A" "B" anonymus sofort', "Meinten Sie anonymous?"),
+    ('umfrage "Q?" "A" "B" mehrfah sofort', "„mehrfah“ kenne ich nicht. Meinten Sie mehrfach?"),
+    ('umfrage "Q?" "A" "B" ergebnis sofort', "Meinten Sie ergebnis=ende?"),
+    ("umfrage Frage ohne Anführungszeichen A B", "„Frage“ steht nicht in Anführungszeichen"),
+    ('umfrage "Welche?" Wohnen "Mobilität" sofort', "„Wohnen“ steht nicht in Anführungszeichen"),
+    ('umfrage "Welche?" "A" "B" 3 sofort', "„3“ steht nicht in Anführungszeichen"),
     ("umfrage 4 loeschen", "Umfrage 4 gibt es hier nicht"),
 ]
 
@@ -101,11 +108,12 @@ def test_umfrage_alone_asks_step_by_step(driver: Driver) -> None:
         assert "angelegt" not in driver.say("orga", answer, dm=True)
     assert "Umfrage 1 ist angelegt" in driver.say("orga", "nein", dm=True)
     post = driver.messenger.texts("post")[-1]
-    assert "3. Museum" in post and "bis zu 2 Optionen · anonym · Ergebnis nach Schluss" in post
+    assert "3. Museum" in post and "bis zu 2 Optionen · anonym" in post
+    assert "Ergebnis nach dem Schluss, wenn mindestens 3 Stimmzettel" in post
     assert "per Direktnachricht" in post
-    answer = driver.say("anna", "abstimmen 1 1")
-    assert "gezählt" in answer and "im Raum zu lesen" in answer
-    assert "im Raum" not in driver.say("anna", "abstimmen 1 2", dm=True)
+    answer = driver.say("anna", "abstimmen 1 1")  # in the room: readable, so not counted
+    assert "ist gezählt" not in answer and "nur in einer Direktnachricht" in answer
+    assert "gezählt: 2. Altstadt" in driver.say("anna", "abstimmen 1 2", dm=True)
 
 
 def test_multiple_choice_adds_up_to_the_maximum(driver: Driver) -> None:
@@ -209,3 +217,29 @@ def test_the_same_poll_typed_twice_is_created_once(driver: Driver) -> None:
     assert "Umfrage 3 ist angelegt" in driver.say("orga", line)
     with driver.bot.uow_factory() as uow:
         assert len(uow.session.scalars(select(Poll)).all()) == 3
+
+
+def test_quoted_flag_words_are_options_and_options_are_only_quoted(driver: Driver) -> None:
+    """Issue 15 Input #2: only quoted strings are options; a quoted "anonym" is an option."""
+    driver.say("orga", 'umfrage "Wie abstimmen?" "namentlich" "anonym" sofort')
+    post = driver.messenger.texts("post")[-1]
+    assert "2. anonym" in post and "· namentlich ·" in post
+    driver.say("orga", 'umfrage "Zweite?" „Ja“ "Nein" anonym gastgeber-enthaltung sofort')
+    post = driver.messenger.texts("post")[-1]
+    assert "1. Ja\n2. Nein\n" in post and "· anonym · Gastgeberstadt enthält sich" in post
+    driver.say("orga", 'umfrage "Welche?" "A" "B" "C" mehrfach sofort')  # alone: any number
+    assert "bis zu 3 Optionen · namentlich" in driver.messenger.texts("post")[-1]
+
+
+def test_closed_poll_no_longer_says_live_and_receipts_end_once(driver: Driver) -> None:
+    """Issue 15 Presentation: "Ergebnis live" on a closed poll; "gezählt: 1. 21./22.9.."."""
+    driver.say("orga", 'umfrage "Wann treffen wir uns?" "21./22.9." "Nie!" sofort')
+    assert "Ergebnis live" in driver.messenger.texts("post")[-1]
+    answer = driver.say("anna", "abstimmen 1 1")
+    assert "ist gezählt: 1. 21./22.9. Bis zum Schluss änderbar." in answer, answer
+    assert "ist geändert: 2. Nie!" in driver.say("anna", "abstimmen 1 2")
+    assert ".." not in driver.say("anna", "abstimmen 1 1") and "!." not in answer
+    driver.say("orga", "umfrage 1 schliessen")
+    closed = driver.messenger.texts("update")[-1]
+    assert "geschlossen" in closed and "Ergebnis live" not in closed
+    assert "Ergebnis nach Schluss" not in closed

@@ -15,14 +15,14 @@ from tests.helpers import Driver, request, signup
 VOTERS = [f"p{i:02d}" for i in range(20)]
 
 
-def _vote_all(bot: Bot, choices: dict[str, int]) -> list[str]:
+def _vote_all(bot: Bot, choices: dict[str, int], dm: bool) -> list[str]:
     barrier = threading.Barrier(len(choices))
     answers: list[str] = []
     lock = threading.Lock()
 
     def vote(name: str, option: int) -> None:
         barrier.wait()
-        replies = bot.dispatcher.handle(request(name, f"abstimmen 1 {option}"))
+        replies = bot.dispatcher.handle(request(name, f"abstimmen 1 {option}", dm=dm))
         text = "\n".join(r.message.plain_text() for r in replies if r.message)
         with lock:
             answers.append(text)
@@ -47,10 +47,10 @@ def test_simultaneous_votes_and_changes_count_exactly(bot: Bot, anonymous: bool)
     )  # posted: updates follow
 
     first = {name: i % 3 + 1 for i, name in enumerate(VOTERS)}
-    answers = _vote_all(bot, first)
+    answers = _vote_all(bot, first, dm=anonymous)  # anonymous: by DM, never in the room
     assert len(answers) == 20 and all("ist gezählt" in a for a in answers), answers
     second = {name: (i + 1) % 3 + 1 for i, name in enumerate(VOTERS)}
-    answers = _vote_all(bot, second)
+    answers = _vote_all(bot, second, dm=anonymous)
     assert len(answers) == 20 and all("ist geändert" in a for a in answers), answers
 
     with bot.uow_factory() as uow:
@@ -61,4 +61,8 @@ def test_simultaneous_votes_and_changes_count_exactly(bot: Bot, anonymous: bool)
     driver.flush()
     last = driver.messenger.texts("update")[-1]
     assert "20 Stimmzettel abgegeben" in last
+    if anonymous:  # the ballot count only until close, then the result
+        assert "%" not in last
+        driver.say("orga", "umfrage 1 schliessen")
+        last = driver.messenger.texts("update")[-1]
     assert "1. A — ▇▇▇░░░░░░░ 30 % (6 Stimmen)" in last  # 6 × A, 7 × B, 7 × C

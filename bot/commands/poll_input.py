@@ -3,13 +3,15 @@ a guided DM dialog on Matrix and in the console) that ``umfrage`` alone opens.""
 
 from __future__ import annotations
 
+import difflib
 import re
 
+from bot.confirm import SKIP_WORDS
 from bot.context import CommandContext, Reply
 from bot.dates import describe_when, parse_deadline
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.router import fold
+from bot.router import Token, clean, fold, parse_line, strip_prefix
 from bot.services import polls
 from bot.services.poll_spec import MAX_QUESTION, PollSpec
 from bot.views import Form, FormField, Message, Section
@@ -23,9 +25,69 @@ FLAGS = {
     "anonymous": "anonym",
     "gastgeber-enthaltung": "gastgeber-enthaltung",
     "host-abstain": "gastgeber-enthaltung",
+    "mehrfach": "mehrfach",  # alone: any number of options (mehrfach=ja)
+    "multiple": "mehrfach",
 }
 KNOWN_OPTIONS = {"mehrfach", "multiple", "ergebnis", "results", "bis", "until", "frage", "question"}
+# Unquoted words that are settings without their value, or close to a flag: what they meant.
+SUGGESTIONS = {
+    **{flag: flag for flag in FLAGS},
+    "ergebnis": "ergebnis=ende",
+    "results": "results=end",
+    "live": "ergebnis=ende",
+    "ende": "ergebnis=ende",
+    "end": "results=end",
+    "bis": 'bis="Freitag 12 Uhr"',
+    "until": 'until="Friday 12:00"',
+}
 NUMBER = re.compile(r"^\d{1,6}$")
+
+
+def typed_tokens(ctx: CommandContext) -> list[Token]:
+    """``ctx.args`` with whether each was quoted (the command line read again: the context
+    keeps the words only; a mismatch counts every word as unquoted, which refuses more)."""
+    text, _prefixed = strip_prefix(clean(ctx.request.text))
+    # the dispatcher took the preview flag ("sofort") out of the arguments: here too
+    tokens = [t for t in parse_line(text).tokens if t.quoted or fold(t.text) not in SKIP_WORDS]
+    tail = tokens[len(tokens) - len(ctx.args) :] if ctx.args else []
+    if [t.text for t in tail] != ctx.args:
+        return [Token(arg, False) for arg in ctx.args]
+    return tail
+
+
+def split_words(tokens: list[Token]) -> tuple[list[str], set[str]]:
+    """Quoted words (question, options) and flags. Options are only quoted: any other
+    unquoted word is refused, with what it probably meant — never taken as an option."""
+    texts: list[str] = []
+    flags: set[str] = set()
+    for token in tokens:
+        if token.quoted:
+            texts.append(token.text)
+            continue
+        word = fold(token.text)
+        if word in FLAGS:
+            flags.add(FLAGS[word])
+            continue
+        close = difflib.get_close_matches(word, SUGGESTIONS, n=1, cutoff=0.75)
+        if close:
+            raise UserFacingError(
+                N_(
+                    "„{word}“ kenne ich nicht. Meinten Sie {suggestion}? Frage und Optionen "
+                    'stehen in Anführungszeichen, z. B. umfrage "Frage?" "A" "B" anonym.'
+                ),
+                word=token.text[:40],
+                suggestion=SUGGESTIONS[close[0]],
+            )
+        raise UserFacingError(
+            N_(
+                "„{word}“ steht nicht in Anführungszeichen. Setzen Sie die Frage und jede Option "
+                'in Anführungszeichen, z. B. umfrage "Welches Thema zuerst?" "Wohnen" '
+                '"Mobilität". Ohne Anführungszeichen verstehe ich nur anonym, mehrfach und '
+                "gastgeber-enthaltung."
+            ),
+            word=token.text[:40],
+        )
+    return texts, flags
 
 
 def number_arg(text: str, example: str) -> int:
@@ -40,8 +102,11 @@ def number_arg(text: str, example: str) -> int:
     return int(cleaned)
 
 
-def spec_from(ctx: CommandContext, question: str, labels: list[str]) -> PollSpec:
-    """The poll settings from the options and flags typed after ``umfrage``."""
+def spec_from(
+    ctx: CommandContext, question: str, labels: list[str], flags: set[str] | None = None
+) -> PollSpec:
+    """The poll settings from the options and flags typed after ``umfrage`` (``flags``: as
+    :func:`split_words` found them; None: every argument that is a flag's name)."""
     unknown = sorted(set(ctx.options) - KNOWN_OPTIONS - set(FLAGS))
     if unknown:
         raise UserFacingError(
@@ -51,9 +116,11 @@ def spec_from(ctx: CommandContext, question: str, labels: list[str]) -> PollSpec
             ),
             key=unknown[0][:40],
         )
-    flags = {FLAGS[fold(a)] for a in ctx.args if fold(a) in FLAGS}
-    flags |= {FLAGS[k] for k, v in ctx.options.items() if k in FLAGS and fold(v) != "nein"}
-    multiple = ctx.options.get("mehrfach", ctx.options.get("multiple", "1"))
+    if flags is None:
+        flags = {FLAGS[fold(a)] for a in ctx.args if fold(a) in FLAGS}
+    flags = flags | {FLAGS[k] for k, v in ctx.options.items() if k in FLAGS and fold(v) != "nein"}
+    default = "ja" if "mehrfach" in flags else "1"
+    multiple = ctx.options.get("mehrfach", ctx.options.get("multiple", default))
     if fold(multiple) in ("ja", "yes", "alle", "all"):
         max_choices = len(labels)
     elif NUMBER.match(multiple):
@@ -62,9 +129,21 @@ def spec_from(ctx: CommandContext, question: str, labels: list[str]) -> PollSpec
         raise UserFacingError(
             N_("mehrfach= braucht eine Zahl, z. B. mehrfach=2 (höchstens zwei Optionen).")
         )
-    results = fold(ctx.options.get("ergebnis", ctx.options.get("results", "live")))
+    anonymous = "anonym" in flags
+    given = ctx.options.get("ergebnis", ctx.options.get("results"))
+    results = fold(given) if given is not None else ("ende" if anonymous else "live")
     if results not in ("live", "ende", "end", "schluss"):
         raise UserFacingError(N_("ergebnis= ist live (sofort) oder ende (erst nach dem Schluss)."))
+    if anonymous and results == "live":
+        raise UserFacingError(
+            N_(
+                "Eine anonyme Umfrage zeigt ihr Ergebnis erst nach dem Schluss: ein Zwischenstand "
+                "nach jeder Stimme verriete, wie die letzte Person gewählt hat. Bis dahin zeigt "
+                "sie, wie viele abgestimmt haben. Lassen Sie ergebnis=live weg (oder schreiben "
+                "Sie ergebnis=ende) – oder lassen Sie anonym weg für eine namentliche Umfrage "
+                "mit Live-Ergebnis."
+            )
+        )
     deadline = ctx.options.get("bis", ctx.options.get("until"))
     closes_at = None
     if deadline is not None:
@@ -73,7 +152,7 @@ def spec_from(ctx: CommandContext, question: str, labels: list[str]) -> PollSpec
         question=question,
         options=tuple(labels),
         max_choices=max_choices,
-        anonymous="anonym" in flags,
+        anonymous=anonymous,
         results_live=results == "live",
         host_abstain="gastgeber-enthaltung" in flags,
         closes_at=closes_at,
@@ -115,6 +194,7 @@ def poll_form(ctx: CommandContext) -> Form:
             ctx._(N_("Ergebnis zeigen")),
             kind="select",
             options=("live", "ende"),
+            hint=ctx._(N_("Anonyme Umfragen zeigen ihr Ergebnis erst nach dem Schluss: ende.")),
         ),
         FormField(
             "bis",

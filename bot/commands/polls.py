@@ -9,14 +9,15 @@ from uuid import uuid4
 from bot import confirm
 from bot.commands import previews
 from bot.commands.poll_input import (
-    FLAGS,
     FORM_ID,
     NUMBER,
     created_reply,
     number_arg,
     poll_form,
     spec_from,
+    split_words,
     submit_form,
+    typed_tokens,
 )
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
@@ -116,10 +117,10 @@ def poll_command(ctx: CommandContext) -> Reply:
     if len(ctx.args) == 2 and fold(ctx.args[0]) in CLOSE_WORDS:  # "umfrage schliessen 3"
         number = number_arg(ctx.args[1], "umfrage 3 schliessen")
         return _poll_action(ctx, number, [fold(ctx.args[0])])
-    words = [a for a in ctx.args if fold(a) not in FLAGS]
-    question = ctx.options.get("frage", ctx.options.get("question"))
     if not ctx.args and not ctx.options:
         return Reply(form=poll_form(ctx))
+    words, flags = split_words(typed_tokens(ctx))
+    question = ctx.options.get("frage", ctx.options.get("question"))
     if question is None:
         if not words:
             raise UserFacingError(
@@ -129,7 +130,7 @@ def poll_command(ctx: CommandContext) -> Reply:
                 )
             )
         question, words = words[0], words[1:]
-    spec = spec_from(ctx, question, words)
+    spec = spec_from(ctx, question, words, flags)
     if not ctx.confirmed:
         validate(spec, ctx.now)
         return confirm.preview(ctx, previews.poll(ctx, spec))
@@ -204,6 +205,16 @@ def vote(ctx: CommandContext) -> Reply:
     # Locked at once, with its options (one statement): the ballot is read and replaced
     # under the poll's lock.
     poll, options = polls.lock_with_options(ctx.uow, ctx.cohort.id, number)
+    if poll.anonymous and _seen_in_room(ctx):
+        raise UserFacingError(
+            N_(
+                "Umfrage {number} ist anonym: Ihre Stimme zähle ich nur in einer "
+                "Direktnachricht an den Bot, denn hier im Raum können alle sie lesen. Diese "
+                "Nachricht habe ich nicht gezählt; schreiben Sie mir „abstimmen {number} …“ "
+                "direkt."
+            ),
+            number=poll.number,
+        )
     rest = ctx.args[1:]
     withdraw = bool(rest) and fold(rest[0]) in ("zurueckziehen", "withdraw", "keine")
     positions = () if withdraw else _positions(ctx, poll, rest, options)
@@ -224,18 +235,16 @@ def vote(ctx: CommandContext) -> Reply:
         options=options,
     )
     ctx.uow.commit()
-    lines = [_vote_text(ctx, poll, outcome)]
+    return Reply(Message.text(_vote_text(ctx, poll, outcome)))
+
+
+def _seen_in_room(ctx: CommandContext) -> bool:
+    """Whether the vote itself is visible to others: a line typed (or a Matrix poll response
+    or reply) in a shared room. Slack's slash commands and button clicks are private."""
     conversation = ctx.request.conversation
-    if poll.anonymous and not conversation.is_direct and conversation.platform != "slack":
-        lines.append(
-            ctx._(
-                N_(
-                    "Hinweis: Ihr Befehl war im Raum zu lesen. Bei anonymen Umfragen stimmen Sie "
-                    "besser per Direktnachricht an den Bot ab; ändern können Sie dort jederzeit."
-                )
-            )
-        )
-    return Reply(Message.text(*lines))
+    if conversation.is_direct:
+        return False
+    return not (conversation.platform == "slack" and ctx.request.can_open_forms)
 
 
 def _vote_text(ctx: CommandContext, poll: Poll, outcome: polls.VoteOutcome) -> str:
@@ -253,7 +262,10 @@ def _vote_text(ctx: CommandContext, poll: Poll, outcome: polls.VoteOutcome) -> s
         msgid = N_("Unverändert: Sie haben in Umfrage {number} noch nicht abgestimmt.")
     else:
         msgid = N_("Unverändert: Ihre Stimme in Umfrage {number} ist bereits {choice}.")
-    return ctx._(msgid, number=poll.number, choice=choice)
+    text = ctx._(msgid, number=poll.number, choice=choice)
+    if choice.endswith((".", "!", "?", "…")):  # "1. 21./22.9." ends the sentence itself
+        text = text.replace(f"{choice}.", choice, 1)
+    return text
 
 
 def list_polls(ctx: CommandContext) -> Reply:

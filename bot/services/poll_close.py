@@ -1,8 +1,9 @@
 """Closing a poll (early or at its deadline), the nudge before the deadline, the CSV export.
 
 Closing an anonymous poll seals it: the ballot↔voter links are deleted, the votes are
-rewritten in option order with the closing time (no order or time that could point to a
-voter), and the intermediate result edits are removed from the outbox.
+rewritten in option order with the closing time (no order, id or time that could point to a
+voter), and the intermediate result edits and the reminder DMs to non-voters are removed from
+the outbox.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import csv
 import io
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from bot import reminders
 from bot.errors import PermissionDenied, UserFacingError
@@ -93,9 +94,14 @@ def _seal(uow: UnitOfWork, poll: Poll, now: datetime) -> None:
     s.execute(delete(Vote).where(Vote.poll_id == poll.id))
     s.execute(delete(PollBallot).where(PollBallot.poll_id == poll.id))
     s.add_all(Vote(poll_id=poll.id, option_id=o, person_id=None, cast_at=now) for o in option_ids)
+    # Intermediate result edits, and the reminder DMs to those who had not voted yet (ours,
+    # and nachfassen's ``nudge:umfrage:<poll>:<person>:<day>``): who was reminded when, next
+    # to the ballot count's history, would say whose ballot came last. A row being sent at
+    # this very moment stays (its sender still records the outcome): see docs/polls.md.
+    prefixes = (f"poll-update:{poll.id}:", f"poll-nudge:{poll.id}:", f"nudge:umfrage:{poll.id}:")
     s.execute(
         delete(OutboxMessage).where(
-            OutboxMessage.idempotency_key.startswith(f"poll-update:{poll.id}:", autoescape=True),
+            or_(*(OutboxMessage.idempotency_key.startswith(p, autoescape=True) for p in prefixes)),
             OutboxMessage.status != "sending",
         )
     )

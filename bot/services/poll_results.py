@@ -66,8 +66,11 @@ def version_of(uow: UnitOfWork, poll_id: int) -> int:
 
 
 def results_visible(poll: Poll, counted: Tally, threshold: int) -> bool:
-    """Live polls show results at once, others after closing; anonymous ones only from k."""
-    if not poll.results_live and poll.closed_at is None:
+    """Named live polls show results at once, others after closing; anonymous ones only after
+    closing and only from k ballots. An anonymous tally is never shown while votes still come
+    in: two tallies one ballot apart show what that ballot was (also for anonymous polls stored
+    with ``results_live`` before this rule, see docs/polls.md)."""
+    if poll.closed_at is None and (poll.anonymous or not poll.results_live):
         return False
     return not (poll.anonymous and counted.ballots < threshold)
 

@@ -55,10 +55,13 @@ def _settings_note(poll: Poll, translate: Translate, tz: ZoneInfo, language: str
         if poll.max_choices == 1
         else translate(N_("bis zu {n} Optionen")).format(n=poll.max_choices),
         translate(N_("anonym")) if poll.anonymous else translate(N_("namentlich")),
-        translate(N_("Ergebnis live"))
-        if poll.results_live
-        else translate(N_("Ergebnis nach Schluss")),
     ]
+    # A closed poll shows its final result (no "live" any more); an open anonymous one says
+    # when its result comes next to the ballot count.
+    if poll.closed_at is None and not poll.anonymous:
+        parts.append(
+            translate(N_("Ergebnis live") if poll.results_live else N_("Ergebnis nach Schluss"))
+        )
     if poll.host_abstain:
         parts.append(translate(N_("Gastgeberstadt enthält sich")))
     if poll.closes_at is not None and poll.closed_at is None:
@@ -90,10 +93,10 @@ def poll_message(
     count = translate(N_("{n} Stimmzettel abgegeben")).format(n=tally.ballots)
     if poll.closed_at is not None:
         count += " · " + translate(N_("geschlossen"))
-    elif not visible and poll.anonymous and poll.results_live:
-        count += " · " + translate(N_("Ergebnisse erscheinen ab {k} Stimmzetteln")).format(
-            k=threshold
-        )
+    elif poll.anonymous:
+        count += " · " + translate(
+            N_("Ergebnis nach dem Schluss, wenn mindestens {k} Stimmzettel abgegeben sind")
+        ).format(k=threshold)
     blocks.append(Section((count,)))
     blocks.append(Note(_settings_note(poll, translate, tz, language)))
     if poll.closed_at is None:

@@ -12,7 +12,8 @@ poll row, SELECT … FOR UPDATE). Then:
 5. the in-place result update, coalesced in the outbox (:func:`poll_results.push_results`).
 
 Anonymous polls: vote rows carry no person and the poll's creation time as ``cast_at``;
-only the ballot links voter and votes, and it is deleted at close.
+only the ballot links voter and votes, and it is deleted at close. Until then their post shows
+the ballot count only (:func:`poll_results.results_visible`).
 """
 
 from __future__ import annotations
@@ -220,7 +221,10 @@ def cast_vote(
         .returning(PollCounter.version, PollCounter.ballots),
         execution_options={"synchronize_session": False},
     ).one()
-    push_results(uow, poll, now, settings, options, version=version, ballots=ballots)
+    if delta or not poll.anonymous:
+        # An anonymous poll shows only the ballot count until it closes: a changed ballot
+        # leaves the post as it is (an edit would only say "someone changed their vote").
+        push_results(uow, poll, now, settings, options, version=version, ballots=ballots)
     if not chosen:
         return VoteOutcome("zurueckgezogen", (), labels)
     return VoteOutcome("geaendert" if current else "neu", chosen, labels)
