@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.support import pg_cluster
@@ -23,6 +25,6 @@ def test_missing_binaries_skip_elsewhere(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_installed_binaries_neither_skip_nor_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pg_cluster, "BINARIES", ["/usr/lib/postgresql/15/bin"])
-    monkeypatch.setattr(pg_cluster.os, "getuid", lambda: 1000)
+    monkeypatch.setattr(os, "getuid", lambda: 1000)
     monkeypatch.setenv("CI", "true")
     pg_cluster.require_binaries()
