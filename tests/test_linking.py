@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import func, select
+
 from app import Bot
 from bot.clock import SimulatedClock
 from bot.context import Conversation, Request
 from bot.identity import Identity
+from storage.models import AuditEntry, Participant, Person
 from tests.helpers import Driver, signup
 
 SLACK = Identity("slack", "U0ANNA")
@@ -56,3 +60,114 @@ def test_codes_expire_and_double_registrations_are_refused(bot: Bot) -> None:
     code = _code(say(bot, SLACK, "verknuepfen"))
     bot.clock.advance(timedelta(minutes=16))
     assert "abgelaufen" in say(bot, MATRIX, f"verknuepfen {code}")
+
+
+# -- issue 14, item 7: a merge never raises a role and never rewrites the audit log ----------
+def _audit(bot: Bot) -> list[tuple[int, int | None, str, int | None]]:
+    with bot.uow_factory() as uow:
+        rows = uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        return [(e.id, e.actor_person_id, e.action, e.subject_person_id) for e in rows]
+
+
+def _person(bot: Bot, user: str) -> Person:
+    with bot.uow_factory() as uow:
+        person = uow.persons.get_by_identity("console", user)
+        assert person is not None
+        uow.session.expunge(person)
+        return person
+
+
+def _rows(bot: Bot, user: str) -> list[tuple[int, str, bool]]:
+    with bot.uow_factory() as uow:
+        person = uow.persons.get_by_identity("console", user)
+        assert person is not None
+        return [(p.cohort_id, p.status, p.is_host) for p in uow.participants.of_person(person.id)]
+
+
+def _link(d: Driver, asks: str, types: str) -> str:
+    code = _code(d.say(asks, "verknuepfen", dm=True))
+    return d.say(types, f"verknuepfen {code}", dm=True)
+
+
+@pytest.mark.parametrize("organiser_asks", [True, False], ids=["organiser-asks", "member-asks"])
+def test_linking_with_an_organiser_account_raises_nobody(bot: Bot, organiser_asks: bool) -> None:
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Verknuepft" plaetze=5')
+    assert "Platz 1" in d.say("anna", signup("anna"))
+    assert "angelegt" in d.say("anna", 'umfrage "Wohin?" "Hamburg" "Bautzen"')  # audited: anna
+    d.say("chef", "hilfe")
+    assert "Programmteam" in d.say("orga", "rolle @chef organisation")
+    assert "verschickt" in d.say("chef", 'ankuendigen "Willkommen"')  # audited: chef
+    past = _audit(bot)
+    anna, chef = _person(bot, "anna"), _person(bot, "chef")
+    assert {(a, act) for _, a, act, _ in past} >= {
+        (anna.id, "umfrage.anlegen"),
+        (chef.id, "ankuendigen"),
+    }
+
+    asks, types = ("chef", "anna") if organiser_asks else ("anna", "chef")
+    assert "Verknüpft" in _link(d, asks, types)
+
+    for user in ("anna", "chef"):  # one person now, on both accounts: no organiser
+        assert not _person(bot, user).is_organiser
+        assert "vorbehalten" in d.say(user, "protokoll")
+        assert "vorbehalten" in d.say(user, 'ankuendigen "Ich bin jetzt Chef"')
+        assert "Wohin?" in d.say(user, "umfragen")  # still the participant she was
+    after = _audit(bot)
+    assert after[: len(past)] == past  # past entries keep the actor they had
+    (merge,) = after[len(past) :]
+    assert merge[2] == "verknuepfen"
+    log = d.say("orga", "protokoll")
+    assert "umfrage.anlegen" in log and "ankuendigen" in log and "verknuepfen" in log
+    # an organiser gives the role back, audited
+    assert "Programmteam" in d.say("orga", "rolle @chef organisation")
+    assert _audit(bot)[-1][2] == "rolle" and _person(bot, "anna").is_organiser
+
+
+@pytest.mark.parametrize("host_asks", [True, False], ids=["host-asks", "other-asks"])
+def test_linking_does_not_carry_the_host_city_role(bot: Bot, host_asks: bool) -> None:
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Gastgeber" plaetze=5')
+    d.say("hanna", signup("hanna"))
+    assert "Gastgeberstadt" in d.say("orga", "gastgeber @hanna ja")
+    d.say("zweit", "hilfe")  # Hanna's second account, never registered
+    asks, types = ("hanna", "zweit") if host_asks else ("zweit", "hanna")
+    assert "Verknüpft" in _link(d, asks, types)
+    ((_, status, is_host),) = _rows(bot, "zweit")  # one registration, kept, without the flag
+    assert status == "confirmed" and not is_host
+    assert _rows(bot, "hanna") == _rows(bot, "zweit")
+    with bot.uow_factory() as uow:
+        assert (
+            uow.session.scalar(
+                select(func.count())
+                .select_from(Participant)
+                .where(Participant.status == "confirmed")
+            )
+            == 1
+        )  # the seat is counted once
+    assert "Gastgeberstadt" in d.say("orga", "gastgeber @hanna ja")  # granted again, audited
+    assert _audit(bot)[-1][2] == "gastgeber"
+
+
+@pytest.mark.parametrize("active_asks", [True, False], ids=["active-asks", "withdrawn-asks"])
+def test_linking_keeps_one_registration_per_cohort(bot: Bot, active_asks: bool) -> None:
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Einmal" plaetze=1')
+    assert "Platz 1" in d.say("alt", signup("alt"))
+    d.say("alt", "abmelden ja")
+    assert [status for _, status, _ in _rows(bot, "alt")] == ["withdrawn"]
+    assert "Platz 1" in d.say("neu", signup("neu", email="neu2@example.org"))
+    asks, types = ("neu", "alt") if active_asks else ("alt", "neu")
+    assert "Verknüpft" in _link(d, asks, types)
+    rows = _rows(bot, "neu")
+    assert [status for _, status, _ in rows] == ["confirmed"] and rows == _rows(bot, "alt")
+    assert "bereits angemeldet (Platz 1)" in d.say("alt", "anmelden")
+
+
+def test_the_only_organiser_cannot_link_away_the_role(bot: Bot) -> None:
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Allein" plaetze=5')
+    d.say("anna", signup("anna"))
+    assert "Programmteam wäre danach leer" in _link(d, "anna", "orga")
+    assert _person(bot, "orga").is_organiser and not _person(bot, "anna").is_organiser
+    assert "Protokoll" in d.say("orga", "protokoll")

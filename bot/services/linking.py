@@ -10,20 +10,22 @@ from sqlalchemy import delete, select, update
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
+from bot.services.audit import record
 from storage.models import (
-    AuditEntry,
     Dialog,
     FeedbackResponse,
     KeyValue,
     Participant,
     Person,
     PlatformIdentity,
+    Poll,
     Reminder,
     Vote,
 )
 from storage.uow import UnitOfWork
 
 CODE_LIFETIME = timedelta(minutes=15)
+ACTIVE = ("confirmed", "waitlisted", "pending")
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -55,25 +57,28 @@ def redeem(uow: UnitOfWork, person: Person, code: str, now: datetime) -> Person:
         raise UserFacingError(N_("Das Konto zu diesem Code gibt es nicht mehr."))
     if target.id == person.id:
         raise UserFacingError(N_("Diese beiden Konten sind bereits verknüpft."))
-    _merge(uow, source=person, target=target)
+    _merge(uow, source=person, target=target, now=now)
     return target
 
 
-def _merge(uow: UnitOfWork, *, source: Person, target: Person) -> None:
+def _merge(uow: UnitOfWork, *, source: Person, target: Person, now: datetime) -> None:
+    """One person from two. Symmetric in what it grants: which side asked for the code and which
+    typed it does not matter. A merge never raises a role (organiser, host city): the merged
+    person keeps what *both* sides had; an organiser can grant more with ``rolle``/``gastgeber``
+    (audited). The audit log is not rewritten: ``source`` stays as an empty record that past
+    entries still name; the merge itself is one new entry."""
     s = uow.session
-    target_cohorts = {
-        p.cohort_id
-        for p in uow.participants.of_person(target.id)
-        if p.status in ("confirmed", "waitlisted", "pending")
-    }
-    for p in uow.participants.of_person(source.id):
-        if p.cohort_id in target_cohorts and p.status in ("confirmed", "waitlisted", "pending"):
-            raise UserFacingError(
-                N_(
-                    "Beide Konten sind für denselben Jahrgang angemeldet. Bitte "
-                    "melden Sie eines zuerst mit „abmelden“ ab."
-                )
+    organiser = source.is_organiser and target.is_organiser
+    last = len(uow.persons.organisers()) == 1
+    if (source.is_organiser or target.is_organiser) and not organiser and last:
+        raise UserFacingError(
+            N_(
+                "Verknüpfte Konten behalten nur die Rechte, die beide haben – das "
+                "Programmteam wäre danach leer. Ernennen Sie zuerst mit „rolle“ eine "
+                "weitere Person, oder geben Sie beiden Konten die Rolle."
             )
+        )
+    moved_hosts = _merge_participations(uow, source=source, target=target)
     # a person votes once: keep the target's ballots where both voted in the same poll
     target_polls = set(s.scalars(select(Vote.poll_id).where(Vote.person_id == target.id)))
     s.execute(delete(Vote).where(Vote.person_id == source.id, Vote.poll_id.in_(target_polls)))
@@ -81,21 +86,10 @@ def _merge(uow: UnitOfWork, *, source: Person, target: Person) -> None:
         (Vote, Vote.person_id),
         (Reminder, Reminder.person_id),
         (FeedbackResponse, FeedbackResponse.author_person_id),
+        (Poll, Poll.created_by_person_id),
+        (Participant, Participant.delegate_person_id),
     ):
         s.execute(update(model).where(column == source.id).values({column.key: target.id}))
-    s.execute(
-        delete(Participant).where(
-            Participant.person_id == source.id, Participant.cohort_id.in_(target_cohorts)
-        )
-    )
-    s.execute(
-        update(Participant).where(Participant.person_id == source.id).values(person_id=target.id)
-    )
-    s.execute(
-        update(AuditEntry)
-        .where(AuditEntry.actor_person_id == source.id)
-        .values(actor_person_id=target.id)
-    )
     s.execute(delete(Dialog).where(Dialog.person_id == source.id))
     s.execute(
         update(PlatformIdentity)
@@ -105,7 +99,60 @@ def _merge(uow: UnitOfWork, *, source: Person, target: Person) -> None:
     for attr in ("display_name", "email", "municipality", "function", "language"):
         if getattr(target, attr) is None:
             setattr(target, attr, getattr(source, attr))
-    target.is_organiser = target.is_organiser or source.is_organiser
+        setattr(source, attr, None)  # the data lives on in one place: the merged person
+    before = {
+        "organisation": [source.is_organiser, target.is_organiser],
+        "gastgeber": moved_hosts,
+    }
+    target.is_organiser, source.is_organiser = organiser, False
+    # Past entries keep their actor: the emptied record stays, labelled by its number only.
+    source.pseudonym = f"#{source.id} → #{target.id}"
+    record(
+        uow,
+        actor_id=target.id,
+        action="verknuepfen",
+        now=now,
+        subject_id=source.id,
+        before=before,
+        after={"organisation": organiser, "gastgeber": []},
+    )
     s.flush()
-    s.delete(source)
+
+
+def _merge_participations(uow: UnitOfWork, *, source: Person, target: Person) -> list[int]:
+    """Move ``source``'s registrations to ``target``: one row per cohort, seats counted once.
+    Both registered (confirmed, waitlisted or pending) in one cohort: refused. An active row
+    wins over a withdrawn/declined one. The host flag is cleared on every row of either side
+    that the merge touches (host city is granted to one account, not to whoever links to it);
+    returns the cohorts where it was cleared."""
+    s = uow.session
+    own = {p.cohort_id: p for p in uow.participants.of_person(target.id)}
+    theirs = uow.participants.of_person(source.id)
+    for p in theirs:
+        other = own.get(p.cohort_id)
+        if other is not None and p.status in ACTIVE and other.status in ACTIVE:
+            raise UserFacingError(
+                N_(
+                    "Beide Konten sind für denselben Jahrgang angemeldet. Bitte "
+                    "melden Sie eines zuerst mit „abmelden“ ab."
+                )
+            )
+    hosts: list[int] = []
+    for p in theirs:
+        other = own.get(p.cohort_id)
+        if other is not None and p.status not in ACTIVE:
+            s.delete(p)  # the target's row (active or not) stays
+            continue
+        if other is not None:  # only the source's row is active: it replaces the target's
+            s.delete(other)
+            s.flush()
+        p.person_id = target.id
+        if p.is_host:
+            p.is_host = False
+            hosts.append(p.cohort_id)
+    for p in own.values():
+        if p.is_host:
+            p.is_host = False
+            hosts.append(p.cohort_id)
     s.flush()
+    return sorted(hosts)
