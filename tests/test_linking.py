@@ -12,7 +12,8 @@ from app import Bot
 from bot.clock import SimulatedClock
 from bot.context import Conversation, Request
 from bot.identity import Identity
-from storage.models import AuditEntry, Participant, Person
+from storage.models import AuditEntry, Participant, Person, Vote
+from storage.models_polls import PollBallot, PollCounter
 from tests.helpers import Driver, signup
 
 SLACK = Identity("slack", "U0ANNA")
@@ -171,3 +172,46 @@ def test_the_only_organiser_cannot_link_away_the_role(bot: Bot) -> None:
     assert "Programmteam wäre danach leer" in _link(d, "anna", "orga")
     assert _person(bot, "orga").is_organiser and not _person(bot, "anna").is_organiser
     assert "Protokoll" in d.say("orga", "protokoll")
+
+
+def test_one_person_one_vote_after_linking(bot: Bot) -> None:
+    """Both accounts voted while both had a seat; one withdrew; linking leaves one ballot."""
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Eine Stimme" plaetze=5')
+    d.say("anna", signup("anna"))
+    d.say("zweit", signup("zweit"))
+    assert "Umfrage 1" in d.say("orga", 'umfrage "Wohin?" "Hamburg" "Bautzen"')
+    assert "Umfrage 2" in d.say("orga", 'umfrage "Wann?" "Mai" "Juni"')
+    for user in ("anna", "zweit"):
+        assert "gezählt" in d.say(user, "abstimmen 1 1")
+    assert "gezählt" in d.say("zweit", "abstimmen 2 2")  # only the second account voted here
+    d.say("zweit", "abmelden ja")
+    assert "Verknüpft" in _link(d, "anna", "zweit")
+    with bot.uow_factory() as uow:
+        person = uow.persons.get_by_identity("console", "zweit")
+        assert person is not None
+        for poll_id in (1, 2):
+            ballots = list(
+                uow.session.scalars(select(PollBallot).where(PollBallot.poll_id == poll_id))
+            )
+            counter = uow.session.get(PollCounter, poll_id)
+            assert counter is not None and counter.ballots == len(ballots) == 1
+            assert ballots[0].person_id == person.id
+        assert (
+            uow.session.scalar(select(func.count()).select_from(Vote).where(Vote.poll_id == 1)) == 1
+        )
+    assert "ist geändert" in d.say("anna", "abstimmen 2 1")  # the moved ballot, not a new one
+    with bot.uow_factory() as uow:
+        counter = uow.session.get(PollCounter, 2)
+        assert counter is not None and counter.ballots == 1
+
+
+def test_a_code_of_the_merged_account_no_longer_works(bot: Bot) -> None:
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Alt" plaetze=5')
+    d.say("anna", signup("anna"))
+    d.say("zweit", "hilfe")
+    stale = _code(d.say("zweit", "verknuepfen", dm=True))
+    assert "Verknüpft" in _link(d, "anna", "zweit")  # zweit's person is merged into anna's
+    d.say("dritt", "hilfe")
+    assert "gibt es nicht mehr" in d.say("dritt", f"verknuepfen {stale}", dm=True)

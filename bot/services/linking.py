@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
@@ -22,6 +23,9 @@ from storage.models import (
     Reminder,
     Vote,
 )
+from storage.models_feedback import FeedbackPresenter
+from storage.models_meetings import Attendance
+from storage.models_polls import PollBallot, PollCounter, Topic
 from storage.uow import UnitOfWork
 
 CODE_LIFETIME = timedelta(minutes=15)
@@ -79,14 +83,16 @@ def _merge(uow: UnitOfWork, *, source: Person, target: Person, now: datetime) ->
             )
         )
     moved_hosts = _merge_participations(uow, source=source, target=target)
-    # a person votes once: keep the target's ballots where both voted in the same poll
-    target_polls = set(s.scalars(select(Vote.poll_id).where(Vote.person_id == target.id)))
-    s.execute(delete(Vote).where(Vote.person_id == source.id, Vote.poll_id.in_(target_polls)))
+    _merge_ballots(uow, source=source, target=target)
+    # one row per person and meeting / round: the target's answer wins
+    _move_keyed(uow, Attendance.person_id, Attendance.meeting_id, source.id, target.id)
+    _move_keyed(uow, FeedbackPresenter.person_id, FeedbackPresenter.round_id, source.id, target.id)
     for model, column in (
         (Vote, Vote.person_id),
         (Reminder, Reminder.person_id),
         (FeedbackResponse, FeedbackResponse.author_person_id),
         (Poll, Poll.created_by_person_id),
+        (Topic, Topic.proposed_by_person_id),
         (Participant, Participant.delegate_person_id),
     ):
         s.execute(update(model).where(column == source.id).values({column.key: target.id}))
@@ -106,7 +112,9 @@ def _merge(uow: UnitOfWork, *, source: Person, target: Person, now: datetime) ->
     }
     target.is_organiser, source.is_organiser = organiser, False
     # Past entries keep their actor: the emptied record stays, labelled by its number only.
-    source.pseudonym = f"#{source.id} → #{target.id}"
+    # erased_at: nothing personal is left in it, and nobody can act as it again (an open code
+    # of the source now meets "gibt es nicht mehr").
+    source.pseudonym, source.erased_at = f"#{source.id} → #{target.id}", now
     record(
         uow,
         actor_id=target.id,
@@ -156,3 +164,49 @@ def _merge_participations(uow: UnitOfWork, *, source: Person, target: Person) ->
             hosts.append(p.cohort_id)
     s.flush()
     return sorted(hosts)
+
+
+def _merge_ballots(uow: UnitOfWork, *, source: Person, target: Person) -> None:
+    """One person, one vote. Where both sides voted in a poll: while it is open the source's
+    ballot is withdrawn (its votes and one ballot off the count); once closed the published
+    result stays and the source's votes stay as counts without a person. The other ballots
+    move to the target."""
+    s = uow.session
+    target_polls = set(
+        s.scalars(select(PollBallot.poll_id).where(PollBallot.person_id == target.id))
+    )
+    for ballot in s.scalars(
+        select(PollBallot).where(
+            PollBallot.person_id == source.id, PollBallot.poll_id.in_(target_polls)
+        )
+    ).all():
+        poll = s.get(Poll, ballot.poll_id)
+        vote_ids = [int(v) for v in ballot.vote_ids or ()]
+        if poll is not None and poll.closed_at is None:
+            s.execute(delete(Vote).where(Vote.id.in_(vote_ids)))
+            s.execute(
+                update(PollCounter)
+                .where(PollCounter.poll_id == ballot.poll_id)
+                .values(version=PollCounter.version + 1, ballots=PollCounter.ballots - 1)
+            )
+        else:
+            s.execute(update(Vote).where(Vote.id.in_(vote_ids)).values(person_id=None))
+        s.delete(ballot)
+    s.flush()
+    s.execute(
+        update(PollBallot).where(PollBallot.person_id == source.id).values(person_id=target.id)
+    )
+
+
+def _move_keyed(
+    uow: UnitOfWork,
+    person: InstrumentedAttribute[int],
+    key: InstrumentedAttribute[int],
+    source_id: int,
+    target_id: int,
+) -> None:
+    """Re-point ``person`` from source to target in a table unique on (key, person)."""
+    s, table = uow.session, person.class_
+    taken = select(key).where(person == target_id).scalar_subquery()
+    s.execute(delete(table).where(person == source_id, key.in_(taken)))
+    s.execute(update(table).where(person == source_id).values({person.key: target_id}))
