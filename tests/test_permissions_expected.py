@@ -270,6 +270,14 @@ CASES: dict[str, tuple[Run, str]] = {
 }
 
 
+# key → what only the full (organiser's) view shows: README: participants see the list without
+# e-mails and without the waitlist; ``hilfe`` lists only what the caller may do.
+REDUCED: dict[str, str] = {
+    "teilnehmende": r"@example\.org|Wanda",
+    "hilfe": r"jahrgang anlegen|protokoll",
+}
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("world") / "world.db"
@@ -301,3 +309,8 @@ def test_cell_runs_as_expected(template: Path, tmp_path: Path, key: str, role: R
         assert refused and not ran, f"{key} as {role} should be refused: {answer!r}"
     else:
         assert ran and not refused, f"{key} as {role} should run: {answer!r}"
+    if key in REDUCED and expected != R:  # the full view has it, the reduced one must not
+        hidden = REDUCED[key]
+        assert (re.search(hidden, answer) is None) == (expected == V), (
+            f"{key} as {role}: {answer!r}"
+        )
