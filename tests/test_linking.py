@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app import Bot
+from app import Bot, build_bot
 from bot.clock import SimulatedClock
 from bot.context import Conversation, Request
 from bot.identity import Identity
 from storage.models import AuditEntry, Participant, Person, Vote
 from storage.models_polls import PollBallot, PollCounter
-from tests.helpers import Driver, signup
+from tests.helpers import Driver, make_settings, signup
 
 SLACK = Identity("slack", "U0ANNA")
 MATRIX = Identity("matrix", "@anna:example.org")
@@ -165,13 +165,36 @@ def test_linking_keeps_one_registration_per_cohort(bot: Bot, active_asks: bool) 
     assert "bereits angemeldet (Platz 1)" in d.say("alt", "anmelden")
 
 
-def test_the_only_organiser_cannot_link_away_the_role(bot: Bot) -> None:
+def test_the_only_organiser_cannot_link_away_the_role(db_url: str, clock: SimulatedClock) -> None:
+    bot = build_bot(make_settings(db_url), clock)  # nobody configured: the role lives in the DB
+    try:
+        d = Driver(bot)
+        d.say("chef", "hilfe")
+        with bot.uow_factory() as uow:
+            chef = uow.persons.get_by_identity("console", "chef")
+            assert chef is not None
+            chef.is_organiser = True
+            uow.commit()
+        d.say("chef", 'jahrgang anlegen "Allein" plaetze=5')
+        d.say("anna", signup("anna"))
+        assert "Programmteam wäre danach leer" in _link(d, "anna", "chef")
+        assert _person(bot, "chef").is_organiser and not _person(bot, "anna").is_organiser
+        assert "Protokoll" in d.say("chef", "protokoll")
+    finally:
+        bot.engine.dispose()
+
+
+@pytest.mark.parametrize("organiser_asks", [True, False], ids=["organiser-asks", "member-asks"])
+def test_configured_organisers_are_never_linked(bot: Bot, organiser_asks: bool) -> None:
+    """STADTLABOR_ORGANIZERS makes an identity an organiser at every start: linked, the other
+    account would become one at the next start."""
     d = Driver(bot)
-    d.say("orga", 'jahrgang anlegen "Allein" plaetze=5')
+    d.say("orga", 'jahrgang anlegen "Konfiguriert" plaetze=5')
     d.say("anna", signup("anna"))
-    assert "Programmteam wäre danach leer" in _link(d, "anna", "orga")
-    assert _person(bot, "orga").is_organiser and not _person(bot, "anna").is_organiser
-    assert "Protokoll" in d.say("orga", "protokoll")
+    asks, types = ("orga", "anna") if organiser_asks else ("anna", "orga")
+    assert "STADTLABOR_ORGANIZERS werden nicht verknüpft" in _link(d, asks, types)
+    assert _person(bot, "anna").id != _person(bot, "orga").id
+    assert not _person(bot, "anna").is_organiser
 
 
 def test_one_person_one_vote_after_linking(bot: Bot) -> None:

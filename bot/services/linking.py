@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -11,6 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
+from bot.identity import Identity
 from bot.services.audit import record
 from storage.models import (
     Dialog,
@@ -42,8 +44,17 @@ def new_code(uow: UnitOfWork, person: Person, now: datetime) -> str:
     return code
 
 
-def redeem(uow: UnitOfWork, person: Person, code: str, now: datetime) -> Person:
-    """Merge ``person`` (the one typing the code) into the person who asked for the code."""
+def redeem(
+    uow: UnitOfWork,
+    person: Person,
+    code: str,
+    now: datetime,
+    configured: Collection[Identity] = (),
+) -> Person:
+    """Merge ``person`` (the one typing the code) into the person who asked for the code.
+
+    ``configured``: the organiser identities of STADTLABOR_ORGANIZERS. They are never linked:
+    the start-up would make the merged person (the other account too) an organiser again."""
     key = f"link:{code.strip().upper()}"
     raw = uow.state.get(key)
     data = json.loads(raw) if raw else None
@@ -61,6 +72,15 @@ def redeem(uow: UnitOfWork, person: Person, code: str, now: datetime) -> Person:
         raise UserFacingError(N_("Das Konto zu diesem Code gibt es nicht mehr."))
     if target.id == person.id:
         raise UserFacingError(N_("Diese beiden Konten sind bereits verknüpft."))
+    fixed = {(i.platform, i.external_id) for i in configured}
+    for side in (person, target):
+        if any((i.platform, i.external_id) in fixed for i in uow.persons.identities_of(side.id)):
+            raise UserFacingError(
+                N_(
+                    "Konten aus STADTLABOR_ORGANIZERS werden nicht verknüpft. Tragen Sie "
+                    "stattdessen auch die andere Identität dort ein."
+                )
+            )
     _merge(uow, source=person, target=target, now=now)
     return target
 
