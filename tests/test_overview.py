@@ -224,3 +224,14 @@ def test_help_shows_examples_and_refusals_the_caller_may_act_on(driver: Driver) 
     outsider = driver.say("otto", "hilfe treffen")
     assert "nur für Teilnehmende" in outsider and "Programmteam vorbehalten" not in outsider
     assert "Programmteam vorbehalten" in driver.say("anna", "hilfe jahrgang anlegen")
+
+
+def test_the_dispatcher_imports_on_its_own() -> None:
+    """hilfe uses the dispatcher's refusal words; importing the dispatcher first must work."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import bot.dispatcher"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply, Role
-from bot.dispatcher import refusal
 from bot.errors import UserFacingError
 from bot.i18n import LANGUAGES, N_
 from bot.permissions import PERMISSIONS, access
@@ -86,6 +85,8 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
     if aliases:
         blocks.append(Note(ctx._(N_("Auch: {aliases}"), aliases=aliases)))
     if access(spec.key, ctx.role) == "refused":  # the dispatcher's words: not always organisers
+        from bot.dispatcher import refusal  # the dispatcher imports the commands
+
         blocks.append(Note(ctx._(refusal(spec.key, ctx.role), command=spec.key)))
     return Reply(Message(blocks=tuple(blocks), fallback=spec.syntax))
 
