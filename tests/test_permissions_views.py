@@ -24,6 +24,7 @@ def _world(bot: Bot) -> Driver:
     assert "Warteliste" in d.say("wanda", signup("wanda"))
     assert "angelegt" in d.say("orga", f'treffen anlegen titel="Auftakt" {MEETING}')
     d.say("orga", 'programmpunkt 1 von="10 Uhr" bis="11:30" titel="Vertrauliche Sanierung"')
+    assert "Umfrage 1" in d.say("orga", 'umfrage "Welches Thema?" "Wohnen" "Mobilität"')
     d.messenger.transcript.clear()
     return d
 
@@ -56,3 +57,21 @@ def test_the_calendar_is_refused_where_treffen_is(bot: Bot) -> None:
         with pytest.raises(PermissionDenied):
             calendar.build(uow, cohort, tz=tz, language="de", now=now, role="outsider")
         assert b"Auftakt" in calendar.build(uow, cohort, tz=tz, language="de", now=now)
+
+
+# the overview's parts, the command each follows, a text only that part shows
+PARTS = {"treffen": "Auftakt", "agenda": "Vertrauliche Sanierung", "umfragen": "Welches Thema?"}
+
+
+@pytest.mark.parametrize("command", sorted(PARTS))
+def test_each_overview_part_follows_its_command(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    d = _world(bot)
+    assert PARTS[command] in d.say("paul", "ueberblick")
+    refused = {**PERMISSIONS[command], "participant": "refused"}
+    monkeypatch.setitem(PERMISSIONS, command, refused)
+    overview = d.say("paul", "ueberblick")
+    assert "Ihr Überblick" in overview and PARTS[command] not in overview
+    others = [marker for key, marker in PARTS.items() if key != command and key != "agenda"]
+    assert all(marker in overview for marker in others), overview
