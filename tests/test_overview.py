@@ -7,7 +7,10 @@ from datetime import timedelta
 import pytest
 
 from app import Bot
+from bot.caller import role_of
 from bot.clock import SimulatedClock
+from bot.context import ROLES, Role
+from bot.permissions import access
 from bot.services.overview import Overview, overview
 from tests.helpers import Driver, request, signup
 
@@ -44,7 +47,7 @@ def model_of(bot: Bot, user: str) -> tuple[Overview, str]:
             uow,
             person,
             cohort,
-            organiser=person.is_organiser,
+            role=role_of(uow, person, cohort),
             now=bot.clock.now(),
             settings=bot.settings,
             language="de",
@@ -156,3 +159,81 @@ def test_organiser_without_a_chosen_cohort_is_told_where(driver: Driver) -> None
     assert "kein Jahrgang gewählt" in driver.say("orga", "ueberblick", dm=True)
     assert "Stadtlabor 2028" in driver.say("orga", "ueberblick", channel="andere")
     assert "Platz 1 von 2" in driver.say("anna", "ueberblick", dm=True), "her own cohort"
+
+
+# -- issue 14, item 9: the overview shows only what the commands would show -----------------
+# Each part of the overview, the command that shows the same data, and a text only that part
+# contains (the fixture's meeting, agenda item, poll, feedback round, dashboard line).
+PARTS: dict[str, tuple[str, str]] = {
+    "meeting": ("treffen", "Auftakt"),
+    "agenda": ("agenda", "Werkstatt Wohnen"),
+    "poll": ("umfragen", "Welches Thema?"),
+    "dashboard": ("teilnahme uebersicht", "haben abgestimmt"),
+}
+PEOPLE: dict[Role, str] = {
+    "organiser": "orga",
+    "host": "ben",
+    "participant": "anna",
+    "waitlisted": "cara",
+    "outsider": "otto",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_overview_follows_the_permission_table(driver: Driver, role: Role) -> None:
+    """Derived from the table: a part shows iff the role may run the command behind it — in a
+    channel, in a DM, and for the Home tab (the same ``ueberblick``)."""
+    assert "Gastgeberstadt" in driver.say("orga", "gastgeber @ben ja")
+    driver.say("otto", "hilfe")
+    user = PEOPLE[role]
+    with driver.bot.uow_factory() as uow:
+        person = uow.persons.get_by_identity("console", user)
+        cohort = uow.cohorts.get_by_name(COHORT)
+        assert person is not None and role_of(uow, person, cohort) == role
+    for dm in (False, True):
+        text = driver.say(user, "ueberblick", dm=dm)
+        assert "Ihr Überblick" in text
+        for part, (command, marker) in PARTS.items():
+            if access(command, role) == "refused":
+                assert marker not in text, f"{part} leaks to {role} (dm={dm}): {text}"
+        if access("treffen", role) == "refused":
+            assert "Noch kein Treffen geplant" not in text  # nor a false statement instead
+            assert "Nächstes Treffen" not in text
+
+
+def test_overview_shows_the_allowed_parts(driver: Driver) -> None:
+    """The other half: where the table allows, the part is really there."""
+    assert "Auftakt" in driver.say("cara", "ueberblick") and "Werkstatt" in driver.say(
+        "cara", "ueberblick"
+    )
+    anna = driver.say("anna", "ueberblick")
+    assert all(marker in anna for part, (_, marker) in PARTS.items() if part != "dashboard")
+    assert "haben abgestimmt" in driver.say("orga", "ueberblick")
+
+
+def test_jahrgang_lists_meetings_only_to_whom_treffen_is_allowed(driver: Driver) -> None:
+    driver.say("otto", "hilfe")
+    outsider = driver.say("otto", "jahrgang")
+    assert "Plätze: 2 von 2" in outsider and "Auftakt" not in outsider
+    assert "Auftakt" in driver.say("cara", "jahrgang")  # waitlisted: treffen allowed
+
+
+def test_help_shows_examples_and_refusals_the_caller_may_act_on(driver: Driver) -> None:
+    participant = driver.say("anna", "hilfe treffen")
+    assert "Beispiel: treffen" in participant and "aendern ort=" not in participant
+    assert "aendern ort=" in driver.say("orga", "hilfe treffen")
+    driver.say("otto", "hilfe")
+    outsider = driver.say("otto", "hilfe treffen")
+    assert "nur für Teilnehmende" in outsider and "Programmteam vorbehalten" not in outsider
+    assert "Programmteam vorbehalten" in driver.say("anna", "hilfe jahrgang anlegen")
+
+
+def test_the_dispatcher_imports_on_its_own() -> None:
+    """hilfe uses the dispatcher's refusal words; importing the dispatcher first must work."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import bot.dispatcher"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

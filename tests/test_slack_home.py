@@ -19,6 +19,7 @@ from tests.support.slack_double import SlackDouble, SlackUser
 
 ANNA = SlackUser(id="U0ANNA", real_name="Anna Schmidt", display_name="anna")
 ORGA = SlackUser(id="U0ORGA", real_name="Olga Orga", display_name="olga")
+OTTO = SlackUser(id="U0OTTO", real_name="Otto Aussen", display_name="otto")
 
 
 def texts(view: dict[str, Any] | None) -> str:
@@ -50,7 +51,7 @@ def home(bot: Bot) -> Iterator[tuple[SlackDouble, str]]:
         "orga", 'treffen anlegen titel="Auftakt" von="3.12.2026 10 Uhr" bis="4.12.2026 16 Uhr"'
     )
     console.say("orga", 'umfrage "Welches Thema?" "Wohnen" "Mobilität" bis="Freitag 12 Uhr" sofort')
-    with SlackDouble(users=[ANNA, ORGA]) as slack:
+    with SlackDouble(users=[ANNA, ORGA, OTTO]) as slack:
         config = SlackConfig(
             bot_token="xoxb-test", signing_secret=sr.SIGNING_SECRET, api_url=slack.base_url
         )
@@ -100,6 +101,16 @@ def test_nudge_button_on_the_home_tab_sends_one_dm(
     time.sleep(0.3)
     nudges = [m for m in slack.messages(dm) if "erinnert Sie" in texts({"blocks": m.blocks})]
     assert len(nudges) == 1, "two clicks, one reminder"
+
+
+def test_home_of_an_outsider_shows_no_programme(bot: Bot, home: tuple[SlackDouble, str]) -> None:
+    """Issue 14 item 9: the Home tab follows the rows of ``treffen`` and ``umfragen``."""
+    slack, url = home
+    assert "nur für Teilnehmende" in as_slack(bot, "U0OTTO", "treffen")
+    open_home(url, "U0OTTO")
+    otto = wait_for(lambda: texts(slack.home_view("U0OTTO")))
+    assert "Ihr Überblick" in otto and "Nicht angemeldet" in otto
+    assert "Auftakt" not in otto and "Welches Thema?" not in otto
 
 
 class RecordingClient:

@@ -9,6 +9,7 @@ from bot.context import CommandContext, Reply
 from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
+from bot.permissions import access
 from bot.router import confirmed, fold
 from bot.services import cohort_end, cohorts
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
@@ -101,7 +102,7 @@ def show(ctx: CommandContext) -> Reply:
         for n, title, start in data.meetings
     )
     blocks: list[Header | Section | Bullets | Note] = [Header(data.name), Section(tuple(lines))]
-    if meetings:
+    if meetings and access("treffen", ctx.role) != "refused":  # the dates are ``treffen``'s
         blocks.append(Bullets(meetings))
     return Reply(Message(tuple(blocks), fallback=data.name))
 

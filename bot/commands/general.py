@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.commands.registry import CommandRegistry, CommandSpec
-from bot.context import CommandContext, Reply
+from bot.context import CommandContext, Reply, Role
 from bot.errors import UserFacingError
 from bot.i18n import LANGUAGES, N_
-from bot.permissions import access
+from bot.permissions import PERMISSIONS, access
 from bot.views import Bullets, Header, Message, Note, Section
 
 GROUPS = {
@@ -77,16 +77,28 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
     lines = (
         ctx._(spec.summary),
         ctx._(N_("Aufruf: {syntax}"), syntax=spec.syntax),
-        ctx._(N_("Beispiel: {example}"), example=spec.example),
+        ctx._(N_("Beispiel: {example}"), example=example_for(spec.example, spec.key, ctx.role)),
     )
     blocks: list[Header | Section | Note] = [Header(spec.syntax), Section(lines=lines)]
     # only word aliases: "1." (a numbered feedback answer) is not worth listing
     aliases = ", ".join(" ".join(a) for a in spec.aliases if a[0][:1].isalpha())
     if aliases:
         blocks.append(Note(ctx._(N_("Auch: {aliases}"), aliases=aliases)))
-    if access(spec.key, ctx.role) == "refused":
-        blocks.append(Note(ctx._(N_("Dieser Befehl ist dem Programmteam vorbehalten."))))
+    if access(spec.key, ctx.role) == "refused":  # the dispatcher's words: not always organisers
+        from bot.dispatcher import refusal  # the dispatcher imports the commands
+
+        blocks.append(Note(ctx._(refusal(spec.key, ctx.role), command=spec.key)))
     return Reply(Message(blocks=tuple(blocks), fallback=spec.syntax))
+
+
+def example_for(example: str, key: str, role: Role) -> str:
+    """The spec's example, unless it runs a sub-action the role may not run (``treffen 1
+    aendern …`` for a participant): then only the command's words."""
+    words = [w for w in example.split() if not w.isdigit()]
+    sub = next(
+        (k for n in range(len(words), 0, -1) if (k := " ".join(words[:n])) in PERMISSIONS), key
+    )
+    return key if access(sub, role) == "refused" else example
 
 
 def language_command(ctx: CommandContext) -> Reply:

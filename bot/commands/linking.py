@@ -36,7 +36,8 @@ def link(ctx: CommandContext) -> Reply:
         )
         note = ctx._(N_("Danach sind beide Konten eine Person: eine Anmeldung, eine Stimme."))
         return Reply(Message((Section((text,)), Note(note)), fallback=text))
-    target = linking.redeem(ctx.uow, ctx.person, ctx.args[0], ctx.now)
+    configured = ctx.settings.organizer_identities
+    target = linking.redeem(ctx.uow, ctx.person, ctx.args[0], ctx.now, configured)
     ctx.uow.commit()
     identities = ", ".join(
         f"{i.platform}:{i.external_id}" for i in ctx.uow.persons.identities_of(target.id)

@@ -268,7 +268,13 @@ def send_calendar(ctx: CommandContext) -> Reply:
     with_items = fold(ctx.options.get("programm", ctx.options.get("agenda", ""))) in CONFIRM_WORDS
     count = len(svc.active(ctx.uow, ctx.cohort.id))
     data = calendar.build(
-        ctx.uow, ctx.cohort, tz=ctx.tz, language=ctx.language, now=ctx.now, with_items=with_items
+        ctx.uow,
+        ctx.cohort,
+        tz=ctx.tz,
+        language=ctx.language,
+        now=ctx.now,
+        with_items=with_items,
+        role=ctx.role,
     )
     dm_person(
         ctx.uow,

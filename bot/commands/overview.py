@@ -64,7 +64,7 @@ def show_overview(ctx: CommandContext) -> Reply:
         ctx.uow,
         ctx.person,
         ctx.cohort,
-        organiser=ctx.role == "organiser",
+        role=ctx.role,
         now=ctx.now,
         settings=ctx.settings,
         language=ctx.language,

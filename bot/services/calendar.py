@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
+from bot.context import Role
+from bot.errors import PermissionDenied
+from bot.permissions import access
 from bot.services import agenda as agenda_service
 from storage.models import Cohort, Meeting
 from storage.uow import UnitOfWork
@@ -42,7 +45,12 @@ def _event(
 
 
 def _meeting_event(
-    uow: UnitOfWork, meeting: Meeting, tz: ZoneInfo, language: str, now: datetime
+    uow: UnitOfWork,
+    meeting: Meeting,
+    tz: ZoneInfo,
+    language: str,
+    now: datetime,
+    with_agenda: bool = True,
 ) -> Event:
     event = _event(
         f"stadtlabor-meeting-{meeting.id}@{DOMAIN}",
@@ -54,8 +62,9 @@ def _meeting_event(
     )
     if meeting.location:
         event.add("location", meeting.location)
-    agenda = agenda_service.render(uow, meeting, tz, language, short=False)
-    event.add("description", agenda.plain_text())
+    if with_agenda:
+        agenda = agenda_service.render(uow, meeting, tz, language, short=False)
+        event.add("description", agenda.plain_text())
     event.add("status", "CANCELLED" if meeting.deleted_at else "CONFIRMED")
     return event
 
@@ -68,7 +77,16 @@ def build(
     language: str,
     now: datetime,
     with_items: bool = False,
+    role: Role | None = None,
 ) -> bytes:
+    """The cohort's meetings as .ics. ``role``: the caller's; the agenda (descriptions and
+    items) follows the permission row of ``agenda``, the meetings that of ``treffen`` — the file
+    never shows more than those commands. None: the command line (the operator)."""
+    if role is not None and access("treffen", role) == "refused":
+        from bot.dispatcher import refusal  # the dispatcher imports the commands
+
+        raise PermissionDenied(refusal("treffen", role), command="treffen")
+    with_agenda = role is None or access("agenda", role) != "refused"
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -79,8 +97,8 @@ def build(
         select(Meeting).where(Meeting.cohort_id == cohort.id).order_by(Meeting.number)
     )
     for meeting in meetings:  # deleted ones too: calendars learn they are cancelled
-        cal.add_component(_meeting_event(uow, meeting, tz, language, now))
-        if not with_items or meeting.deleted_at:
+        cal.add_component(_meeting_event(uow, meeting, tz, language, now, with_agenda))
+        if not with_items or not with_agenda or meeting.deleted_at:
             continue
         for item in agenda_service.items_of(uow, meeting):
             event = _event(

@@ -16,7 +16,9 @@ from typing import Literal
 
 from sqlalchemy import select
 
+from bot.context import Role
 from bot.i18n import format_when
+from bot.permissions import access
 from bot.scheduling.service import pending_for
 from bot.services import agenda, attendance, meetings, polls
 from bot.services import feedback as fb
@@ -79,6 +81,9 @@ class Overview:
     reminders: tuple[str, ...]
     more_reminders: int
     dashboard: Dashboard | None
+    # False where the caller's role may not run ``treffen``: then no meeting line at all
+    # (not "no meeting planned", which would be a statement about the programme).
+    meetings_visible: bool = True
 
 
 # -- counting (shared with the nudges) -------------------------------------------------------
@@ -112,16 +117,20 @@ def overview(
     person: Person,
     cohort: Cohort | None,
     *,
-    organiser: bool,
+    role: Role,
     now: datetime,
     settings: Settings,
     language: str,
 ) -> tuple[Overview, Message]:
     """The view model and its message (what ``ueberblick`` and the Slack Home tab show)."""
-    model = build(
-        uow, person, cohort, organiser=organiser, now=now, settings=settings, language=language
-    )
+    model = build(uow, person, cohort, role=role, now=now, settings=settings, language=language)
     return model, render(model, language, settings)
+
+
+def _may(key: str, role: Role) -> bool:
+    """Each part of the overview shows what a command shows: it follows that command's row of
+    the permission table, so the overview never shows more than the command would."""
+    return access(key, role) != "refused"
 
 
 def build(
@@ -129,12 +138,15 @@ def build(
     person: Person,
     cohort: Cohort | None,
     *,
-    organiser: bool,
+    role: Role,
     now: datetime,
     settings: Settings,
     language: str,
 ) -> Overview:
+    organiser = role == "organiser"
     rows = pending_for(uow, person.id, cohort.id if cohort else None, False)
+    if not _may("erinnerungen", role):
+        rows = []
     reminders = tuple(
         _reminder_line(r.id, r.due_at, r.text, settings, language) for r in rows[:MAX_ITEMS]
     )
@@ -149,9 +161,9 @@ def build(
     if participant is not None and participant.status in ("confirmed", "waitlisted", "pending"):
         status = participant.status  # type: ignore[assignment]
         position = position_of(uow, participant)
-    meeting = meetings.upcoming(uow, cohort.id, now)
+    meeting = meetings.upcoming(uow, cohort.id, now) if _may("treffen", role) else None
     own_days: tuple[int, ...] | None = None
-    if meeting is not None:
+    if meeting is not None and _may("teilnahme", role):
         row = attendance.answer_of(uow, meeting, person.id)
         own_days = attendance.days_of(row) if row is not None else None
     return Overview(
@@ -161,13 +173,18 @@ def build(
         capacity=cohort.capacity,
         organiser=organiser,
         meeting=NextMeeting(meeting.number, meeting.title, meeting.starts_at) if meeting else None,
-        agenda=agenda.render(uow, meeting, settings.tz, language, short=True) if meeting else None,
+        agenda=agenda.render(uow, meeting, settings.tz, language, short=True)
+        if meeting and _may("agenda", role)
+        else None,
         attendance=own_days,
-        polls=_polls_to_vote(uow, cohort, person, now),
-        rounds=_rounds_owed(uow, cohort, person, now),
+        polls=_polls_to_vote(uow, cohort, person, now) if _may("umfragen", role) else (),
+        rounds=_rounds_owed(uow, cohort, person, now) if _may("feedback", role) else (),
         reminders=reminders,
         more_reminders=more,
-        dashboard=_dashboard(uow, cohort, meeting, now) if organiser else None,
+        dashboard=_dashboard(uow, cohort, meeting, now)
+        if _may("teilnahme uebersicht", role) and _may("nachfassen", role)
+        else None,
+        meetings_visible=_may("treffen", role),
     )
 
 

@@ -80,12 +80,16 @@ def _status(ov: Overview, _: Translate) -> list[Block]:
 
 def _meeting(ov: Overview, _: Translate) -> list[Block]:
     label = _(N_("Nächstes Treffen"))
-    if ov.meeting is None or ov.agenda is None:
+    if not ov.meetings_visible:
+        return []
+    if ov.meeting is None:
         return [Section((_(N_("Noch kein Treffen geplant.")),), label=label)]
     n = ov.meeting.number
-    blocks: list[Block] = [
-        Section((b.text,), label=label) if isinstance(b, Header) else b for b in ov.agenda.blocks
-    ]
+    blocks: list[Block] = (
+        [Section((b.text,), label=label) if isinstance(b, Header) else b for b in ov.agenda.blocks]
+        if ov.agenda is not None  # the agenda follows ``agenda``'s row, the date ``treffen``'s
+        else [Section((f"{n}. {ov.meeting.title}",), label=label)]
+    )
     if ov.status != "confirmed":
         return blocks
     if ov.attendance is None:

@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL cluster (initdb + pg_ctl) that a test may stop and start again.
 
 Needs the server binaries (/usr/lib/postgresql/*/bin); as root the server runs as the
-``postgres`` user (initdb refuses root). The ``cluster`` fixture skips without them.
+``postgres`` user (initdb refuses root). The ``cluster`` fixture skips without them, except
+with ``CI=true``: there a missing install fails, so the outage tests cannot vanish silently.
 """
 
 from __future__ import annotations
@@ -58,10 +59,29 @@ class Cluster:
         return f"postgresql+psycopg://test@127.0.0.1:{self.port}/postgres"
 
 
+def missing() -> str | None:
+    """Why no throwaway cluster can run here, or None."""
+    if not BINARIES:
+        return "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+    if os.getuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser: the server cannot run as postgres"
+    return None
+
+
+def require_binaries() -> None:
+    """Skip without the server binaries; on CI (``CI=true``) fail instead, like Synapse in
+    :mod:`tests.support.fixtures_matrix`."""
+    reason = missing()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the outage tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
-    if not BINARIES or (os.getuid() == 0 and shutil.which("runuser") is None):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    require_binaries()
     # pytest's own temp folders are private to root; the server runs as postgres.
     folder = Path(tempfile.mkdtemp(prefix="stadtlabor-pg-"))
     try:
