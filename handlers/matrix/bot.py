@@ -3,6 +3,10 @@
 Events are taken from sync callbacks into one queue and handled in order (a guided DM dialog
 must see its answers in sequence). The catch-up sync at start-up is never answered: its
 timeline happened before the bot started. The sync token is stored after every sync.
+
+Everything from a user whose server is not in ``MATRIX_ALLOWED_SERVERS`` is ignored: invites,
+commands, poll responses and replies, encrypted events. Which rooms are served and where a
+private answer may go: :mod:`handlers.matrix.rooms` and :mod:`handlers.matrix.direct`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -28,12 +33,13 @@ from nio import (
 
 from app import Bot
 from bot.context import Conversation, Request
+from bot.i18n import translator
 from bot.identity import Identity
 from bot.messenger import MessageRef
 from bot.views import Message
 from handlers.matrix.config import MatrixConfig
 from handlers.matrix.direct import DirectRooms
-from handlers.matrix.events import START_TOLERANCE_MS, Incoming, incoming_text
+from handlers.matrix.events import START_TOLERANCE_MS, Incoming, incoming_text, is_command
 from handlers.matrix.late_keys import Held, LateKeys
 from handlers.matrix.messenger import PLATFORM, AsyncMatrixMessenger, MatrixMessenger
 from handlers.matrix.polls import (
@@ -44,6 +50,7 @@ from handlers.matrix.polls import (
     poll_response,
     vote_command,
 )
+from handlers.matrix.rooms import NOT_HERE, open_anywhere, room_facts
 from handlers.matrix.session import log_in, make_client
 from handlers.matrix.state import NEXT_BATCH, MatrixState
 from handlers.matrix.sync import SyncLoop
@@ -158,11 +165,13 @@ class MatrixBot:
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if self.sync.catching_up or self._closing or event.event_id in self._seen:
             return
+        if not self.config.allows(event.sender):
+            return
         incoming = incoming_text(
             room.room_id,
             event.source,
             own_user=self.user_id,
-            is_direct=self.direct.is_direct(room.room_id),
+            is_direct=self.direct.looks_direct(room.room_id, event.sender, room.users),
             started_ms=self.started_ms,
         )
         if incoming is None:
@@ -172,10 +181,12 @@ class MatrixBot:
             return
         self._seen.add(event.event_id)
         name = room.user_name(event.sender)
-        await self._queue.put(lambda: self._answer(incoming, name))
+        await self._queue.put(lambda: self._answer_text(incoming, name))
 
     async def _on_poll_response(self, room: MatrixRoom, event: UnknownEvent) -> None:
         if event.type not in RESPONSE_TYPES or self.sync.catching_up or self._closing:
+            return
+        if not self.config.allows(event.sender):
             return
         vote = poll_response(event.source, own_user=self.user_id, started_ms=self.started_ms)
         await self._queue_vote(room, event.event_id, event.sender, vote)
@@ -192,6 +203,8 @@ class MatrixBot:
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """No key yet: hold the event (see :mod:`handlers.matrix.late_keys`) and ask for it."""
         if self.sync.catching_up or self._closing or event.sender == self.user_id:
+            return
+        if not self.config.allows(event.sender):
             return
         if event.server_timestamp < self.started_ms - START_TOLERANCE_MS:
             return
@@ -222,17 +235,53 @@ class MatrixBot:
                 log.exception("matrix job failed")
 
     async def _answer_invite(self, room_id: str, inviter: str, is_direct: bool) -> None:
+        """Join a cohort's room, an organiser's room (to be bound) or a real DM; decline the
+        rest. Whether a DM holds only the inviter and the bot can be seen only after joining."""
         if not self.config.allows(inviter):
-            log.warning("declining invite to %s from %s: server not allowed", room_id, inviter)
-            await self.client.room_leave(room_id)
+            log.warning("declining invite to %s: the inviter's server is not allowed", room_id)
+            await self._decline(room_id)
+            return
+        facts = await asyncio.to_thread(room_facts, self.bot.uow_factory, room_id, inviter)
+        if not (facts.bound or facts.organiser or is_direct):
+            log.info("declining invite to %s: neither a direct chat nor a cohort's room", room_id)
+            await self._decline(room_id)
             return
 
         async def join() -> Any:
             return await self.client.join(room_id)
 
         await self.transport.retrying(join, f"join {room_id}")
-        if is_direct:
+        if is_direct and await self.direct.is_pair(room_id, inviter):
             await self.direct.adopt(inviter, room_id)
+        elif not (facts.bound or facts.organiser):
+            log.info("leaving %s: invited as a direct chat, but others are in it", room_id)
+            await self._decline(room_id)
+
+    async def _decline(self, room_id: str) -> None:
+        await self.client.room_leave(room_id)  # on an invite: rejects it
+        self._invites.discard(room_id)  # a later invite (e.g. by an organiser) is looked at anew
+
+    async def _answer_text(self, incoming: Incoming, display_name: str | None) -> None:
+        """Commands run in real DMs and bound rooms; elsewhere only those showing no data."""
+        if incoming.is_direct and not await self.direct.confirmed(
+            incoming.room_id, incoming.sender
+        ):
+            if not is_command(incoming.text):
+                return  # no longer a DM: an unprefixed line is chat among the members
+            incoming = replace(incoming, is_direct=False)
+        if not incoming.is_direct:
+            facts = await asyncio.to_thread(
+                room_facts, self.bot.uow_factory, incoming.room_id, incoming.sender
+            )
+            if not facts.bound and not open_anywhere(self.bot.dispatcher.registry, incoming.text):
+                self.handled.append(incoming.event_id)
+                hint = translator(facts.language or self.bot.settings.language)(NOT_HERE)
+                thread = MessageRef(
+                    PLATFORM, incoming.room_id, incoming.event_id, incoming.thread_root
+                )
+                await self.messenger.post(incoming.room_id, Message.text(hint), thread)
+                return
+        await self._answer(incoming, display_name)
 
     async def _answer(self, incoming: Incoming, display_name: str | None) -> None:
         identity = Identity(PLATFORM, incoming.sender)
@@ -270,12 +319,14 @@ class MatrixBot:
         self, incoming: Incoming, identity: Identity, message: Message, private: bool
     ) -> None:
         if incoming.is_direct:
+            # Checked again right before sending: the room may have gained a member meanwhile.
+            room_id = await self.direct.room_for(incoming.sender)
             thread = None
-            if incoming.thread_root:
+            if incoming.thread_root and room_id == incoming.room_id:
                 thread = MessageRef(
                     PLATFORM, incoming.room_id, incoming.event_id, incoming.thread_root
                 )
-            await self.messenger.post(incoming.room_id, message, thread)
+            await self.messenger.post(room_id, message, thread)
         elif private:  # never into the shared room: Matrix has no ephemeral messages
             await self.messenger.send_dm(identity, message)
         else:
