@@ -16,9 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from functools import partial
-from typing import Any
 
 from nio import (
     Event,
@@ -33,13 +31,12 @@ from nio import (
 
 from app import Bot
 from bot.context import Conversation, Request
-from bot.i18n import translator
 from bot.identity import Identity
 from bot.messenger import MessageRef
 from bot.views import Message
 from handlers.matrix.config import MatrixConfig
 from handlers.matrix.direct import DirectRooms
-from handlers.matrix.events import START_TOLERANCE_MS, Incoming, incoming_text, is_command
+from handlers.matrix.events import START_TOLERANCE_MS, Incoming, incoming_text
 from handlers.matrix.late_keys import Held, LateKeys
 from handlers.matrix.messenger import PLATFORM, AsyncMatrixMessenger, MatrixMessenger
 from handlers.matrix.polls import (
@@ -50,7 +47,7 @@ from handlers.matrix.polls import (
     poll_response,
     vote_command,
 )
-from handlers.matrix.rooms import NOT_HERE, open_anywhere, room_facts
+from handlers.matrix.rooms import RoomRules
 from handlers.matrix.session import log_in, make_client
 from handlers.matrix.state import NEXT_BATCH, MatrixState
 from handlers.matrix.sync import SyncLoop
@@ -82,6 +79,8 @@ class MatrixBot:
         self.direct = DirectRooms(self.transport, self.state, encrypt=False)
         self.messenger = AsyncMatrixMessenger(self.transport, self.direct, self.state)
         self.sync = SyncLoop(self.client, self.state, poll_ms)
+        self.rooms = RoomRules(bot.uow_factory, bot.dispatcher.registry, bot.settings, config)
+        self.rooms.connect(self.client, self.transport, self.messenger)
         self.handled: list[str] = []  # event ids answered, in order (for logs and tests)
         self._queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self._seen: set[str] = set()
@@ -235,53 +234,13 @@ class MatrixBot:
                 log.exception("matrix job failed")
 
     async def _answer_invite(self, room_id: str, inviter: str, is_direct: bool) -> None:
-        """Join a cohort's room, an organiser's room (to be bound) or a real DM; decline the
-        rest. Whether a DM holds only the inviter and the bot can be seen only after joining."""
-        if not self.config.allows(inviter):
-            log.warning("declining invite to %s: the inviter's server is not allowed", room_id)
-            await self._decline(room_id)
-            return
-        facts = await asyncio.to_thread(room_facts, self.bot.uow_factory, room_id, inviter)
-        if not (facts.bound or facts.organiser or is_direct):
-            log.info("declining invite to %s: neither a direct chat nor a cohort's room", room_id)
-            await self._decline(room_id)
-            return
-
-        async def join() -> Any:
-            return await self.client.join(room_id)
-
-        await self.transport.retrying(join, f"join {room_id}")
-        if is_direct and await self.direct.is_pair(room_id, inviter):
-            await self.direct.adopt(inviter, room_id)
-        elif not (facts.bound or facts.organiser):
-            log.info("leaving %s: invited as a direct chat, but others are in it", room_id)
-            await self._decline(room_id)
-
-    async def _decline(self, room_id: str) -> None:
-        await self.client.room_leave(room_id)  # on an invite: rejects it
-        self._invites.discard(room_id)  # a later invite (e.g. by an organiser) is looked at anew
+        if not await self.rooms.answer_invite(room_id, inviter, is_direct):
+            self._invites.discard(room_id)  # declined: a later invite is looked at anew
 
     async def _answer_text(self, incoming: Incoming, display_name: str | None) -> None:
-        """Commands run in real DMs and bound rooms; elsewhere only those showing no data."""
-        if incoming.is_direct and not await self.direct.confirmed(
-            incoming.room_id, incoming.sender
-        ):
-            if not is_command(incoming.text):
-                return  # no longer a DM: an unprefixed line is chat among the members
-            incoming = replace(incoming, is_direct=False)
-        if not incoming.is_direct:
-            facts = await asyncio.to_thread(
-                room_facts, self.bot.uow_factory, incoming.room_id, incoming.sender
-            )
-            if not facts.bound and not open_anywhere(self.bot.dispatcher.registry, incoming.text):
-                self.handled.append(incoming.event_id)
-                hint = translator(facts.language or self.bot.settings.language)(NOT_HERE)
-                thread = MessageRef(
-                    PLATFORM, incoming.room_id, incoming.event_id, incoming.thread_root
-                )
-                await self.messenger.post(incoming.room_id, Message.text(hint), thread)
-                return
-        await self._answer(incoming, display_name)
+        admitted = await self.rooms.admit(incoming)  # None: answered with the hint, or chat
+        if admitted is not None:
+            await self._answer(admitted, display_name)
 
     async def _answer(self, incoming: Incoming, display_name: str | None) -> None:
         identity = Identity(PLATFORM, incoming.sender)
