@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     privacy_notice: str = ""
     anonymity_threshold: int = Field(default=3, ge=2, le=20)
     reminder_grace_hours: float = Field(default=6, ge=0, le=168)
+    # development relaxes start-up checks meant for production (e.g. a built-in Matrix store key)
+    env: Literal["production", "development"] = "production"
 
     @field_validator("timezone")
     @classmethod
@@ -72,6 +74,7 @@ _ALLOWED = {
     "retention_days": "a whole number of days between 1 and 3650",
     "anonymity_threshold": "a whole number between 2 and 20",
     "reminder_grace_hours": "a number of hours between 0 and 168",
+    "env": "production or development",
 }
 
 

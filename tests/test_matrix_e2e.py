@@ -146,7 +146,9 @@ async def world(
 ) -> AsyncIterator[World]:
     bot_user, person = matrix_user("stadtbot"), matrix_user("anna")
     human = await login_human(synapse, person)
-    world = World(synapse, make_bot(tmp_path), bot_config(synapse, bot_user), human)
+    # an organiser: the bot joins the rooms they invite it to (to be bound to a cohort)
+    bot = make_bot(tmp_path, organizers=f"matrix:{person[0]}")
+    world = World(synapse, bot, bot_config(synapse, bot_user), human)
     try:
         yield world
     finally:

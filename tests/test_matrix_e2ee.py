@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import stat
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ async def crypto_world(
     human = CryptoHuman(client)
     await human.sync(0)
     config = bot_config(synapse, bot_user, store_path=tmp_path / "bot-store")
-    world = World(synapse, make_bot(tmp_path), config, human)
+    world = World(synapse, make_bot(tmp_path, organizers=f"matrix:{person[0]}"), config, human)
     try:
         yield world
     finally:
@@ -79,6 +80,10 @@ async def test_command_in_encrypted_room_is_answered_in_encrypted_dm(crypto_worl
     world = crypto_world
     matrix = await world.start_bot()
     assert matrix.encrypted
+    store = world.config.store_path  # the bot's private keys: for its own user only
+    assert store is not None and stat.S_IMODE(store.stat().st_mode) == 0o700
+    files = [f for f in store.iterdir() if f.is_file()]
+    assert files and {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
     human = world.human
     created = await human.client.room_create(
         name="Verschlüsselt", invite=[matrix.user_id], initial_state=[ENCRYPTION]

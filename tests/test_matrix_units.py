@@ -102,6 +102,7 @@ def test_config_from_env_and_allowed_servers(tmp_path: Any) -> None:
         "MATRIX_USER_ID": "@bot:example.org",
         "MATRIX_PASSWORD": "pw",
         "MATRIX_ALLOWED_SERVERS": "example.org, Partner.de ",
+        "MATRIX_STORE_KEY": "geheim",
     }
     config = MatrixConfig.from_env(env, f"sqlite:///{tmp_path}/db.sqlite")
     assert config.homeserver == "https://matrix.example.org"
@@ -163,6 +164,7 @@ def test_runner_reports_missing_settings_as_startup_error(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MATRIX_HOMESERVER", "http://127.0.0.1:9")
     monkeypatch.setenv("MATRIX_USER_ID", "@bot:localhost")
+    monkeypatch.setenv("MATRIX_STORE_KEY", "geheim")
     bot = build_bot(make_settings(f"sqlite:///{tmp_path}/db.sqlite"), SimulatedClock())
     try:
         with pytest.raises(StartupError, match="MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN"):

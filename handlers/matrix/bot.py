@@ -3,6 +3,10 @@
 Events are taken from sync callbacks into one queue and handled in order (a guided DM dialog
 must see its answers in sequence). The catch-up sync at start-up is never answered: its
 timeline happened before the bot started. The sync token is stored after every sync.
+
+Everything from a user whose server is not in ``MATRIX_ALLOWED_SERVERS`` is ignored: invites,
+commands, poll responses and replies, encrypted events. Which rooms are served and where a
+private answer may go: :mod:`handlers.matrix.rooms` and :mod:`handlers.matrix.direct`.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 
 from nio import (
     Event,
@@ -44,6 +47,7 @@ from handlers.matrix.polls import (
     poll_response,
     vote_command,
 )
+from handlers.matrix.rooms import RoomRules
 from handlers.matrix.session import log_in, make_client
 from handlers.matrix.state import NEXT_BATCH, MatrixState
 from handlers.matrix.sync import SyncLoop
@@ -75,6 +79,8 @@ class MatrixBot:
         self.direct = DirectRooms(self.transport, self.state, encrypt=False)
         self.messenger = AsyncMatrixMessenger(self.transport, self.direct, self.state)
         self.sync = SyncLoop(self.client, self.state, poll_ms)
+        self.rooms = RoomRules(bot.uow_factory, bot.dispatcher.registry, bot.settings, config)
+        self.rooms.connect(self.client, self.transport, self.messenger)
         self.handled: list[str] = []  # event ids answered, in order (for logs and tests)
         self._queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self._seen: set[str] = set()
@@ -158,11 +164,13 @@ class MatrixBot:
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if self.sync.catching_up or self._closing or event.event_id in self._seen:
             return
+        if not self.config.allows(event.sender):
+            return
         incoming = incoming_text(
             room.room_id,
             event.source,
             own_user=self.user_id,
-            is_direct=self.direct.is_direct(room.room_id),
+            is_direct=self.direct.looks_direct(room.room_id, event.sender, room.users),
             started_ms=self.started_ms,
         )
         if incoming is None:
@@ -172,10 +180,12 @@ class MatrixBot:
             return
         self._seen.add(event.event_id)
         name = room.user_name(event.sender)
-        await self._queue.put(lambda: self._answer(incoming, name))
+        await self._queue.put(lambda: self._answer_text(incoming, name))
 
     async def _on_poll_response(self, room: MatrixRoom, event: UnknownEvent) -> None:
         if event.type not in RESPONSE_TYPES or self.sync.catching_up or self._closing:
+            return
+        if not self.config.allows(event.sender):
             return
         vote = poll_response(event.source, own_user=self.user_id, started_ms=self.started_ms)
         await self._queue_vote(room, event.event_id, event.sender, vote)
@@ -192,6 +202,8 @@ class MatrixBot:
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """No key yet: hold the event (see :mod:`handlers.matrix.late_keys`) and ask for it."""
         if self.sync.catching_up or self._closing or event.sender == self.user_id:
+            return
+        if not self.config.allows(event.sender):
             return
         if event.server_timestamp < self.started_ms - START_TOLERANCE_MS:
             return
@@ -222,17 +234,13 @@ class MatrixBot:
                 log.exception("matrix job failed")
 
     async def _answer_invite(self, room_id: str, inviter: str, is_direct: bool) -> None:
-        if not self.config.allows(inviter):
-            log.warning("declining invite to %s from %s: server not allowed", room_id, inviter)
-            await self.client.room_leave(room_id)
-            return
+        if not await self.rooms.answer_invite(room_id, inviter, is_direct):
+            self._invites.discard(room_id)  # declined: a later invite is looked at anew
 
-        async def join() -> Any:
-            return await self.client.join(room_id)
-
-        await self.transport.retrying(join, f"join {room_id}")
-        if is_direct:
-            await self.direct.adopt(inviter, room_id)
+    async def _answer_text(self, incoming: Incoming, display_name: str | None) -> None:
+        admitted = await self.rooms.admit(incoming)  # None: answered with the hint, or chat
+        if admitted is not None:
+            await self._answer(admitted, display_name)
 
     async def _answer(self, incoming: Incoming, display_name: str | None) -> None:
         identity = Identity(PLATFORM, incoming.sender)
@@ -270,12 +278,14 @@ class MatrixBot:
         self, incoming: Incoming, identity: Identity, message: Message, private: bool
     ) -> None:
         if incoming.is_direct:
+            # Checked again right before sending: the room may have gained a member meanwhile.
+            room_id = await self.direct.room_for(incoming.sender)
             thread = None
-            if incoming.thread_root:
+            if incoming.thread_root and room_id == incoming.room_id:
                 thread = MessageRef(
                     PLATFORM, incoming.room_id, incoming.event_id, incoming.thread_root
                 )
-            await self.messenger.post(incoming.room_id, message, thread)
+            await self.messenger.post(room_id, message, thread)
         elif private:  # never into the shared room: Matrix has no ephemeral messages
             await self.messenger.send_dm(identity, message)
         else:

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+# Only for STADTLABOR_ENV=development: anyone who reads this line could open the crypto store.
+DEVELOPMENT_STORE_KEY = "stadtlabor"
+
 
 class MatrixConfigError(ValueError):
     """A MATRIX_* variable is missing or invalid; the message names it."""
@@ -30,7 +33,7 @@ class MatrixConfig:
     device_name: str = "stadtlabor-bot"
     # Directory of the end-to-end crypto store (None: no encryption).
     store_path: Path | None = None
-    store_key: str = "stadtlabor"
+    store_key: str = DEVELOPMENT_STORE_KEY
     encrypt_dms: bool = True
 
     def allows(self, user_id: str) -> bool:
@@ -40,8 +43,15 @@ class MatrixConfig:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, database_url: str | None = None
+        cls,
+        env: Mapping[str, str] | None = None,
+        database_url: str | None = None,
+        *,
+        development: bool = False,
+        encryption_available: bool | None = None,
     ) -> MatrixConfig:
+        """``development``: STADTLABOR_ENV=development (a built-in store key is accepted);
+        ``encryption_available``: None asks matrix-nio (is its ``e2e`` extra installed?)."""
         env = os.environ if env is None else env
         homeserver = env.get("MATRIX_HOMESERVER", "").strip().rstrip("/")
         user_id = env.get("MATRIX_USER_ID", "").strip()
@@ -63,6 +73,19 @@ class MatrixConfig:
             if part.strip()
         )
         store = env.get("MATRIX_STORE_PATH") or _store_next_to(database_url)
+        store_path = None if store in (None, "", "off") else Path(store)
+        store_key = env.get("MATRIX_STORE_KEY") or ""
+        if store_path is not None and not store_key and not development:
+            if encryption_available is None:
+                from nio.crypto import ENCRYPTION_ENABLED
+
+                encryption_available = bool(ENCRYPTION_ENABLED)
+            if encryption_available:
+                raise MatrixConfigError(
+                    "MATRIX_STORE_KEY is not set: set it to a long random passphrase that "
+                    "protects the crypto store (or MATRIX_STORE_PATH=off to run without "
+                    "encryption; STADTLABOR_ENV=development allows a built-in key)"
+                )
         return cls(
             homeserver=homeserver,
             user_id=user_id,
@@ -70,8 +93,8 @@ class MatrixConfig:
             access_token=token,
             allowed_servers=servers,
             device_name=env.get("MATRIX_DEVICE_NAME") or "stadtlabor-bot",
-            store_path=None if store in (None, "", "off") else Path(store),
-            store_key=env.get("MATRIX_STORE_KEY") or "stadtlabor",
+            store_path=store_path,
+            store_key=store_key or DEVELOPMENT_STORE_KEY,
             encrypt_dms=env.get("MATRIX_ENCRYPT_DMS", "true").lower() not in ("0", "false", "no"),
         )
 

@@ -1,5 +1,10 @@
 """One direct room per person: found in ``m.direct`` or bot_state, else created (is_direct).
 
+A room is a direct chat only while it holds exactly two members, joined or invited: the bot and
+that person. The homeserver is asked before every private send (membership changes at any
+time, and the flag ``is_direct`` is set by whoever creates the room); a room that fails the check
+is forgotten as a DM and a fresh one is created.
+
 A per-user lock makes concurrent sends share one new room; a rate-limited ``createRoom`` is
 refused by the server before anything is created, so retrying it cannot make a second room.
 """
@@ -8,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from nio import RoomCreateResponse, RoomPreset
@@ -26,7 +32,7 @@ class DirectRooms:
         self._encrypt = encrypt
         self._by_user: dict[str, str] = {}
         self._rooms: set[str] = set()  # every room known to be direct
-        self._created: set[str] = set()  # created in this process (may not be synced yet)
+        self._owner: dict[str, str] = {}  # direct room -> the person it is with
         self._locks: dict[str, asyncio.Lock] = {}
         self.created_count = 0
 
@@ -36,18 +42,64 @@ class DirectRooms:
         for user_id, rooms in data.items():
             if isinstance(rooms, list):
                 self._rooms.update(str(r) for r in rooms)
+                self._owner.update((str(r), user_id) for r in rooms)
                 if rooms:
                     self._by_user.setdefault(user_id, str(rooms[-1]))
 
     def is_direct(self, room_id: str) -> bool:
         return room_id in self._rooms
 
+    @property
+    def _own(self) -> str:
+        return str(self._transport.client.user_id)
+
+    def looks_direct(self, room_id: str, user_id: str, members: Iterable[str]) -> bool:
+        """From the last sync: is this ``user_id``'s DM with exactly the two of them in it?
+        (A quick first check; :meth:`confirmed` asks the homeserver.)"""
+        return self._owner.get(room_id) == user_id and set(members) == {self._own, user_id}
+
+    async def is_pair(self, room_id: str, user_id: str) -> bool:
+        """Does the homeserver list exactly the bot and ``user_id`` (joined or invited)?"""
+        return await self._transport.members(room_id) == {self._own, user_id}
+
+    async def confirmed(self, room_id: str, user_id: str) -> bool:
+        """Is ``room_id`` still ``user_id``'s DM? If not, it is forgotten as one."""
+        if self._owner.get(room_id) != user_id:
+            return False
+        if await self.is_pair(room_id, user_id):
+            return True
+        await self.forget(room_id)
+        return False
+
     async def adopt(self, user_id: str, room_id: str) -> None:
         """A person invited the bot into a direct room: use it for them from now on."""
         self._by_user[user_id] = room_id
         self._rooms.add(room_id)
+        self._owner[room_id] = user_id
         await asyncio.to_thread(self._state.put, dm_key(user_id), room_id)
         await self._write_m_direct(user_id, room_id)
+
+    async def forget(self, room_id: str, user_id: str | None = None) -> None:
+        """Stop using ``room_id`` as a DM (someone else joined, or the person left): out of
+        memory, the database and ``m.direct``, so a restart does not adopt it again."""
+        user_id = self._owner.pop(room_id, None) or user_id
+        self._rooms.discard(room_id)
+        if user_id is None:
+            return
+        if self._by_user.get(user_id) == room_id:
+            del self._by_user[user_id]
+        if await asyncio.to_thread(self._state.get, dm_key(user_id)) == room_id:
+            await asyncio.to_thread(self._state.delete, dm_key(user_id))
+        data = await self._transport.account_data("m.direct") or {}
+        listed = data.get(user_id, [])
+        if isinstance(listed, list) and room_id in listed:
+            rest = [r for r in listed if r != room_id]
+            if rest:
+                data[user_id] = rest
+            else:
+                del data[user_id]
+            await self._transport.put_account_data("m.direct", data)
+        log.info("room %s is no longer used as a direct chat", room_id)
 
     async def room_for(self, user_id: str) -> str:
         lock = self._locks.setdefault(user_id, asyncio.Lock())
@@ -55,23 +107,28 @@ class DirectRooms:
             room_id = self._by_user.get(user_id) or await asyncio.to_thread(
                 self._state.get, dm_key(user_id)
             )
-            if room_id and self._usable(room_id, user_id):
+            if room_id and await self.is_pair(room_id, user_id):
                 self._by_user[user_id] = room_id
                 self._rooms.add(room_id)
+                self._owner[room_id] = user_id
                 return room_id
+            if room_id:
+                await self.forget(room_id, user_id)
             room_id = await self._create(user_id)
             await self.adopt(user_id, room_id)
             await self._wait_until_synced(room_id)
             return room_id
 
-    def _usable(self, room_id: str, user_id: str) -> bool:
-        room = self._transport.client.rooms.get(room_id)
-        if room is None:
-            return room_id in self._created
-        return user_id in room.users  # joined or invited (nio lists both)
-
     async def _create(self, user_id: str) -> str:
-        initial_state: list[dict[str, Any]] = []
+        # Whoever is invited later sees nothing that was sent before (``shared``, the default
+        # for private chats, would show them the whole history).
+        initial_state: list[dict[str, Any]] = [
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": "invited"},
+            }
+        ]
         if self._encrypt:
             initial_state.append(
                 {
@@ -92,7 +149,6 @@ class DirectRooms:
         resp = await self._transport.retrying(call, f"create DM with {user_id}")
         if not isinstance(resp, RoomCreateResponse):
             raise MatrixSendError(f"cannot create a direct room with {user_id}: {resp}")
-        self._created.add(resp.room_id)
         self.created_count += 1
         log.info("created direct room %s for %s", resp.room_id, user_id)
         return str(resp.room_id)

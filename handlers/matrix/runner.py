@@ -15,7 +15,10 @@ from handlers.matrix.session import MatrixLoginError
 def load_config(bot: Bot) -> MatrixConfig:
     """MATRIX_* from the environment; the crypto store defaults to next to the database."""
     try:
-        return MatrixConfig.from_env(database_url=bot.settings.database_url)
+        return MatrixConfig.from_env(
+            database_url=bot.settings.database_url,
+            development=bot.settings.env == "development",
+        )
     except MatrixConfigError as exc:
         raise StartupError(str(exc)) from exc
 

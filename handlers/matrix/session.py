@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+from pathlib import Path
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
 from nio.crypto import ENCRYPTION_ENABLED
@@ -25,7 +25,7 @@ def make_client(config: MatrixConfig) -> AsyncClient:
     encrypted = ENCRYPTION_ENABLED and config.store_path is not None
     if encrypted:
         assert config.store_path is not None
-        os.makedirs(config.store_path, exist_ok=True)
+        secure_store(config.store_path)
     client_config = AsyncClientConfig(
         max_limit_exceeded=0,
         max_timeouts=3,
@@ -40,6 +40,17 @@ def make_client(config: MatrixConfig) -> AsyncClient:
         store_path=str(config.store_path) if encrypted else "",
         config=client_config,
     )
+
+
+def secure_store(path: Path) -> None:
+    """The crypto store holds the bot's private keys: only its own user may enter the
+    directory (0700) or read a file in it (0600). SQLite gives its journal files the mode of
+    the database file."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    for child in path.iterdir():
+        if child.is_file():
+            child.chmod(0o600)
 
 
 async def log_in(client: AsyncClient, config: MatrixConfig, state: MatrixState) -> None:
@@ -67,8 +78,11 @@ async def log_in(client: AsyncClient, config: MatrixConfig, state: MatrixState) 
     await asyncio.to_thread(
         state.save_session, config.user_id, str(client.device_id), client.access_token
     )
-    if client.olm is not None and client.should_upload_keys:
-        await client.keys_upload()
+    if client.olm is not None:
+        if config.store_path is not None:
+            secure_store(config.store_path)  # the store's database was created by the login
+        if client.should_upload_keys:
+            await client.keys_upload()
     log.info("logged in as %s (device %s)", client.user_id, client.device_id)
 
 

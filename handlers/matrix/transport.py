@@ -130,6 +130,24 @@ class Transport:
         if status != 200:
             raise MatrixSendError(f"PUT account data {event_type}: {status} {body}")
 
+    async def members(self, room_id: str) -> set[str] | None:
+        """Who is in the room (joined or invited) as the homeserver sees it now; None if the
+        bot cannot read it (not a member any more). Asked, not taken from the last sync: a
+        member invited a moment ago must count before anything private is sent."""
+        path = f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/members?not_membership=leave"
+        status, body = await self._raw("GET", path)
+        if status in (403, 404):
+            return None
+        if status != 200:
+            raise MatrixSendError(f"GET members of {room_id}: {status} {body}")
+        return {
+            str(event.get("state_key"))
+            for event in body.get("chunk", [])
+            if isinstance(event, dict)
+            and isinstance(event.get("content"), dict)
+            and event["content"].get("membership") in ("join", "invite")
+        }
+
     def _account_path(self, event_type: str) -> str:
         user = quote(self.client.user_id, safe="")
         return f"/_matrix/client/v3/user/{user}/account_data/{quote(event_type, safe='')}"
