@@ -9,6 +9,7 @@ body) gets 400 instead of a 500 with a traceback.
 from __future__ import annotations
 
 import hmac
+import logging
 import select
 import socket
 import time
@@ -155,3 +156,17 @@ def test_a_body_that_is_not_utf8_gets_400(served: tuple[str, SlackDouble]) -> No
     response = sr.post(url, body, headers)
     assert response.status == 400
     assert b"UTF-8" in response.body
+
+
+def test_debug_logging_leaves_no_names_or_e_mails(
+    served: tuple[str, SlackDouble], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14 item 8: at DEBUG slack_sdk and bolt logged whole request/response bodies."""
+    url, slack = served
+    caplog.set_level(logging.DEBUG)
+    command = sr.slash_command("hilfe hildegard.zwiebelmeier@example.org", user_name="hildegard")
+    assert sr.post_signed(url, command).status == 200
+    assert wait_for(lambda: slack.ephemerals("U0ANNA"))
+    assert caplog.records  # DEBUG really was on: our own lines (ids and sizes) are there
+    assert "zwiebelmeier" not in caplog.text.lower()
+    assert "Stadtlabor-Bot" not in caplog.text  # the answer's text (the help) is not logged

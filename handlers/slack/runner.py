@@ -72,6 +72,18 @@ class SlackConfig:
         return "http"
 
 
+# slack_sdk logs every Web API request and response body at DEBUG, bolt every incoming
+# payload: names, e-mails, an anonymous voter's "gezählt: 2. Blau". They never log below
+# INFO, whatever STADTLABOR_LOG_LEVEL says; our own debug lines carry ids and sizes only.
+PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt")
+
+
+def keep_payloads_out_of_logs() -> None:
+    for name in PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, logging.INFO))
+
+
 class OutboxFlusher:
     """Delivers outbox rows every ``interval`` seconds, and soon after each request.
 
@@ -128,6 +140,7 @@ class SlackRuntime:
     ) -> None:
         self.bot = bot
         self.config = config
+        keep_payloads_out_of_logs()
         self.client = make_client(config.bot_token, config.api_url)
         self.messenger = SlackMessenger(self.client, ChannelPacer(pace))
         sender = bot.sender({"slack": self.messenger})
