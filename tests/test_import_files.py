@@ -6,11 +6,13 @@ console with paths relative to its working directory, and the command line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from nio import RoomSendResponse, UploadResponse
 from sqlalchemy import select
 
 from app import Bot, build_bot, main
@@ -19,7 +21,10 @@ from handlers.slack.runner import SlackConfig, SlackRuntime
 from storage.models import Person
 from tests.helpers import Driver, block_texts, make_settings, wait_for
 from tests.support import slack_requests as sr
+from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.slack_double import SlackDouble, SlackUser
+from tests.support.synapse import MatrixUser, SynapseServer
+from tests.test_matrix_e2e import World, body_has, bot_config, login_human, make_bot
 
 ORGA = SlackUser(id="U0ORGA", real_name="Olga Organisatorin", display_name="olga")
 CHANNEL = "C0GENERAL"
@@ -202,3 +207,48 @@ def test_the_command_line_imports_a_file(
     assert "hildegard.import@example.org" in _emails(bot)
     assert main(["import", "teilnehmende", str(csv_file), "--jahrgang", "Fehlt"]) == 2
     bot.engine.dispose()
+
+
+# -- Matrix (real Synapse) -----------------------------------------------------------------
+async def test_matrix_imports_the_senders_uploaded_m_file_and_never_a_typed_path(
+    synapse: SynapseServer,  # noqa: F811
+    matrix_user: Callable[[str], MatrixUser],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bot_user, person = matrix_user("importbot"), matrix_user("orga")
+    human = await login_human(synapse, person)
+    bot = make_bot(tmp_path, organizers=f"matrix:{person[0]}")
+    world = World(synapse, bot, bot_config(synapse, bot_user), human)
+    try:
+        matrix = await world.start_bot()
+        room = await world.shared_room()
+        await human.say(room, '!stadtlabor jahrgang anlegen "Import" plaetze=20')
+        await human.wait_for(body_has(matrix.user_id, "angelegt"))
+        secret = tmp_path / "geheim.csv"
+        secret.write_bytes(GOOD)
+
+        await human.say(room, f"!stadtlabor import teilnehmende {secret} ja")
+        await human.wait_for(body_has(matrix.user_id, "Aus dem Chat lese ich keine Dateien"))
+        assert "hildegard.import@example.org" not in _emails(bot)
+
+        uploaded, _ = await human.client.upload(
+            io.BytesIO(GOOD), "text/csv", "liste.csv", filesize=len(GOOD)
+        )
+        assert isinstance(uploaded, UploadResponse), uploaded
+        content = {
+            "msgtype": "m.file",
+            "body": "liste.csv",
+            "filename": "liste.csv",
+            "url": uploaded.content_uri,
+            "info": {"size": len(GOOD), "mimetype": "text/csv"},
+        }
+        sent = await human.client.room_send(room, "m.room.message", content)
+        assert isinstance(sent, RoomSendResponse), sent
+        await human.say(room, "!stadtlabor import teilnehmende ja")
+        await human.wait_for(body_has(matrix.user_id, "Import ausgeführt"))
+        assert "hildegard.import@example.org" in _emails(bot)
+    finally:
+        for running in list(world.running):
+            await running.stop()
+        await human.client.close()
+        bot.engine.dispose()
