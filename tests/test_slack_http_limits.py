@@ -8,20 +8,23 @@ body) gets 400 instead of a 500 with a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import select
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from urllib.parse import urlsplit
 
 import pytest
+from aiohttp import web
 
 from app import build_bot
 from bot.clock import SimulatedClock
-from handlers.http_server import HttpLimits
+from handlers.http_server import HttpLimits, WorkerPool
 from handlers.slack.runner import SlackConfig, SlackRuntime
 from tests.helpers import make_settings, wait_for
 from tests.support import slack_requests as sr
@@ -170,3 +173,19 @@ def test_debug_logging_leaves_no_names_or_e_mails(
     assert caplog.records  # DEBUG really was on: our own lines (ids and sizes) are there
     assert "zwiebelmeier" not in caplog.text.lower()
     assert "Stadtlabor-Bot" not in caplog.text  # the answer's text (the help) is not logged
+
+
+async def test_the_worker_pool_refuses_work_beyond_its_queue_with_503() -> None:
+    pool = WorkerPool(HttpLimits(workers=1, max_pending=2))
+    release = threading.Event()
+    try:
+        busy = [asyncio.ensure_future(pool.run(release.wait)) for _ in range(2)]
+        await asyncio.sleep(0)  # both are taken: one runs, one waits for the thread
+        with pytest.raises(web.HTTPServiceUnavailable):
+            await pool.run(lambda: True)
+        release.set()
+        assert await asyncio.gather(*busy) == [True, True]
+        assert await pool.run(lambda: True)  # room again once they are done
+    finally:
+        release.set()
+        pool.shutdown()
