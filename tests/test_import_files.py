@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from nio import RoomSendResponse, UploadResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    LoginResponse,
+    RoomCreateResponse,
+    RoomSendResponse,
+    UploadResponse,
+)
 from sqlalchemy import select
 
 from app import Bot, build_bot, main
@@ -25,6 +32,7 @@ from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.slack_double import SlackDouble, SlackUser
 from tests.support.synapse import MatrixUser, SynapseServer
 from tests.test_matrix_e2e import World, body_has, bot_config, login_human, make_bot
+from tests.test_matrix_e2ee import ENCRYPTION, CryptoHuman
 
 ORGA = SlackUser(id="U0ORGA", real_name="Olga Organisatorin", display_name="olga")
 CHANNEL = "C0GENERAL"
@@ -251,4 +259,64 @@ async def test_matrix_imports_the_senders_uploaded_m_file_and_never_a_typed_path
         for running in list(world.running):
             await running.stop()
         await human.client.close()
+        bot.engine.dispose()
+
+
+async def test_matrix_imports_an_encrypted_upload_in_an_encrypted_room(
+    synapse: SynapseServer,  # noqa: F811
+    matrix_user: Callable[[str], MatrixUser],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bot_user, person = matrix_user("cryptoimport"), matrix_user("cryptoorga")
+    (tmp_path / "human").mkdir()
+    client = AsyncClient(
+        synapse.base_url,
+        person[0],
+        store_path=str(tmp_path / "human"),
+        config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+    )
+    assert isinstance(await client.login(person[2], device_name="orga-phone"), LoginResponse)
+    human = CryptoHuman(client)
+    await human.sync(0)
+    bot = make_bot(tmp_path, organizers=f"matrix:{person[0]}")
+    config = bot_config(synapse, bot_user, store_path=tmp_path / "bot-store")
+    world = World(synapse, bot, config, human)
+    try:
+        matrix = await world.start_bot()
+        created = await client.room_create(
+            name="Import", invite=[matrix.user_id], initial_state=[ENCRYPTION]
+        )
+        assert isinstance(created, RoomCreateResponse), created
+        room = created.room_id
+        await human.wait_for(
+            lambda e: (
+                e.get("state_key") == matrix.user_id and e["content"].get("membership") == "join"
+            )
+        )
+        await human.sync()
+        await human.say(room, '!stadtlabor jahrgang anlegen "Import" plaetze=20')
+        await human.wait_for(body_has(matrix.user_id, "angelegt"), timeout=30)
+
+        uploaded, keys = await client.upload(
+            io.BytesIO(GOOD), "text/csv", "liste.csv", encrypt=True, filesize=len(GOOD)
+        )
+        assert isinstance(uploaded, UploadResponse) and keys is not None, uploaded
+        content = {
+            "msgtype": "m.file",
+            "body": "liste.csv",
+            "filename": "liste.csv",
+            "file": {**keys, "url": uploaded.content_uri, "mimetype": "text/csv"},
+            "info": {"size": len(GOOD), "mimetype": "text/csv"},
+        }
+        sent = await client.room_send(
+            room, "m.room.message", content, ignore_unverified_devices=True
+        )
+        assert isinstance(sent, RoomSendResponse), sent
+        await human.say(room, "!stadtlabor import teilnehmende ja")
+        await human.wait_for(body_has(matrix.user_id, "Import ausgeführt"), timeout=30)
+        assert "hildegard.import@example.org" in _emails(bot)
+    finally:
+        for running in list(world.running):
+            await running.stop()
+        await client.close()
         bot.engine.dispose()
