@@ -28,7 +28,7 @@ from handlers.http_server import HttpLimits, WorkerPool
 from handlers.slack.runner import SlackConfig, SlackRuntime
 from tests.helpers import make_settings, wait_for
 from tests.support import slack_requests as sr
-from tests.support.slack_double import SlackDouble
+from tests.support.slack_double import SlackDouble, SlackUser
 
 LIMITS = HttpLimits(max_body=1024 * 1024, idle_timeout=0.5, read_timeout=1.0, workers=4)
 
@@ -166,6 +166,7 @@ def test_debug_logging_leaves_no_names_or_e_mails(
 ) -> None:
     """Issue 14 item 8: at DEBUG slack_sdk and bolt logged whole request/response bodies."""
     url, slack = served
+    slack.add_user(SlackUser(id="U0ANNA", real_name="Hildegard Zwiebelmeier", display_name="hz"))
     caplog.set_level(logging.DEBUG)
     command = sr.slash_command("hilfe hildegard.zwiebelmeier@example.org", user_name="hildegard")
     assert sr.post_signed(url, command).status == 200
