@@ -142,6 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("what", choices=["ics"])
     export.add_argument("--jahrgang", required=True, help="the cohort's name")
     export.add_argument("--ausgabe", default=None, help="file to write (default: stdout)")
+    imp = sub.add_parser("import", help="import a CSV list on the command line")
+    imp.add_argument("what", choices=["teilnehmende"])
+    imp.add_argument("datei", help="CSV (UTF-8), header name,kommune,funktion,email")
+    imp.add_argument("--jahrgang", required=True, help="the cohort's name")
+    imp.add_argument("--probelauf", action="store_true", help="check only, write nothing")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("STADTLABOR_LOG_LEVEL", "WARNING").upper(),
@@ -160,6 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             bot = build_bot(settings, SystemClock())
             try:
                 return export_ics_cli(bot, args.jahrgang, args.ausgabe)
+            finally:
+                bot.engine.dispose()
+        if args.command == "import":
+            from bot.services.import_file import import_cli
+
+            bot = build_bot(settings, SystemClock())
+            try:
+                return import_cli(bot, args.datei, args.jahrgang, dry_run=args.probelauf)
             finally:
                 bot.engine.dispose()
         backends = _chat_credentials()

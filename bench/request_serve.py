@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from wsgiref.simple_server import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from slack_bolt import App  # noqa: E402
-from slack_bolt.adapter.wsgi import SlackRequestHandler  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from app import build_bot  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
-from handlers.slack.runner import SlackConfig, SlackRuntime, _QuietHandler, _ThreadingWSGIServer  # noqa: E402
+from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application  # noqa: E402
+from handlers.slack.endpoint import add_slack_route  # noqa: E402
+from handlers.slack.runner import SlackConfig, SlackRuntime  # noqa: E402
 from storage.models import OutboxMessage  # noqa: E402
 from tests.helpers import make_settings  # noqa: E402
 from tests.support import slack_requests as sr  # noqa: E402
@@ -52,16 +51,12 @@ def serve_bare(api: str) -> tuple[str, Callable[[], bool]]:
         process_before_response=True,
     )
     app.action({"action_id": "cmd:0"})(lambda ack: ack())
-    # The same adapter and server class as SlackRuntime.start_http.
-    server = make_server(
-        "127.0.0.1",
-        0,
-        SlackRequestHandler(app, path="/slack/events"),
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}/slack/events", lambda: True
+    # The same server, limits and route as SlackRuntime.start_http.
+    limits = HttpLimits()
+    web_app = make_application(limits)
+    add_slack_route(web_app, app, WorkerPool(limits), limits)
+    port = HttpServer(web_app, limits).start("127.0.0.1", 0)
+    return f"http://127.0.0.1:{port}/slack/events", lambda: True
 
 
 def serve_bot(api: str, db_url: str) -> tuple[str, Callable[[], bool]]:

@@ -29,6 +29,20 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file the caller uploaded in the conversation (platform-neutral: name and bytes)."""
+
+    filename: str
+    content: bytes
+
+
+# Fetches the caller's file only when a command needs one (``import teilnehmende``): the file
+# sent with the message, or the caller's last upload in this conversation. May raise
+# UserFacingError (too large, expired); None when there is no file.
+AttachmentSource = Callable[[], Attachment | None]
+
+
+@dataclass(frozen=True)
 class Request:
     identity: Identity
     conversation: Conversation
@@ -37,6 +51,7 @@ class Request:
     handle: str | None = None
     # Slack can open a modal for this request (it carries a trigger_id).
     can_open_forms: bool = False
+    attachment: AttachmentSource | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ meet the busy timeout, as before.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +26,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # kept open (an overflow connection is closed on return, and a new one costs a server fork).
 PG_POOL_SIZE = 20
 PG_MAX_OVERFLOW = 10
+
+log = logging.getLogger(__name__)
 
 _HELD = "stadtlabor_writer_lock"
 _locks: dict[str, threading.Lock] = {}
@@ -49,10 +53,24 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         path = Path(parsed.database)
         path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path)
         lock = writer_lock(str(path.resolve()))
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
     _configure_sqlite(engine, lock)
     return engine
+
+
+def make_private(path: Path) -> None:
+    """The database holds personal data: only its owner may read it (0600). Created here
+    before SQLite opens it, because SQLite gives its -wal and -shm files the main file's mode;
+    an existing file (and journal) with wider permissions is narrowed."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))  # the umask can only narrow it
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.exists() and file.stat().st_mode & 0o077:
+                os.chmod(file, 0o600)
+        except OSError as exc:  # not ours to change: say so, the database still works
+            log.warning("could not make %s private (0600): %s", file, exc)
 
 
 def writer_lock(key: str) -> threading.Lock:

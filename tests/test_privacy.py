@@ -113,14 +113,17 @@ def test_retention_purges_after_the_cohort_ends(driver: Driver, bot: Bot) -> Non
     assert "anna@example.org" not in dump and "aufbewahrung.loeschen" in dump
 
 
-def test_csv_import_dry_run_broken_rows_and_execute(driver: Driver, tmp_path: Path) -> None:
-    good = tmp_path / "gut.csv"
+def test_csv_import_dry_run_broken_rows_and_execute(
+    driver: Driver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the console reads files relative to its directory only
+    good = Path("gut.csv")
     good.write_text(
         "name,kommune,funktion,email\nAnna,Aort,Bürgermeisterin,a@x.de\n"
         "Ben,Bort,Beigeordneter,b@x.de\n",
         encoding="utf-8",
     )
-    bad = tmp_path / "kaputt.csv"
+    bad = Path("kaputt.csv")
     bad.write_text(
         "name,kommune,funktion,email\nAnna,Aort,Bürgermeisterin,a@x.de\n"
         "Ben,Bort,Kaiser,b@x.de\nCara,Cort,Stabsstelle,kein-mail\n",
@@ -136,7 +139,7 @@ def test_csv_import_dry_run_broken_rows_and_execute(driver: Driver, tmp_path: Pa
     roster = driver.say("orga", "teilnehmende")
     assert "Anna – Aort – Bürgermeister/in" in roster and "Ben – Bort" in roster
     assert "unverändert: 2" in driver.say("orga", f"import teilnehmende {good}")
-    assert "nicht lesen" in driver.say("orga", "import teilnehmende /nicht/da.csv")
+    assert "nicht lesen" in driver.say("orga", "import teilnehmende nicht-da.csv")
 
 
 def test_export_is_safe_against_formula_injection(driver: Driver) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from uuid import uuid4
 
 from bot.commands.registry import CommandRegistry, CommandSpec
-from bot.context import CommandContext, Reply
+from bot.context import Attachment, CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.forms import validate_field
 from bot.i18n import N_
@@ -14,12 +14,11 @@ from bot.notify import tell
 from bot.outbox import dm_person
 from bot.people import resolve_person
 from bot.router import confirmed
+from bot.services import import_file as imports
 from bot.services import participants as parts
 from bot.services import registration as reg
 from bot.services.audit import record
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
-
-MAX_CSV_BYTES = 1_000_000
 
 
 def register(registry: CommandRegistry) -> None:
@@ -66,8 +65,8 @@ def register(registry: CommandRegistry) -> None:
             ("import", "teilnehmende"),
             import_csv,
             N_("importiert eine CSV-Liste (erst Probelauf, dann mit „ja“ ausführen)"),
-            "import teilnehmende DATEI.csv [ja]",
-            "import teilnehmende liste.csv",
+            "import teilnehmende [DATEI.csv] [ja]",
+            "import teilnehmende",
             (("import", "participants"),),
             "organisation",
             needs_cohort=True,
@@ -268,22 +267,7 @@ def import_csv(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     execute = confirmed(ctx.args)
     names = ctx.args[:-1] if execute else ctx.args
-    if not names:
-        raise UserFacingError(
-            N_("Bitte nennen Sie die Datei, z. B. „import teilnehmende liste.csv“.")
-        )
-    path = Path(names[0]).expanduser()
-    try:
-        if path.stat().st_size > MAX_CSV_BYTES:
-            raise UserFacingError(N_("Die Datei ist zu groß (höchstens 1 MB)."))
-        content = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        raise UserFacingError(
-            N_(
-                "Die Datei „{path}“ kann ich nicht lesen. Ist der Pfad richtig und die Datei UTF-8?"
-            ),
-            path=str(path)[:120],
-        ) from None
+    content = imports.csv_text(_import_file(ctx, names))
     report = parts.read_import(ctx.uow, ctx.cohort, content)
     lines = [
         ctx._(
@@ -294,7 +278,10 @@ def import_csv(ctx: CommandContext) -> Reply:
             errors=len(report.errors),
         )
     ]
-    lines += [ctx._(N_("Zeile {line}: {error}"), line=n, error=e) for n, e in report.errors[:50]]
+    lines += [
+        ctx._(N_("Zeile {line}: {error}"), line=n, error=e.render(ctx.translate))
+        for n, e in report.errors[:50]
+    ]
     if report.errors:
         lines.append(ctx._(N_("Es wurde nichts importiert. Bitte korrigieren Sie die Zeilen.")))
     elif not execute:
@@ -304,8 +291,8 @@ def import_csv(ctx: CommandContext) -> Reply:
                     "Probelauf – noch nichts geschrieben. Zum Ausführen: import "
                     "teilnehmende {path} ja"
                 ),
-                path=names[0],
-            )
+                path=names[0] if _on_console(ctx) else "",
+            ).replace("  ", " ")
         )
     else:
         parts.apply_import(
@@ -321,6 +308,25 @@ def import_csv(ctx: CommandContext) -> Reply:
         ctx.uow.commit()
         lines.append(ctx._(N_("Import ausgeführt.")))
     return Reply(Message.text(*lines))
+
+
+def _on_console(ctx: CommandContext) -> bool:
+    return ctx.request.conversation.platform == "console"
+
+
+def _import_file(ctx: CommandContext, names: list[str]) -> Attachment:
+    """The console names a file in its working directory; chat uses the caller's upload and
+    never opens a path typed in chat."""
+    if _on_console(ctx):
+        if not names:
+            raise UserFacingError(
+                N_("Bitte nennen Sie die Datei, z. B. „import teilnehmende liste.csv“.")
+            )
+        return imports.console_file(names[0], Path.cwd())
+    upload = ctx.request.attachment() if ctx.request.attachment is not None else None
+    if upload is None:
+        raise imports.no_upload()
+    return upload
 
 
 def export_csv(ctx: CommandContext) -> Reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -83,7 +84,8 @@ class ImportReport:
     new: list[Details] = field(default_factory=list)
     updated: list[Details] = field(default_factory=list)
     unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    # By line: what is wrong, naming the column, never the cell's content.
+    errors: list[tuple[int, UserFacingError]] = field(default_factory=list)
 
 
 _FIELDS = {
@@ -98,29 +100,45 @@ def read_import(uow: UnitOfWork, cohort: Cohort, content: str) -> ImportReport:
     """Check every row; the report says by line what would change. Nothing is written here."""
     report = ImportReport()
     reader = csv.reader(io.StringIO(content.lstrip("\ufeff")))
+    try:
+        _read_rows(uow, cohort, reader, report)
+    except csv.Error:
+        raise UserFacingError(
+            N_("Die Datei ist keine lesbare CSV-Datei (Zeile {line})."), line=reader.line_num
+        ) from None
+    return report
+
+
+def _read_rows(
+    uow: UnitOfWork, cohort: Cohort, reader: Iterator[list[str]], report: ImportReport
+) -> None:
     header = [h.strip().lower() for h in next(reader, [])]
     if tuple(header[:4]) != CSV_HEADER:
         raise UserFacingError(
             N_("Die erste Zeile der CSV-Datei muss „name,kommune,funktion,email“ lauten."),
         )
     known = {r.email.lower(): r for r in roster(uow, cohort) if r.email}
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for line_no, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
             continue
         if line_no > MAX_IMPORT_ROWS + 1:
-            report.errors.append((line_no, f"> {MAX_IMPORT_ROWS}"))
+            error = UserFacingError(N_("Mehr als {limit} Zeilen."), limit=MAX_IMPORT_ROWS)
+            report.errors.append((line_no, error))
             break
         try:
             details = _row_details(cells)
         except UserFacingError as exc:
-            report.errors.append((line_no, str(exc)))
+            report.errors.append((line_no, exc))
             continue
         email = details.email.lower()
         if email in seen:
-            report.errors.append((line_no, f"{details.email} doppelt / duplicate"))
+            error = UserFacingError(
+                N_("Die E-Mail-Adresse steht schon in Zeile {line}."), line=seen[email]
+            )
+            report.errors.append((line_no, error))
             continue
-        seen.add(email)
+        seen[email] = line_no
         existing = known.get(email)
         if existing is None:
             report.new.append(details)
@@ -132,20 +150,48 @@ def read_import(uow: UnitOfWork, cohort: Cohort, content: str) -> ImportReport:
             report.updated.append(details)
         else:
             report.unchanged += 1
-    return report
 
 
 def _row_details(cells: list[str]) -> Details:
     if len(cells) < 4:
         raise UserFacingError(N_("Die Zeile hat weniger als vier Spalten."))
-    values = {key: validate_field(_FIELDS[key], cells[i]) or "" for i, key in enumerate(CSV_HEADER)}
+    values = {key: _cell(_FIELDS[key], cells[i]) for i, key in enumerate(CSV_HEADER)}
     return Details(values["name"], values["kommune"], values["funktion"], values["email"])
+
+
+def _cell(form_field: FormField, raw: str) -> str:
+    """The cleaned cell; its error names the column and the rule, never the content (the
+    file may not be what the organiser thinks it is)."""
+    try:
+        return validate_field(form_field, raw) or ""
+    except UserFacingError:
+        pass
+    value, column = raw.strip(), form_field.name
+    if not value:
+        raise UserFacingError(N_("Spalte „{column}“ ist leer."), column=column)
+    if len(value) > form_field.max_length:
+        raise UserFacingError(
+            N_("Spalte „{column}“ ist zu lang (höchstens {limit} Zeichen)."),
+            column=column,
+            limit=form_field.max_length,
+        )
+    if form_field.kind == "email":
+        raise UserFacingError(
+            N_("Spalte „{column}“ enthält keine gültige E-Mail-Adresse."), column=column
+        )
+    if form_field.kind == "select":
+        raise UserFacingError(
+            N_("Spalte „{column}“: möglich sind {options}."),
+            column=column,
+            options=", ".join(form_field.options),
+        )
+    raise UserFacingError(N_("Spalte „{column}“ ist ungültig."), column=column)
 
 
 def apply_import(
     uow: UnitOfWork,
     *,
-    actor_id: int,
+    actor_id: int | None,
     cohort: Cohort,
     report: ImportReport,
     now: datetime,
@@ -202,7 +248,7 @@ def apply_import(
 def add_on_behalf(
     uow: UnitOfWork,
     *,
-    actor_id: int,
+    actor_id: int | None,
     cohort: Cohort,
     details: Details,
     now: datetime,

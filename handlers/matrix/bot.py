@@ -37,6 +37,7 @@ from bot.views import Message
 from handlers.matrix.config import MatrixConfig
 from handlers.matrix.direct import DirectRooms
 from handlers.matrix.events import START_TOLERANCE_MS, Incoming, incoming_text
+from handlers.matrix.files import MatrixFiles
 from handlers.matrix.late_keys import Held, LateKeys
 from handlers.matrix.messenger import PLATFORM, AsyncMatrixMessenger, MatrixMessenger
 from handlers.matrix.polls import (
@@ -252,6 +253,9 @@ class MatrixBot:
             text=incoming.text,
             display_name=display_name,
             handle=incoming.sender,
+            attachment=MatrixFiles(self.client, asyncio.get_running_loop()).last_upload(
+                incoming.room_id, incoming.sender
+            ),  # fetched only by a command that needs a file (import)
         )
         replies = await asyncio.to_thread(self.bot.dispatcher.handle, request)
         self.handled.append(incoming.event_id)

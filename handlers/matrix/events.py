@@ -74,3 +74,30 @@ def incoming_text(
 def _is_reply(content: dict[str, Any]) -> bool:
     relates = content.get("m.relates_to")
     return isinstance(relates, dict) and "m.in_reply_to" in relates
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """An ``m.file`` a person sent: where to fetch it, and its key if the room is encrypted."""
+
+    mxc: str
+    filename: str
+    size: int | None
+    encryption: dict[str, Any] | None  # the event's ``file`` object (key, iv, hashes)
+
+
+def uploaded_file(source: dict[str, Any], *, sender: str, since_ms: int) -> UploadedFile | None:
+    """The file of an ``m.file`` event by ``sender`` sent at or after ``since_ms``, else None."""
+    content = source.get("content")
+    if source.get("sender") != sender or not isinstance(content, dict):
+        return None
+    if int(source.get("origin_server_ts") or 0) < since_ms or content.get("msgtype") != "m.file":
+        return None
+    encrypted = content.get("file") if isinstance(content.get("file"), dict) else None
+    mxc = (encrypted or content).get("url")
+    if not isinstance(mxc, str) or not mxc.startswith("mxc://"):
+        return None
+    info = content.get("info")
+    size = info.get("size") if isinstance(info, dict) else None
+    name = content.get("filename") or content.get("body") or "datei"
+    return UploadedFile(mxc, str(name), size if isinstance(size, int) else None, encrypted)

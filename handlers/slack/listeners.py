@@ -23,16 +23,18 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
-from bot.context import Reply
+from bot.context import AttachmentSource, Reply
 from bot.i18n import translator
 from bot.views import Message
 from handlers.slack.delivery import FORM_EXPIRED, Deliverer, Origin
+from handlers.slack.files import SlackFiles
 from handlers.slack.forms import (
     FORM_CALLBACK,
     FORM_KEY,
@@ -76,6 +78,7 @@ class SlackListeners:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-work")
         self.home = HomeTab(bot, messenger.client, self.background)
+        self.files = SlackFiles(messenger.client)
 
     def close(self) -> None:
         self.home.close()
@@ -116,7 +119,8 @@ class SlackListeners:
         # has already committed the command; only the delivery of its answer runs later.
         # Slack wants the ack within 3 s: a command that takes longer (a feedback round with
         # DM prompts to hundreds of people) is acked at the budget and answers when done.
-        done = self._pool.submit(self._handle, origin, text, command.get("user_name"))
+        upload = self.files.last_upload(origin.user_id, channel)  # fetched only by an import
+        done = self._pool.submit(self._handle, origin, text, command.get("user_name"), upload)
         try:
             replies = done.result(timeout=ACK_BUDGET)
         except FutureTimeout:
@@ -151,7 +155,10 @@ class SlackListeners:
         self.background(lambda: self._deliver(replies, origin))
 
     def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        subtype = event.get("subtype")
+        if event.get("channel_type") != "im" or subtype not in (None, "file_share"):
+            return
+        if event.get("bot_id"):
             return
         if not event.get("user") or not self.first_delivery(body.get("event_id")):
             return
@@ -162,7 +169,10 @@ class SlackListeners:
             in_bot_dm=True,
         )
         text = unescape(str(event.get("text") or ""))
-        self.background(lambda: self._run(origin, text))
+        if subtype == "file_share" and not text.strip():
+            return  # an upload without words: kept for a command typed within the window
+        upload = self._upload(event, origin)
+        self.background(lambda: self._run(origin, text, upload=upload))
 
     def on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("bot_id") or not event.get("user"):
@@ -177,7 +187,8 @@ class SlackListeners:
             thread_ts=event.get("thread_ts"),
         )
         text = _MENTION.sub("", unescape(str(event.get("text") or "")), count=1)
-        self.background(lambda: self._run(origin, f"{COMMAND} {text}"))
+        upload = self._upload(event, origin)
+        self.background(lambda: self._run(origin, f"{COMMAND} {text}", upload=upload))
 
     def on_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
@@ -234,12 +245,26 @@ class SlackListeners:
         ack()
         self.deliverer.deliver(replies, origin)
 
-    def _run(self, origin: Origin, text: str, handle: str | None = None) -> None:
-        self._deliver(self._handle(origin, text, handle), origin)
+    def _run(self, origin: Origin, text: str, *, upload: AttachmentSource | None = None) -> None:
+        self._deliver(self._handle(origin, text, None, upload), origin)
 
-    def _handle(self, origin: Origin, text: str, handle: str | None = None) -> list[Reply]:
+    def _upload(self, event: dict[str, Any], origin: Origin) -> AttachmentSource:
+        """The file sent with the message, else the caller's last upload in the channel."""
+        return self.files.sent_with(event) or self.files.last_upload(
+            origin.user_id, origin.channel_id
+        )
+
+    def _handle(
+        self,
+        origin: Origin,
+        text: str,
+        handle: str | None = None,
+        upload: AttachmentSource | None = None,
+    ) -> list[Reply]:
         display_name, slack_handle = self.profile(origin.user_id)  # users.info once per person
         request = origin.request(text, display_name=display_name, handle=slack_handle or handle)
+        if upload is not None:
+            request = replace(request, attachment=upload)
         return self.bot.dispatcher.handle(request)
 
     def _deliver(self, replies: list[Reply], origin: Origin) -> None:

@@ -1,28 +1,28 @@
 """Run the Slack app: Socket Mode (SLACK_APP_TOKEN) or HTTP (/slack/events), plus the outbox.
 
-HTTP mode serves bolt's WSGI adapter from a threading WSGI server bound to the given host
-(``App.start()`` is single-threaded and always binds 0.0.0.0). The sync bolt App fits the sync
-services (SQLAlchemy, dispatcher): listeners run in bolt's thread pool after ``ack()``, so
-a request thread is free again within milliseconds.
+HTTP mode serves ``/slack/events`` from the bot's HTTP server (aiohttp.web, see
+handlers/http_server.py): body limit, timeouts and a bounded worker pool in which bolt's sync
+dispatch runs (``App.start()`` is single-threaded and always binds 0.0.0.0). The sync bolt App
+fits the sync services (SQLAlchemy, dispatcher): listeners run in bolt's thread pool after
+``ack()``, so a worker is free again within milliseconds.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socketserver
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
+from handlers.slack.endpoint import EVENTS_PATH, add_slack_route
 from handlers.slack.listeners import SlackListeners
 from handlers.slack.messenger import DEFAULT_PACE, ChannelPacer, SlackMessenger, make_client
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/slack/events"
+__all__ = ["EVENTS_PATH", "HttpLimits", "SlackConfig", "SlackRuntime", "run_slack"]
 
 
 class SlackConfigError(Exception):
@@ -72,14 +72,16 @@ class SlackConfig:
         return "http"
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128
+# slack_sdk logs every Web API request and response body at DEBUG, bolt every incoming
+# payload: names, e-mails, an anonymous voter's "gezählt: 2. Blau". They never log below
+# INFO, whatever STADTLABOR_LOG_LEVEL says; our own debug lines carry ids and sizes only.
+PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt")
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
+def keep_payloads_out_of_logs() -> None:
+    for name in PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, logging.INFO))
 
 
 class OutboxFlusher:
@@ -134,9 +136,11 @@ class SlackRuntime:
         *,
         pace: float = DEFAULT_PACE,
         flush_interval: float = 0.5,
+        http_limits: HttpLimits | None = None,
     ) -> None:
         self.bot = bot
         self.config = config
+        keep_payloads_out_of_logs()
         self.client = make_client(config.bot_token, config.api_url)
         self.messenger = SlackMessenger(self.client, ChannelPacer(pace))
         sender = bot.sender({"slack": self.messenger})
@@ -148,27 +152,21 @@ class SlackRuntime:
         )
         self.listeners = SlackListeners(bot, self.messenger, after_request=self.flusher.kick)
         self.listeners.register(self.app)
-        self._server: _ThreadingWSGIServer | None = None
-        self._server_thread: threading.Thread | None = None
+        self.http_limits = http_limits or HttpLimits()
+        self._server: HttpServer | None = None
+        self._pool: WorkerPool | None = None
         self._socket: SocketModeHandler | None = None
 
     def start_http(self, host: str = "127.0.0.1", port: int = 3000) -> str:
         """Serve /slack/events in a background thread; returns its URL."""
-        server = make_server(
-            host,
-            port,
-            SlackRequestHandler(self.app, path=EVENTS_PATH),
-            server_class=_ThreadingWSGIServer,
-            handler_class=_QuietHandler,
-        )
-        assert isinstance(server, _ThreadingWSGIServer)
-        self._server = server
-        self._server_thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="slack-http", daemon=True
-        )
-        self._server_thread.start()
+        limits = self.http_limits
+        self._pool = WorkerPool(limits)
+        web_app = make_application(limits)
+        add_slack_route(web_app, self.app, self._pool, limits)
+        self._server = HttpServer(web_app, limits)
+        bound = self._server.start(host, port)
         self.flusher.start()
-        return f"http://{host}:{server.server_port}{EVENTS_PATH}"
+        return f"http://{host}:{bound}{EVENTS_PATH}"
 
     def start_socket_mode(self) -> None:
         if not self.config.app_token:
@@ -179,11 +177,11 @@ class SlackRuntime:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._server_thread is not None:
-            self._server_thread.join(timeout=5)
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         if self._socket is not None:
             self._socket.close()  # type: ignore[no-untyped-call]
             self._socket = None

@@ -252,6 +252,34 @@ class SlackDouble:
         with self._lock:
             return self.state.home_views.get(user_id)
 
+    def user_upload(self, user: str, channel: str, filename: str, content: bytes) -> str:
+        """A person shares a file in ``channel`` (as Slack stores it); returns its id."""
+        with self._lock:
+            return str(self.state.user_upload(user, channel, filename, content)["id"])
+
+    def file_share_event(self, user: str, channel: str, file_id: str, text: str) -> dict[str, Any]:
+        """The ``message`` event (subtype ``file_share``) Slack sends for an upload in a DM."""
+        with self._lock:
+            info = self.state.files_info({"file": file_id})["file"]
+        return {
+            "type": "message",
+            "subtype": "file_share",
+            "channel": channel,
+            "channel_type": "im",
+            "user": user,
+            "text": text,
+            "ts": f"{int(time.time())}.000100",
+            "files": [info],
+            "upload": True,
+        }
+
+    def file_content(self, path: str) -> bytes | None:
+        with self._lock:
+            return self.state.file_content(path)
+
+    def accepts_token(self, token: str) -> bool:
+        return self._token_error("files.info", token) is None
+
     def files(self) -> list[UploadedFile]:
         with self._lock:
             return list(self.state.files.values())

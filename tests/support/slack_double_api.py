@@ -73,6 +73,8 @@ class SlackApiState:
             "views.publish": self.views_publish,
             "files.getUploadURLExternal": self.files_get_upload_url,
             "files.completeUploadExternal": self.files_complete_upload,
+            "files.info": self.files_info,
+            "files.list": self.files_list,
         }
 
     def reset(self) -> None:
@@ -372,3 +374,61 @@ class SlackApiState:
             )
             self.messages[(channel, message.ts)] = message
         return {"files": infos}
+
+    # -- files people upload (read by the bot with files.info / files.list + download) ---
+    def user_upload(self, user: str, channel: str, filename: str, content: bytes) -> dict[str, Any]:
+        upload = UploadedFile(
+            id=self._new_id("F"),
+            filename=filename,
+            length=len(content),
+            content=content,
+            channel=channel,
+            completed=True,
+            user=user,
+            created=int(time.time()),
+        )
+        self.files[upload.id] = upload
+        return self._file_info(upload)
+
+    def _file_info(self, upload: UploadedFile) -> dict[str, Any]:
+        base = f"{self._public_url()}files/"
+        return {
+            "id": upload.id,
+            "name": upload.filename,
+            "title": upload.title or upload.filename,
+            "size": upload.length,
+            "user": upload.user or BOT_USER_ID,
+            "created": upload.created,
+            "channels": [upload.channel] if upload.channel else [],
+            "url_private": f"{base}{upload.id}/{upload.filename}",
+            "url_private_download": f"{base}download/{upload.id}/{upload.filename}",
+        }
+
+    def files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "file")
+        upload = self.files.get(str(args["file"]))
+        if upload is None or not upload.completed:
+            raise ApiError("file_not_found")
+        return {"file": self._file_info(upload)}
+
+    def files_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, user = args.get("channel"), args.get("user")
+        since = int(args.get("ts_from") or 0)
+        found = [
+            f
+            for f in self.files.values()
+            if f.completed
+            and (not channel or f.channel == channel)
+            and (not user or (f.user or BOT_USER_ID) == user)
+            and f.created >= since
+        ]
+        found.sort(key=lambda f: f.created, reverse=True)
+        count = int(args.get("count") or 100)
+        return {"files": [self._file_info(f) for f in found[:count]]}
+
+    def file_content(self, path: str) -> bytes | None:
+        """The bytes behind ``url_private``/``url_private_download`` (path after /files/)."""
+        parts = path.split("/")
+        file_id = parts[1] if parts[0] == "download" and len(parts) > 1 else parts[0]
+        upload = self.files.get(file_id)
+        return upload.content if upload is not None and upload.completed else None

@@ -92,6 +92,16 @@ def make_handler(double: SlackDouble) -> type[BaseHTTPRequestHandler]:
                 text = f"OK - {len(raw)}" if ok else "upload_url_not_found"
                 self._send(200 if ok else 404, text.encode(), {}, "text/plain; charset=utf-8")
                 return
+            if url.path.startswith("/files/"):  # url_private: needs the bot token
+                auth = self.headers.get("Authorization", "")
+                content = double.file_content(url.path[len("/files/") :])
+                if not double.accepts_token(auth.removeprefix("Bearer ").strip()):
+                    self._send(403, b"login required", {}, "text/html; charset=utf-8")
+                elif content is None:
+                    self._send(404, b"not found", {}, "text/plain; charset=utf-8")
+                else:
+                    self._send(200, content, {}, "application/octet-stream")
+                return
             if not url.path.startswith("/api/"):
                 self._send(404, b"not found", {}, "text/plain; charset=utf-8")
                 return

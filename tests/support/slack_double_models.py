@@ -115,3 +115,5 @@ class UploadedFile:
     initial_comment: str | None = None
     thread_ts: str | None = None
     completed: bool = False
+    user: str | None = None  # None: the bot uploaded it; else a person's upload
+    created: int = 0
