@@ -95,7 +95,8 @@ def test_linking_with_an_organiser_account_raises_nobody(bot: Bot, organiser_ask
     d = Driver(bot)
     d.say("orga", 'jahrgang anlegen "Verknuepft" plaetze=5')
     assert "Platz 1" in d.say("anna", signup("anna"))
-    assert "angelegt" in d.say("anna", 'umfrage "Wohin?" "Hamburg" "Bautzen" sofort')  # audited: anna
+    # audited: anna
+    assert "angelegt" in d.say("anna", 'umfrage "Wohin?" "Hamburg" "Bautzen" sofort')
     d.say("chef", "hilfe")
     assert "Programmteam" in d.say("orga", "rolle @chef organisation")
     assert "verschickt" in d.say("chef", 'ankuendigen "Willkommen" sofort')  # audited: chef
