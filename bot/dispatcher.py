@@ -17,11 +17,20 @@ from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
 from bot.context import CommandContext, Reply, Request, Role
 from bot.errors import PermissionDenied, TemporarilyUnavailable, UserFacingError
-from bot.forms import continue_dialog, start_dialog
+from bot.forms import (
+    CANCEL,
+    FREE_TEXT,
+    NO,
+    YES,
+    accepts,
+    continue_dialog,
+    current_field,
+    start_dialog,
+)
 from bot.i18n import N_, translator
 from bot.people import ensure_person
 from bot.permissions import access
-from bot.router import clean, parse_line, strip_prefix
+from bot.router import clean, fold, parse_line, shorten, strip_prefix
 from bot.settings import Settings
 from bot.views import Message
 from storage.db import forget_writes, has_written
@@ -29,6 +38,14 @@ from storage.models import Dialog, Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# A longer line in a free-text field of a dialog is an answer even if it starts with a
+# command word ("Treffen in Hamburg fand ich …"); a short one is asked about.
+ANSWER_WORDS = 6
+NOTHING_TO_CANCEL = N_(
+    "Es läuft gerade keine Eingabe, die „abbrechen“ beenden könnte; es wurde nichts geändert. "
+    "„hilfe“ zeigt, was möglich ist."
+)
 
 
 @dataclass
@@ -105,17 +122,30 @@ class Dispatcher:
         if request.conversation.is_direct and not had_prefix:
             dialog = uow.dialogs.of_person(person.id)
             if dialog is not None:
-                return self._dialog(request, uow, person, dialog, text)
+                return self._in_dialog(request, uow, person, dialog, text, translate)
         if not text:
             return [self._hint(translate)] if had_prefix else []
+        return self._command(request, uow, person, text, translate, seen)
+
+    def _command(
+        self,
+        request: Request,
+        uow: UnitOfWork,
+        person: Person,
+        text: str,
+        translate: Callable[[str], str],
+        seen: caller.Channel | None = None,
+    ) -> list[Reply]:
         parsed = parse_line(text)
         found = self.registry.resolve(parsed.tokens)
         if found is None:
+            if fold(text) in CANCEL:  # "abbrechen" with nothing open: never "ablehnen"
+                return [Reply(Message.text(translate(NOTHING_TO_CANCEL)))]
             return [self._unknown(text, translate)]
         spec, used = found
         ctx = self._context(request, uow, person, spec.key, seen)
         ctx.args = [t.text for t in parsed.tokens[used:]]
-        ctx.options = parsed.options
+        ctx.options = spec.read_options(parsed.options)  # refuses unknown ones, nothing ran
         if spec.needs_cohort and ctx.cohort is None:
             raise UserFacingError(
                 N_(
@@ -143,6 +173,73 @@ class Dispatcher:
         ctx = self._context(request, uow, person, key, seen)
         ctx.options = dict(context)
         return handler(ctx, values)
+
+    def _in_dialog(
+        self,
+        request: Request,
+        uow: UnitOfWork,
+        person: Person,
+        dialog: Dialog,
+        text: str,
+        translate: Callable[[str], str],
+    ) -> list[Reply]:
+        """A line typed while a guided dialog is open: an answer, or a command that runs
+        (the dialog stays open), or — when it could be either — the question which."""
+        pending = dialog.state.get("pending_command")
+        if isinstance(pending, str):
+            dialog.state = {k: v for k, v in dialog.state.items() if k != "pending_command"}
+            answer = fold(text.strip())
+            if answer in YES:  # cancel the dialog, run the command
+                uow.dialogs.remove(dialog)
+                uow.commit()
+                done = Reply(Message.text(translate(N_("Eingabe abgebrochen."))))
+                return [done, *self._command(request, uow, person, pending, translate)]
+            if answer in NO:  # it was the answer after all
+                return self._dialog(request, uow, person, dialog, pending)
+        field = current_field(dialog)
+        free = field is not None and field.kind in FREE_TEXT
+        if not self._is_command(text) or (free and len(text.split()) > ANSWER_WORDS):
+            return self._dialog(request, uow, person, dialog, text)
+        if free and field is not None:
+            # "Treffen" may be a town, "hilfe" a feedback answer: ask, never guess
+            dialog.state = {**dialog.state, "pending_command": text}
+            dialog.updated_at = self.clock.now()
+            uow.commit()
+            ask = translate(
+                N_(
+                    "„{text}“ ist auch ein Befehl. Dialog abbrechen und den Befehl ausführen? "
+                    "Antworten Sie „ja“. Mit „nein“ nehme ich „{text}“ als Antwort auf "
+                    "„{label}“."
+                )
+            ).format(text=shorten(text), label=field.label)
+            return [Reply(Message.text(ask))]
+        if field is not None and accepts(field, text):
+            return self._dialog(request, uow, person, dialog, text)
+        replies = self._command(request, uow, person, text, translate)
+        still = uow.dialogs.of_person(person.id)
+        if still is not None and still.id == dialog.id and not still.state.get("noted"):
+            # said once per dialog: the command ran, the dialog waits for its answer
+            still.state = {**still.state, "noted": True}
+            uow.commit()
+            label = field.label if field is not None else ""
+            note = translate(
+                N_(
+                    "Ihre Eingabe läuft weiter: Antworten Sie auf „{label}“, oder „abbrechen“ "
+                    "beendet sie."
+                )
+            ).format(label=label)
+            replies.append(Reply(Message.text(note)))
+        return replies
+
+    def _is_command(self, text: str) -> bool:
+        try:
+            tokens = parse_line(text).tokens
+        except UserFacingError:
+            return False
+        # "1. …" (a numbered feedback answer) is an answer here, not the command alias
+        if not tokens or not tokens[0].text[:1].isalpha():
+            return False
+        return self.registry.resolve(tokens) is not None
 
     def _dialog(
         self, request: Request, uow: UnitOfWork, person: Person, dialog: Dialog, text: str
@@ -216,7 +313,7 @@ class Dispatcher:
         )
 
     def _unknown(self, text: str, translate: Callable[[str], str]) -> Reply:
-        word = text.split()[0][:40]
+        word = shorten(text.split()[0], 40)
         suggestion = self.registry.suggest(text)
         if suggestion:
             msg = translate(

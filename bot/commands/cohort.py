@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
@@ -12,6 +12,12 @@ from bot.i18n import N_, format_when
 from bot.router import confirmed, fold
 from bot.services import cohorts
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
+
+# the options of "jahrgang anlegen": one table for parsing, "hilfe" and refusals
+CREATE_OPTIONS = (
+    Option("plaetze", N_("Anzahl der Plätze (Standard 20)"), ("seats", "capacity"), "positive"),
+    Option("anmeldeschluss", N_("Anmeldeschluss, z. B. 15.10.2027"), ("deadline",)),
+)
 
 
 def register(registry: CommandRegistry) -> None:
@@ -37,6 +43,7 @@ def register(registry: CommandRegistry) -> None:
             'jahrgang anlegen "Stadtlabor 2026/27" plaetze=20 anmeldeschluss="31.12.2026"',
             (("cohort", "create"),),
             "organisation",
+            options=CREATE_OPTIONS,
         )
     )
     add(

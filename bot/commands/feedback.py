@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from uuid import uuid4
 
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.dates import describe_when
 from bot.errors import UserFacingError
@@ -29,6 +29,15 @@ GIVE = {"geben", "give", "aendern", "edit"}
 ANSWER = {"antworten", "answer"}
 CLOSE = {"schliessen", "close"}
 
+# the options of "feedback starten"
+ROUND_OPTIONS = (
+    Option("titel", N_("Titel"), ("title",)),
+    Option("fuer", N_("wer vorstellt: Person oder Kommune"), ("for",)),
+    Option("bis", N_("Frist, z. B. „Freitag 18 Uhr“"), ("until", "frist", "deadline")),
+    Option("anonym", N_("ja: anonyme Antworten"), ("anonymous",)),
+    Option("fragen", N_("eigene Fragen, getrennt mit |"), ("questions",)),
+)
+
 
 def register(registry: CommandRegistry) -> None:
     add = registry.add
@@ -45,6 +54,7 @@ def register(registry: CommandRegistry) -> None:
             (("1.",), ("1)",)),
             "allgemein",
             needs_cohort=True,
+            free_text=True,
         )
     )
     add(
@@ -58,6 +68,7 @@ def register(registry: CommandRegistry) -> None:
             (("feedback", "start"),),
             "organisation",
             needs_cohort=True,
+            options=ROUND_OPTIONS,
         )
     )
     add(

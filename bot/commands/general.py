@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import LANGUAGES, N_
@@ -79,7 +79,10 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
         ctx._(N_("Aufruf: {syntax}"), syntax=spec.syntax),
         ctx._(N_("Beispiel: {example}"), example=spec.example),
     )
-    blocks: list[Header | Section | Note] = [Header(spec.syntax), Section(lines=lines)]
+    blocks: list[Header | Section | Bullets | Note] = [Header(spec.syntax), Section(lines=lines)]
+    if spec.options:
+        blocks.append(Section(lines=(ctx._(N_("Angaben (NAME=WERT):")),)))
+        blocks.append(Bullets(items=tuple(_option_line(ctx, o) for o in spec.options)))
     # only word aliases: "1." (a numbered feedback answer) is not worth listing
     aliases = ", ".join(" ".join(a) for a in spec.aliases if a[0][:1].isalpha())
     if aliases:
@@ -87,6 +90,15 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
     if access(spec.key, ctx.role) == "refused":
         blocks.append(Note(ctx._(N_("Dieser Befehl ist dem Programmteam vorbehalten."))))
     return Reply(Message(blocks=tuple(blocks), fallback=spec.syntax))
+
+
+def _option_line(ctx: CommandContext, option: Option) -> str:
+    """``plaetze= (seats=) — …``; in English the English name comes first."""
+    names = list(option.names)
+    if ctx.language == "en" and option.aliases:
+        names = [option.aliases[0], option.name, *option.aliases[1:]]
+    also = ", ".join(f"{n}=" for n in names[1:])
+    return f"{names[0]}=" + (f" ({also})" if also else "") + f" — {ctx._(option.help)}"
 
 
 def language_command(ctx: CommandContext) -> Reply:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import NotFound, UserFacingError
 from bot.forms import validate_field
@@ -29,6 +29,17 @@ OPTION_FIELDS = {
     "office": "bueroleitung",
 }
 
+# the options of "anmelden" (English names are mapped to the German ones)
+SIGN_UP_OPTIONS = (
+    Option("name", N_("Ihr Name")),
+    Option("kommune", N_("Ihre Kommune"), ("municipality",)),
+    Option("funktion", N_("Ihre Funktion, z. B. Oberbürgermeisterin"), ("function",)),
+    Option("email", N_("Ihre E-Mail-Adresse"), ("e-mail",)),
+    Option("bueroleitung", N_("Büroleitung (freiwillig)"), ("office", "buero")),
+    Option("zustimmung", N_("ja: Sie willigen in den Datenschutzhinweis ein"), ("consent",)),
+    Option("jahrgang", N_("der Jahrgang, wenn mehrere offen sind"), ("cohort",)),
+)
+
 
 def register(registry: CommandRegistry) -> None:
     add = registry.add
@@ -42,6 +53,7 @@ def register(registry: CommandRegistry) -> None:
             "email=anna@musterstadt.de zustimmung=ja",
             (("register",),),
             "jahrgang",
+            options=SIGN_UP_OPTIONS,
         )
     )
     registry.add_form(FORM_ID, "anmelden", submit)
@@ -114,8 +126,9 @@ def registration_form(ctx: CommandContext, cohort: Cohort, given: dict[str, str]
         FormField(
             "funktion",
             ctx._(N_("Ihre Funktion")),
-            kind="select",
-            options=reg.FUNCTIONS,
+            max_length=reg.FUNCTION_LENGTH,
+            options=reg.FUNCTIONS,  # suggestions: any text is taken as typed
+            hint=ctx._(N_("z. B. Oberbürgermeisterin, Kämmerer, Stabsstelle Demografie")),
             initial=given.get("funktion"),
         ),
         FormField(

@@ -36,6 +36,7 @@ def register(registry: CommandRegistry) -> None:
             "erinnern morgen 9 Uhr; Bericht an das Programmteam schicken",
             (("remind",),),
             "allgemein",
+            free_text=True,
         )
     )
     add(
@@ -48,6 +49,7 @@ def register(registry: CommandRegistry) -> None:
             (("remind", "channel"),),
             "allgemein",
             needs_cohort=True,
+            free_text=True,
         )
     )
     add(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.commands.poll_input import FLAGS, created_reply, number_arg, spec_from
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.polls import POLL_OPTIONS
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_
@@ -13,6 +14,12 @@ from bot.services import topics as svc
 from bot.views import Bullets, Message, Note
 
 DEFAULT_QUESTION = N_("Welche Themen sollen wir beim Besuch in der Gastgeberstadt bearbeiten?")
+
+# the options of "thema vorschlagen"
+PROPOSE_OPTIONS = (
+    Option("titel", N_("Titel"), ("title",)),
+    Option("beschreibung", N_("Beschreibung"), ("description",)),
+)
 
 
 def register(registry: CommandRegistry) -> None:
@@ -28,6 +35,7 @@ def register(registry: CommandRegistry) -> None:
             (("topic", "propose"),),
             "jahrgang",
             needs_cohort=True,
+            options=PROPOSE_OPTIONS,
         )
     )
     add(
@@ -76,6 +84,7 @@ def register(registry: CommandRegistry) -> None:
             (("poll", "from", "topics"),),
             "organisation",
             needs_cohort=True,
+            options=POLL_OPTIONS,
         )
     )
 

@@ -6,6 +6,7 @@ PostgreSQL locks the cohort row (SELECT … FOR UPDATE) before counting seats.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,20 +14,48 @@ from zoneinfo import ZoneInfo
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.notify import tell, tell_organisers
+from bot.router import fold
 from bot.services.audit import record
 from bot.views import Button
 from storage.models import Cohort, Participant, Person
 from storage.uow import UnitOfWork
 
+# The function is free text (≤ 100 characters, stored as typed: "Oberbürgermeisterin",
+# "Kämmerer", "Mayor"); these common ones are suggested in the form and the dialog.
 FUNCTIONS = (
     "Bürgermeister/in",
     "Beigeordnete/r",
     "Fachdezernent/in",
+    "Kämmerer/in",
     "Stadtplaner/in",
     "Demografiebeauftragte/r",
     "Stabsstelle",
-    "Sonstige",
 )
+FUNCTION_LENGTH = 100
+OTHER_FUNCTION = "Sonstige"
+# For statistics, the typed function → one category: gendered and English forms alike. Folded
+# letters only; the first row with a matching part wins, so "Stabsstelle Demografie" is a
+# Stabsstelle and "Deputy Mayor" a Beigeordnete/r, not a mayor.
+FUNCTION_CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Stabsstelle", ("stabsstelle", "staffunit", "staffposition")),
+    ("Beigeordnete/r", ("beigeordnet", "deputymayor", "alderm", "alderwom")),
+    ("Bürgermeister/in", ("buergermeister", "burgermeister", "mayor")),
+    ("Kämmerer/in", ("kaemmer", "treasurer", "financedirector")),
+    ("Fachdezernent/in", ("dezernent", "baurat", "bauraet", "headofdepartment", "departmenthead")),
+    ("Stadtplaner/in", ("stadtplan", "urbanplann", "cityplann", "townplann")),
+    ("Demografiebeauftragte/r", ("demografie", "demographie", "demograph")),
+)
+
+
+def function_category(function: str | None) -> str:
+    """The statistics category of a typed function ("Oberbürgermeisterin" → Bürgermeister/in)."""
+    letters = re.sub(r"[^a-z]", "", fold(function or ""))
+    return next(
+        (category for category, parts in FUNCTION_CATEGORIES if any(p in letters for p in parts)),
+        OTHER_FUNCTION,
+    )
+
+
 ACTIVE = ("confirmed", "waitlisted", "pending")
 
 
