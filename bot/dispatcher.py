@@ -200,7 +200,9 @@ class Dispatcher:
         free = field is not None and field.kind in FREE_TEXT
         if not self._is_command(text) or (free and len(text.split()) > ANSWER_WORDS):
             return self._dialog(request, uow, person, dialog, text)
-        if free and field is not None:
+        if field is not None and accepts(field, text):
+            if not free:  # a choice that fits is the answer
+                return self._dialog(request, uow, person, dialog, text)
             # "Treffen" may be a town, "hilfe" a feedback answer: ask, never guess
             dialog.state = {**dialog.state, "pending_command": text}
             dialog.updated_at = self.clock.now()
@@ -213,8 +215,6 @@ class Dispatcher:
                 )
             ).format(text=shorten(text), label=field.label)
             return [Reply(Message.text(ask))]
-        if field is not None and accepts(field, text):
-            return self._dialog(request, uow, person, dialog, text)
         replies = self._command(request, uow, person, text, translate)
         still = uow.dialogs.of_person(person.id)
         if still is not None and still.id == dialog.id and not still.state.get("noted"):
