@@ -302,3 +302,12 @@ def test_console_clock_takes_seconds_and_never_prints_python_errors(tmp_path: An
     assert "[clock] 2030-01-01T09:00" in text and text.count("[clock]") == 2  # +1s moved it
     assert "„+1x“ verstehe ich nicht" in text and "!clock +30s" in text
     assert "isoformat" not in text
+
+
+def test_the_cohort_counts_functions_by_category(driver: Driver) -> None:
+    driver.say("anna", signup("anna", funktion="Oberbürgermeisterin"))
+    driver.say("ben", signup("ben", funktion="Mayor"))
+    driver.say("cara", signup("cara", funktion="Kämmerer"))
+    assert "Funktionen: Bürgermeister/in 2, Kämmerer/in 1" in driver.say("orga", "jahrgang")
+    driver.say("orga", "sprache en")
+    assert "Functions: Mayor 2, City treasurer 1" in driver.say("orga", "jahrgang")

@@ -32,18 +32,18 @@ FUNCTIONS = (
     "Stabsstelle",
 )
 FUNCTION_LENGTH = 100
-OTHER_FUNCTION = "Sonstige"
+OTHER_FUNCTION = N_("Sonstige")
 # For statistics, the typed function → one category: gendered and English forms alike. Folded
 # letters only; the first row with a matching part wins, so "Stabsstelle Demografie" is a
 # Stabsstelle and "Deputy Mayor" a Beigeordnete/r, not a mayor.
 FUNCTION_CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Stabsstelle", ("stabsstelle", "staffunit", "staffposition")),
-    ("Beigeordnete/r", ("beigeordnet", "deputymayor", "alderm", "alderwom")),
-    ("Bürgermeister/in", ("buergermeister", "burgermeister", "mayor")),
-    ("Kämmerer/in", ("kaemmer", "treasurer", "financedirector")),
-    ("Fachdezernent/in", ("dezernent", "baurat", "bauraet", "headofdepartment", "departmenthead")),
-    ("Stadtplaner/in", ("stadtplan", "urbanplann", "cityplann", "townplann")),
-    ("Demografiebeauftragte/r", ("demografie", "demographie", "demograph")),
+    (N_("Stabsstelle"), ("stabsstelle", "staffunit", "staffposition")),
+    (N_("Beigeordnete/r"), ("beigeordnet", "deputymayor", "alderm", "alderwom")),
+    (N_("Bürgermeister/in"), ("buergermeister", "burgermeister", "mayor")),
+    (N_("Kämmerer/in"), ("kaemmer", "treasurer", "financedirector")),
+    (N_("Fachdezernent/in"), ("dezernent", "baurat", "bauraet", "headofdep", "departmenthead")),
+    (N_("Stadtplaner/in"), ("stadtplan", "urbanplann", "cityplann", "townplann")),
+    (N_("Demografiebeauftragte/r"), ("demografie", "demographie", "demograph")),
 )
 
 
@@ -57,6 +57,17 @@ def function_category(function: str | None) -> str:
 
 
 ACTIVE = ("confirmed", "waitlisted", "pending")
+
+
+def function_counts(uow: UnitOfWork, cohort_id: int) -> list[tuple[str, int]]:
+    """Confirmed participants per function category, most first (for the cohort's overview)."""
+    counts: dict[str, int] = {}
+    for participant in uow.participants.in_cohort(cohort_id, "confirmed"):
+        person = uow.persons.get(participant.person_id)
+        category = function_category(person.function if person else None)
+        counts[category] = counts.get(category, 0) + 1
+    order = [c for c, _parts in FUNCTION_CATEGORIES] + [OTHER_FUNCTION]
+    return sorted(counts.items(), key=lambda item: (-item[1], order.index(item[0])))
 
 
 @dataclass(frozen=True)
