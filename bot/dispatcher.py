@@ -145,7 +145,8 @@ class Dispatcher:
         spec, used = found
         ctx = self._context(request, uow, person, spec.key, seen)
         ctx.args = [t.text for t in parsed.tokens[used:]]
-        ctx.options = spec.read_options(parsed.options)  # refuses unknown ones, nothing ran
+        # unknown options are refused here, before the handler runs
+        ctx.options = spec.read_options(parsed.options, ctx.language)
         if spec.needs_cohort and ctx.cohort is None:
             raise UserFacingError(
                 N_(
@@ -217,7 +218,15 @@ class Dispatcher:
             return [Reply(Message.text(ask))]
         replies = self._command(request, uow, person, text, translate)
         still = uow.dialogs.of_person(person.id)
-        if still is not None and still.id == dialog.id and not still.state.get("noted"):
+        if still is not None and still is not dialog:  # the command opened another dialog
+            ended = translate(
+                N_(
+                    "Die vorige Eingabe „{title}“ ist damit beendet; davon wurde nichts "
+                    "gespeichert."
+                )
+            ).format(title=dialog.state["form"].get("title", ""))
+            replies.append(Reply(Message.text(ended)))
+        if still is dialog and not dialog.state.get("noted"):
             # said once per dialog: the command ran, the dialog waits for its answer
             still.state = {**still.state, "noted": True}
             uow.commit()

@@ -311,3 +311,17 @@ def test_the_cohort_counts_functions_by_category(driver: Driver) -> None:
     assert "Funktionen: Bürgermeister/in 2, Kämmerer/in 1" in driver.say("orga", "jahrgang")
     driver.say("orga", "sprache en")
     assert "Functions: Mayor 2, City treasurer 1" in driver.say("orga", "jahrgang")
+
+
+def test_a_command_that_opens_another_dialog_says_the_first_one_ended(driver: Driver) -> None:
+    _to_consent(driver, "anna")
+    again = driver.say("anna", "anmelden", dm=True)
+    assert "Die vorige Eingabe „Anmeldung: Stadtlabor 20“ ist damit beendet" in again
+    assert "Ihr Name" in again  # the new dialog asks its first question
+
+
+def test_the_refusal_lists_english_option_names_in_english(bot: Bot) -> None:
+    d = Driver(bot)
+    d.say("orga", "sprache en")
+    answer = d.say("orga", 'cohort create "Lab" colour=blue')
+    assert "Possible: seats=, deadline=" in answer

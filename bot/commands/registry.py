@@ -54,10 +54,11 @@ class CommandSpec:
     def key(self) -> str:
         return " ".join(self.words)
 
-    def read_options(self, given: dict[str, str]) -> dict[str, str]:
+    def read_options(self, given: dict[str, str], language: str = "de") -> dict[str, str]:
         """``given`` (keys folded by the router) with every alias mapped to its German name.
 
-        An unknown name is refused with the closest known one; nothing is guessed."""
+        An unknown name is refused with the closest known one (the known ones listed in the
+        caller's ``language``); nothing is guessed."""
         if self.free_text:
             return dict(given)
         by_name = {fold(n).replace("_", "-"): o for o in self.options for n in o.names}
@@ -65,7 +66,7 @@ class CommandSpec:
         for key, value in given.items():
             option = by_name.get(key)
             if option is None:
-                raise self._unknown(key, value, by_name)
+                raise self._unknown(key, value, by_name, language)
             if option.name in read:
                 raise UserFacingError(
                     N_("„{name}=“ ist doppelt angegeben. Bitte nennen Sie es nur einmal."),
@@ -74,11 +75,16 @@ class CommandSpec:
             read[option.name] = _checked(option, key, value)
         return read
 
-    def _unknown(self, key: str, value: str, by_name: dict[str, Option]) -> UserFacingError:
+    def _unknown(
+        self, key: str, value: str, by_name: dict[str, Option], language: str
+    ) -> UserFacingError:
         shown = value if len(value) <= 40 else value[:40] + "…"
         shown = f'"{shown}"' if not shown or any(c.isspace() for c in shown) else shown
         close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.6)
-        known = ", ".join(f"{o.name}=" for o in self.options)
+        english = language == "en"
+        known = ", ".join(
+            f"{o.aliases[0] if english and o.aliases else o.name}=" for o in self.options
+        )
         if close:
             return UserFacingError(
                 N_(
