@@ -7,6 +7,7 @@ from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import LANGUAGES, N_
 from bot.permissions import access
+from bot.router import shorten
 from bot.views import Bullets, Header, Message, Note, Section
 
 GROUPS = {
@@ -71,7 +72,7 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
                 "Zu „{name}“ gibt es keine Hilfe, weil es diesen Befehl nicht gibt.{hint} "
                 "„hilfe“ listet alle Befehle."
             ),
-            name=name[:40],
+            name=shorten(name, 40),
             hint=f" → {suggestion}?" if suggestion else "",
         )
     lines = (

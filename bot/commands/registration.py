@@ -8,6 +8,7 @@ from bot.errors import NotFound, UserFacingError
 from bot.forms import validate_field
 from bot.i18n import N_
 from bot.people import resolve_person
+from bot.router import shorten
 from bot.services import registration as reg
 from bot.views import Form, FormField, Message, Note, Section
 from storage.models import Cohort
@@ -172,7 +173,8 @@ def _target_cohort(ctx: CommandContext) -> Cohort:
         cohort = ctx.uow.cohorts.get_by_name(ctx.options["jahrgang"])
         if cohort is None:
             raise NotFound(
-                N_("Einen Jahrgang „{name}“ kenne ich nicht."), name=ctx.options["jahrgang"][:80]
+                N_("Einen Jahrgang „{name}“ kenne ich nicht."),
+                name=shorten(ctx.options["jahrgang"]),
             )
         return cohort
     if ctx.cohort is not None:

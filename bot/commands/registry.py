@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.router import Token, fold
+from bot.router import Token, fold, shorten
 
 Handler = Callable[[CommandContext], Reply]
 FormHandler = Callable[[CommandContext, dict[str, str]], Reply]
@@ -78,7 +78,7 @@ class CommandSpec:
     def _unknown(
         self, key: str, value: str, by_name: dict[str, Option], language: str
     ) -> UserFacingError:
-        shown = value if len(value) <= 40 else value[:40] + "…"
+        shown = shorten(value, 40)
         shown = f'"{shown}"' if not shown or any(c.isspace() for c in shown) else shown
         close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.6)
         english = language == "en"
@@ -91,7 +91,7 @@ class CommandSpec:
                     "„{key}=“ kenne ich nicht (bei „{command}“). Meinten Sie {suggestion}={value}? "
                     "Möglich sind: {known} — es wurde nichts ausgeführt."
                 ),
-                key=key[:40],
+                key=shorten(key, 40),
                 command=self.key,
                 suggestion=close[0],
                 value=shown,
@@ -103,7 +103,7 @@ class CommandSpec:
                     "„{key}=“ kenne ich nicht (bei „{command}“). Möglich sind: {known} — "
                     "„hilfe {command}“ erklärt sie. Es wurde nichts ausgeführt."
                 ),
-                key=key[:40],
+                key=shorten(key, 40),
                 command=self.key,
                 known=known,
             )
@@ -113,9 +113,9 @@ class CommandSpec:
                 'es Text, setzen Sie ihn in Anführungszeichen: "{key}={value}". Es wurde '
                 "nichts ausgeführt."
             ),
-            key=key[:40],
+            key=shorten(key, 40),
             command=self.key,
-            value=value[:40],
+            value=shorten(value, 40),
         )
 
 
@@ -125,8 +125,8 @@ def _checked(option: Option, key: str, value: str) -> str:
         if not (digits.isdigit() and int(digits) >= 1):
             raise UserFacingError(
                 N_("„{key}“ muss eine ganze Zahl ab 1 sein (nicht „{value}“), z. B. {key}=20."),
-                key=key[:40],
-                value=value[:40],
+                key=shorten(key, 40),
+                value=shorten(value, 40),
             )
     return value
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
+from bot.router import shorten
 from bot.services.meetings import local_days
 from bot.services.participants import safe_cell
 from storage.models import Meeting, Participant, Person
@@ -74,7 +75,7 @@ def parse_answer(words: list[str], meeting: Meeting, tz: ZoneInfo) -> tuple[int,
                     "„{word}“ verstehe ich nicht. Bitte antworten Sie mit ja, nein oder "
                     "tag1 … tag{count}, auch mehrere (Treffen {n} hat {count} Tage)."
                 ),
-                word=part[:40],
+                word=shorten(part, 40),
                 count=count,
                 n=meeting.number,
             )
