@@ -18,7 +18,7 @@ from bot.clock import SimulatedClock
 from bot.commands import build_registry
 from bot.commands.registry import CommandSpec
 from bot.router import fold, parse_line
-from bot.services.registration import function_category
+from bot.services.functions import function_category
 from handlers.console_app import start_console
 from handlers.slack.forms import form_modal
 from tests.conftest import START

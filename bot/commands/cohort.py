@@ -10,7 +10,7 @@ from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.router import confirmed, fold
-from bot.services import cohorts, registration
+from bot.services import cohorts, functions
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 
 # the options of "jahrgang anlegen": one table for parsing, "hilfe" and refusals
@@ -97,7 +97,7 @@ def show(ctx: CommandContext) -> Reply:
                 N_("Ende: {date}"), date=format_when(data.ended_at.astimezone(ctx.tz), ctx.language)
             )
         )
-    if counts := registration.function_counts(ctx.uow, ctx.cohort.id):  # by category
+    if counts := functions.function_counts(ctx.uow, ctx.cohort.id):  # by category
         shown = ", ".join(f"{ctx._(category)} {n}" for category, n in counts)
         lines.append(ctx._(N_("Funktionen: {counts}"), counts=shown))
     meetings = tuple(

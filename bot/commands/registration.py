@@ -9,6 +9,7 @@ from bot.forms import validate_field
 from bot.i18n import N_
 from bot.people import resolve_person
 from bot.router import shorten
+from bot.services import functions
 from bot.services import registration as reg
 from bot.views import Form, FormField, Message, Note, Section
 from storage.models import Cohort
@@ -127,8 +128,8 @@ def registration_form(ctx: CommandContext, cohort: Cohort, given: dict[str, str]
         FormField(
             "funktion",
             ctx._(N_("Ihre Funktion")),
-            max_length=reg.FUNCTION_LENGTH,
-            options=reg.FUNCTIONS,  # suggestions: any text is taken as typed
+            max_length=functions.FUNCTION_LENGTH,
+            options=functions.FUNCTIONS,  # suggestions: any text is taken as typed
             hint=ctx._(N_("z. B. Oberbürgermeisterin, Kämmerer, Stabsstelle Demografie")),
             initial=given.get("funktion"),
         ),
