@@ -17,11 +17,20 @@ from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
 from bot.context import CommandContext, Reply, Request, Role
 from bot.errors import PermissionDenied, TemporarilyUnavailable, UserFacingError
-from bot.forms import continue_dialog, start_dialog
+from bot.forms import (
+    CANCEL,
+    FREE_TEXT,
+    NO,
+    YES,
+    accepts,
+    continue_dialog,
+    current_field,
+    start_dialog,
+)
 from bot.i18n import N_, translator
 from bot.people import ensure_person
 from bot.permissions import access
-from bot.router import clean, parse_line, strip_prefix
+from bot.router import clean, fold, parse_line, shorten, strip_prefix
 from bot.services import cohort_end
 from bot.settings import Settings
 from bot.views import Message
@@ -30,6 +39,14 @@ from storage.models import Dialog, Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# A longer line in a free-text field of a dialog is an answer even if it starts with a
+# command word ("Treffen in Hamburg fand ich …"); a short one is asked about.
+ANSWER_WORDS = 6
+NOTHING_TO_CANCEL = N_(
+    "Es läuft gerade keine Eingabe, die „abbrechen“ beenden könnte; es wurde nichts geändert. "
+    "„hilfe“ zeigt, was möglich ist."
+)
 
 
 @dataclass
@@ -106,14 +123,16 @@ class Dispatcher:
         if request.conversation.is_direct and not had_prefix:
             dialog = uow.dialogs.of_person(person.id)
             if dialog is not None:
-                return self._dialog(request, uow, person, dialog, text)
+                return self._in_dialog(request, uow, person, dialog, text, translate)
         if not text:
             return [self._hint(translate)] if had_prefix else []
         if confirm.is_yes(text):
-            return self._confirmed(request, uow, person)
-        return self._command(request, uow, person, text, seen, confirmed=False)
+            return self._confirmed(request, uow, person, translate)
+        return self._command(request, uow, person, text, translate, seen)
 
-    def _confirmed(self, request: Request, uow: UnitOfWork, person: Person) -> list[Reply]:
+    def _confirmed(
+        self, request: Request, uow: UnitOfWork, person: Person, translate: Callable[[str], str]
+    ) -> list[Reply]:
         """``ja``: run the command whose preview the person saw, now for real."""
         waiting = confirm.pending(uow, person.id, self.clock.now())
         if waiting is None or not confirm.matches(waiting, request.conversation):
@@ -121,7 +140,7 @@ class Dispatcher:
             raise UserFacingError(confirm.NOTHING_PENDING)
         confirm.forget(uow, person.id)
         again = replace(request, text=waiting.text, conversation=waiting.conversation)
-        return self._command(again, uow, person, waiting.text, None, confirmed=True)
+        return self._command(again, uow, person, waiting.text, translate, None, confirmed=True)
 
     def _command(
         self,
@@ -129,19 +148,22 @@ class Dispatcher:
         uow: UnitOfWork,
         person: Person,
         text: str,
-        seen: caller.Channel | None,
+        translate: Callable[[str], str],
+        seen: caller.Channel | None = None,
         *,
-        confirmed: bool,
+        confirmed: bool = False,
     ) -> list[Reply]:
-        translate = translator(person.language or self.settings.language)
         parsed = parse_line(text)
         found = self.registry.resolve(parsed.tokens)
         if found is None:
+            if fold(text) in CANCEL:  # "abbrechen" with nothing open: never "ablehnen"
+                return [Reply(Message.text(translate(NOTHING_TO_CANCEL)))]
             return [self._unknown(text, translate)]
         spec, used = found
         ctx = self._context(request, uow, person, spec.key, seen)
         ctx.args = [t.text for t in parsed.tokens[used:]]
-        ctx.options = parsed.options
+        # unknown options are refused here, before the handler runs
+        ctx.options = spec.read_options(parsed.options, ctx.language)
         if spec.key in confirm.PREVIEWED:
             ctx.args, skip = confirm.take_skip_flag(spec.key, parsed.tokens[used:])
             ctx.confirmed = confirmed or skip
@@ -174,6 +196,81 @@ class Dispatcher:
         cohort_end.check_writable(key, [], ctx.cohort, self.settings.timezone)
         ctx.options = dict(context)
         return handler(ctx, values)
+
+    def _in_dialog(
+        self,
+        request: Request,
+        uow: UnitOfWork,
+        person: Person,
+        dialog: Dialog,
+        text: str,
+        translate: Callable[[str], str],
+    ) -> list[Reply]:
+        """A line typed while a guided dialog is open: an answer, or a command that runs
+        (the dialog stays open), or — when it could be either — the question which."""
+        pending = dialog.state.get("pending_command")
+        if isinstance(pending, str):
+            dialog.state = {k: v for k, v in dialog.state.items() if k != "pending_command"}
+            answer = fold(text.strip())
+            if answer in YES:  # cancel the dialog, run the command
+                uow.dialogs.remove(dialog)
+                uow.commit()
+                done = Reply(Message.text(translate(N_("Eingabe abgebrochen."))))
+                return [done, *self._command(request, uow, person, pending, translate)]
+            if answer in NO:  # it was the answer after all
+                return self._dialog(request, uow, person, dialog, pending)
+        field = current_field(dialog)
+        free = field is not None and field.kind in FREE_TEXT
+        if not self._is_command(text) or (free and len(text.split()) > ANSWER_WORDS):
+            return self._dialog(request, uow, person, dialog, text)
+        if field is not None and accepts(field, text):
+            if not free:  # a choice that fits is the answer
+                return self._dialog(request, uow, person, dialog, text)
+            # "Treffen" may be a town, "hilfe" a feedback answer: ask, never guess
+            dialog.state = {**dialog.state, "pending_command": text}
+            dialog.updated_at = self.clock.now()
+            uow.commit()
+            ask = translate(
+                N_(
+                    "„{text}“ ist auch ein Befehl. Dialog abbrechen und den Befehl ausführen? "
+                    "Antworten Sie „ja“. Mit „nein“ nehme ich „{text}“ als Antwort auf "
+                    "„{label}“."
+                )
+            ).format(text=shorten(text), label=field.label)
+            return [Reply(Message.text(ask))]
+        replies = self._command(request, uow, person, text, translate)
+        still = uow.dialogs.of_person(person.id)
+        if still is not None and still is not dialog:  # the command opened another dialog
+            ended = translate(
+                N_(
+                    "Die vorige Eingabe „{title}“ ist damit beendet; davon wurde nichts "
+                    "gespeichert."
+                )
+            ).format(title=dialog.state["form"].get("title", ""))
+            replies.append(Reply(Message.text(ended)))
+        if still is dialog and not dialog.state.get("noted"):
+            # said once per dialog: the command ran, the dialog waits for its answer
+            still.state = {**still.state, "noted": True}
+            uow.commit()
+            label = field.label if field is not None else ""
+            note = translate(
+                N_(
+                    "Ihre Eingabe läuft weiter: Antworten Sie auf „{label}“, oder „abbrechen“ "
+                    "beendet sie."
+                )
+            ).format(label=label)
+            replies.append(Reply(Message.text(note)))
+        return replies
+
+    def _is_command(self, text: str) -> bool:
+        try:
+            tokens = parse_line(text).tokens
+        except UserFacingError:
+            return False
+        # "1. …" (a numbered feedback answer) is an answer here, not the command alias
+        if not tokens or not tokens[0].text[:1].isalpha():
+            return False
+        return self.registry.resolve(tokens) is not None
 
     def _dialog(
         self, request: Request, uow: UnitOfWork, person: Person, dialog: Dialog, text: str
@@ -247,7 +344,7 @@ class Dispatcher:
         )
 
     def _unknown(self, text: str, translate: Callable[[str], str]) -> Reply:
-        word = text.split()[0][:40]
+        word = shorten(text.split()[0], 40)
         suggestion = self.registry.suggest(text)
         if suggestion:
             msg = translate(

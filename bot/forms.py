@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.router import fold
+from bot.router import fold, shorten
 from bot.views import Form, FormField, Message, Note, Section
 from storage.models import Dialog
 from storage.uow import UnitOfWork
@@ -62,10 +62,15 @@ def validate_field(field: FormField, raw: str | None) -> str | None:
     if field.kind == "email" and not _EMAIL.match(value):
         raise UserFacingError(
             N_("„{value}“ ist keine gültige E-Mail-Adresse. Beispiel: anna.muster@musterstadt.de"),
-            value=value[:80],
+            value=shorten(value),
         )
     if field.kind == "select":
         return _choose(field, value)
+    if field.kind == "text" and field.options:
+        # free text with suggestions: a suggestion's number picks it, any other text is kept
+        if value.isdigit() and 1 <= int(value) <= len(field.options):
+            return field.options[int(value) - 1]
+        return " ".join(value.split())
     if field.kind == "consent":
         answer = fold(value)
         if answer in YES:
@@ -94,7 +99,7 @@ def _choose(field: FormField, value: str) -> str:
             return found[0]
     raise UserFacingError(
         N_("„{value}“ steht nicht zur Wahl. Möglich sind: {options}."),
-        value=value[:60],
+        value=shorten(value),
         options=", ".join(f"{i}. {o}" for i, o in enumerate(field.options, 1)),
     )
 
@@ -114,6 +119,8 @@ class DialogStep:
 
 def question(form: Form, field: FormField, translate: Callable[[str], str]) -> Message:
     lines = [field.label]
+    if field.options and field.kind == "text":
+        lines.append(translate(N_("Vorschläge (Nummer genügt) – oder schreiben Sie Ihre eigene:")))
     if field.options:
         lines.extend(f"{i}. {o}" for i, o in enumerate(field.options, 1))
     if field.hint:
@@ -172,7 +179,7 @@ def continue_dialog(
                 "„{text}“ haben Sie eben schon bei „{previous}“ geschrieben. Jetzt geht es um "
                 "die nächste Frage. Ist es wirklich dasselbe, schreiben Sie es noch einmal."
             )
-        ).format(text=text.strip()[:80], previous=repeated.label)
+        ).format(text=shorten(text.strip()), previous=repeated.label)
         asked = question(form, field, translate)
         return DialogStep(Message(blocks=(Section(lines=(again,)), *asked.blocks), fallback=again))
     values[field.name] = value or ""
@@ -181,7 +188,8 @@ def continue_dialog(
         uow.dialogs.remove(dialog)
         return DialogStep(Message.text(""), finished_values=values, form=form)
     last = {"field": field.name, "text": text.strip()}
-    dialog.state = {"form": dialog.state["form"], "values": values, "last": last}
+    noted = {"noted": True} if dialog.state.get("noted") else {}  # said once per dialog
+    dialog.state = {"form": dialog.state["form"], "values": values, "last": last, **noted}
     dialog.updated_at = now
     return DialogStep(question(form, nxt, translate))
 
@@ -203,6 +211,20 @@ def _repeated_answer(
     # "keine" for two feedback questions in a row is a real answer; a long text twice is not
     short = len(text.strip()) < LONG_REPEAT
     return None if field.kind == "longtext" and short else previous
+
+
+def current_field(dialog: Dialog) -> FormField | None:
+    """The field the open dialog is asking for."""
+    return _next_field(form_from_dict(dialog.state["form"]), dict(dialog.state["values"]))
+
+
+def accepts(field: FormField, text: str) -> bool:
+    """Whether ``text`` is a valid answer for ``field`` (nothing is stored)."""
+    try:
+        validate_field(field, text)
+    except UserFacingError:
+        return False
+    return True
 
 
 def _next_field(form: Form, values: dict[str, str]) -> FormField | None:

@@ -17,8 +17,15 @@ MAX_COMMAND_LENGTH = 16_000
 PREFIXES = ("/stadtlabor", "!stadtlabor")
 # opening quote → closing quotes accepted for it (typographic quotes are often mismatched)
 _QUOTES = {'"': '"“”', "„": '“”"', "“": '”“"', "”": '”"', "»": "«", "«": "»"}
+_ESCAPED = re.compile(r'\\(["“”»«„])')
 _KEY = re.compile(r"^[A-Za-zÄÖÜäöüß][\wÄÖÜäöüß-]*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\u200c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The zero-width joiner builds emoji sequences ("🤷‍♀️", "👨‍👩‍👧"): kept between two emoji
+# (a variation selector or skin tone may end the first), dropped everywhere else.
+_EMOJI = (
+    "\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff"
+)
+_STRAY_ZWJ = re.compile(f"(?<![{_EMOJI}\ufe0f\U0001f3fb-\U0001f3ff])\u200d|\u200d(?![{_EMOJI}])")
 
 
 def fold(word: str) -> str:
@@ -50,7 +57,14 @@ class ParsedLine:
 def clean(text: str) -> str:
     """Normalise Unicode and drop control characters (kept: newline and tab)."""
     text = unicodedata.normalize("NFC", text)
+    text = _STRAY_ZWJ.sub("", text)
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """What the person typed, for quoting it back: one line, at most ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit].rstrip() + "…"
 
 
 # The word that confirms a destructive command typed again ("vergessen ja", "… entfernen @x ja").
@@ -91,7 +105,14 @@ def tokenize(text: str) -> list[tuple[str, int | None]]:
         ch = text[i]
         if ch in _QUOTES:
             closers = _QUOTES[ch]
-            end = next((j for j in range(i + 1, len(text)) if text[j] in closers), -1)
+            # a backslash keeps a quote inside the text ("Kim \"KK\" Lee"); any other
+            # backslash is an ordinary character ("A\B")
+            end = next(
+                (j for j in range(i + 1, len(text)) if text[j] in closers and text[j - 1] != "\\"),
+                -1,
+            )
+            if end == -1:  # 'C:\temp\" …': the backslash ends the text, the quote closes it
+                end = next((j for j in range(i + 1, len(text)) if text[j] in closers), -1)
             if end == -1:
                 raise UserFacingError(
                     N_(
@@ -101,7 +122,8 @@ def tokenize(text: str) -> list[tuple[str, int | None]]:
                 )
             if quoted is None:
                 quoted = len("".join(current))
-            current.append(text[i + 1 : end])
+            inner = text[i + 1 : end]
+            current.append(inner if inner.endswith("\\") else _ESCAPED.sub(r"\1", inner))
             in_token = True
             i = end + 1
             continue

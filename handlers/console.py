@@ -30,7 +30,7 @@ DEFAULT_CHANNEL = "stadtlabor"
 _LINE = re.compile(
     r"^@(?P<user>[\w.-]{1,64})\s*(?:#(?P<channel>[\w.-]{1,64})\s*)?(?P<rest>.*)$", re.S
 )
-_DURATION = re.compile(r"^\+(\d{1,6})\s*([mhdw])$")
+_DURATION = re.compile(r"^\+(\d{1,6})\s*([smhdw])$")
 
 
 @dataclass
@@ -149,9 +149,12 @@ class ConsoleBackend:
                     if moment.tzinfo is None:
                         moment = moment.replace(tzinfo=self.tz)
                     self.clock.set(moment)
-        except (ValueError, OverflowError) as exc:
+        except (ValueError, OverflowError):
+            # the typed text, not Python's exception text, and what works instead
             self.out.write(
-                f"!clock: {exc}. Beispiele: !clock +2d, !clock +3h, !clock 2026-12-01T09:00\n\n"
+                f"!clock: „{arg[:40]}“ verstehe ich nicht. Vorspulen mit +N und s, m, h, d "
+                "oder w (z. B. !clock +30s, !clock +3h, !clock +2d) oder eine Zeit setzen "
+                "(!clock 2026-12-01T09:00).\n\n"
             )
             return
         now = self.clock.now().astimezone(self.tz)
@@ -159,4 +162,4 @@ class ConsoleBackend:
         self.run_due(self.clock.now())
 
 
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -145,3 +145,22 @@ def test_export_and_erase_person(driver: Driver, bot: Bot) -> None:
         attendance.erase_person(uow, anna.id, "Person-1")
         uow.commit()
         assert attendance.export_person(uow, anna.id) == {"teilnahme": []}
+
+
+def test_several_days_in_one_answer_are_all_recorded(driver: Driver) -> None:
+    """`teilnahme 1 tag1 tag2` used to record day 1 only."""
+    assert "Sie kommen (Tag 1, 2)" in driver.say("anna", "teilnahme 1 tag1 tag2")
+    assert "Sie kommen (Tag 1, 2)" in driver.say("ben", "teilnahme 1 tag2,tag1")
+    refused = driver.say("cara", "teilnahme 1 tag1 morgen")
+    assert "„morgen“ verstehe ich nicht" in refused
+    assert "noch nicht geantwortet" in driver.say("cara", "teilnahme 1")  # nothing stored
+
+
+def test_needs_given_before_the_answer_are_kept(driver: Driver) -> None:
+    """`teilnahme 1 essen=vegan` before yes/no used to be dropped."""
+    noted = driver.say("cara", "teilnahme 1 essen=vegan")
+    assert "Notiert für Treffen 1: vegan" in noted and "Kommen Sie?" in noted
+    overview = driver.say("orga", "teilnahme 1 uebersicht")
+    waiting = next(line for line in overview.splitlines() if "Noch keine Antwort" in line)
+    assert "Cara Muster" in waiting and "Absagen: niemand" in overview  # needs: no answer
+    assert "Sie kommen (Tag 2). vegan" in driver.say("cara", "teilnahme 1 tag2")

@@ -97,3 +97,29 @@ def test_language_switch_changes_answers(bot: Bot) -> None:
 @pytest.mark.parametrize("text", ['hilfe ""', "hilfe „“", 'HILFE " "', "help    "])
 def test_help_with_empty_topic_is_the_general_help(bot: Bot, text: str) -> None:
     assert "Stadtlabor-Bot: was Sie tun können" in Driver(bot).say("anna", text)
+
+
+@pytest.mark.parametrize(
+    ("typed", "never"),
+    [
+        ("unregister", "anmelden"),
+        ("deregister", "anmelden"),
+        ("abbrechen", "ablehnen"),
+        ("cancel", "ablehnen"),
+    ],
+)
+def test_never_suggests_the_opposite_action(bot: Bot, typed: str, never: str) -> None:
+    """`unregister` used to suggest "anmelden", `abbrechen` (no dialog) "ablehnen"."""
+    answer = Driver(bot).say("anna", typed)
+    assert f"„{never}“" not in answer
+    assert "Meinten Sie" not in answer
+
+
+def test_cancel_without_a_dialog_says_so(bot: Bot) -> None:
+    answer = Driver(bot).say("anna", "abbrechen", dm=True)
+    assert "keine Eingabe, die „abbrechen“ beenden könnte" in answer
+
+
+def test_typos_still_get_their_suggestion(bot: Bot) -> None:
+    assert "Meinten Sie „abmelden“?" in Driver(bot).say("anna", "abmeldn")
+    assert "Meinten Sie „anmelden“?" in Driver(bot).say("anna", "anmeldn")

@@ -92,3 +92,28 @@ def test_registry_resolves_aliases_case_and_umlauts() -> None:
 def test_quoted_words_are_never_command_words() -> None:
     registry = build_registry()
     assert registry.resolve(parse_line('"hilfe"').tokens) is None
+
+
+@pytest.mark.parametrize(
+    "emoji", ["🤷\u200d♀️", "👨\u200d👩\u200d👧", "🏳️\u200d🌈", "🧑🏽\u200d💻", "❤️\u200d🔥"]
+)
+def test_zero_width_joiner_is_kept_inside_emoji(emoji: str) -> None:
+    """ "🤷‍♀️" used to become "🤷♀️" (two emoji): the joiner was stripped with the controls."""
+    assert clean(f"Stimmung: {emoji}!") == f"Stimmung: {emoji}!"
+
+
+def test_stray_zero_width_joiner_is_still_dropped() -> None:
+    assert clean("Ham\u200dburg \u200d🤷 x\u200d") == "Hamburg 🤷 x"
+
+
+@pytest.mark.parametrize(
+    ("line", "word"),
+    [
+        (r'x "A\B"', "A\\B"),
+        (r'x "Kim \"KK\" Lee"', 'Kim "KK" Lee'),
+        (r'x "C:\temp\" y', "C:\\temp\\"),
+    ],
+)
+def test_backslash_in_quotes(line: str, word: str) -> None:
+    """A backslash stays; before a quote it keeps the quote in the text."""
+    assert parse_line(line).words[1] == word

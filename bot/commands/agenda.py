@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.commands import meeting_input
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.dates.resolve import to_aware
 from bot.errors import UserFacingError
@@ -36,6 +36,18 @@ EXAMPLE = (
     'wer="Programmteam" raum="Saal 1"'
 )
 
+# the options of "programmpunkt"
+ITEM_OPTIONS = (
+    Option("von", N_("Beginn, z. B. „10 Uhr“"), ("from",)),
+    Option("bis", N_("Ende, z. B. „11:30“"), ("to",)),
+    Option("tag", N_("der Tag des Treffens (1, 2, …)"), ("day",), "positive"),
+    Option("titel", N_("Titel"), ("title",)),
+    Option("art", N_("Art, z. B. Input, Pause, Exkursion"), ("kind",)),
+    Option("wer", N_("wer spricht oder leitet"), ("who",)),
+    Option("raum", N_("Raum"), ("room",)),
+    Option("beschreibung", N_("Beschreibung"), ("description",)),
+)
+
 
 def register(registry: CommandRegistry) -> None:
     registry.add(
@@ -49,6 +61,7 @@ def register(registry: CommandRegistry) -> None:
             (("item",), ("agenda-item",)),
             "organisation",
             needs_cohort=True,
+            options=ITEM_OPTIONS,
         )
     )
     registry.add(

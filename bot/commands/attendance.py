@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 from bot.commands import meeting_input
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_
@@ -29,6 +29,13 @@ NEED_OPTIONS = {
 }
 YES_NO = {"ja": True, "yes": True, "nein": False, "no": False}
 
+# the options of "teilnahme" (see NEED_OPTIONS)
+ATTENDANCE_OPTIONS = (
+    Option("essen", N_("Essenswünsche, z. B. vegetarisch"), ("food", "ernaehrung")),
+    Option("barrierefreiheit", N_("Bedarf an Barrierefreiheit"), ("accessibility",)),
+    Option("uebernachtung", N_("ja oder nein: Übernachtung gewünscht"), ("overnight",)),
+)
+
 
 def register(registry: CommandRegistry) -> None:
     registry.add(
@@ -42,6 +49,7 @@ def register(registry: CommandRegistry) -> None:
             (("attendance",), ("rsvp",)),
             "jahrgang",
             needs_cohort=True,
+            options=ATTENDANCE_OPTIONS,
         )
     )
     registry.add(
@@ -99,11 +107,21 @@ def attendance(ctx: CommandContext) -> Reply:
     if not action and not _needs(ctx):
         row = svc.answer_of(ctx.uow, meeting, ctx.person.id)
         return Reply(Message.text(_describe(ctx, meeting, row)))
-    answer = svc.Answer(svc.parse_days(action, meeting, ctx.tz)) if action else None
+    # every word is part of the answer: "tag1 tag2" is both days, never just the first
+    answer = svc.Answer(svc.parse_answer(args, meeting, ctx.tz)) if action else None
     row = svc.give(ctx.uow, meeting, ctx.person, answer, ctx.now, **_needs(ctx))
     ctx.uow.commit()
     hint = ctx._(N_("Ändern können Sie das, bis das Programmteam die Rückmeldungen schließt."))
     text = _describe(ctx, meeting, row)
+    if row.days == svc.NOT_ANSWERED:
+        text = ctx._(
+            N_(
+                "Notiert für Treffen {n}: {needs}. Kommen Sie? Bitte „teilnahme {n} ja“, "
+                "„nein“ oder „tag1“ … (auch mehrere Tage)."
+            ),
+            n=meeting.number,
+            needs="; ".join(_needs_text(ctx, row)),
+        )
     return Reply(Message((Section((text,)), Note(hint)), fallback=text))
 
 
@@ -140,6 +158,10 @@ def _describe(ctx: CommandContext, meeting: Meeting, row: Attendance | None) -> 
             title=meeting.title,
             days=", ".join(str(d) for d in days),
         )
+    return f"{text} {'; '.join(_needs_text(ctx, row))}".strip()
+
+
+def _needs_text(ctx: CommandContext, row: Attendance) -> list[str]:
     extras = []  # each echo says what it is; nothing when nothing was given
     if row.dietary:
         extras.append(ctx._(N_("Essen: {value}"), value=row.dietary))
@@ -149,7 +171,7 @@ def _describe(ctx: CommandContext, meeting: Meeting, row: Attendance | None) -> 
         extras.append(
             ctx._(N_("mit Übernachtung")) if row.overnight else ctx._(N_("ohne Übernachtung"))
         )
-    return f"{text} {'; '.join(extras)}".strip()
+    return extras
 
 
 def _mine(ctx: CommandContext) -> Reply:

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from datetime import time
 
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.permissions import access
 from bot.router import confirmed, fold
-from bot.services import cohort_end, cohorts
+from bot.services import cohort_end, cohorts, functions
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
+
+# the options of "jahrgang anlegen": one table for parsing, "hilfe" and refusals
+CREATE_OPTIONS = (
+    Option("plaetze", N_("Anzahl der Plätze (Standard 20)"), ("seats", "capacity"), "positive"),
+    Option("anmeldeschluss", N_("Anmeldeschluss, z. B. 15.10.2027"), ("deadline",)),
+    Option("sprache", N_("Sprache der Beiträge im Kanal: de oder en"), ("language",)),
+)
 
 
 def register(registry: CommandRegistry) -> None:
@@ -38,6 +45,7 @@ def register(registry: CommandRegistry) -> None:
             'jahrgang anlegen "Stadtlabor 2026/27" plaetze=20 anmeldeschluss="31.12.2026"',
             (("cohort", "create"),),
             "organisation",
+            options=CREATE_OPTIONS,
         )
     )
     add(
@@ -97,6 +105,9 @@ def show(ctx: CommandContext) -> Reply:
                 N_("Ende: {date}"), date=format_when(data.ended_at.astimezone(ctx.tz), ctx.language)
             )
         )
+    if counts := functions.function_counts(ctx.uow, ctx.cohort.id):  # by category
+        shown = ", ".join(f"{ctx._(category)} {n}" for category, n in counts)
+        lines.append(ctx._(N_("Funktionen: {counts}"), counts=shown))
     meetings = tuple(
         f"{n}. {title} – {format_when(start.astimezone(ctx.tz), ctx.language)}"
         for n, title, start in data.meetings

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from bot import confirm
 from bot.commands import previews
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.dates import describe_when
 from bot.errors import UserFacingError
@@ -31,6 +31,15 @@ GIVE = {"geben", "give", "aendern", "edit"}
 ANSWER = {"antworten", "answer"}
 CLOSE = {"schliessen", "close"}
 
+# the options of "feedback starten"
+ROUND_OPTIONS = (
+    Option("titel", N_("Titel"), ("title",)),
+    Option("fuer", N_("wer vorstellt: Person oder Kommune"), ("for",)),
+    Option("bis", N_("Frist, z. B. „Freitag 18 Uhr“"), ("until", "frist", "deadline")),
+    Option("anonym", N_("ja: anonyme Antworten"), ("anonymous",)),
+    Option("fragen", N_("eigene Fragen, getrennt mit |"), ("questions",)),
+)
+
 
 def register(registry: CommandRegistry) -> None:
     add = registry.add
@@ -47,6 +56,7 @@ def register(registry: CommandRegistry) -> None:
             (("1.",), ("1)",)),
             "allgemein",
             needs_cohort=True,
+            free_text=True,
         )
     )
     add(
@@ -60,6 +70,7 @@ def register(registry: CommandRegistry) -> None:
             (("feedback", "start"),),
             "organisation",
             needs_cohort=True,
+            options=ROUND_OPTIONS,
         )
     )
     add(

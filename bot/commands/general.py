@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply, Role
 from bot.errors import UserFacingError
 from bot.i18n import LANGUAGES, N_
 from bot.permissions import PERMISSIONS, access
+from bot.router import shorten
 from bot.views import Bullets, Header, Message, Note, Section
 
 GROUPS = {
@@ -71,7 +72,7 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
                 "Zu „{name}“ gibt es keine Hilfe, weil es diesen Befehl nicht gibt.{hint} "
                 "„hilfe“ listet alle Befehle."
             ),
-            name=name[:40],
+            name=shorten(name, 40),
             hint=f" → {suggestion}?" if suggestion else "",
         )
     lines = (
@@ -79,7 +80,10 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
         ctx._(N_("Aufruf: {syntax}"), syntax=spec.syntax),
         ctx._(N_("Beispiel: {example}"), example=example_for(spec.example, spec.key, ctx.role)),
     )
-    blocks: list[Header | Section | Note] = [Header(spec.syntax), Section(lines=lines)]
+    blocks: list[Header | Section | Bullets | Note] = [Header(spec.syntax), Section(lines=lines)]
+    if spec.options:
+        blocks.append(Section(lines=(ctx._(N_("Angaben (NAME=WERT):")),)))
+        blocks.append(Bullets(items=tuple(_option_line(ctx, o) for o in spec.options)))
     # only word aliases: "1." (a numbered feedback answer) is not worth listing
     aliases = ", ".join(" ".join(a) for a in spec.aliases if a[0][:1].isalpha())
     if aliases:
@@ -99,6 +103,15 @@ def example_for(example: str, key: str, role: Role) -> str:
         (k for n in range(len(words), 0, -1) if (k := " ".join(words[:n])) in PERMISSIONS), key
     )
     return key if access(sub, role) == "refused" else example
+
+
+def _option_line(ctx: CommandContext, option: Option) -> str:
+    """``plaetze= (seats=) — …``; in English the English name comes first."""
+    names = list(option.names)
+    if ctx.language == "en" and option.aliases:
+        names = [option.aliases[0], option.name, *option.aliases[1:]]
+    also = ", ".join(f"{n}=" for n in names[1:])
+    return f"{names[0]}=" + (f" ({also})" if also else "") + f" — {ctx._(option.help)}"
 
 
 def language_command(ctx: CommandContext) -> Reply:

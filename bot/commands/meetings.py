@@ -6,7 +6,7 @@ from typing import Any
 from uuid import uuid4
 
 from bot.commands import meeting_input, meeting_reminders
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.dates import describe_when
 from bot.errors import UserFacingError
@@ -45,6 +45,18 @@ def register_due(handlers: DueHandlers) -> None:
     meeting_reminders.register_due(handlers)
 
 
+# the options of "treffen anlegen" and "treffen N aendern" (see TEXT_OPTIONS, START_OPTIONS)
+MEETING_OPTIONS = (
+    Option("titel", N_("Titel"), ("title",)),
+    Option("von", N_("Beginn, z. B. „12.11.2027 10 Uhr“"), ("from", "start", "beginn")),
+    Option("bis", N_("Ende, z. B. „13.11.2027 16 Uhr“"), ("to", "end", "ende")),
+    Option("ort", N_("Ort"), ("location", "place")),
+    Option("gastgeber", N_("Gastgeberstadt"), ("host",)),
+    Option("hinweise", N_("Hinweise, z. B. zur Anreise"), ("notes",)),
+)
+CALENDAR_OPTIONS = (Option("programm", N_("ja: mit den Programmpunkten"), ("agenda",)),)
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add(
         CommandSpec(
@@ -57,6 +69,7 @@ def register(registry: CommandRegistry) -> None:
             (("meetings",), ("meeting",)),
             "jahrgang",
             needs_cohort=True,
+            options=MEETING_OPTIONS,
         )
     )
     registry.add(
@@ -70,6 +83,7 @@ def register(registry: CommandRegistry) -> None:
             (("meeting", "create"),),
             "organisation",
             needs_cohort=True,
+            options=MEETING_OPTIONS,
         )
     )
     registry.add(
@@ -82,6 +96,7 @@ def register(registry: CommandRegistry) -> None:
             (("calendar",),),
             "jahrgang",
             needs_cohort=True,
+            options=CALENDAR_OPTIONS,
         )
     )
 

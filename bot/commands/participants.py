@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from uuid import uuid4
 
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import Attachment, CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.forms import validate_field
@@ -19,6 +19,14 @@ from bot.services import participants as parts
 from bot.services import registration as reg
 from bot.services.audit import record
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
+
+# the options of "teilnehmende hinzufuegen"
+ADD_OPTIONS = (
+    Option("name", N_("Name der Person")),
+    Option("kommune", N_("Kommune"), ("municipality",)),
+    Option("funktion", N_("Funktion, z. B. Oberbürgermeisterin"), ("function",)),
+    Option("email", N_("E-Mail-Adresse"), ("e-mail",)),
+)
 
 
 def register(registry: CommandRegistry) -> None:
@@ -46,6 +54,7 @@ def register(registry: CommandRegistry) -> None:
             (("participants", "add"),),
             "organisation",
             needs_cohort=True,
+            options=ADD_OPTIONS,
         )
     )
     add(

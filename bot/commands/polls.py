@@ -19,7 +19,7 @@ from bot.commands.poll_input import (
     submit_form,
     typed_tokens,
 )
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_
@@ -36,6 +36,20 @@ from storage.models import Poll, PollOption
 CLOSE_WORDS = ("schliessen", "close", "beenden")
 SHOW_WORDS = ("zeigen", "show", "ergebnis", "results")
 
+# the options of "umfrage" (and "umfrage aus themen"); the flags may also be typed alone
+POLL_OPTIONS = (
+    Option("frage", N_("die Frage"), ("question",)),
+    Option("mehrfach", N_("wie viele Optionen man wählen darf (Zahl oder ja)"), ("multiple",)),
+    Option("ergebnis", N_("live oder ende: wann das Ergebnis zu sehen ist"), ("results",)),
+    Option("bis", N_("Abstimmungsschluss, z. B. „Freitag 12 Uhr“"), ("until",)),
+    Option("anonym", N_("ja: anonyme Abstimmung"), ("anonymous",)),
+    Option(
+        "gastgeber-enthaltung",
+        N_("ja: die Gastgeberstadt enthält sich"),
+        ("host-abstain",),
+    ),
+)
+
 
 def register(registry: CommandRegistry) -> None:
     add = registry.add
@@ -51,6 +65,7 @@ def register(registry: CommandRegistry) -> None:
             (("poll",),),
             "jahrgang",
             needs_cohort=True,
+            options=POLL_OPTIONS,
         )
     )
     add(

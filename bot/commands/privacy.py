@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.forms import validate_field
@@ -19,7 +19,7 @@ from bot.views import Actions, Bullets, Button, FormField, Header, Message, Note
 CHANGEABLE = {
     "email": FormField("email", "email", kind="email", max_length=254),
     "kommune": FormField("kommune", "kommune", max_length=200),
-    "funktion": FormField("funktion", "funktion", kind="select", options=FUNCTIONS),
+    "funktion": FormField("funktion", "funktion", max_length=100, options=FUNCTIONS),
     "name": FormField("name", "name", max_length=200),
 }
 _ATTRIBUTE = {
@@ -28,6 +28,14 @@ _ATTRIBUTE = {
     "funktion": "function",
     "name": "display_name",
 }
+
+# the options of "meine-daten aendern"
+CORRECT_OPTIONS = (
+    Option("email", N_("E-Mail-Adresse"), ("e-mail",)),
+    Option("kommune", N_("Kommune"), ("municipality",)),
+    Option("funktion", N_("Funktion, z. B. Oberbürgermeisterin"), ("function",)),
+    Option("name", N_("Name")),
+)
 
 
 def register(registry: CommandRegistry) -> None:
@@ -52,6 +60,7 @@ def register(registry: CommandRegistry) -> None:
             "meine-daten aendern email=anna.muster@musterstadt.de",
             (("my-data", "change"),),
             "datenschutz",
+            options=CORRECT_OPTIONS,
         )
     )
     add(

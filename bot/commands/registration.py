@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import NotFound, UserFacingError
 from bot.forms import validate_field
 from bot.i18n import N_
 from bot.people import resolve_person
+from bot.router import shorten
+from bot.services import functions
 from bot.services import registration as reg
 from bot.views import Form, FormField, Message, Note, Section
 from storage.models import Cohort
@@ -29,6 +31,17 @@ OPTION_FIELDS = {
     "office": "bueroleitung",
 }
 
+# the options of "anmelden" (English names are mapped to the German ones)
+SIGN_UP_OPTIONS = (
+    Option("name", N_("Ihr Name")),
+    Option("kommune", N_("Ihre Kommune"), ("municipality",)),
+    Option("funktion", N_("Ihre Funktion, z. B. Oberbürgermeisterin"), ("function",)),
+    Option("email", N_("Ihre E-Mail-Adresse"), ("e-mail",)),
+    Option("bueroleitung", N_("Büroleitung (freiwillig)"), ("office", "buero")),
+    Option("zustimmung", N_("ja: Sie willigen in den Datenschutzhinweis ein"), ("consent",)),
+    Option("jahrgang", N_("der Jahrgang, wenn mehrere offen sind"), ("cohort",)),
+)
+
 
 def register(registry: CommandRegistry) -> None:
     add = registry.add
@@ -42,6 +55,7 @@ def register(registry: CommandRegistry) -> None:
             "email=anna@musterstadt.de zustimmung=ja",
             (("register",),),
             "jahrgang",
+            options=SIGN_UP_OPTIONS,
         )
     )
     registry.add_form(FORM_ID, "anmelden", submit)
@@ -114,8 +128,9 @@ def registration_form(ctx: CommandContext, cohort: Cohort, given: dict[str, str]
         FormField(
             "funktion",
             ctx._(N_("Ihre Funktion")),
-            kind="select",
-            options=reg.FUNCTIONS,
+            max_length=functions.FUNCTION_LENGTH,
+            options=functions.FUNCTIONS,  # suggestions: any text is taken as typed
+            hint=ctx._(N_("z. B. Oberbürgermeisterin, Kämmerer, Stabsstelle Demografie")),
             initial=given.get("funktion"),
         ),
         FormField(
@@ -159,7 +174,8 @@ def _target_cohort(ctx: CommandContext) -> Cohort:
         cohort = ctx.uow.cohorts.get_by_name(ctx.options["jahrgang"])
         if cohort is None:
             raise NotFound(
-                N_("Einen Jahrgang „{name}“ kenne ich nicht."), name=ctx.options["jahrgang"][:80]
+                N_("Einen Jahrgang „{name}“ kenne ich nicht."),
+                name=shorten(ctx.options["jahrgang"]),
             )
         return cohort
     if ctx.cohort is not None:

@@ -39,6 +39,7 @@ def register(registry: CommandRegistry) -> None:
             "erinnern morgen 9 Uhr; Bericht an das Programmteam schicken",
             (("remind",),),
             "allgemein",
+            free_text=True,
         )
     )
     add(
@@ -51,6 +52,7 @@ def register(registry: CommandRegistry) -> None:
             (("remind", "channel"),),
             "allgemein",
             needs_cohort=True,
+            free_text=True,
         )
     )
     add(

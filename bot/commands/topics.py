@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot import confirm
 from bot.commands import previews
 from bot.commands.poll_input import FLAGS, created_reply, number_arg, spec_from
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.polls import POLL_OPTIONS
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_
@@ -16,6 +17,12 @@ from bot.services.poll_spec import validate
 from bot.views import Bullets, Message, Note
 
 DEFAULT_QUESTION = N_("Welche Themen sollen wir beim Besuch in der Gastgeberstadt bearbeiten?")
+
+# the options of "thema vorschlagen"
+PROPOSE_OPTIONS = (
+    Option("titel", N_("Titel"), ("title",)),
+    Option("beschreibung", N_("Beschreibung"), ("description",)),
+)
 
 
 def register(registry: CommandRegistry) -> None:
@@ -31,6 +38,7 @@ def register(registry: CommandRegistry) -> None:
             (("topic", "propose"),),
             "jahrgang",
             needs_cohort=True,
+            options=PROPOSE_OPTIONS,
         )
     )
     add(
@@ -79,6 +87,7 @@ def register(registry: CommandRegistry) -> None:
             (("poll", "from", "topics"),),
             "organisation",
             needs_cohort=True,
+            options=POLL_OPTIONS,
         )
     )
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
+from bot.router import shorten
 from bot.services.meetings import local_days
 from bot.services.participants import safe_cell
 from storage.models import Meeting, Participant, Person
@@ -58,29 +59,41 @@ def close(uow: UnitOfWork, meeting: Meeting, now: datetime, closed: bool = True)
     state(uow, meeting).attendance_closed_at = now if closed else None
 
 
-def parse_days(word: str, meeting: Meeting, tz: ZoneInfo) -> tuple[int, ...]:
-    """'ja' → every day, 'nein' → none, 'tag2' → day 2."""
+def parse_answer(words: list[str], meeting: Meeting, tz: ZoneInfo) -> tuple[int, ...]:
+    """The days of an answer typed as one or more words; ja/nein stand alone."""
     count = len(local_days(meeting, tz))
-    folded = word.strip().casefold().replace(" ", "")
-    if folded in ("ja", "yes"):
-        return tuple(range(1, count + 1))
-    if folded in ("nein", "no"):
-        return ()
-    for prefix in ("tag", "day"):
-        number = folded.removeprefix(prefix)
-        if folded.startswith(prefix) and number.isdigit() and 1 <= int(number) <= count:
-            return (int(number),)
-    raise UserFacingError(
-        N_(
-            "Bitte antworten Sie mit ja, nein oder tag1 … tag{count} "
-            "(Treffen {n} hat {count} Tage)."
-        ),
-        count=count,
-        n=meeting.number,
-    )
+    days: set[int] = set()
+    parts = [p for w in words for p in w.replace(",", " ").split()]
+    for part in parts:
+        folded = part.strip().casefold()
+        if folded in ("ja", "yes", "nein", "no") and len(parts) == 1:
+            return tuple(range(1, count + 1)) if folded in ("ja", "yes") else ()
+        number = next((folded.removeprefix(p) for p in ("tag", "day") if folded.startswith(p)), "")
+        if not (number.isdigit() and 1 <= int(number) <= count):
+            raise UserFacingError(
+                N_(
+                    "„{word}“ verstehe ich nicht. Bitte antworten Sie mit ja, nein oder "
+                    "tag1 … tag{count}, auch mehrere (Treffen {n} hat {count} Tage)."
+                ),
+                word=shorten(part, 40),
+                count=count,
+                n=meeting.number,
+            )
+        days.add(int(number))
+    return tuple(sorted(days))
+
+
+# ``days`` of a row that holds needs (essen=…) typed before the yes/no answer
+NOT_ANSWERED = "?"
 
 
 def answer_of(uow: UnitOfWork, meeting: Meeting, person_id: int) -> Attendance | None:
+    """The person's answer; None while only needs were given (they count as not answered)."""
+    row = _row_of(uow, meeting, person_id)
+    return None if row is None or row.days == NOT_ANSWERED else row
+
+
+def _row_of(uow: UnitOfWork, meeting: Meeting, person_id: int) -> Attendance | None:
     return uow.session.scalar(
         select(Attendance).where(
             Attendance.meeting_id == meeting.id, Attendance.person_id == person_id
@@ -89,7 +102,7 @@ def answer_of(uow: UnitOfWork, meeting: Meeting, person_id: int) -> Attendance |
 
 
 def days_of(row: Attendance) -> tuple[int, ...]:
-    return tuple(int(d) for d in row.days.split(",") if d)
+    return tuple(int(d) for d in row.days.split(",") if d.isdigit())
 
 
 def give(
@@ -119,14 +132,17 @@ def give(
     for value in needs.values():
         if isinstance(value, str) and len(value) > TEXT_LIMIT:
             raise UserFacingError(N_("Bitte höchstens {limit} Zeichen."), limit=TEXT_LIMIT)
-    row = answer_of(uow, meeting, person.id)
+    row = _row_of(uow, meeting, person.id)
     if row is None:
-        if answer is None:
+        if answer is None and not needs:
             raise UserFacingError(
                 N_("Kommen Sie? Bitte „teilnahme {n} ja“, „nein“, „tag1“ oder „tag2“."),
                 n=meeting.number,
             )
-        row = Attendance(meeting_id=meeting.id, person_id=person.id, days="", answered_at=now)
+        # needs typed before the answer are kept; the row counts as unanswered until then
+        row = Attendance(
+            meeting_id=meeting.id, person_id=person.id, days=NOT_ANSWERED, answered_at=now
+        )
         uow.session.add(row)
     if answer is not None:
         row.days = ",".join(str(d) for d in answer.days)

@@ -91,7 +91,7 @@ class ImportReport:
 _FIELDS = {
     "name": FormField("name", "name", max_length=200),
     "kommune": FormField("kommune", "kommune", max_length=200),
-    "funktion": FormField("funktion", "funktion", kind="select", options=FUNCTIONS),
+    "funktion": FormField("funktion", "funktion", max_length=100, options=FUNCTIONS),
     "email": FormField("email", "email", kind="email", max_length=254),
 }
 

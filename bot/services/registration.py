@@ -14,19 +14,11 @@ from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.notify import tell, tell_organisers
 from bot.services.audit import record
+from bot.services.functions import FUNCTIONS as FUNCTIONS  # where other modules look
 from bot.views import Button
 from storage.models import Cohort, Participant, Person
 from storage.uow import UnitOfWork
 
-FUNCTIONS = (
-    "Bürgermeister/in",
-    "Beigeordnete/r",
-    "Fachdezernent/in",
-    "Stadtplaner/in",
-    "Demografiebeauftragte/r",
-    "Stabsstelle",
-    "Sonstige",
-)
 ACTIVE = ("confirmed", "waitlisted", "pending")
 
 

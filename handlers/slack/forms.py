@@ -39,6 +39,7 @@ MAX_VIEW_BLOCKS = 100
 MAX_OPTION_TEXT = 75
 MAX_OPTIONS = 100
 MAX_INPUT_LENGTH = 3000
+MAX_PLACEHOLDER = 150
 FORM_KEY = "slack:form:{view_id}"
 
 WORDS = {
@@ -85,11 +86,15 @@ def _element(field: FormField, language: str) -> InputInteractiveElement:
         return CheckboxesElement(action_id=VALUE_ACTION, options=[yes])
     if field.kind == "email":
         return EmailInputElement(action_id=VALUE_ACTION, initial_value=field.initial)
+    # free text with suggestions (the function): a modal has no free-text combo box, so the
+    # common ones are shown as the placeholder
+    suggestions = ", ".join(field.options) if field.kind == "text" else ""
     return PlainTextInputElement(
         action_id=VALUE_ACTION,
         multiline=field.kind == "longtext",
         max_length=min(field.max_length, MAX_INPUT_LENGTH),
         initial_value=field.initial,
+        placeholder=_plain(suggestions, MAX_PLACEHOLDER) if suggestions else None,
     )
 
 
