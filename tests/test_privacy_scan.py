@@ -230,7 +230,8 @@ def test_after_forget_no_trace_is_left_anywhere(
         "logs": "\n".join(
             record.getMessage()
             for record in caplog.records
-            # Slack SDK request/response bodies at DEBUG: issue 14 item 8 (the Slack HTTP work)
+            # slack_sdk logs request/response bodies (names, e-mails) at DEBUG: issue 14
+            # item 8, fixed in another branch; the lead removes this exclusion at merge
             if not record.name.startswith(("slack_sdk", "slack_bolt"))
         ),
     }
