@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app import Bot
 from bot.clock import SimulatedClock
@@ -128,3 +128,30 @@ def test_forget_drops_open_forms_and_the_home_refresh_does_not_bring_her_back(
         assert "Annegret Formular" not in names
     home = json.dumps(running.slack.home_view(ANNA.id), ensure_ascii=False)
     assert "/stadtlabor hilfe" in home and "Platz" not in home
+
+
+def test_the_upgrade_drops_forms_stored_without_owner_and_expiry(db_url: str) -> None:
+    """Forms from before 0006_erasure cannot be found by erasure or expiry: they go."""
+    from storage.db import create_db_engine
+    from storage.migrate import upgrade
+
+    engine = create_db_engine(db_url)
+    try:
+        upgrade(engine, "0005_reminders")
+        old = json.dumps({"form_id": "registration", "fields": [{"initial": "Anna Alt"}]})
+        new = json.dumps({"form": {}, "owner": "slack:U0NEW", "until": "2026-12-01T00:00:00"})
+        with engine.begin() as conn:
+            conn.execute(
+                insert(KeyValue),
+                [
+                    {"key": "slack:form:open-old", "value": old},
+                    {"key": "slack:form:open-new", "value": new},
+                    {"key": "matrix:user_id", "value": "@bot:ex.org"},
+                ],
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            keys = set(conn.scalars(select(KeyValue.key)))
+        assert keys == {"slack:form:open-new", "matrix:user_id"}
+    finally:
+        engine.dispose()
