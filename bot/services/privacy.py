@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 from uuid import uuid4
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from bot.i18n import N_
 from bot.scheduling import service as scheduling_service
@@ -69,8 +69,12 @@ class PersonalDataStore:
     def count(self, exported: dict[str, Any]) -> int:
         total = 0
         for value in exported.values():
-            if isinstance(value, list | dict):
+            if isinstance(value, list):
                 total += len(value)
+            elif isinstance(value, dict):  # a record's fields: the filled ones
+                total += sum(1 for field in value.values() if field not in (None, False, ""))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                total += value
             elif value:
                 total += 1
         return total
@@ -175,13 +179,16 @@ def _export_messages(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
 
 
 def _export_audit(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
-    pid = e.person.id
-    count = uow.session.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where((AuditEntry.subject_person_id == pid) | (AuditEntry.actor_person_id == pid))
-    )
-    return {"protokolleintraege": int(count or 0)}
+    """How many change-log entries are about the person, made by them or name them."""
+    pid, pattern = e.person.id, e.pattern()
+    count = 0
+    for entry in uow.session.scalars(select(AuditEntry)):
+        text = json.dumps([entry.before, entry.after], ensure_ascii=False)
+        if pid in (entry.subject_person_id, entry.actor_person_id) or (
+            pattern is not None and pattern.search(text)
+        ):
+            count += 1
+    return {"protokolleintraege": count}
 
 
 def _export_state(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
