@@ -13,7 +13,7 @@ from app import Bot
 from bot.clock import SimulatedClock
 from bot.i18n import translator
 from bot.services import privacy
-from storage.models import KeyValue, Person, PlatformIdentity
+from storage.models import Dialog, KeyValue, Person, PlatformIdentity
 from storage.models_reminders import ChannelPacing
 from tests.helpers import Driver, signup
 from tests.test_privacy_scan import _current_console_texts
@@ -126,6 +126,7 @@ def test_forget_removes_link_codes_dm_rooms_and_pacing_rows(driver: Driver, bot:
 
 def test_persons_who_never_registered_are_purged_after_30_days(driver: Driver, bot: Bot) -> None:
     driver.say("gast", "hilfe")
+    assert "Name" in driver.say("zoegernd", "anmelden", dm=True)  # a dialog, abandoned
     driver.say("anna", signup("anna"))
     assert isinstance(bot.clock, SimulatedClock)
 
@@ -139,8 +140,10 @@ def test_persons_who_never_registered_are_purged_after_30_days(driver: Driver, b
     assert persons() == count
     bot.clock.advance(timedelta(days=2))
     bot.due.run_due(bot.clock.now())
-    assert persons() == count - 1
+    assert persons() == count - 2
     with bot.uow_factory() as uow:
         assert uow.persons.get_by_identity("console", "gast") is None
+        assert uow.persons.get_by_identity("console", "zoegernd") is None
+        assert uow.session.scalar(select(func.count()).select_from(Dialog)) == 0
         assert uow.persons.get_by_identity("console", "anna") is not None  # registered: stays
         assert uow.persons.get_by_identity("console", "orga") is not None  # organiser: stays

@@ -188,7 +188,7 @@ def forget(ctx: CommandContext) -> Reply:
         )
     language = ctx.language
     if privacy.holds_nothing(ctx.uow, ctx.person):  # typed again, or by a stranger
-        privacy.drop_empty(ctx.uow, ctx.person)
+        privacy.drop_empty(ctx.uow, ctx.person, ctx.now)
         ctx.uow.commit()
         return Reply(
             Message.text(ctx._(N_("Über Sie ist nichts gespeichert; der Bot kennt Sie nicht.")))

@@ -331,12 +331,15 @@ def holds_nothing(uow: UnitOfWork, person: Person) -> bool:
     return not uow.participants.of_person(person.id) and _only_profile(uow, person)
 
 
-def drop_empty(uow: UnitOfWork, person: Person) -> None:
-    """Delete a person who holds nothing (see :func:`holds_nothing`): no pseudonym is kept,
-    and their platform bookkeeping (DM room, pacing) goes with them."""
-    erasure = _context(uow, person, person.created_at, "de")
-    scrub_state(uow, erasure)
-    uow.session.execute(delete(PlatformIdentity).where(PlatformIdentity.person_id == person.id))
+def drop_empty(uow: UnitOfWork, person: Person, now: datetime | None = None) -> None:
+    """Delete a person who holds nothing (see :func:`holds_nothing`): every store is cleared
+    as by ``vergessen`` (an abandoned dialog, their DM room, pacing rows), but no pseudonym is
+    kept — the person row goes."""
+    erasure = _context(uow, person, now or person.created_at, "de")
+    for store in STORES:
+        if store.name != "person":
+            store.erase(uow, erasure)
+            uow.session.flush()
     uow.session.delete(person)
     uow.session.flush()
 
@@ -415,7 +418,7 @@ def purge_never_registered(
             continue
         if uow.participants.of_person(person.id) or not _only_profile(uow, person):
             continue
-        drop_empty(uow, person)
+        drop_empty(uow, person, now)
         dropped += 1
     return dropped
 
@@ -424,8 +427,8 @@ def _only_profile(uow: UnitOfWork, person: Person) -> bool:
     """Nothing but what first contact stores (profile name, handle, language, identities)."""
     erasure = _context(uow, person, person.created_at, "de")
     for store in STORES:
-        if store.name in ("person", "kennungen", "technisch"):
-            continue
+        if store.name in ("person", "kennungen", "technisch", "dialoge"):
+            continue  # first contact, and an abandoned "anmelden" dialog
         if store.count(store.export(uow, erasure)):
             return False
     return not (person.email or person.municipality or person.function)
