@@ -211,6 +211,11 @@ def test_after_forget_no_trace_is_left_anywhere(
         lambda: "kennt Sie nicht mehr" in str(world.slack.ephemerals(SLACK)),
         what="erasure answer",
     )
+    # the Home refresh that follows the request: a neutral page, nobody re-created
+    wait_for(
+        lambda: "/stadtlabor hilfe" in json.dumps(world.slack.home_view(SLACK), ensure_ascii=False),
+        what="neutral Home tab",
+    )
     world.console.flush()
     wait_for(world.drained, what="corrections sent")
     bot.due.run_due(bot.clock.now())  # the next tick drops the delivered corrections

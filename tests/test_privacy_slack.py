@@ -120,7 +120,13 @@ def test_forget_drops_open_forms_and_the_home_refresh_does_not_bring_her_back(
     assert len(running.forms()) == 1
     running.send(sr.slash_command("vergessen ja", ANNA.id, "D0ANNA"))
     wait_for(lambda: "kennt Sie nicht mehr" in str(running.slack.ephemerals(ANNA.id)))
-    wait_for(lambda: running.runtime.listeners.home.idle() and running.slack.home_view(ANNA.id))
+    wait_for(
+        lambda: (
+            "/stadtlabor hilfe" in json.dumps(running.slack.home_view(ANNA.id), ensure_ascii=False)
+        ),
+        what="neutral Home tab",
+    )
+    wait_for(running.runtime.listeners.home.idle)
     assert running.forms() == {}
     with bot.uow_factory() as uow:
         assert uow.persons.get_by_identity("slack", ANNA.id) is None
