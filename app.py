@@ -21,7 +21,8 @@ from bot.outbox import OutboxSender
 from bot.people import apply_configured_organisers
 from bot.reminders import run_due
 from bot.scheduler import DueWorkRunner
-from bot.services.privacy import purge_expired
+from bot.services.privacy import purge_expired, purge_never_registered
+from bot.services.privacy_traces import purge_erasure_rows, purge_expired_state
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import create_db_engine, session_factory
 from storage.migrate import upgrade
@@ -79,11 +80,13 @@ def build_bot(settings: Settings, clock: Clock, *, bootstrap_organiser: bool = F
     due_handlers = build_due_handlers()
     due.add("scheduled", lambda now: run_due(uow_factory, due_handlers, settings, now))
     due.add("retention", lambda now: _retention_job(uow_factory, settings, now))
+    due.add("expiry", lambda now: _expiry_job(uow_factory, now))
     return Bot(settings, engine, clock, uow_factory, dispatcher, due)
 
 
 def _retention_job(uow_factory: Callable[[], UnitOfWork], settings: Settings, now: datetime) -> int:
-    """Once a day: purge the personal data of cohorts past their retention period."""
+    """Once a day: purge the personal data of cohorts past their retention period, of persons
+    who never registered (30 days)."""
     today = now.astimezone(settings.tz).date().isoformat()
     with uow_factory() as uow:
         if uow.state.get("retention:last_run") == today:
@@ -94,9 +97,19 @@ def _retention_job(uow_factory: Callable[[], UnitOfWork], settings: Settings, no
             retention_days=settings.retention_days,
             default_language=settings.language,
         )
+        dropped = purge_never_registered(uow, now=now)
         uow.state.put("retention:last_run", today)
         uow.commit()
-    return len(purged)
+    return len(purged) + dropped
+
+
+def _expiry_job(uow_factory: Callable[[], UnitOfWork], now: datetime) -> int:
+    """Every tick: drop open Slack forms (24 hours) and linking codes past their time, and the
+    delivered corrections of an erasure (they name the erased person's direct chat)."""
+    with uow_factory() as uow:
+        gone = purge_expired_state(uow, now) + purge_erasure_rows(uow)
+        uow.commit()
+    return gone
 
 
 def _safe_url(url: str) -> str:

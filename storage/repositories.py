@@ -233,3 +233,13 @@ class StateRepository(_Repository):
             self.add(KeyValue(key=key, value=value))
         else:
             row.value = value
+
+    def delete(self, key: str) -> None:
+        row = self.session.get(KeyValue, key)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+
+    def expiring(self) -> list[KeyValue]:
+        """Rows whose JSON value carries an ``until`` (linking codes, open Slack forms)."""
+        return list(self.session.scalars(select(KeyValue).where(KeyValue.value.like('%"until"%'))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
@@ -9,7 +10,7 @@ from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.forms import validate_field
-from bot.i18n import N_
+from bot.i18n import N_, format_when
 from bot.outbox import dm_person
 from bot.router import confirmed
 from bot.services import privacy
@@ -86,20 +87,27 @@ def my_data(ctx: CommandContext) -> Reply:
         f"{ctx._(N_('Funktion'))}: {person['funktion'] or '–'}",
         f"{ctx._(N_('Kennungen'))}: {', '.join(data['kennungen'])}",
     ]
-    items = [f"{r['jahrgang']}: {r['status']}" for r in data["anmeldungen"]]
+    items = [_registration_line(ctx, r) for r in data["anmeldungen"]]
     items += [_vote_line(ctx, v) for v in data.get("umfrage_stimmen", [])]
     items += [f"{ctx._(N_('Feedback'))}: {f['runde']}" for f in data["feedback"]]
     items += [_attendance_line(ctx, t) for t in data.get("teilnahme", [])]
     items += [
-        f"{ctx._(N_('Erinnerung'))}: {r['due_at']} {r['text'] or ''}"
+        f"{ctx._(N_('Erinnerung'))}: {_when(ctx, r['due_at'])} {r['text'] or ''}".rstrip()
         for r in data.get("reminders", [])
         if r.get("status") == "pending"
+    ]
+    # Every kind of record that "vergessen" removes, from the same list (privacy.STORES).
+    stores = [
+        f"{ctx._(store.label)}: {count}"
+        for store, count in privacy.my_data_by_store(ctx.uow, ctx.person)
     ]
     summary = Message(
         (
             Header(ctx._(N_("Ihre gespeicherten Daten"))),
             Section(tuple(lines)),
             *((Bullets(tuple(items)),) if items else ()),
+            Section((ctx._(N_("Gespeichert, und von „vergessen“ gelöscht:")),)),
+            Bullets(tuple(stores)),
             Note(
                 ctx._(
                     N_(
@@ -162,6 +170,8 @@ def forget(ctx: CommandContext) -> Reply:
                             ),
                         )
                     ),
+                    Section((ctx._(N_("Gelöscht wird:")),)),
+                    Bullets(tuple(ctx._(store.label) for store in privacy.STORES)),
                     Note(ctx._(N_("Zum Bestätigen: vergessen ja"))),
                     Actions(
                         (
@@ -187,7 +197,7 @@ def forget(ctx: CommandContext) -> Reply:
         )
     language = ctx.language
     if privacy.holds_nothing(ctx.uow, ctx.person):  # typed again, or by a stranger
-        privacy.drop_empty(ctx.uow, ctx.person)
+        privacy.drop_empty(ctx.uow, ctx.person, ctx.now)
         ctx.uow.commit()
         return Reply(
             Message.text(ctx._(N_("Über Sie ist nichts gespeichert; der Bot kennt Sie nicht.")))
@@ -200,6 +210,28 @@ def forget(ctx: CommandContext) -> Reply:
         else "Erledigt. Ihre Daten sind gelöscht; der Bot kennt Sie nicht mehr."
     )
     return Reply(Message.text(text))
+
+
+_STATUS = {
+    "confirmed": N_("bestätigt"),
+    "waitlisted": N_("Warteliste"),
+    "pending": N_("wartet auf Bestätigung"),
+    "withdrawn": N_("abgemeldet"),
+    "declined": N_("abgelehnt"),
+    "removed": N_("entfernt"),
+}
+
+
+def _when(ctx: CommandContext, iso: str) -> str:
+    """A stored time as every other answer shows it: in the person's time zone, in words."""
+    return format_when(datetime.fromisoformat(iso).astimezone(ctx.tz), ctx.language)
+
+
+def _registration_line(ctx: CommandContext, registration: dict[str, Any]) -> str:
+    status = str(registration["status"])
+    shown = ctx._(_STATUS[status]) if status in _STATUS else status
+    since = _when(ctx, registration["angemeldet"])
+    return f"{registration['jahrgang']}: {shown} ({ctx._(N_('angemeldet'))} {since})"
 
 
 def _vote_line(ctx: CommandContext, vote: dict[str, object]) -> str:

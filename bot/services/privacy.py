@@ -1,24 +1,38 @@
 """Data protection (DSGVO): access (Art. 15), rectification (Art. 16), erasure (Art. 17) and
-retention. Votes in anonymous polls and anonymous feedback never show who wrote them."""
+retention. Votes in anonymous polls and anonymous feedback never show who wrote them.
+
+:data:`STORES` is the one list of everything the bot keeps about a person: ``meine-daten``
+shows each store, ``vergessen`` names and erases each one, docs/privacy.md lists them, and the
+scan test (tests/test_privacy_scan.py) proves that nothing is left after the erasure. A feature
+that keeps personal data adds its store here.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
-import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 from uuid import uuid4
 
 from sqlalchemy import delete, select, update
 
-from bot.outbox import enqueue
+from bot.i18n import N_
 from bot.scheduling import service as scheduling_service
 from bot.services import attendance, poll_privacy
 from bot.services import feedback as feedback_service
 from bot.services.audit import record
 from bot.services.cohorts import end_of
 from bot.services.feedback_erase import erase_named_answers
+from bot.services.privacy_traces import (
+    Erasure,
+    collect_secrets,
+    scrub_audit,
+    scrub_outbox,
+    scrub_state,
+    state_of,
+)
 from bot.services.registration import fill_free_seat
 from storage.models import (
     AuditEntry,
@@ -30,52 +44,179 @@ from storage.models import (
     Person,
     PlatformIdentity,
     Reminder,
-    Vote,
 )
 from storage.uow import UnitOfWork
 
+NEVER_REGISTERED_DAYS = 30
+
 
 class PersonalData(Protocol):
-    """What every feature that stores personal data provides (Art. 15 and 17)."""
+    """What a feature module that stores personal data provides (Art. 15 and 17)."""
 
     def export_person(self, uow: UnitOfWork, person_id: int) -> dict[str, Any]: ...
 
     def erase_person(self, uow: UnitOfWork, person_id: int, pseudonym: str) -> None: ...
 
 
-FEATURES: tuple[PersonalData, ...] = (
-    cast(PersonalData, attendance),
-    cast(PersonalData, poll_privacy),
-    cast(PersonalData, feedback_service),
-    cast(PersonalData, scheduling_service),
-)
+@dataclass(frozen=True)
+class PersonalDataStore:
+    """One kind of record about a person: shown by ``meine-daten``, removed by ``vergessen``."""
+
+    name: str
+    label: str  # German source string (N_), translated where shown
+    export: Callable[[UnitOfWork, Erasure], dict[str, Any]]
+    erase: Callable[[UnitOfWork, Erasure], None]
+
+    def count(self, exported: dict[str, Any]) -> int:
+        total = 0
+        for value in exported.values():
+            if isinstance(value, list):
+                total += len(value)
+            elif isinstance(value, dict):  # a record's fields: the filled ones
+                total += sum(1 for field in value.values() if field not in (None, False, ""))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                total += value
+            elif value:
+                total += 1
+        return total
 
 
-def my_data(uow: UnitOfWork, person: Person) -> dict[str, Any]:
-    """Everything stored about ``person``."""
-    s = uow.session
-    cohorts = {c.id: c.name for c in s.scalars(select(Cohort))}
-    registrations = [
-        {
-            "jahrgang": cohorts.get(p.cohort_id),
-            "status": p.status,
-            "gastgeber": p.is_host,
-            "angemeldet": p.registered_at.isoformat(),
-            "einwilligung": p.consent_at.isoformat() if p.consent_at else None,
-            "bueroleitung": p.office_contact,
-        }
-        for p in uow.participants.of_person(person.id)
-    ]
-    feedback = [
+def _feature(module: object) -> tuple[Callable[..., dict[str, Any]], Callable[..., None]]:
+    feature = cast(PersonalData, module)
+    return (
+        lambda uow, e: feature.export_person(uow, e.person.id),
+        lambda uow, e: feature.erase_person(uow, e.person.id, e.pseudonym),
+    )
+
+
+# -- the stores ---------------------------------------------------------------------------------
+
+
+def _export_registrations(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    cohorts = {c.id: c.name for c in uow.session.scalars(select(Cohort))}
+    return {
+        "anmeldungen": [
+            {
+                "jahrgang": cohorts.get(p.cohort_id),
+                "status": p.status,
+                "gastgeber": p.is_host,
+                "angemeldet": p.registered_at.isoformat(),
+                "einwilligung": p.consent_at.isoformat() if p.consent_at else None,
+                "bueroleitung": p.office_contact,
+            }
+            for p in uow.participants.of_person(e.person.id)
+            if p.status != "erased"
+        ]
+    }
+
+
+def _erase_registrations(uow: UnitOfWork, e: Erasure) -> None:
+    for participant in uow.participants.of_person(e.person.id):
+        had_seat = participant.status == "confirmed"
+        participant.status, participant.is_host = "erased", False
+        participant.office_contact, participant.updated_at = None, e.now
+        cohort = uow.cohorts.get(participant.cohort_id)
+        if had_seat and cohort is not None and cohort.ended_at is None:
+            uow.session.flush()
+            fill_free_seat(uow, cohort, e.now, e.default_language)
+    uow.session.execute(
+        update(Participant)
+        .where(Participant.delegate_person_id == e.person.id)
+        .values(delegate_person_id=None)
+    )
+
+
+def _export_feedback(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    named = [
         {"runde": rnd.title, "antworten": resp.answers, "abgegeben": resp.submitted_at.isoformat()}
-        for resp, rnd in s.execute(
+        for resp, rnd in uow.session.execute(
             select(FeedbackResponse, FeedbackRound)
             .join(FeedbackRound, FeedbackRound.id == FeedbackResponse.round_id)
-            .where(FeedbackResponse.author_person_id == person.id)
+            .where(FeedbackResponse.author_person_id == e.person.id)
         )
         if not rnd.anonymous
     ]
-    data: dict[str, Any] = {
+    return {"feedback": named, **feedback_service.export_person(uow, e.person.id)}
+
+
+def _erase_feedback(uow: UnitOfWork, e: Erasure) -> None:
+    # Their own words in named feedback: replaced while the author link still finds them.
+    erase_named_answers(uow, e.person.id, now=e.now, language=e.default_language)
+    feedback_service.erase_person(uow, e.person.id, e.pseudonym)
+    uow.session.execute(
+        update(FeedbackResponse)
+        .where(FeedbackResponse.author_person_id == e.person.id)
+        .values(author_person_id=None)
+    )
+
+
+def _erase_reminders(uow: UnitOfWork, e: Erasure) -> None:
+    scheduling_service.erase_person(uow, e.person.id, e.pseudonym)
+    uow.session.execute(delete(Reminder).where(Reminder.person_id == e.person.id))
+
+
+def _export_dialogs(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    dialog = uow.dialogs.of_person(e.person.id)
+    return {"dialoge": [dialog.kind] if dialog is not None else []}
+
+
+def _erase_dialogs(uow: UnitOfWork, e: Erasure) -> None:
+    dialog = uow.dialogs.of_person(e.person.id)
+    if dialog is not None:
+        uow.dialogs.remove(dialog)
+
+
+def _export_messages(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    rows = uow.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.operation.in_(("dm", "file")))
+        .order_by(OutboxMessage.id)
+    )
+    return {
+        "nachrichten_an_sie": [
+            {"art": r.operation, "erstellt": r.created_at.isoformat(), "status": r.status}
+            for r in rows
+            if r.target.get("identity") in e.identities
+        ]
+    }
+
+
+def _export_audit(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    """How many change-log entries are about the person, made by them or name them."""
+    pid, pattern = e.person.id, e.pattern()
+    count = 0
+    for entry in uow.session.scalars(select(AuditEntry)):
+        text = json.dumps([entry.before, entry.after], ensure_ascii=False)
+        if pid in (entry.subject_person_id, entry.actor_person_id) or (
+            pattern is not None and pattern.search(text)
+        ):
+            count += 1
+    return {"protokolleintraege": count}
+
+
+def _export_state(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    return {"technisch": state_of(uow, e)}
+
+
+def _erase_state(uow: UnitOfWork, e: Erasure) -> None:
+    scrub_state(uow, e)
+
+
+def _export_identities(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    return {
+        "kennungen": [
+            f"{i.platform}:{i.external_id}" for i in uow.persons.identities_of(e.person.id)
+        ]
+    }
+
+
+def _erase_identities(uow: UnitOfWork, e: Erasure) -> None:
+    uow.session.execute(delete(PlatformIdentity).where(PlatformIdentity.person_id == e.person.id))
+
+
+def _export_person(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    person = e.person
+    return {
         "person": {
             "name": person.display_name,
             "email": person.email,
@@ -84,32 +225,124 @@ def my_data(uow: UnitOfWork, person: Person) -> dict[str, Any]:
             "sprache": person.language,
             "organisation": person.is_organiser,
             "erfasst": person.created_at.isoformat(),
-        },
-        "kennungen": [
-            f"{i.platform}:{i.external_id}" for i in uow.persons.identities_of(person.id)
-        ],
-        "anmeldungen": registrations,
-        "feedback": feedback,
+        }
     }
-    for feature in FEATURES:
-        data.update(feature.export_person(uow, person.id))
+
+
+def _erase_person_row(uow: UnitOfWork, e: Erasure) -> None:
+    person = e.person
+    person.display_name = person.email = person.municipality = person.function = None
+    person.language, person.is_organiser = None, False
+    person.pseudonym, person.erased_at = e.pseudonym, e.now
+
+
+_POLLS = _feature(poll_privacy)
+_ATTENDANCE = _feature(attendance)
+
+# Erased in this order: registrations first (a freed seat is offered while names are still
+# known), texts before identities (the secrets are collected up front), the person row last.
+STORES: tuple[PersonalDataStore, ...] = (
+    PersonalDataStore(
+        "anmeldungen",
+        N_("Anmeldungen in Jahrgängen (mit Einwilligung und Büroleitung)"),
+        _export_registrations,
+        _erase_registrations,
+    ),
+    PersonalDataStore(
+        "umfragen",
+        N_("Umfragen: Ihre Stimmen, Themenvorschläge und angelegten Umfragen"),
+        *_POLLS,
+    ),
+    PersonalDataStore(
+        "feedback",
+        N_("Feedback: Ihre Antworten und Runden, in denen Sie vorgestellt haben"),
+        _export_feedback,
+        _erase_feedback,
+    ),
+    PersonalDataStore(
+        "teilnahme",
+        N_("Teilnahme an Treffen (mit Essen, Barrierefreiheit, Übernachtung)"),
+        *_ATTENDANCE,
+    ),
+    PersonalDataStore(
+        "erinnerungen",
+        N_("Erinnerungen"),
+        lambda uow, e: scheduling_service.export_person(uow, e.person.id),
+        _erase_reminders,
+    ),
+    PersonalDataStore("dialoge", N_("Angefangene Dialoge"), _export_dialogs, _erase_dialogs),
+    PersonalDataStore(
+        "nachrichten",
+        N_("Nachrichten des Bots an Sie und über Sie (auch bereits gepostete)"),
+        _export_messages,
+        scrub_outbox,
+    ),
+    PersonalDataStore(
+        "protokoll",
+        N_("Einträge im Änderungsprotokoll, die Sie nennen"),
+        _export_audit,
+        scrub_audit,
+    ),
+    PersonalDataStore(
+        "technisch",
+        N_("Technische Daten: offene Slack-Formulare, Matrix-Direktchats, Codes, Sendetakt"),
+        _export_state,
+        _erase_state,
+    ),
+    PersonalDataStore(
+        "kennungen",
+        N_("Ihre Kennungen auf Slack, Matrix und der Konsole"),
+        _export_identities,
+        _erase_identities,
+    ),
+    PersonalDataStore(
+        "person",
+        N_("Ihre Angaben: Name, E-Mail, Kommune, Funktion, Sprache"),
+        _export_person,
+        _erase_person_row,
+    ),
+)
+
+
+def _context(uow: UnitOfWork, person: Person, now: datetime, default_language: str) -> Erasure:
+    erasure = Erasure(person, f"Person-{uuid4().hex[:8]}", now, default_language)
+    collect_secrets(uow, erasure)
+    return erasure
+
+
+def my_data(uow: UnitOfWork, person: Person) -> dict[str, Any]:
+    """Everything stored about ``person``, store by store (keys as in the JSON export)."""
+    erasure = _context(uow, person, person.created_at, "de")
+    data: dict[str, Any] = {}
+    for store in STORES:
+        data.update(store.export(uow, erasure))
     return data
 
 
+def my_data_by_store(uow: UnitOfWork, person: Person) -> list[tuple[PersonalDataStore, int]]:
+    """How many records each store holds about ``person`` (for the ``meine-daten`` summary)."""
+    erasure = _context(uow, person, person.created_at, "de")
+    return [(store, store.count(store.export(uow, erasure))) for store in STORES]
+
+
 def holds_nothing(uow: UnitOfWork, person: Person) -> bool:
-    """Nothing is stored about ``person`` but the identity this very request came with (an
-    erased person typing "vergessen ja" again, or a stranger)."""
+    """Nothing is stored about ``person`` but what first contact keeps (identities, the name
+    and handle from the platform profile): an erased person typing "vergessen ja" again, a
+    stranger, someone who only ever typed ``hilfe``."""
     if person.is_organiser or person.erased_at is not None:
         return False
-    data = my_data(uow, person)
-    details = {k: v for k, v in data.pop("person").items() if k != "erfasst"}
-    data.pop("kennungen")
-    return not any(details.values()) and not any(data.values())
+    return not uow.participants.of_person(person.id) and _only_profile(uow, person)
 
 
-def drop_empty(uow: UnitOfWork, person: Person) -> None:
-    """Delete a person who holds nothing (see :func:`holds_nothing`): no pseudonym is kept."""
-    uow.session.execute(delete(PlatformIdentity).where(PlatformIdentity.person_id == person.id))
+def drop_empty(uow: UnitOfWork, person: Person, now: datetime | None = None) -> None:
+    """Delete a person who holds nothing (see :func:`holds_nothing`): every store is cleared
+    as by ``vergessen`` (an abandoned dialog, their DM room, pacing rows), but no pseudonym is
+    kept — the person row goes."""
+    erasure = _context(uow, person, now or person.created_at, "de")
+    for store in STORES:
+        if store.name != "person":
+            store.erase(uow, erasure)
+            uow.session.flush()
     uow.session.delete(person)
     uow.session.flush()
 
@@ -120,115 +353,19 @@ def my_data_json(data: dict[str, Any]) -> bytes:
 
 def forget(uow: UnitOfWork, person: Person, *, now: datetime, default_language: str) -> str:
     """Withdraw ``person`` everywhere and erase their personal data; returns the pseudonym."""
-    secrets = _secrets_of(uow, person)
-    for participant in uow.participants.of_person(person.id):
-        had_seat = participant.status == "confirmed"
-        participant.status, participant.is_host = "erased", False
-        participant.office_contact, participant.updated_at = None, now
-        cohort = uow.cohorts.get(participant.cohort_id)
-        if had_seat and cohort is not None and cohort.ended_at is None:
-            uow.session.flush()
-            fill_free_seat(uow, cohort, now, default_language)
-    pseudonym = f"Person-{uuid4().hex[:8]}"
-    # Their own words in named feedback: replaced while the author link still finds them.
-    erase_named_answers(uow, person.id, now=now, language=default_language)
-    for feature in FEATURES:
-        feature.erase_person(uow, person.id, pseudonym)
-    _scrub(uow, person, secrets, pseudonym, now)
+    erasure = _context(uow, person, now, default_language)
+    for store in STORES:
+        store.erase(uow, erasure)
+        uow.session.flush()
     record(
         uow,
         actor_id=None,
         action="vergessen",
         now=now,
         subject_id=person.id,
-        after={"pseudonym": pseudonym},
+        after={"pseudonym": erasure.pseudonym},
     )
-    return pseudonym
-
-
-def _secrets_of(uow: UnitOfWork, person: Person) -> list[str]:
-    values = [person.display_name, person.email]
-    for ident in uow.persons.identities_of(person.id):
-        values += [f"{ident.platform}:{ident.external_id}", ident.external_id, ident.handle]
-    return sorted({v for v in values if v and len(v) >= 3}, key=len, reverse=True)
-
-
-def _scrub(
-    uow: UnitOfWork, person: Person, secrets: list[str], pseudonym: str, now: datetime
-) -> None:
-    s = uow.session
-    pid = person.id
-    s.execute(update(Vote).where(Vote.person_id == pid).values(person_id=None))
-    s.execute(
-        update(FeedbackResponse)
-        .where(FeedbackResponse.author_person_id == pid)
-        .values(author_person_id=None)
-    )
-    s.execute(delete(Reminder).where(Reminder.person_id == pid))
-    dialog = uow.dialogs.of_person(pid)
-    if dialog is not None:
-        uow.dialogs.remove(dialog)
-    s.execute(
-        update(Participant)
-        .where(Participant.delegate_person_id == pid)
-        .values(delegate_person_id=None)
-    )
-    for entry in s.scalars(select(AuditEntry)):
-        entry.before = _redact(entry.before, secrets, pseudonym)
-        entry.after = _redact(entry.after, secrets, pseudonym)
-    for row in s.scalars(select(OutboxMessage)):
-        _scrub_outbox_row(uow, row, secrets, pseudonym, now)
-    s.execute(delete(PlatformIdentity).where(PlatformIdentity.person_id == pid))
-    person.display_name = person.email = person.municipality = person.function = None
-    person.language, person.is_organiser = None, False
-    person.pseudonym, person.erased_at = pseudonym, now
-    s.flush()
-
-
-def _scrub_outbox_row(
-    uow: UnitOfWork, row: OutboxMessage, secrets: list[str], pseudonym: str, now: datetime
-) -> None:
-    text = json.dumps([row.target, row.payload, row.result], ensure_ascii=False)
-    if row.payload.get("content_b64"):  # files (exports) are base64: look inside
-        text += base64.b64decode(row.payload["content_b64"]).decode("utf-8", "replace")
-    if not secrets or not _secret_pattern(secrets).search(text):
-        return
-    if row.payload.get("content_b64"):
-        row.payload = {**row.payload, "content_b64": ""}
-    if row.status != "sent":
-        row.status, row.error = "cancelled", "erased (Art. 17)"
-    elif row.operation == "post" and row.result:
-        # Our own post named the person: edit it on the platform to show the pseudonym.
-        enqueue(
-            uow,
-            key=f"erase-edit:{row.id}",
-            platform=row.platform,
-            operation="update",
-            target={"channel_id": row.result["channel_id"], "message_id": row.result["message_id"]},
-            now=now,
-            message=None,
-        )
-        edit = uow.outbox.get_by_key(f"erase-edit:{row.id}")
-        if edit is not None:
-            edit.payload = _redact(row.payload, secrets, pseudonym) or {}
-    to_them = row.operation in ("dm", "file") and row.target.get("identity") in secrets
-    row.result = _redact(row.result, secrets, pseudonym)
-    row.target = _redact(row.target, secrets, pseudonym) or {}
-    # What was sent to them privately (their data export, reminders) is theirs: drop it all.
-    row.payload = {} if to_them else _redact(row.payload, secrets, pseudonym) or {}
-
-
-def _secret_pattern(secrets: list[str]) -> re.Pattern[str]:
-    """Whole names, e-mails and identities only: erasing "ben" must not touch "geben"."""
-    escaped = [re.escape(json.dumps(secret, ensure_ascii=False)[1:-1]) for secret in secrets]
-    return re.compile(r"(?<![\w@.-])(?:" + "|".join(escaped) + r")(?![\w@-]|\.\w)")
-
-
-def _redact(value: Any, secrets: list[str], pseudonym: str) -> Any:
-    if value is None or not secrets:
-        return value
-    text = json.dumps(value, ensure_ascii=False)
-    return json.loads(_secret_pattern(secrets).sub(pseudonym, text))
+    return erasure.pseudonym
 
 
 def purge_expired(
@@ -261,3 +398,40 @@ def purge_expired(
         )
         purged.append(cohort.name)
     return purged
+
+
+def purge_never_registered(
+    uow: UnitOfWork, *, now: datetime, days: int = NEVER_REGISTERED_DAYS
+) -> int:
+    """Daily: delete persons who never registered (they typed ``hilfe``, say) and have not been
+    seen for ``days``: nothing but their name from the platform profile and their identities
+    is kept, and not for longer than that."""
+    cutoff = now - timedelta(days=days)
+    dropped = 0
+    candidates = uow.session.scalars(
+        select(Person).where(
+            Person.erased_at.is_(None),
+            Person.is_organiser.is_(False),
+            Person.created_at < cutoff,
+        )
+    ).all()
+    for person in candidates:
+        identities = uow.persons.identities_of(person.id)
+        if any(i.last_seen_at is not None and i.last_seen_at >= cutoff for i in identities):
+            continue
+        if uow.participants.of_person(person.id) or not _only_profile(uow, person):
+            continue
+        drop_empty(uow, person, now)
+        dropped += 1
+    return dropped
+
+
+def _only_profile(uow: UnitOfWork, person: Person) -> bool:
+    """Nothing but what first contact stores (profile name, handle, language, identities)."""
+    erasure = _context(uow, person, person.created_at, "de")
+    for store in STORES:
+        if store.name in ("person", "kennungen", "technisch", "dialoge"):
+            continue  # first contact, and an abandoned "anmelden" dialog
+        if store.count(store.export(uow, erasure)):
+            return False
+    return not (person.email or person.municipality or person.function)

@@ -14,7 +14,7 @@ from bot.context import Conversation, Reply, Request
 from bot.identity import Identity
 from bot.messenger import MessageRef
 from bot.views import Form, Message
-from handlers.slack.forms import FORM_KEY, dump_form, form_modal
+from handlers.slack.forms import FORM_KEY, form_modal
 from handlers.slack.messenger import PLATFORM, SlackMessenger
 from handlers.slack.render import render_pages
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 Respond = Callable[..., Any]
 Language = Callable[[str], str]
-RememberForm = Callable[[str, str], None]
+RememberForm = Callable[[str, Form, str], None]  # key, form, Slack user id
 
 FORM_EXPIRED = {
     "de": "Dieses Formular ist nicht mehr gültig. Bitte öffnen Sie es noch einmal.",
@@ -137,7 +137,7 @@ class Deliverer:
         # Stored before the modal opens, under a key the modal carries: the submission may
         # reach another instance at once, and it must find the form to check the answers.
         key = FORM_KEY.format(view_id=f"open-{uuid.uuid4().hex}")
-        self.remember_form(key, dump_form(form))
+        self.remember_form(key, form, origin.user_id)
         metadata = {
             "form_id": form.form_id,
             "channel": origin.channel_id or "",

@@ -2,13 +2,16 @@
 
 The Form definition of an open modal is kept in the database (``slack:form:<view_id>``), not in
 ``private_metadata`` (3000 characters would not hold a select with many options), so any
-instance can validate a submission, also after a restart.
+instance can validate a submission, also after a restart. A stored form holds what it was
+filled with (name, e-mail, municipality): it is dropped when submitted or cancelled, after
+``FORM_LIFETIME`` (its ``until``; the periodic expiry job), and on erasure (its ``owner``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -41,6 +44,9 @@ MAX_OPTIONS = 100
 MAX_INPUT_LENGTH = 3000
 MAX_PLACEHOLDER = 150
 FORM_KEY = "slack:form:{view_id}"
+# Slack keeps a modal open as long as the user likes; the answers it was filled with do not
+# stay longer than this (the expiry job runs every few minutes: at most 24 hours in all).
+FORM_LIFETIME = timedelta(hours=23)
 
 WORDS = {
     "de": {"cancel": "Abbrechen", "close": "Schließen", "yes": "Ja", "done": "Stadtlabor"},
@@ -122,6 +128,7 @@ def form_modal(form: Form, metadata: dict[str, str], language: str) -> dict[str,
         close=_plain(words(language)["cancel"], MAX_VIEW_TITLE),
         private_metadata=json.dumps(metadata),
         blocks=blocks[:MAX_VIEW_BLOCKS],
+        notify_on_close=True,  # view_closed: the stored form is dropped at once
     )
     result: dict[str, Any] = view.to_dict()
     return result
@@ -172,9 +179,14 @@ def validate(
     return cleaned, errors
 
 
-def dump_form(form: Form) -> str:
-    return json.dumps(form_to_dict(form))
+def dump_form(form: Form, owner: str = "", now: datetime | None = None) -> str:
+    """The stored form, with whose it is (``slack:U…``) and until when it may be kept."""
+    stored: dict[str, Any] = {"form": form_to_dict(form), "owner": owner}
+    if now is not None:
+        stored["until"] = (now + FORM_LIFETIME).isoformat()
+    return json.dumps(stored)
 
 
 def load_form(text: str) -> Form:
-    return form_from_dict(json.loads(text))
+    data = json.loads(text)
+    return form_from_dict(data["form"] if "owner" in data else data)

@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import Conversation, Request
 from bot.identity import Identity
+from bot.views import Message
 from handlers.slack.messenger import PLATFORM
 from handlers.slack.render import home_view
 
@@ -39,6 +40,11 @@ log = logging.getLogger(__name__)
 
 HOME_COMMAND = "/stadtlabor ueberblick"
 
+
+NEUTRAL = {
+    "de": "Stadtlabor-Bot. Schreiben Sie „/stadtlabor hilfe“, um zu sehen, was er kann.",
+    "en": "Stadtlabor bot. Type “/stadtlabor help” to see what it can do.",
+}
 
 PER_MINUTE = 90  # below Slack's Tier 4 limit for views.publish (100+ per minute)
 
@@ -142,7 +148,14 @@ class HomeTab:
                     self._wake.wait_for(lambda: self._closed, pause)
 
     def publish(self, user_id: str) -> None:
-        """Run ``ueberblick`` for ``user_id`` and publish it as their Home tab."""
+        """Run ``ueberblick`` for ``user_id`` and publish it as their Home tab.
+
+        Only for a person the bot knows: a command would create the person on first contact,
+        and the refresh that follows ``vergessen ja`` would bring the erased identity straight
+        back. Anyone else sees a neutral page and leaves no record."""
+        if not self._known(user_id):
+            self._publish_neutral(user_id)
+            return
         request = Request(
             identity=Identity(PLATFORM, user_id),
             conversation=Conversation(PLATFORM, None),
@@ -153,6 +166,20 @@ class HomeTab:
         if message is None:
             return
         self._remember_role(user_id)
+        try:
+            self.client.views_publish(user_id=user_id, view=home_view(message))
+        except SlackApiError as exc:
+            log.warning("views.publish failed: %s", exc.response["error"])
+
+    def _known(self, user_id: str) -> bool:
+        with self.bot.uow_factory() as uow:
+            return uow.persons.identity(PLATFORM, user_id) is not None
+
+    def _publish_neutral(self, user_id: str) -> None:
+        with self._wake:
+            self._organisers.discard(user_id)
+        language = self.bot.settings.language
+        message = Message.text(NEUTRAL.get(language, NEUTRAL["de"]))
         try:
             self.client.views_publish(user_id=user_id, view=home_view(message))
         except SlackApiError as exc:

@@ -32,7 +32,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.context import AttachmentSource, Reply
 from bot.i18n import translator
-from bot.views import Message
+from bot.identity import Identity
+from bot.views import Form, Message
 from handlers.slack.delivery import FORM_EXPIRED, Deliverer, Origin
 from handlers.slack.files import SlackFiles
 from handlers.slack.forms import (
@@ -73,7 +74,7 @@ class SlackListeners:
         self.bot = bot
         self.messenger = messenger
         self.after_request = after_request
-        self.deliverer = Deliverer(messenger, self.language_of, self._put_state)
+        self.deliverer = Deliverer(messenger, self.language_of, self._remember_form)
         self._names: dict[str, tuple[str | None, str | None]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-work")
@@ -99,6 +100,7 @@ class SlackListeners:
         app.command(COMMAND)(self.on_command)
         app.action(_BUTTON)(self.on_button)
         app.view(FORM_CALLBACK)(self.on_form_submit)
+        app.view_closed(FORM_CALLBACK)(self.on_form_closed)
         app.event("message")(self.on_message)
         app.event("app_mention")(self.on_mention)
         app.event("app_home_opened")(self.on_home_opened)
@@ -208,8 +210,8 @@ class SlackListeners:
         )
         language = self.language_of(user_id)
         raw = submitted_values(view.get("state", {}).get("values", {}))
-        opened = self._get_state(meta["form_key"]) if meta.get("form_key") else None
-        stored = opened or self._get_state(FORM_KEY.format(view_id=view.get("id", "")))
+        keys = [k for k in (meta.get("form_key"), FORM_KEY.format(view_id=view.get("id", ""))) if k]
+        stored = next(filter(None, map(self._get_state, keys)), None)
         if not stored:  # never unchecked answers: the form defines what is valid
             expired = Message.text(FORM_EXPIRED.get(language, FORM_EXPIRED["de"]))
             ack(response_action="update", view=result_modal(expired, language))
@@ -220,10 +222,18 @@ class SlackListeners:
             ack(response_action="errors", errors=errors)
             return
         request = origin.request("", handle=body["user"].get("username"))
+        self._forget_forms(keys)  # submitted: what it was filled with is not kept
         replies = self.bot.dispatcher.submit_form(request, form.form_id, values, form.context)
         self._answer_submission(ack, view, replies, origin, language)
         self.after_request()
         self.home.after_request(user_id)
+
+    def on_form_closed(self, ack: Ack, view: dict[str, Any]) -> None:
+        """Cancelled: the stored form (with the name and e-mail it was filled with) goes."""
+        ack()
+        meta = _metadata(view.get("private_metadata"))
+        keys = [meta.get("form_key"), FORM_KEY.format(view_id=view.get("id", ""))]
+        self._forget_forms([k for k in keys if k])
 
     # -- helpers --------------------------------------------------------------------------
     def _answer_submission(
@@ -233,7 +243,7 @@ class SlackListeners:
         for i, reply in enumerate(replies):
             if reply.form is not None:
                 metadata = {"form_id": reply.form.form_id, "channel": origin.channel_id or ""}
-                self._put_state(FORM_KEY.format(view_id=view["id"]), dump_form(reply.form))
+                self._remember_form(FORM_KEY.format(view_id=view["id"]), reply.form, origin.user_id)
                 ack(response_action="update", view=form_modal(reply.form, metadata, language))
                 self.deliverer.deliver([Reply(reply.message, reply.private)], origin)
                 self.deliverer.deliver(replies[i + 1 :], origin)
@@ -316,6 +326,16 @@ class SlackListeners:
     def _get_state(self, key: str) -> str | None:
         with self.bot.uow_factory() as uow:
             return uow.state.get(key)
+
+    def _remember_form(self, key: str, form: Form, user_id: str) -> None:
+        owner = str(Identity(PLATFORM, user_id))
+        self._put_state(key, dump_form(form, owner, self.bot.clock.now()))
+
+    def _forget_forms(self, keys: list[str]) -> None:
+        with self.bot.uow_factory() as uow:
+            for key in keys:
+                uow.state.delete(key)
+            uow.commit()
 
     def _put_state(self, key: str, value: str) -> None:
         with self.bot.uow_factory() as uow:

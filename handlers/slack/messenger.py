@@ -150,6 +150,9 @@ class SlackMessenger:
         )
 
     def delete(self, ref: MessageRef) -> None:
+        if ref.message_id.startswith("F"):  # a file (send_file's ref): its share goes with it
+            self.client.files_delete(file=ref.message_id)
+            return
         self.client.chat_delete(channel=ref.channel_id, ts=ref.message_id)
 
     def send_file(

@@ -75,6 +75,7 @@ class SlackApiState:
             "files.completeUploadExternal": self.files_complete_upload,
             "files.info": self.files_info,
             "files.list": self.files_list,
+            "files.delete": self.files_delete,
         }
 
     def reset(self) -> None:
@@ -330,6 +331,16 @@ class SlackApiState:
             return False
         upload.content = content
         return True
+
+    def files_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The file goes, and so does the message that shared it."""
+        _require(args, "file")
+        if self.files.pop(str(args["file"]), None) is None:
+            raise ApiError("file_not_found")
+        for message in self.messages.values():
+            if any(f.get("id") == args["file"] for f in message.files):
+                message.deleted = True
+        return {}
 
     def files_complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
         _require(args, "files")
