@@ -198,9 +198,12 @@ def test_after_forget_no_trace_is_left_anywhere(
         slack_dm,
         "ohne Zwiebeln",
         "an die Anreise denken",
+        FEEDBACK_TEXT,  # her own words in a named feedback answer
     ]
     before = _database(bot)
-    assert all(s in before for s in (NAME, MAIL, TOWN, OFFICE_NAME, SLACK, MATRIX, HANDLE))
+    assert all(
+        s in before for s in (NAME, MAIL, TOWN, OFFICE_NAME, SLACK, MATRIX, HANDLE, FEEDBACK_TEXT)
+    )
     assert "slack:form:" in before and "channel_pacing" in before
     # erased from Slack: the Home refresh that follows must not bring her back
     world.slash("vergessen ja")
