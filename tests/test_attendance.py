@@ -159,8 +159,8 @@ def test_several_days_in_one_answer_are_all_recorded(driver: Driver) -> None:
 def test_needs_given_before_the_answer_are_kept(driver: Driver) -> None:
     """`teilnahme 1 essen=vegan` before yes/no used to be dropped."""
     noted = driver.say("cara", "teilnahme 1 essen=vegan")
-    assert "Notiert für Treffen 1: vegan" in noted and "Kommen Sie?" in noted
+    assert "Notiert für Treffen 1: Essen: vegan" in noted and "Kommen Sie?" in noted
     overview = driver.say("orga", "teilnahme 1 uebersicht")
     waiting = next(line for line in overview.splitlines() if "Noch keine Antwort" in line)
     assert "Cara Muster" in waiting and "Absagen: niemand" in overview  # needs: no answer
-    assert "Sie kommen (Tag 2). vegan" in driver.say("cara", "teilnahme 1 tag2")
+    assert "Sie kommen (Tag 2). Essen: vegan" in driver.say("cara", "teilnahme 1 tag2")

@@ -86,7 +86,7 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "themen zusammenfuehren": TEAM,
     "themen zurueckziehen": TEAM,
     "umfrage": SEAT,
-    "umfrage aus themen sofort": TEAM,
+    "umfrage aus themen": TEAM,
     "umfrage schliessen": SEAT,  # one's own poll; organisers any
     "umfragen": SEAT,
     "abstimmen": SEAT,
@@ -239,7 +239,7 @@ CASES: dict[str, tuple[Run, str]] = {
     "themen zusammenfuehren": (_line("themen zusammenfuehren 1 2"), "Zusammengeführt in Thema 1"),
     "themen zurueckziehen": (_line("themen zurueckziehen 1"), "(?i)zurückgezogen"),
     "umfrage": (_line('umfrage "Neu?" "X" "Y" sofort'), "Umfrage 2"),
-    "umfrage aus themen sofort": (_line("umfrage aus themen 1 2 sofort"), "Umfrage 2"),
+    "umfrage aus themen": (_line("umfrage aus themen 1 2 sofort"), "Umfrage 2"),
     "umfrage schliessen": (
         _then('umfrage "Eigene?" "X" "Y" sofort', r"Umfrage (\d+)", "umfrage {n} schliessen"),
         "(?i)geschlossen",

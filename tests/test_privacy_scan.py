@@ -31,7 +31,7 @@ from tests.support import slack_requests as sr
 from tests.support.slack_double import SlackDouble, SlackUser
 
 NAME, MAIL = "Hildegard Zwiebelmeier", "hildegard@zwiebelhausen.de"
-TOWN, FUNCTION = "Zwiebelhausen", "Stabsstelle"
+TOWN, FUNCTION = "Zwiebelhausen", "Stabsstelle Zwiebelmarkt"
 OFFICE_NAME, OFFICE_MAIL = "Frieda Vorzimmer", "frieda@vorzimmer.de"
 CONSOLE, SLACK, HANDLE = "hildegard_z", "U0HILDE", "hilde.zwiebel"
 MATRIX, MATRIX_DM = "@hildegard:zwiebel.example", "!hildedm:zwiebel.example"
@@ -136,7 +136,7 @@ def _fill_every_feature(w: World) -> None:
             CONSOLE,
             name=f'"{NAME}"',
             kommune=TOWN,
-            funktion=FUNCTION,
+            funktion=f'"{FUNCTION}"',
             email=MAIL,
             bueroleitung=f'"{OFFICE_NAME}, {OFFICE_MAIL}"',
         ),
@@ -199,10 +199,12 @@ def test_after_forget_no_trace_is_left_anywhere(
         "ohne Zwiebeln",
         "an die Anreise denken",
         FEEDBACK_TEXT,  # her own words in a named feedback answer
+        FUNCTION,  # free text since issue 15: as personal as her name
     ]
     before = _database(bot)
     assert all(
-        s in before for s in (NAME, MAIL, TOWN, OFFICE_NAME, SLACK, MATRIX, HANDLE, FEEDBACK_TEXT)
+        s in before
+        for s in (NAME, MAIL, TOWN, OFFICE_NAME, SLACK, MATRIX, HANDLE, FEEDBACK_TEXT, FUNCTION)
     )
     assert "slack:form:" in before and "channel_pacing" in before
     # erased from Slack: the Home refresh that follows must not bring her back

@@ -147,3 +147,15 @@ def test_persons_who_never_registered_are_purged_after_30_days(driver: Driver, b
         assert uow.session.scalar(select(func.count()).select_from(Dialog)) == 0
         assert uow.persons.get_by_identity("console", "anna") is not None  # registered: stays
         assert uow.persons.get_by_identity("console", "orga") is not None  # organiser: stays
+
+
+def test_an_office_contact_is_not_purged_as_a_stranger(driver: Driver, bot: Bot) -> None:
+    """The Büroleitung only ever typed ``hilfe``, but a participant named them: they get the
+    copies of meeting notices, so the 30-day purge of strangers must keep them."""
+    driver.say("dora", "hilfe")
+    driver.say("anna", signup("anna") + " bueroleitung=@dora")
+    assert isinstance(bot.clock, SimulatedClock)
+    bot.clock.advance(timedelta(days=45))
+    bot.due.run_due(bot.clock.now())
+    with bot.uow_factory() as uow:
+        assert uow.persons.get_by_identity("console", "dora") is not None

@@ -35,6 +35,13 @@ def votes_text(n: int, translate: Translate) -> str:
     return translate(N_("1 Stimme")) if n == 1 else translate(N_("{n} Stimmen")).format(n=n)
 
 
+def ballots_text(n: int, translate: Translate) -> str:
+    """'1 Stimmzettel abgegeben' / '1 ballot cast' — the English plural differs."""
+    if n == 1:
+        return translate(N_("1 Stimmzettel abgegeben"))
+    return translate(N_("{n} Stimmzettel abgegeben")).format(n=n)
+
+
 def result_lines(options: list[PollOption], tally: Tally, translate: Translate) -> list[str]:
     lines = []
     for option in options:
@@ -90,7 +97,7 @@ def poll_message(
         blocks.append(Section(tuple(result_lines(options, tally, translate))))
     else:
         blocks.append(Section(tuple(f"{o.position}. {o.label}" for o in options)))
-    count = translate(N_("{n} Stimmzettel abgegeben")).format(n=tally.ballots)
+    count = ballots_text(tally.ballots, translate)
     if poll.closed_at is not None:
         count += " · " + translate(N_("geschlossen"))
     elif poll.anonymous:
@@ -180,5 +187,5 @@ def summary_message(
     blocks: list[Block] = [Header(head), Section((text,))]
     if visible:
         blocks.append(Section(tuple(result_lines(options, tally, translate))))
-    blocks.append(Note(translate(N_("{n} Stimmzettel abgegeben")).format(n=tally.ballots)))
+    blocks.append(Note(ballots_text(tally.ballots, translate)))
     return Message(tuple(blocks), fallback=text[:150])

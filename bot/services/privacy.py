@@ -421,9 +421,18 @@ def purge_never_registered(
             continue
         if uow.participants.of_person(person.id) or not _only_profile(uow, person):
             continue
+        if _is_office_contact(uow, person):  # a participant named them: not a stranger
+            continue
         drop_empty(uow, person, now)
         dropped += 1
     return dropped
+
+
+def _is_office_contact(uow: UnitOfWork, person: Person) -> bool:
+    found = uow.session.scalar(
+        select(Participant.id).where(Participant.delegate_person_id == person.id).limit(1)
+    )
+    return found is not None
 
 
 def _only_profile(uow: UnitOfWork, person: Person) -> bool:
