@@ -49,7 +49,7 @@ def help_command(ctx: CommandContext, registry: CommandRegistry) -> Reply:
     for spec in registry.specs:
         if access(spec.key, ctx.role) == "refused":
             continue
-        groups.setdefault(spec.group, []).append(f"{spec.syntax} — {ctx._(spec.summary)}")
+        groups.setdefault(spec.group, []).append(f"{ctx._(spec.syntax)} — {ctx._(spec.summary)}")
     blocks: list[Header | Section | Bullets | Note] = [
         Header(ctx._(N_("Stadtlabor-Bot: was Sie tun können"))),
     ]
@@ -77,10 +77,17 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
         )
     lines = (
         ctx._(spec.summary),
-        ctx._(N_("Aufruf: {syntax}"), syntax=spec.syntax),
-        ctx._(N_("Beispiel: {example}"), example=example_for(spec.example, spec.key, ctx.role)),
+        ctx._(N_("Aufruf: {syntax}"), syntax=ctx._(spec.syntax)),
+        ctx._(
+            N_("Beispiel: {example}"),
+            example=ctx._(example_for(spec.example, spec.key, ctx.role)),
+        ),
     )
-    blocks: list[Header | Section | Bullets | Note] = [Header(spec.syntax), Section(lines=lines)]
+    # syntax and example are German; help.po holds them with the English names and aliases
+    blocks: list[Header | Section | Bullets | Note] = [
+        Header(ctx._(spec.syntax)),
+        Section(lines=lines),
+    ]
     if spec.options:
         blocks.append(Section(lines=(ctx._(N_("Angaben (NAME=WERT):")),)))
         blocks.append(Bullets(items=tuple(_option_line(ctx, o) for o in spec.options)))
@@ -92,7 +99,7 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
         from bot.dispatcher import refusal  # the dispatcher imports the commands
 
         blocks.append(Note(ctx._(refusal(spec.key, ctx.role), command=spec.key)))
-    return Reply(Message(blocks=tuple(blocks), fallback=spec.syntax))
+    return Reply(Message(blocks=tuple(blocks), fallback=ctx._(spec.syntax)))
 
 
 def example_for(example: str, key: str, role: Role) -> str:
