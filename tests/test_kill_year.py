@@ -54,9 +54,12 @@ SKIPPED_TABLES = {"alembic_version", "bot_state", "channel_pacing", "reminder_di
 DIGEST = ("reminders-digest:", "digest:")
 THREAD = re.compile(r', "thread_id": [^,}]*')  # after "channel_id" in outbox targets
 SENT = re.compile(r"^«sent (.+)»$", re.M)
-# Per-person DMs of an anonymous feedback round are deleted at its close (issue 14: nothing may
-# tell who had not answered when): printed once, no longer stored.
-SEALED = re.compile(r"^(?:feedback:\d+:(?:prompt|remind):|nudge:feedback:)")
+# Rows deleted on purpose once sent (issue 14), printed once but no longer stored: per-person
+# DMs of an anonymous feedback round and poll nudges (deleted at close: nothing may tell who had
+# not answered when), and the corrections after an erasure (they name the erased person's DM).
+SEALED = re.compile(
+    r"^(?:feedback:\d+:(?:prompt|remind):|nudge:feedback:|nudge:umfrage:|poll-nudge:|erase-)"
+)
 
 
 def _printed(out: str, stored: set[str]) -> Counter[str]:
