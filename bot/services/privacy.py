@@ -12,6 +12,7 @@ from uuid import uuid4
 
 from sqlalchemy import delete, select, update
 
+from bot.networking import privacy as networking_privacy
 from bot.outbox import enqueue
 from bot.scheduling import service as scheduling_service
 from bot.services import attendance, poll_privacy
@@ -47,6 +48,7 @@ FEATURES: tuple[PersonalData, ...] = (
     cast(PersonalData, poll_privacy),
     cast(PersonalData, feedback_service),
     cast(PersonalData, scheduling_service),
+    cast(PersonalData, networking_privacy),
 )
 
 
