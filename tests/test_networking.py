@@ -104,6 +104,9 @@ def test_who_knows_ranks_and_answers_privately(driver: Driver) -> None:
     assert "noch niemand" in driver.say("anna", "wer kennt sich aus mit Raumfahrt")
     assert "Mit welchem Thema" in driver.say("anna", "wer kennt sich aus")
     assert "Mobilität" not in driver.say("zoe", "wer kennt sich aus mit Mobilität")
+    assert "wer kennt sich aus mit THEMA" in driver.say("anna", "hilfe")
+    english = driver.say("anna", "who knows mobility")  # English alias, English folding
+    assert "Cara Muster" in english
 
 
 def test_introduce_and_decline(driver: Driver) -> None:

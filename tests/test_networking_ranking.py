@@ -36,6 +36,8 @@ def test_size_classes_use_the_usual_german_bounds() -> None:
 def test_places_come_from_the_shipped_data() -> None:
     assert places.lookup("Hansestadt Lübeck").size == "Großstadt"
     assert places.lookup("Bad Belzig").size == "Kleinstadt"
+    assert places.lookup("Landeshauptstadt München").size == "Großstadt"  # "Munich" there
+    assert places.lookup("Neustadt").ambiguous  # namesakes of different sizes: never guess
     assert places.lookup("Annastadt").size is None
 
 

