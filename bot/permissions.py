@@ -97,6 +97,8 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "wer kennt sich aus": MEMBERS,
     "vorstellen": MEMBERS,
     "vorstellen ablehnen": MEMBERS,
+    "tandems": ORGANISERS,
+    "tandems starten": ORGANISERS,
 }
 
 

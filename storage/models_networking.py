@@ -41,3 +41,27 @@ class Introduction(Base):
     topic: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     declined_at: Mapped[datetime | None]
+
+
+class TandemRound(Base):
+    """One pairing of a cohort's participants for an exchange until ``due_at``."""
+
+    __tablename__ = "tandem_rounds"
+    __table_args__ = (UniqueConstraint("cohort_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    theme: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class TandemMember(Base):
+    """A person in tandem ``group_no`` of a round (two people, or three once per round)."""
+
+    __tablename__ = "tandem_members"
+    __table_args__ = (UniqueConstraint("round_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("tandem_rounds.id", ondelete="CASCADE"))
+    group_no: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select
 
-from storage.models_networking import Introduction, Profile
+from storage.models_networking import Introduction, Profile, TandemMember, TandemRound
 from storage.uow import UnitOfWork
 
 
@@ -35,11 +35,23 @@ def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
     ]
     if intros:
         data["vorstellungen"] = intros
+    rounds = [
+        {"runde": r.number, "thema": r.theme, "bis": r.due_at.isoformat()}
+        for r in uow.session.scalars(
+            select(TandemRound)
+            .join(TandemMember, TandemMember.round_id == TandemRound.id)
+            .where(TandemMember.person_id == person_id)
+            .order_by(TandemRound.id)
+        )
+    ]
+    if rounds:
+        data["tandems"] = rounds
     return data
 
 
 def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
-    """Drop the profile and every introduction the person was part of."""
+    """Drop the profile, every introduction and every tandem place of the person."""
+    uow.session.execute(delete(TandemMember).where(TandemMember.person_id == person_id))
     uow.session.execute(delete(Introduction).where(_involves(person_id)))
     uow.session.execute(delete(Profile).where(Profile.person_id == person_id))
     uow.session.flush()

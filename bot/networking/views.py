@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from bot.i18n import N_
 from bot.networking.ranking import Match, Strength
 from bot.networking.topics import suggestions
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 from storage.models import Person
-from storage.models_networking import Profile
+from storage.models_networking import Profile, TandemRound
 
 Translate = Callable[..., str]
 
@@ -84,3 +85,42 @@ def experts_message(_: Translate, query: str, matches: list[Match]) -> Message:
         ),
         fallback=head,
     )
+
+
+def _who(person: Person) -> str:
+    return f"{person.display_name or '?'} ({person.municipality or '–'})"
+
+
+def tandems_message(
+    _: Translate,
+    tandem_round: TandemRound,
+    groups: list[list[Person]],
+    unplaced: list[Person],
+    tz: ZoneInfo,
+) -> Message:
+    head = _(
+        N_("Tandem-Runde {number} bis {due}: {count} Tandems"),
+        number=tandem_round.number,
+        due=tandem_round.due_at.astimezone(tz).strftime("%d.%m.%Y"),
+        count=len(groups),
+    )
+    items = tuple(" – ".join(_who(p) for p in group) for group in groups)
+    blocks: list[Header | Section | Bullets | Note] = [Header(head)]
+    if tandem_round.theme:
+        blocks.append(Section((_(N_("Thema: {theme}"), theme=tandem_round.theme),)))
+    blocks.append(Bullets(items))
+    if unplaced:
+        blocks.append(
+            Note(
+                _(
+                    N_(
+                        "Ohne neuen Partner in diesem Jahrgang (alle Paare gab es schon): "
+                        "{names}. Bitte stellen Sie sie selbst vor."
+                    ),
+                    names=", ".join(_who(p) for p in unplaced),
+                )
+            )
+        )
+    else:
+        blocks.append(Note(_(N_("Alle haben eine Direktnachricht mit drei Gesprächsfragen."))))
+    return Message(tuple(blocks), fallback=head)

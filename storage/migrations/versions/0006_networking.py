@@ -1,4 +1,4 @@
-"""networking: profiles (size class, topics, Vorhaben) and introductions
+"""networking: profiles (size class, topics, Vorhaben), introductions, tandems
 
 Revision ID: 0006_networking
 Revises: 0005_reminders
@@ -68,8 +68,48 @@ def upgrade() -> None:
             name=op.f("uq_introductions_requester_person_id"),
         ),
     )
+    op.create_table(
+        "tandem_rounds",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("cohort_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("theme", sa.String(length=200), nullable=True),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cohort_id"],
+            ["cohorts.id"],
+            name=op.f("fk_tandem_rounds_cohort_id_cohorts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tandem_rounds")),
+        sa.UniqueConstraint("cohort_id", "number", name=op.f("uq_tandem_rounds_cohort_id")),
+    )
+    op.create_table(
+        "tandem_members",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("group_no", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["tandem_rounds.id"],
+            name=op.f("fk_tandem_members_round_id_tandem_rounds"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["persons.id"],
+            name=op.f("fk_tandem_members_person_id_persons"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tandem_members")),
+        sa.UniqueConstraint("round_id", "person_id", name=op.f("uq_tandem_members_round_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("tandem_members")
+    op.drop_table("tandem_rounds")
     op.drop_table("introductions")
     op.drop_table("profiles")
