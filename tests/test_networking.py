@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
-from app import Bot
-from tests.helpers import Driver, signup
+from app import Bot, build_bot
+from bot.clock import SimulatedClock
+from tests.helpers import Driver, make_settings, signup
+
+
+@pytest.fixture
+def bot(db_url: str, clock: SimulatedClock) -> Iterator[Bot]:
+    """As in conftest, with the profile question after registration switched on."""
+    settings = make_settings(db_url, organizers="console:orga", profile_question=True)
+    built = build_bot(settings, clock)
+    yield built
+    built.engine.dispose()
 
 
 @pytest.fixture
@@ -28,6 +39,17 @@ def test_registration_asks_for_the_profile_once(driver: Driver) -> None:
     driver.say("anna", "abmelden")
     driver.say("anna", signup("anna"))  # registering again does not ask again
     assert len([t for t in _dms_to(driver, "anna") if "Profil ausfüllen" in t]) == 1
+
+
+def test_the_profile_question_can_be_switched_off(db_url: str, clock: SimulatedClock) -> None:
+    quiet = build_bot(make_settings(db_url, organizers="console:orga"), clock)
+    try:
+        driver = Driver(quiet)
+        driver.say("orga", 'jahrgang anlegen "Still" plaetze=3')
+        assert "Sie sind angemeldet" in driver.say("anna", signup("anna"))
+        assert not [t for t in _dms_to(driver, "anna") if "Profil" in t]
+    finally:
+        quiet.engine.dispose()
 
 
 def test_profile_edit_folds_topics_and_looks_up_the_size(driver: Driver) -> None:

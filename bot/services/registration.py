@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
-from bot.networking.profiles import ask_once as ask_for_profile
 from bot.notify import tell, tell_organisers
 from bot.services.audit import record
 from bot.views import Button
@@ -161,7 +160,6 @@ def register(
             name=details.name,
             municipality=details.municipality,
         )
-    ask_for_profile(uow, person, now=now, default_language=default_language)
     return Outcome(status, position_of(uow, existing))
 
 
