@@ -168,3 +168,18 @@ def test_my_data_exports_and_forget_erases_the_profile(driver: Driver, bot: Bot)
         assert conn.execute(text("select count(*) from profiles")).scalar() == 0
         assert conn.execute(text("select count(*) from introductions")).scalar() == 0
     assert "Geheimes Vorhaben" not in driver.say("ben", "wer kennt sich aus mit Einsamkeit")
+
+
+def test_the_decline_button_declines_its_own_introduction(driver: Driver) -> None:
+    for user in ("anna", "ben", "cara"):
+        driver.say(user, signup(user))
+    driver.say("anna", "vorstellen @ben thema=Pflege")
+    from_anna = _dms_to(driver, "ben")[-1]
+    driver.say("cara", "vorstellen @ben thema=Bildung")  # the later one
+    button = from_anna.splitlines()[-1]
+    assert button == "[Lieber nicht] → vorstellen ablehnen console:anna"
+    driver.say("ben", button.split("→ ")[1])
+    assert "nicht austauschen" in _dms_to(driver, "anna")[-1]
+    assert not [t for t in _dms_to(driver, "cara") if "nicht austauschen" in t]
+    driver.say("ben", "vorstellen ablehnen")  # without a name: the latest open one
+    assert "nicht austauschen" in _dms_to(driver, "cara")[-1]

@@ -88,7 +88,7 @@ def register(registry: CommandRegistry) -> None:
             ("vorstellen", "ablehnen"),
             decline,
             N_("lehnt eine Vorstellung freundlich ab"),
-            "vorstellen ablehnen",
+            "vorstellen ablehnen [PERSON]",
             "vorstellen ablehnen",
             (("introduce", "decline"),),
             GROUP,
@@ -303,7 +303,18 @@ def introduce(ctx: CommandContext) -> Reply:
 
 
 def decline(ctx: CommandContext) -> Reply:
-    introductions.decline(ctx.uow, ctx.person, now=ctx.now, default_language=ctx.default_language)
+    requester = (
+        resolve_person(ctx.uow, " ".join(ctx.args), ctx.request.conversation.platform)
+        if ctx.args
+        else None
+    )
+    introductions.decline(
+        ctx.uow,
+        ctx.person,
+        requester=requester,
+        now=ctx.now,
+        default_language=ctx.default_language,
+    )
     ctx.uow.commit()
     return Reply(
         Message.text(ctx._(N_("In Ordnung, ich habe freundlich abgesagt – ohne Gründe zu nennen.")))

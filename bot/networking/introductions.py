@@ -16,6 +16,7 @@ from bot.networking import profiles
 from bot.networking.ranking import match_of
 from bot.networking.topics import key
 from bot.notify import tell
+from bot.services.registration import person_ref
 from bot.views import Button
 from storage.models import Cohort, Person
 from storage.models_networking import Introduction
@@ -91,7 +92,16 @@ def introduce(
         now=now,
         default_language=default_language,
         key=f"intro:{intro.id}:{other.id}",
-        buttons=(Button(N_("Lieber nicht"), "intro_decline", str(intro.id), None, DECLINE),),
+        # The button names the requester: with two open introductions it declines this one.
+        buttons=(
+            Button(
+                N_("Lieber nicht"),
+                "intro_decline",
+                str(intro.id),
+                None,
+                f"{DECLINE} {person_ref(uow, requester)}",
+            ),
+        ),
         name=requester.display_name or "?",
         municipality=requester.municipality or "—",
         topic=about,
@@ -113,13 +123,23 @@ def introduce(
     return intro
 
 
-def decline(uow: UnitOfWork, person: Person, *, now: datetime, default_language: str) -> Person:
-    """Decline the latest introduction to ``person``; the requester hears only that."""
+def decline(
+    uow: UnitOfWork,
+    person: Person,
+    *,
+    requester: Person | None = None,
+    now: datetime,
+    default_language: str,
+) -> Person:
+    """Decline the introduction by ``requester`` (default: the latest) to ``person``; the
+    requester hears only that."""
+    query = select(Introduction).where(
+        Introduction.other_person_id == person.id, Introduction.declined_at.is_(None)
+    )
+    if requester is not None:
+        query = query.where(Introduction.requester_person_id == requester.id)
     intro = uow.session.scalar(
-        select(Introduction)
-        .where(Introduction.other_person_id == person.id, Introduction.declined_at.is_(None))
-        .order_by(Introduction.created_at.desc(), Introduction.id.desc())
-        .limit(1)
+        query.order_by(Introduction.created_at.desc(), Introduction.id.desc()).limit(1)
     )
     if intro is None:
         raise UserFacingError(N_("Es gibt keine offene Vorstellung, die Sie ablehnen könnten."))

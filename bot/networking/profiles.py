@@ -85,6 +85,9 @@ def save(uow: UnitOfWork, person: Person, changes: Changes, *, now: datetime) ->
     size = _size(changes.size) if changes.size else None
     tags = _tags(changes.topics) if changes.topics is not None else None
     stage = _stage(changes.stage) if changes.stage else None
+    # Looked up before anything is written: the first lookup of a process reads the place
+    # list (~2 s), which must not happen while this transaction holds a write lock.
+    found = places.lookup(person.municipality) if person.municipality else places.Lookup(None)
     profile = get(uow, person.id)
     if profile is None:
         profile = Profile(person_id=person.id, topics=[], updated_at=now)
@@ -100,11 +103,8 @@ def save(uow: UnitOfWork, person: Person, changes: Changes, *, now: datetime) ->
     if changes.stage is not None:
         profile.vorhaben_stage = stage
     profile.updated_at = now
-    found = places.Lookup(None)
-    if profile.size_source != "angegeben" and person.municipality:
-        found = places.lookup(person.municipality)
-        if found.size is not None:
-            profile.size_class, profile.size_source = found.size, "ortsdaten"
+    if profile.size_source != "angegeben" and found.size is not None:
+        profile.size_class, profile.size_source = found.size, "ortsdaten"
     uow.session.flush()
     missing = profile.size_class is None
     return Saved(profile, missing and not found.ambiguous, missing and found.ambiguous)
