@@ -148,6 +148,9 @@ def test_introduce_and_decline(driver: Driver) -> None:
     told = _dms_to(driver, "anna")[-1]
     assert "Ben Muster kann sich gerade leider nicht austauschen" in told
     assert "keine offene Vorstellung" in driver.say("ben", "introduce decline")
+    driver.say("cara", signup("cara"))  # no profile, no topic given: no topic made up
+    driver.say("cara", "vorstellen @ben")
+    assert "möchte sich mit Ihnen austauschen" in _dms_to(driver, "ben")[-1]
 
 
 def test_my_data_exports_and_forget_erases_the_profile(driver: Driver, bot: Bot) -> None:

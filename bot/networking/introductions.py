@@ -38,7 +38,7 @@ def shared_topic(uow: UnitOfWork, a: Person, b: Person) -> str | None:
             return str(tag)
     if pb is not None and pb.vorhaben_title:
         return pb.vorhaben_title
-    return str(tags_a[0]) if tags_a else None
+    return None
 
 
 def introduce(
@@ -80,15 +80,33 @@ def introduce(
     )
     uow.session.add(intro)
     uow.session.flush()
-    about = subject or "—"
-    tell(
-        uow,
-        other,
+    to_other = (
         N_(
             "Darf ich vorstellen: {name} ({municipality}) möchte sich mit Ihnen über „{topic}“ "
             "austauschen. Schreiben Sie {name} einfach direkt an – oder antworten Sie "
             "„vorstellen ablehnen“, wenn es gerade nicht passt."
-        ),
+        )
+        if subject
+        else N_(
+            "Darf ich vorstellen: {name} ({municipality}) möchte sich mit Ihnen austauschen. "
+            "Schreiben Sie {name} einfach direkt an – oder antworten Sie „vorstellen "
+            "ablehnen“, wenn es gerade nicht passt."
+        )
+    )
+    to_requester = (
+        N_(
+            "Ich habe Sie {name} ({municipality}) vorgestellt, Thema „{topic}“. Schreiben Sie "
+            "{name} gern direkt an."
+        )
+        if subject
+        else N_(
+            "Ich habe Sie {name} ({municipality}) vorgestellt. Schreiben Sie {name} gern direkt an."
+        )
+    )
+    tell(
+        uow,
+        other,
+        to_other,
         now=now,
         default_language=default_language,
         key=f"intro:{intro.id}:{other.id}",
@@ -104,21 +122,18 @@ def introduce(
         ),
         name=requester.display_name or "?",
         municipality=requester.municipality or "—",
-        topic=about,
+        topic=subject,
     )
     tell(
         uow,
         requester,
-        N_(
-            "Ich habe Sie {name} ({municipality}) vorgestellt, Thema „{topic}“. Schreiben Sie "
-            "{name} gern direkt an."
-        ),
+        to_requester,
         now=now,
         default_language=default_language,
         key=f"intro:{intro.id}:{requester.id}",
         name=other.display_name or "?",
         municipality=other.municipality or "—",
-        topic=about,
+        topic=subject,
     )
     return intro
 

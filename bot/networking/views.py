@@ -76,7 +76,7 @@ def experts_message(_: Translate, query: str, matches: list[Match]) -> Message:
         f"{m.candidate.name} ({m.candidate.municipality or '–'}) – {reason(_, m)}" for m in matches
     )
     head = _(N_("Wer sich mit „{query}“ auskennt"), query=query)
-    first = f'"{matches[0].candidate.name}"'
+    first = f'"{matches[0].candidate.name}" thema="{query}"'
     return Message(
         (
             Header(head),
