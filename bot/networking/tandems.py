@@ -12,7 +12,7 @@ from bot.errors import UserFacingError
 from bot.i18n import N_, translator
 from bot.networking import profiles
 from bot.networking.matching import Member, Pair, pair_up, pairs_of
-from bot.networking.topics import CURATED, canonical, key, words_for
+from bot.networking.topics import CURATED, canonical, fold_key, key, words_for
 from bot.notify import tell
 from storage.models import Cohort, Person
 from storage.models_networking import Profile, TandemMember, TandemRound
@@ -37,7 +37,7 @@ def vorhaben_topics(profile: Profile | None) -> frozenset[str]:
     """Curated topics named in the Vorhaben (by the topic or a synonym of five letters+)."""
     if profile is None:
         return frozenset()
-    text = key(" ".join(t for t in (profile.vorhaben_title, profile.vorhaben_goal) if t))
+    text = fold_key(" ".join(t for t in (profile.vorhaben_title, profile.vorhaben_goal) if t))
     return frozenset(
         key(topic)
         for topic in CURATED

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 from typing import Literal
 
 from bot.router import fold
@@ -71,10 +72,15 @@ MAX_TAG_LENGTH = 60
 Kind = Literal["curated", "synonym", "free"]
 
 
-def key(text: str) -> str:
+def fold_key(text: str) -> str:
     """The comparison key: folded (case, umlauts, ß) with all but letters and digits removed,
     so that "Senioren-Wohnen", "senioren wohnen" and "SeniorenWohnen" are one tag."""
     return re.sub(r"[^0-9a-z]", "", fold(text))
+
+
+# Tags repeat across people, and folding is the ranking's main cost. Free text (a Vorhaben)
+# goes through fold_key uncached: no one's text stays in memory after "vergessen".
+key = lru_cache(maxsize=4096)(fold_key)
 
 
 _CANONICAL: dict[str, str] = {key(topic): topic for topic in CURATED}
@@ -83,6 +89,7 @@ _BY_SYNONYM: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=4096)  # pure, and called for every tag of every candidate in a ranking
 def canonical(tag: str) -> tuple[str, Kind]:
     """The tag as stored: a curated topic (directly, by synonym or by a near spelling), or the
     free tag as typed (trimmed)."""
