@@ -61,6 +61,10 @@ def test_profile_edit_folds_topics_and_looks_up_the_size(driver: Driver) -> None
     )
     assert "Ihr Profil ist gespeichert" in answer
     assert "Themen: Pflege, Wohnen im Alter, Mobilität, Dorfkino" in answer
+    assert "Themenliste" not in answer  # "Dorfkino": nothing close on the list, no hint
+    hinted = driver.say("anna", 'profil aendern themen="Pflege, Quartiersarbeit"')
+    assert "„Quartiersarbeit“ steht nicht in der Themenliste. Meinten Sie: Quartier" in hinted
+    assert "Themen: Pflege, Quartiersarbeit" in hinted  # kept as typed: offered, not forced
     assert "Größe: Großstadt" in answer and "Stand: Planung" in answer
     shown = driver.say("anna", "profil")
     assert "Vorhaben: Seniorenbüro im Rathaus" in shown and "Ziel: Eine Anlaufstelle" in shown

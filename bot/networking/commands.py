@@ -11,7 +11,7 @@ from bot.errors import PermissionDenied, UserFacingError
 from bot.i18n import N_
 from bot.networking import introductions, profiles, tandems, views
 from bot.networking.ranking import rank
-from bot.networking.topics import suggestions
+from bot.networking.topics import canonical, close_to, suggestions
 from bot.people import resolve_person
 from bot.services import meetings
 from bot.views import Form, FormField, Message, Note, Section
@@ -250,6 +250,8 @@ def _save(ctx: CommandContext, changes: profiles.Changes) -> Reply:
                 )
             )
         )
+    if changes.topics:
+        notes += _free_tag_hints(ctx, [str(t) for t in saved.profile.topics])
     head = ctx._(N_("Ihr Profil ist gespeichert."))
     return Reply(
         Message(
@@ -257,6 +259,24 @@ def _save(ctx: CommandContext, changes: profiles.Changes) -> Reply:
             fallback=head,
         )
     )
+
+
+def _free_tag_hints(ctx: CommandContext, tags: list[str]) -> list[str]:
+    """Tags not on the curated list are kept as typed; a close topic is offered, not forced."""
+    hints = []
+    for tag in tags:
+        if canonical(tag)[1] != "free":
+            continue
+        near = close_to(tag)
+        if near:
+            hints.append(
+                ctx._(
+                    N_("„{tag}“ steht nicht in der Themenliste. Meinten Sie: {topics}?"),
+                    tag=tag,
+                    topics=", ".join(near),
+                )
+            )
+    return hints
 
 
 def who_knows(ctx: CommandContext) -> Reply:

@@ -126,6 +126,16 @@ def suggestions(prefix: str = "", limit: int = 20) -> list[str]:
     return (starting + [t for t in CURATED if t not in starting])[:limit]
 
 
+def close_to(tag: str, limit: int = 3) -> list[str]:
+    """Curated topics a free tag might mean, offered (never applied) after saving it."""
+    folded = key(tag)
+    if not folded:
+        return []
+    near = difflib.get_close_matches(folded, list(_CANONICAL), n=limit, cutoff=0.6)
+    near += [k for k in _CANONICAL if len(folded) >= 4 and folded in k and k not in near]
+    return [_CANONICAL[k] for k in near[:limit]]
+
+
 def words_for(topic: str) -> tuple[str, ...]:
     """The topic and its synonyms, for finding it in free text (a Vorhaben's title and goal)."""
     return (topic, *SYNONYMS.get(topic, ()))
