@@ -49,6 +49,8 @@ def test_organisers_start_tandems_and_everyone_gets_an_intro(driver: Driver) -> 
 
 def test_no_pair_twice_and_the_host_city_spread(driver: Driver) -> None:
     first = _pairs(driver.say("orga", "tandems starten"))
+    intros = [s.text for s in driver.messenger.transcript if "Ihr Tandem" in s.text]
+    assert len(intros) == 5 and not [t for t in intros if "—" in t]  # no topic made up
     second = _pairs(driver.say("orga", "tandems starten"))
     assert first and second and not first & second
     assert len(first | second) == len(first) + len(second)

@@ -25,6 +25,17 @@ PROMPTS = (
 )
 
 
+WITH_TOPIC = N_(
+    "Ihr Tandem bis {due}: {partners}. Gemeinsames Thema: {topic}. Drei Fragen für Ihr "
+    "Gespräch: 1. {first} 2. {second} 3. {third} Verabreden Sie sich einfach direkt – ein "
+    "Telefonat von 30 Minuten genügt."
+)
+WITHOUT_TOPIC = N_(
+    "Ihr Tandem bis {due}: {partners}. Drei Fragen für Ihr Gespräch: 1. {first} 2. {second} "
+    "3. {third} Verabreden Sie sich einfach direkt – ein Telefonat von 30 Minuten genügt."
+)
+
+
 @dataclass(frozen=True)
 class Started:
     round: TandemRound
@@ -99,6 +110,9 @@ def start(
     default_language: str,
     tz: ZoneInfo,
 ) -> Started:
+    # The cohort row lock serialises rounds (and registrations): two organisers starting at
+    # once get rounds 1 and 2, the second avoiding the first's pairs.
+    uow.cohorts.lock_for_seats(cohort.id)
     participants = uow.participants.in_cohort(cohort.id, "confirmed")
     if len(participants) < 2:
         raise UserFacingError(
@@ -152,17 +166,13 @@ def _introduce(
         tell(
             uow,
             person,
-            N_(
-                "Ihr Tandem bis {due}: {partners}. Gemeinsames Thema: {topic}. Drei Fragen für "
-                "Ihr Gespräch: 1. {first} 2. {second} 3. {third} Verabreden Sie sich einfach "
-                "direkt – ein Telefonat von 30 Minuten genügt."
-            ),
+            WITH_TOPIC if topic else WITHOUT_TOPIC,
             now=now,
             default_language=language,
             key=f"tandem:{tandem_round.id}:{person.id}",
             due=tandem_round.due_at.astimezone(tz).strftime("%d.%m.%Y"),
             partners=partners,
-            topic=topic or "—",
+            topic=topic,
             first=_translated(person, language, PROMPTS[0]),
             second=_translated(person, language, PROMPTS[1]),
             third=_translated(person, language, PROMPTS[2]),
