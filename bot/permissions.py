@@ -91,6 +91,14 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     # personal overview and the organisers' nudge
     "ueberblick": EVERYONE,
     "nachfassen": ORGANISERS,
+    # networking: profiles, "wer kennt sich aus", introductions (waitlisted: own profile only)
+    "profil": _row(A, A, A, V, R),
+    "profil aendern": _row(A, A, A, A, R),
+    "wer kennt sich aus": MEMBERS,
+    "vorstellen": MEMBERS,
+    "vorstellen ablehnen": MEMBERS,
+    "tandems": ORGANISERS,
+    "tandems starten": ORGANISERS,
 }
 
 

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     organizers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     retention_days: int = Field(default=365, ge=1, le=3650)
     privacy_notice: str = ""
+    # After registration, one DM asks for the networking profile (bot.networking.profiles).
+    profile_question: bool = True
     anonymity_threshold: int = Field(default=3, ge=2, le=20)
     reminder_grace_hours: float = Field(default=6, ge=0, le=168)
     # development relaxes start-up checks meant for production (e.g. a built-in Matrix store key)

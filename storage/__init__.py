@@ -2,5 +2,6 @@
 
 import storage.models_feedback
 import storage.models_meetings
+import storage.models_networking
 import storage.models_polls
 import storage.models_reminders  # noqa: F401

@@ -41,8 +41,13 @@ class Driver:
 
 
 def make_settings(db_url: str, **overrides: object) -> Settings:
-    """Settings for tests: no .env file, everything explicit."""
-    values: dict[str, object] = {"database_url": db_url, "_env_file": None}
+    """Settings for tests: no .env file, everything explicit. The profile question after
+    registration is off unless asked for, so that other features' DM transcripts stay theirs."""
+    values: dict[str, object] = {
+        "database_url": db_url,
+        "_env_file": None,
+        "profile_question": False,
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

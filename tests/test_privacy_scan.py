@@ -36,6 +36,7 @@ OFFICE_NAME, OFFICE_MAIL = "Frieda Vorzimmer", "frieda@vorzimmer.de"
 CONSOLE, SLACK, HANDLE = "hildegard_z", "U0HILDE", "hilde.zwiebel"
 MATRIX, MATRIX_DM = "@hildegard:zwiebel.example", "!hildedm:zwiebel.example"
 FEEDBACK_TEXT = "Zwiebelrat aus erster Hand"
+PROJECT = "Zwiebelturm für alle Generationen"
 HILDE = SlackUser(id=SLACK, real_name=NAME, display_name=HANDLE)
 
 
@@ -169,6 +170,12 @@ def _fill_every_feature(w: World) -> None:
     say(CONSOLE, f"feedback 1 antworten 1. Gut 2. Risiko 3. {FEEDBACK_TEXT}", dm=True)
     say("orga", "feedback schliessen 1")
     say("orga", f'feedback starten titel="Quartiersidee" fuer=@{CONSOLE} bis="übermorgen" sofort')
+    # Her networking profile with a Vorhaben of her own words, an introduction to Ben.
+    assert "Profil" in say(
+        CONSOLE,
+        f'profil aendern themen="Pflege, Mobilität" vorhaben="{PROJECT}" groesse=Kleinstadt',
+    )
+    say(CONSOLE, "vorstellen @ben thema=Pflege")
     # Reminders, her data export, an export naming her sent to someone else, a DM on Slack.
     say(CONSOLE, "erinnern morgen 9 Uhr; an die Anreise denken", dm=True)
     say(CONSOLE, "meine-daten", dm=True)
@@ -200,11 +207,23 @@ def test_after_forget_no_trace_is_left_anywhere(
         "an die Anreise denken",
         FEEDBACK_TEXT,  # her own words in a named feedback answer
         FUNCTION,  # free text since issue 15: as personal as her name
+        PROJECT,  # her Vorhaben in the networking profile
     ]
     before = _database(bot)
     assert all(
         s in before
-        for s in (NAME, MAIL, TOWN, OFFICE_NAME, SLACK, MATRIX, HANDLE, FEEDBACK_TEXT, FUNCTION)
+        for s in (
+            NAME,
+            MAIL,
+            TOWN,
+            OFFICE_NAME,
+            SLACK,
+            MATRIX,
+            HANDLE,
+            FEEDBACK_TEXT,
+            FUNCTION,
+            PROJECT,
+        )
     )
     assert "slack:form:" in before and "channel_pacing" in before
     # erased from Slack: the Home refresh that follows must not bring her back

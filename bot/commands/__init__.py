@@ -24,6 +24,7 @@ from bot.commands import (
     topics,
 )
 from bot.commands.registry import CommandRegistry
+from bot.networking import commands as networking
 from bot.reminders import DueHandlers
 
 FEATURES = (
@@ -42,6 +43,7 @@ FEATURES = (
     attendance,
     feedback,
     overview,
+    networking,
 )
 
 

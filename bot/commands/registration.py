@@ -7,6 +7,7 @@ from bot.context import CommandContext, Reply
 from bot.errors import NotFound, UserFacingError
 from bot.forms import validate_field
 from bot.i18n import N_
+from bot.networking.profiles import ask_once as ask_for_profile
 from bot.people import resolve_person
 from bot.router import shorten
 from bot.services import functions
@@ -247,6 +248,8 @@ def submit(ctx: CommandContext, values: dict[str, str], cohort: Cohort | None = 
         tz=ctx.tz,
     )
     _link_delegate(ctx, cohort, details.office_contact)
+    if ctx.settings.profile_question:
+        ask_for_profile(ctx.uow, ctx.person, now=ctx.now, default_language=ctx.default_language)
     ctx.uow.commit()
     return Reply(_outcome_message(ctx, cohort, outcome))
 

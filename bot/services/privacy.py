@@ -19,6 +19,7 @@ from uuid import uuid4
 from sqlalchemy import delete, select, update
 
 from bot.i18n import N_
+from bot.networking import privacy as networking_privacy
 from bot.scheduling import service as scheduling_service
 from bot.services import attendance, poll_privacy
 from bot.services import feedback as feedback_service
@@ -282,6 +283,12 @@ STORES: tuple[PersonalDataStore, ...] = (
         N_("Einträge im Änderungsprotokoll, die Sie nennen"),
         _export_audit,
         scrub_audit,
+    ),
+    PersonalDataStore(
+        "vernetzung",
+        N_("Vernetzung: Ihr Profil (Themen, Vorhaben), Vorstellungen und Tandems"),
+        lambda uow, e: networking_privacy.export_person(uow, e.person.id),
+        lambda uow, e: networking_privacy.erase_person(uow, e.person.id, e.pseudonym),
     ),
     PersonalDataStore(
         "technisch",

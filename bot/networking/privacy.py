@@ -1,0 +1,64 @@
+"""The networking data as a personal-data store (see bot.services.privacy.PersonalData)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+
+from storage.models_networking import Introduction, Profile, TandemMember, TandemRound
+from storage.uow import UnitOfWork
+
+
+def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
+    """Their profile, and the introductions they asked for or received (topic and dates)."""
+    profile = uow.session.get(Profile, person_id)
+    data: dict[str, Any] = {}
+    if profile is not None:
+        data["profil"] = {
+            "groesse": profile.size_class,
+            "groesse_quelle": profile.size_source,
+            "themen": list(profile.topics),
+            "vorhaben": profile.vorhaben_title,
+            "ziel": profile.vorhaben_goal,
+            "stand": profile.vorhaben_stage,
+            "geaendert": profile.updated_at.isoformat(),
+        }
+    intros = [
+        {
+            "rolle": "angefragt" if i.requester_person_id == person_id else "vorgestellt",
+            "thema": i.topic,
+            "am": i.created_at.isoformat(),
+            "abgelehnt": i.declined_at.isoformat() if i.declined_at else None,
+        }
+        for i in uow.session.scalars(select(Introduction).where(_involves(person_id)))
+    ]
+    if intros:
+        data["vorstellungen"] = intros
+    rounds = [
+        {"runde": r.number, "thema": r.theme, "bis": r.due_at.isoformat()}
+        for r in uow.session.scalars(
+            select(TandemRound)
+            .join(TandemMember, TandemMember.round_id == TandemRound.id)
+            .where(TandemMember.person_id == person_id)
+            .order_by(TandemRound.id)
+        )
+    ]
+    if rounds:
+        data["tandems"] = rounds
+    return data
+
+
+def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
+    """Drop the profile, every introduction and every tandem place of the person."""
+    uow.session.execute(delete(TandemMember).where(TandemMember.person_id == person_id))
+    uow.session.execute(delete(Introduction).where(_involves(person_id)))
+    uow.session.execute(delete(Profile).where(Profile.person_id == person_id))
+    uow.session.flush()
+
+
+def _involves(person_id: int) -> Any:
+    return or_(
+        Introduction.requester_person_id == person_id,
+        Introduction.other_person_id == person_id,
+    )

@@ -1,0 +1,126 @@
+"""Neutral views of profiles and "wer kennt sich aus" answers (each adapter renders them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from bot.i18n import N_
+from bot.networking.ranking import Match, Strength
+from bot.networking.topics import suggestions
+from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
+from storage.models import Person
+from storage.models_networking import Profile, TandemRound
+
+Translate = Callable[..., str]
+
+
+def profile_message(_: Translate, person: Person, profile: Profile | None, own: bool) -> Message:
+    name = person.display_name or "?"
+    lines = [f"{_(N_('Kommune'))}: {person.municipality or '–'}"]
+    if profile is None:
+        hint = (
+            _(N_("Noch kein Profil. Zum Beispiel: {example}"), example=EXAMPLE)
+            if own
+            else _(N_("{name} hat noch kein Profil angelegt."), name=name)
+        )
+        return Message((Header(name), Section(tuple(lines)), Note(hint)), fallback=name)
+    lines += [
+        f"{_(N_('Größe'))}: {profile.size_class or '–'}",
+        f"{_(N_('Themen'))}: {', '.join(map(str, profile.topics)) or '–'}",
+        f"{_(N_('Vorhaben'))}: {profile.vorhaben_title or '–'}",
+        f"{_(N_('Ziel'))}: {profile.vorhaben_goal or '–'}",
+        f"{_(N_('Stand'))}: {profile.vorhaben_stage or '–'}",
+    ]
+    blocks: list[Header | Section | Note | Actions] = [Header(name), Section(tuple(lines))]
+    if own:
+        blocks.append(Note(_(N_("Ändern: {example}"), example=EXAMPLE)))
+    else:
+        ref = f'"{name}"'
+        blocks.append(
+            Actions(
+                (Button(_(N_("Vorstellen lassen")), "introduce", ref, None, f"vorstellen {ref}"),)
+            )
+        )
+    return Message(tuple(blocks), fallback=name)
+
+
+EXAMPLE = (
+    'profil aendern themen="Pflege, Mobilität" vorhaben="Seniorenbüro im Rathaus" '
+    'ziel="eine Anlaufstelle für alle Fragen" stand=Planung'
+)
+
+
+def reason(_: Translate, match: Match) -> str:
+    if match.strength is Strength.EXACT:
+        return _(N_("Expertise: {topic}"), topic=match.topic)
+    if match.strength is Strength.SYNONYM:
+        return _(N_("Expertise: {topic} (verwandtes Thema)"), topic=match.topic)
+    vorhaben = match.candidate.vorhaben
+    short = vorhaben if len(vorhaben) <= 80 else vorhaben[:79] + "…"
+    return _(N_("Vorhaben: „{vorhaben}“"), vorhaben=short)
+
+
+def experts_message(_: Translate, query: str, matches: list[Match]) -> Message:
+    if not matches:
+        text = _(
+            N_(
+                "Zu „{query}“ hat im Jahrgang noch niemand Expertise oder ein Vorhaben "
+                "eingetragen. Themen, die es gibt: {topics}"
+            ),
+            query=query,
+            topics=", ".join(suggestions(limit=8)),
+        )
+        return Message.text(text)
+    items = tuple(
+        f"{m.candidate.name} ({m.candidate.municipality or '–'}) – {reason(_, m)}" for m in matches
+    )
+    head = _(N_("Wer sich mit „{query}“ auskennt"), query=query)
+    first = f'"{matches[0].candidate.name}" thema="{query}"'
+    return Message(
+        (
+            Header(head),
+            Bullets(items),
+            Note(_(N_("Kontakt gewünscht? Schreiben Sie: vorstellen {who}"), who=first)),
+        ),
+        fallback=head,
+    )
+
+
+def _who(person: Person) -> str:
+    return f"{person.display_name or '?'} ({person.municipality or '–'})"
+
+
+def tandems_message(
+    _: Translate,
+    tandem_round: TandemRound,
+    groups: list[list[Person]],
+    unplaced: list[Person],
+    tz: ZoneInfo,
+) -> Message:
+    head = _(
+        N_("Tandem-Runde {number} bis {due}: {count} Tandems"),
+        number=tandem_round.number,
+        due=tandem_round.due_at.astimezone(tz).strftime("%d.%m.%Y"),
+        count=len(groups),
+    )
+    items = tuple(" – ".join(_who(p) for p in group) for group in groups)
+    blocks: list[Header | Section | Bullets | Note] = [Header(head)]
+    if tandem_round.theme:
+        blocks.append(Section((_(N_("Thema: {theme}"), theme=tandem_round.theme),)))
+    blocks.append(Bullets(items))
+    if unplaced:
+        blocks.append(
+            Note(
+                _(
+                    N_(
+                        "Ohne neuen Partner in diesem Jahrgang (alle Paare gab es schon): "
+                        "{names}. Bitte stellen Sie sie selbst vor."
+                    ),
+                    names=", ".join(_who(p) for p in unplaced),
+                )
+            )
+        )
+    else:
+        blocks.append(Note(_(N_("Alle haben eine Direktnachricht mit drei Gesprächsfragen."))))
+    return Message(tuple(blocks), fallback=head)

@@ -1,0 +1,68 @@
+"""Networking against a real Synapse: the profile dialog by DM, "wer kennt sich aus", vorstellen."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Driver, signup
+from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
+from tests.support.synapse import MatrixUser, SynapseServer
+from tests.test_matrix_e2e import World, body_has, bot_config, login_human, make_bot
+
+
+@pytest.fixture
+async def world(
+    synapse: SynapseServer,  # noqa: F811
+    matrix_user: Callable[[str], MatrixUser],  # noqa: F811
+    tmp_path: Path,
+) -> AsyncIterator[World]:
+    bot_user, person = matrix_user("netzbot"), matrix_user("nora")
+    human = await login_human(synapse, person)
+    bot = make_bot(tmp_path, organizers=f"matrix:{person[0]}", profile_question=True)
+    world = World(synapse, bot, bot_config(synapse, bot_user), human)
+    try:
+        yield world
+    finally:
+        for matrix in list(world.running):
+            await matrix.stop()
+        await human.client.close()
+        world.bot.engine.dispose()
+
+
+async def test_networking_over_matrix(world: World) -> None:
+    matrix = await world.start_bot()
+    human, bot_id = world.human, matrix.user_id
+    room = await world.shared_room()
+    await human.say(room, '!stadtlabor jahrgang anlegen "Vernetzung Matrix" plaetze=5')
+    await human.wait_for(body_has(bot_id, "angelegt"))
+    await human.say(room, "!stadtlabor " + signup("nora", kommune="Lübeck"))
+    asked = await human.wait_for(body_has(bot_id, "Möchten Sie Ihr Profil ausfüllen?"))
+    dm = asked["room_id"]
+    # a second participant, on the console of the same bot
+    console = Driver(world.bot)
+    console.say("ben", signup("ben"), dm=True)
+    console.say("ben", 'profil aendern themen="ÖPNV, Pflege"', dm=True)
+
+    await human.say(dm, "profil aendern")  # the form, asked field by field in the DM
+    await human.wait_for(body_has(bot_id, "Ihre Themen"))
+    for answer in ("Senioren-Wohnen, Ehrenamt", "Seniorenbüro", "-", "Planung"):
+        await human.say(dm, answer)
+    saved = await human.wait_for(body_has(bot_id, "Ihr Profil ist gespeichert"))
+    body = saved["content"]["body"]
+    assert "Themen: Wohnen im Alter, Ehrenamt" in body and "Größe: Großstadt" in body, body
+
+    await human.say(dm, "wer kennt sich aus mit Nahverkehr")
+    found = await human.wait_for(body_has(bot_id, "Wer sich mit „Nahverkehr“ auskennt"))
+    assert (
+        "Ben Muster (Benstadt) – Expertise: Mobilität (verwandtes Thema)"
+        in (found["content"]["body"])
+    )
+    await human.say(dm, 'vorstellen "Ben Muster" thema=Mobilität')
+    await human.wait_for(body_has(bot_id, "Ich habe Sie Ben Muster (Benstadt) vorgestellt"))
+    in_room = [e["content"]["body"] for e in human.from_bot(bot_id, room)]
+    assert not [b for b in in_room if "Ben Muster" in b]  # answered privately, in the DM
+    console.flush()
+    assert any("Darf ich vorstellen: Nora Muster" in t for t in console.messenger.texts("dm"))
