@@ -325,3 +325,17 @@ def test_other_time_zones_are_exact_in_both_parsers(
     assert [str(z["TZID"]) for z in zones] == ([str(tz.key)] if rule_based else [])
     assert (b"DTSTART:2027" in data) != rule_based  # the fallback writes UTC: DTSTART:...Z
     assert b"RDATE" not in data
+
+
+def test_command_line_names_the_known_cohorts_for_an_unknown_one(
+    bot: Bot, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot.services.import_file import import_cli
+
+    Driver(bot).say("orga", 'jahrgang anlegen "Stadtlabor 2027" plaetze=5')
+    listing = tmp_path / "liste.csv"
+    listing.write_text("name,kommune,funktion,email\n", encoding="utf-8")
+    assert export_ics_cli(bot, "Gibtsnicht", None) == 2
+    assert import_cli(bot, str(listing), "Gibtsnicht", dry_run=True) == 2
+    err = capsys.readouterr().err
+    assert err.count("Unbekannter Jahrgang 'Gibtsnicht'. Vorhanden: Stadtlabor 2027") == 2

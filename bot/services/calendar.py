@@ -30,6 +30,7 @@ from bot.context import Role
 from bot.errors import PermissionDenied
 from bot.permissions import access
 from bot.services import agenda as agenda_service
+from bot.services import cohorts
 from storage.models import Cohort, Meeting
 from storage.uow import UnitOfWork
 
@@ -288,10 +289,10 @@ def build(
 def export_ics_cli(bot: Bot, cohort_name: str, path: str | None) -> int:
     """``stadtlabor export ics --jahrgang NAME [--ausgabe datei.ics]``; the exit status."""
     with bot.uow_factory() as uow:
-        cohort = uow.cohorts.get_by_name(cohort_name)
-        if cohort is None:
-            names = ", ".join(c.name for c in uow.cohorts.active()) or "-"
-            print(f"Unbekannter Jahrgang {cohort_name!r}. Vorhanden: {names}", file=sys.stderr)
+        try:
+            cohort = cohorts.named_for_cli(uow, cohort_name)
+        except LookupError as exc:
+            print(exc, file=sys.stderr)
             return 2
         data = build(
             uow,

@@ -136,6 +136,16 @@ def bind_channel(
     return cohort
 
 
+def named_for_cli(uow: UnitOfWork, name: str) -> Cohort:
+    """The cohort a command-line call names (``--jahrgang NAME``); raises LookupError with
+    the line to print (the known cohorts listed) when there is none."""
+    cohort = uow.cohorts.get_by_name(name)
+    if cohort is None:
+        names = ", ".join(c.name for c in uow.cohorts.active()) or "-"
+        raise LookupError(f"Unbekannter Jahrgang {name!r}. Vorhanden: {names}")
+    return cohort
+
+
 def post_language(row: Any, default: str) -> str:
     """The language of posts to the channels of ``row``'s cohort (a poll, round, meeting or
     reminder row with a ``cohort_id``): the cohort's own, else the installation's default —

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.context import Attachment
 from bot.errors import UserFacingError
 from bot.i18n import N_, translator
+from bot.services import cohorts
 
 if TYPE_CHECKING:
     from app import Bot
@@ -109,10 +110,10 @@ def import_cli(bot: Bot, path: str, cohort_name: str, *, dry_run: bool = False) 
     try:
         text = csv_text(read_file(Path(path)))
         with bot.uow_factory() as uow:
-            cohort = uow.cohorts.get_by_name(cohort_name)
-            if cohort is None:
-                names = ", ".join(c.name for c in uow.cohorts.active()) or "-"
-                print(f"Unbekannter Jahrgang {cohort_name!r}. Vorhanden: {names}", file=sys.stderr)
+            try:
+                cohort = cohorts.named_for_cli(uow, cohort_name)
+            except LookupError as exc:
+                print(exc, file=sys.stderr)
                 return 2
             report = parts.read_import(uow, cohort, text)
             print(
