@@ -87,6 +87,15 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "themen zurueckziehen": TEAM,
     "umfrage": SEAT,
     "umfrage aus themen": TEAM,
+    # networking (issue 18): profiles are for the cohort's people, a waitlisted person sees and
+    # keeps only their own; finding and introducing need a seat; tandems are organised
+    "profil": (A, A, A, V, R),
+    "profil aendern": COHORT,
+    "wer kennt sich aus": SEAT,
+    "vorstellen": SEAT,
+    "vorstellen ablehnen": SEAT,
+    "tandems": TEAM,
+    "tandems starten": TEAM,
     "umfrage schliessen": SEAT,  # one's own poll; organisers any
     "umfragen": SEAT,
     "abstimmen": SEAT,
@@ -240,6 +249,13 @@ CASES: dict[str, tuple[Run, str]] = {
     "themen zurueckziehen": (_line("themen zurueckziehen 1"), "(?i)zurückgezogen"),
     "umfrage": (_line('umfrage "Neu?" "X" "Y" sofort'), "Umfrage 2"),
     "umfrage aus themen": (_line("umfrage aus themen 1 2 sofort"), "Umfrage 2"),
+    "profil": (_line("profil"), "Noch kein Profil"),
+    "profil aendern": (_line('profil aendern themen="Pflege" groesse=Kleinstadt'), "gespeichert"),
+    "wer kennt sich aus": (_line("wer kennt sich aus mit Pflege"), "noch niemand Expertise"),
+    "vorstellen": (_line("vorstellen @paul thema=Radwege"), "Erledigt|Sich selbst kann ich"),
+    "vorstellen ablehnen": (_line("vorstellen ablehnen"), "keine offene Vorstellung"),
+    "tandems": (_line("tandems"), "Noch keine Tandems"),
+    "tandems starten": (_line("tandems starten"), "Tandem-Runde 1"),
     "umfrage schliessen": (
         _then('umfrage "Eigene?" "X" "Y" sofort', r"Umfrage (\d+)", "umfrage {n} schliessen"),
         "(?i)geschlossen",

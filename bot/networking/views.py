@@ -99,7 +99,9 @@ def tandems_message(
     tz: ZoneInfo,
 ) -> Message:
     head = _(
-        N_("Tandem-Runde {number} bis {due}: {count} Tandems"),
+        N_("Tandem-Runde {number} bis {due}: {count} Tandems")
+        if len(groups) != 1
+        else N_("Tandem-Runde {number} bis {due}: 1 Tandem"),
         number=tandem_round.number,
         due=tandem_round.due_at.astimezone(tz).strftime("%d.%m.%Y"),
         count=len(groups),
