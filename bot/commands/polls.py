@@ -146,9 +146,10 @@ def poll_command(ctx: CommandContext) -> Reply:
             )
         question, words = words[0], words[1:]
     spec = spec_from(ctx, question, words, flags)
-    if not ctx.confirmed:
-        validate(spec, ctx.now)
-        return confirm.preview(ctx, previews.poll(ctx, spec))
+    validate(spec, ctx.now)
+    shown = previews.poll(ctx, spec)
+    if not confirm.approved(ctx, shown):
+        return confirm.preview(ctx, shown)
     poll = polls.create_poll(
         ctx.uow,
         cohort=ctx.cohort,

@@ -1,0 +1,61 @@
+"""Findings of the adversarial review (issues 14 and 15): each test failed before its fix."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from app import Bot
+from bot.clock import SimulatedClock
+from storage.models import Person, Poll
+from tests.helpers import Driver, signup
+
+
+@pytest.fixture
+def driver(bot: Bot) -> Driver:
+    d = Driver(bot)
+    assert "angelegt" in d.say("orga", 'jahrgang anlegen "Stadtlabor 2026/27" plaetze=4 sofort')
+    d.say("anna", signup("anna"))
+    d.messenger.transcript.clear()
+    return d
+
+
+def _polls(bot: Bot) -> int:
+    with bot.uow_factory() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(Poll)) or 0)
+
+
+def test_ja_never_publishes_a_deadline_other_than_the_previewed_one(
+    driver: Driver, clock: SimulatedClock
+) -> None:
+    """Preview at 23:50 says "Dienstag 12:00"; ``ja`` at 00:10 published Wednesday 12:00."""
+    berlin = ZoneInfo("Europe/Berlin")
+    clock.set(datetime(2026, 12, 7, 23, 50, tzinfo=berlin))
+    preview = driver.say("orga", 'umfrage "Wann?" "A" "B" bis="morgen 12 Uhr"')
+    assert "8. Dezember 2026, 12:00" in preview
+    clock.advance(timedelta(minutes=20))
+    answer = driver.say("orga", "ja")
+    assert _polls(driver.bot) == 0  # nothing published that was not previewed
+    assert "geändert" in answer and "9. Dezember 2026, 12:00" in answer  # the new preview
+    assert "Umfrage 1 ist angelegt" in driver.say("orga", "ja")  # this one was seen
+    assert _polls(driver.bot) == 1
+
+
+def test_ja_in_the_dm_during_a_dialog_is_not_silently_taken_as_the_answer(
+    driver: Driver,
+) -> None:
+    """The preview says "ja here or in the DM"; with a dialog open the DM's "ja" became the
+    dialog's answer (the organiser's name was stored as "ja") and nothing was published."""
+    driver.say("orga", "anmelden", dm=True)  # the dialog asks for the name
+    assert "Vorschau" in driver.say("orga", 'ankuendigen "Hallo"')
+    asked = driver.say("orga", "ja", dm=True)
+    assert "Dialog abbrechen" in asked  # asked, not guessed
+    answer = driver.say("orga", "ja", dm=True)
+    assert "verschickt" in answer
+    assert any("Hallo" in p for p in driver.messenger.texts("post"))
+    with driver.bot.uow_factory() as uow:
+        names = list(uow.session.scalars(select(Person.display_name)))
+    assert "ja" not in names
