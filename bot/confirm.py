@@ -86,6 +86,7 @@ def remember(
             "is_direct": conv.is_direct,
             "thread_id": conv.thread_id,
             "at": now.isoformat(),
+            "until": (now + VALID_FOR).isoformat(),  # housekeeping drops it afterwards
         }
     )
     uow.state.put(state_key(person_id), value)

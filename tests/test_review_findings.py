@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from app import Bot
 from bot.clock import SimulatedClock
-from storage.models import Person, Poll
+from bot.services.privacy_traces import purge_expired_state
+from storage.models import KeyValue, Person, Poll
 from tests.helpers import Driver, signup
 
 
@@ -59,3 +60,33 @@ def test_ja_in_the_dm_during_a_dialog_is_not_silently_taken_as_the_answer(
     with driver.bot.uow_factory() as uow:
         names = list(uow.session.scalars(select(Person.display_name)))
     assert "ja" not in names
+
+
+def _state_keys(bot: Bot) -> list[str]:
+    with bot.uow_factory() as uow:
+        return list(uow.session.scalars(select(KeyValue.key)))
+
+
+def test_erasure_drops_a_pending_preview_and_meine_daten_shows_it(driver: Driver) -> None:
+    """A participant's poll preview (her own question, where she typed it) stayed in bot_state
+    under her person id after ``vergessen ja``, and ``meine-daten`` did not mention it."""
+    driver.say("anna", 'umfrage "Soll mein Geheimprojekt kommen?" "Ja" "Nein"')
+    assert any(k.startswith("confirm:") for k in _state_keys(driver.bot))
+    driver.say("anna", "meine-daten", dm=True)
+    files = [s.content for s in driver.messenger.transcript if s.filename == "meine-daten.json"]
+    assert b"Soll mein Geheimprojekt kommen?" in (files[-1] or b"")
+    driver.say("anna", "vergessen ja", dm=True)
+    assert not any(k.startswith("confirm:") for k in _state_keys(driver.bot))
+
+
+def test_an_unconfirmed_preview_is_dropped_after_its_hour(
+    driver: Driver, clock: SimulatedClock
+) -> None:
+    """A preview nobody confirmed stayed in bot_state for ever (only Slack forms and linking
+    codes carried an expiry the housekeeping job reads)."""
+    driver.say("orga", 'ankuendigen "Vertraulich: Haushaltssperre"')
+    clock.advance(timedelta(minutes=61))
+    with driver.bot.uow_factory() as uow:
+        purge_expired_state(uow, clock.now())
+        uow.commit()
+    assert not any(k.startswith("confirm:") for k in _state_keys(driver.bot))

@@ -178,7 +178,8 @@ def scrub_state(uow: UnitOfWork, erasure: Erasure) -> int:
         mentions = pattern is not None and bool(
             pattern.search(row.key) or pattern.search(row.value)
         )
-        if mentions or _link_of(row) == person_id or row.key == f"reminders:last:{person_id}":
+        own = (f"reminders:last:{person_id}", f"confirm:{person_id}")  # confirm: a preview
+        if mentions or _link_of(row) == person_id or row.key in own:
             uow.session.delete(row)
             gone += 1
     if pattern is not None:
@@ -214,7 +215,9 @@ def state_of(uow: UnitOfWork, erasure: Erasure) -> list[str]:
         mentions = pattern is not None and bool(
             pattern.search(row.key) or pattern.search(row.value)
         )
-        if mentions or _link_of(row) == erasure.person.id:
+        if row.key == f"confirm:{erasure.person.id}":  # a pending preview: the command typed
+            keys.append(f"vorschau: {json.loads(row.value).get('text', '')}")
+        elif mentions or _link_of(row) == erasure.person.id:
             keys.append(":".join(row.key.split(":")[:2]))
     if pattern is not None:
         keys += [
