@@ -90,3 +90,17 @@ def test_an_unconfirmed_preview_is_dropped_after_its_hour(
         purge_expired_state(uow, clock.now())
         uow.commit()
     assert not any(k.startswith("confirm:") for k in _state_keys(driver.bot))
+
+
+def test_a_closed_cohort_is_readable_in_the_direct_chat(driver: Driver) -> None:
+    """After ``jahrgang abschliessen`` a participant's DM treated her as an outsider: "nur für
+    Teilnehmende … melden Sie sich mit anmelden an" for ``umfragen``/``treffen 1``, "noch
+    keinem Jahrgang zugeordnet" in ``ueberblick`` — although reads are promised to keep working."""
+    driver.say("orga", 'umfrage "Q?" "A" "B" sofort')
+    assert "abgeschlossen" in driver.say("orga", "jahrgang abschliessen ja")
+    polls = driver.say("anna", "umfragen", dm=True)
+    assert "nur für Teilnehmende" not in polls and "Q?" in polls
+    assert "Stadtlabor 2026/27" in driver.say("anna", "ueberblick", dm=True)
+    refused = driver.say("anna", "abstimmen 1 1", dm=True)
+    assert "abgeschlossen" in refused and "anmelden" not in refused
+    assert "Anna" in driver.say("orga", "teilnehmende", dm=True)
