@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,9 @@ from sqlalchemy import func, select
 
 from app import Bot
 from bot.clock import SimulatedClock
+from bot.commands import build_registry
+from bot.i18n import translations
+from bot.router import parse_line
 from bot.services.privacy_traces import purge_expired_state
 from storage.models import KeyValue, Person, Poll
 from tests.helpers import Driver, signup
@@ -104,3 +108,25 @@ def test_a_closed_cohort_is_readable_in_the_direct_chat(driver: Driver) -> None:
     refused = driver.say("anna", "abstimmen 1 1", dm=True)
     assert "abgeschlossen" in refused and "anmelden" not in refused
     assert "Anna" in driver.say("orga", "teilnehmende", dm=True)
+
+
+def test_every_english_alias_named_in_a_message_is_a_command() -> None:
+    """The closed-cohort messages told English users to type “vergessen” (forget) and
+    “meine-daten” (my data); ``forget`` was answered "Unknown command" (the alias is
+    ``forget-me``, and ``my-data``). Every “German” (english) pair in the English catalogue
+    whose German side is a command must name that same command in English."""
+    registry = build_registry()
+    pairs = 0
+    wrong = []
+    for english in translations("en")._messages.values():  # type: ignore[attr-defined]
+        for german, alias in re.findall(r"“([^”]+)” \(([a-z][a-z -]*)\)", english):
+            words = re.fullmatch(r"[a-zäöüß][a-zäöüß -]*", german)
+            command = registry.resolve(parse_line(german).tokens) if words else None
+            if command is None:
+                continue
+            pairs += 1
+            same = registry.resolve(parse_line(alias).tokens)
+            if same is None or same[0].key != command[0].key:
+                wrong.append((german, alias))
+    assert pairs > 10  # the check sees the messages it is about
+    assert wrong == []
