@@ -130,3 +130,16 @@ def test_every_english_alias_named_in_a_message_is_a_command() -> None:
                 wrong.append((german, alias))
     assert pairs > 10  # the check sees the messages it is about
     assert wrong == []
+
+
+def test_a_poll_shown_privately_is_in_the_readers_language(driver: Driver) -> None:
+    """``poll 1`` (a private answer) came in the cohort's language: an English participant read
+    "Umfrage 1 … Stimmzettel abgegeben … Schluss" (issue 15: private answers in the person's)."""
+    driver.say("orga", 'umfrage "Q?" "A" "B" anonym bis="in 3 Tagen 12 Uhr" sofort')
+    driver.say("anna", "sprache en")
+    shown = driver.say("anna", "poll 1", dm=True)
+    assert "Poll 1" in shown and "ballots cast" in shown
+    for german in ("Umfrage", "Stimmzettel", "Schluss", "anonym ·"):
+        assert german not in shown
+    # the channel post stays in the cohort's language
+    assert any("Umfrage 1: Q?" in p for p in driver.messenger.texts("post"))
