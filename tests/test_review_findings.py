@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 
 from app import Bot
 from bot.clock import SimulatedClock
 from bot.commands import build_registry
-from bot.i18n import translations
+from bot.i18n import LOCALE_DIR, translations
 from bot.router import parse_line
 from bot.services.privacy_traces import purge_expired_state
 from storage.models import KeyValue, Person, Poll
@@ -143,3 +144,32 @@ def test_a_poll_shown_privately_is_in_the_readers_language(driver: Driver) -> No
         assert german not in shown
     # the channel post stays in the cohort's language
     assert any("Umfrage 1: Q?" in p for p in driver.messenger.texts("post"))
+
+
+def test_meine_daten_in_english_says_voted_in_english(driver: Driver) -> None:
+    """An English voter of an anonymous poll read "Poll 1: abgestimmt" in ``my-data``."""
+    driver.say("orga", 'umfrage "Q?" "A" "B" anonym sofort')
+    driver.say("anna", "sprache en")
+    driver.say("anna", "abstimmen 1 1", dm=True)
+    driver.messenger.transcript.clear()
+    driver.say("anna", "my-data", dm=True)
+    text = "\n".join(driver.messenger.texts())
+    assert "Poll 1: voted" in text
+    assert "abgestimmt" not in text
+
+
+def test_no_message_is_translated_two_ways_across_the_catalogues() -> None:
+    """``Name``/``Kommune`` were "Name"/"Municipality" in erasure.po and "name"/"municipality"
+    in strict.po; the file read last won, so ``my-data`` in English showed "name: …" next to
+    "E-mail: …". One msgid, one English text."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in sorted((LOCALE_DIR / "en" / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            for m in read_po(handle, locale="en"):
+                if not m.id or not m.string or m.fuzzy:
+                    continue
+                first = seen.setdefault(str(m.id), str(m.string))
+                if first != m.string:
+                    clashes.append((m.id, first, m.string, path.name))
+    assert clashes == []
