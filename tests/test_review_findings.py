@@ -173,3 +173,22 @@ def test_no_message_is_translated_two_ways_across_the_catalogues() -> None:
                 if first != m.string:
                     clashes.append((m.id, first, m.string, path.name))
     assert clashes == []
+
+
+def test_jahrgang_shows_outsiders_neither_meeting_dates_nor_participant_statistics(
+    driver: Driver,
+) -> None:
+    """``treffen`` and ``teilnehmende`` are refused to outsiders, yet ``jahrgang`` showed them
+    "Ende: <last meeting's end + 30 days>" (the last meeting's date) and "Funktionen:
+    Bürgermeister/in 1" (the participants' functions: in a group of 20, "Kämmerer/in 1" names
+    someone). The same permission rows now apply."""
+    driver.say(
+        "orga",
+        'treffen anlegen titel="Auftakt" von="10.1.2027 10 Uhr" bis="11.1.2027 16 Uhr" ort=Rathaus',
+    )
+    outsider = driver.say("zed", "jahrgang")
+    assert "Plätze:" in outsider
+    assert "Ende:" not in outsider and "2027" not in outsider
+    assert "Funktionen" not in outsider
+    member = driver.say("anna", "jahrgang")
+    assert "Ende:" in member and "Funktionen" in member

@@ -99,13 +99,18 @@ def show(ctx: CommandContext) -> Reply:
         if posts_in == "de"
         else ctx._(N_("Beiträge im Kanal: auf Englisch"))
     )
-    if data.ended_at is not None:
+    # An end not yet declared is the last meeting's + 30 days: a date ``treffen`` would show.
+    declared = ctx.cohort.ended_at is not None
+    if data.ended_at is not None and (declared or access("treffen", ctx.role) != "refused"):
         lines.append(
             ctx._(
                 N_("Ende: {date}"), date=format_when(data.ended_at.astimezone(ctx.tz), ctx.language)
             )
         )
-    if counts := functions.function_counts(ctx.uow, ctx.cohort.id):  # by category
+    counts = []  # the participants' functions: ``teilnehmende``'s data
+    if access("teilnehmende", ctx.role) != "refused":
+        counts = functions.function_counts(ctx.uow, ctx.cohort.id)  # by category
+    if counts:
         shown = ", ".join(f"{ctx._(category)} {n}" for category, n in counts)
         lines.append(ctx._(N_("Funktionen: {counts}"), counts=shown))
     meetings = tuple(
