@@ -16,7 +16,7 @@ from bot.commands import build_registry
 from bot.i18n import LOCALE_DIR, translations
 from bot.router import parse_line
 from bot.services.privacy_traces import purge_expired_state
-from storage.models import KeyValue, Person, Poll
+from storage.models import Cohort, KeyValue, Person, Poll
 from tests.helpers import Driver, signup
 
 
@@ -192,3 +192,21 @@ def test_jahrgang_shows_outsiders_neither_meeting_dates_nor_participant_statisti
     assert "Funktionen" not in outsider
     member = driver.say("anna", "jahrgang")
     assert "Ende:" in member and "Funktionen" in member
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('jahrgang anlegen "K9" plaetze=5 moderiertt', "moderiert"),  # created unmoderated
+        ("jahrgang anlegen Stadtlabor 2027", "Anführungszeichen"),  # named "Stadtlabor"
+    ],
+)
+def test_jahrgang_anlegen_refuses_words_it_does_not_know(bot: Bot, line: str, said: str) -> None:
+    """A mistyped ``moderiert`` created an *unmoderated* cohort (anyone got a seat); an unquoted
+    name kept its first word. Both went through without a word."""
+    d = Driver(bot)
+    answer = d.say("orga", line)
+    assert "Plätze." not in answer and said in answer
+    with bot.uow_factory() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Cohort)) == 0
+    assert "angelegt" in d.say("orga", 'jahrgang anlegen "K9" moderiert sofort')
