@@ -210,3 +210,12 @@ def test_jahrgang_anlegen_refuses_words_it_does_not_know(bot: Bot, line: str, sa
     with bot.uow_factory() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Cohort)) == 0
     assert "angelegt" in d.say("orga", 'jahrgang anlegen "K9" moderiert sofort')
+
+
+def test_treffen_anlegen_refuses_a_word_next_to_titel(driver: Driver) -> None:
+    """``treffen anlegen titel="Auftakt" … ort=Hamburg Altona`` dropped "Altona" (a place in two
+    words without quotes) and created the meeting in "Hamburg"."""
+    line = 'treffen anlegen titel="Auftakt" von="10.1.2027 10 Uhr" bis="11.1.2027" ort=Hamburg'
+    answer = driver.say("orga", line + " Altona")
+    assert "Altona" in answer and "ist angelegt" not in answer
+    assert "Noch keine Treffen" in driver.say("orga", "treffen")
