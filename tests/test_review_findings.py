@@ -219,3 +219,13 @@ def test_treffen_anlegen_refuses_a_word_next_to_titel(driver: Driver) -> None:
     answer = driver.say("orga", line + " Altona")
     assert "Altona" in answer and "ist angelegt" not in answer
     assert "Noch keine Treffen" in driver.say("orga", "treffen")
+
+
+def test_teilnahme_quotes_the_word_it_did_not_understand(driver: Driver) -> None:
+    """``teilnahme 1 ja vielleicht`` answered "„ja“ verstehe ich nicht" (issue 15: error messages
+    quote what was typed, and the part not understood)."""
+    driver.say(
+        "orga", 'treffen anlegen titel="Auftakt" von="10.1.2027 10 Uhr" bis="11.1.2027 16 Uhr"'
+    )
+    answer = driver.say("anna", "teilnahme 1 ja vielleicht")
+    assert "„vielleicht“" in answer and "„ja“ verstehe" not in answer
