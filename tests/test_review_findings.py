@@ -229,3 +229,16 @@ def test_teilnahme_quotes_the_word_it_did_not_understand(driver: Driver) -> None
     )
     answer = driver.say("anna", "teilnahme 1 ja vielleicht")
     assert "„vielleicht“" in answer and "„ja“ verstehe" not in answer
+
+
+def test_the_overview_of_a_closed_cohort_offers_no_write_buttons(
+    driver: Driver, clock: SimulatedClock
+) -> None:
+    """Closed during its meeting, the cohort's ``ueberblick`` still showed the meeting with
+    "Ich komme" / "Ich komme nicht" — buttons for a write the closed cohort refuses."""
+    driver.say("orga", 'treffen anlegen titel="Auftakt" von="10.1.2027 10 Uhr" bis="11.1.2027 16 Uhr"')
+    clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")))
+    assert "Ich komme" in driver.say("anna", "ueberblick")
+    driver.say("orga", "jahrgang abschliessen ja")
+    shown = driver.say("anna", "ueberblick")
+    assert "Ich komme" not in shown and "teilnahme 1" not in shown
