@@ -236,7 +236,8 @@ def test_the_overview_of_a_closed_cohort_offers_no_write_buttons(
 ) -> None:
     """Closed during its meeting, the cohort's ``ueberblick`` still showed the meeting with
     "Ich komme" / "Ich komme nicht" — buttons for a write the closed cohort refuses."""
-    driver.say("orga", 'treffen anlegen titel="Auftakt" von="10.1.2027 10 Uhr" bis="11.1.2027 16 Uhr"')
+    line = 'treffen anlegen titel="Auftakt" von="10.1.2027 10 Uhr" bis="11.1.2027 16 Uhr"'
+    driver.say("orga", line)
     clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")))
     assert "Ich komme" in driver.say("anna", "ueberblick")
     driver.say("orga", "jahrgang abschliessen ja")
