@@ -16,7 +16,7 @@ from bot.commands import build_registry
 from bot.i18n import LOCALE_DIR, translations
 from bot.router import parse_line
 from bot.services.privacy_traces import purge_expired_state
-from storage.models import Cohort, KeyValue, Person, Poll
+from storage.models import AgendaItem, Cohort, KeyValue, Person, Poll, Reminder
 from tests.helpers import Driver, signup
 
 
@@ -243,3 +243,33 @@ def test_the_overview_of_a_closed_cohort_offers_no_write_buttons(
     driver.say("orga", "jahrgang abschliessen ja")
     shown = driver.say("anna", "ueberblick")
     assert "Ich komme" not in shown and "teilnahme 1" not in shown
+
+
+def test_an_erased_name_does_not_come_back_from_texts_others_wrote(
+    driver: Driver, clock: SimulatedClock
+) -> None:
+    """The posts were corrected, but the rows they are rendered from kept the name: the next
+    vote re-rendered "Umfrage 1: Wie fand ihr Bert Brezel?" into the channel, and a channel
+    reminder "Bert Brezel bringt Kuchen" was posted the next morning."""
+    driver.say("ben", signup("ben", name='"Bert Brezel"'))
+    driver.say("orga", 'umfrage "Wie fandet ihr Bert Brezel?" "gut" "schlecht" sofort')
+    driver.say("orga", "erinnern kanal morgen 9 Uhr; Bert Brezel bringt Kuchen")
+    driver.say(
+        "orga", 'treffen anlegen titel="Auftakt" von="10.1.2027 10 Uhr" bis="11.1.2027 16 Uhr"'
+    )
+    driver.say("orga", 'programmpunkt 1 von="10 Uhr" bis="11 Uhr" titel="Vortrag Bert Brezel"')
+    driver.say("ben", "vergessen ja", dm=True)
+    driver.messenger.transcript.clear()
+    driver.say("anna", "abstimmen 1 1")
+    clock.advance(timedelta(days=1))
+    driver.bot.due.run_due(clock.now())
+    driver.flush()
+    driver.say("orga", "agenda 1")
+    assert "Brezel" not in "\n".join(driver.messenger.texts())
+    with driver.bot.uow_factory() as uow:
+        texts = [
+            *uow.session.scalars(select(Poll.question)),
+            *uow.session.scalars(select(Reminder.text)),
+            *uow.session.scalars(select(AgendaItem.title)),
+        ]
+    assert not any("Brezel" in (t or "") for t in texts)
