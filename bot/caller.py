@@ -72,19 +72,29 @@ def in_channel(uow: UnitOfWork, request: Request) -> Channel | None:
 
 
 def cohort_for(uow: UnitOfWork, request: Request, person: Person) -> Cohort | None:
-    """The channel's cohort; in a DM the caller's own, or the only active one."""
+    """The channel's cohort; in a DM the caller's own, or the only active one; with none
+    active, the caller's latest closed one."""
     conv = request.conversation
     if conv.channel_id and not conv.is_direct:
         return uow.cohorts.get_by_channel(conv.platform, conv.channel_id)
     active = {c.id: c for c in uow.cohorts.active()}
-    own = [
-        active[p.cohort_id]
+    mine = [
+        p.cohort_id
         for p in uow.participants.of_person(person.id)
-        if p.cohort_id in active and p.status not in ("withdrawn", "declined")
+        if p.status not in ("withdrawn", "declined")
     ]
+    own = [active[c] for c in mine if c in active]
     if len(own) == 1:
         return own[0]
-    return next(iter(active.values())) if len(active) == 1 else None
+    if active:
+        return next(iter(active.values())) if len(active) == 1 else None
+    # No cohort is running: a closed one stays readable in the DM (its reads, exports,
+    # meine-daten; its writes are refused as closed): the caller's latest, or for organisers
+    # the latest of all.
+    ended = [c for c in (uow.session.get(Cohort, i) for i in mine) if c is not None]
+    if not ended and person.is_organiser:
+        ended = list(uow.session.scalars(select(Cohort).order_by(Cohort.id.desc()).limit(1)))
+    return max(ended, key=lambda c: c.id) if ended else None
 
 
 def role_of(uow: UnitOfWork, person: Person, cohort: Cohort | None) -> Role:

@@ -10,6 +10,7 @@ preview with the flag ``sofort`` (English ``immediately``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,9 @@ class Pending:
     text: str
     conversation: Conversation
     created_at: datetime
+    # What the author saw: ``ja`` publishes only if the command still reads the same (a
+    # relative deadline like "morgen 12 Uhr" confirmed after midnight would not).
+    digest: str | None = None
 
 
 def state_key(person_id: int) -> str:
@@ -56,15 +60,33 @@ def is_yes(text: str) -> bool:
     return fold(text.strip().rstrip("!.")) in YES_WORDS
 
 
-def remember(uow: UnitOfWork, person_id: int, text: str, conv: Conversation, now: datetime) -> None:
+def digest(shown: Message) -> str:
+    return hashlib.sha256(repr(shown.blocks).encode()).hexdigest()
+
+
+def approved(ctx: CommandContext, shown: Message) -> bool:
+    """Confirmed (``sofort``, or ``ja`` to a preview showing exactly ``shown``)."""
+    return ctx.confirmed and ctx.previewed in (None, digest(shown))
+
+
+def remember(
+    uow: UnitOfWork,
+    person_id: int,
+    text: str,
+    conv: Conversation,
+    now: datetime,
+    shown: Message | None = None,
+) -> None:
     value = json.dumps(
         {
             "text": text,
+            "digest": None if shown is None else digest(shown),
             "platform": conv.platform,
             "channel_id": conv.channel_id,
             "is_direct": conv.is_direct,
             "thread_id": conv.thread_id,
             "at": now.isoformat(),
+            "until": (now + VALID_FOR).isoformat(),  # housekeeping drops it afterwards
         }
     )
     uow.state.put(state_key(person_id), value)
@@ -82,7 +104,7 @@ def pending(uow: UnitOfWork, person_id: int, now: datetime) -> Pending | None:
     conv = Conversation(
         data["platform"], data["channel_id"], bool(data["is_direct"]), data.get("thread_id")
     )
-    return Pending(str(data["text"]), conv, created)
+    return Pending(str(data["text"]), conv, created, data.get("digest"))
 
 
 def forget(uow: UnitOfWork, person_id: int) -> None:
@@ -101,10 +123,16 @@ def matches(p: Pending, conv: Conversation) -> bool:
 def preview(ctx: CommandContext, shown: Message) -> Reply:
     """Keep the command pending and show the author what would be published (privately)."""
     text, _prefixed = strip_prefix(clean(ctx.request.text))
-    remember(ctx.uow, ctx.person.id, text, ctx.request.conversation, ctx.now)
+    remember(ctx.uow, ctx.person.id, text, ctx.request.conversation, ctx.now, shown)
     ctx.uow.commit()
-    head = Section((ctx._(N_("Vorschau — so sähe es im Kanal aus:")),))
-    blocks: list[Block] = [head, *shown.blocks]
+    blocks: list[Block] = []
+    if ctx.confirmed:  # "ja" to an older preview that no longer reads the same
+        changed = N_(
+            "Seit der Vorschau hat sich etwas geändert (z. B. ein Datum wie „morgen“); nichts "
+            "ist veröffentlicht. Bitte prüfen Sie die neue Vorschau."
+        )
+        blocks.append(Section((ctx._(changed),)))
+    blocks += [Section((ctx._(N_("Vorschau — so sähe es im Kanal aus:")),)), *shown.blocks]
     blocks.append(
         Note(
             ctx._(

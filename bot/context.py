@@ -80,6 +80,8 @@ class CommandContext:
     options: dict[str, str] = field(default_factory=dict)
     # A command that publishes to the cohort runs for real only once confirmed (bot/confirm.py).
     confirmed: bool = False
+    # With ``ja``: the digest of the preview the author saw (None with ``sofort``).
+    previewed: str | None = None
 
     def _(self, msgid: str, **params: object) -> str:
         """Translate a German message id for the caller and fill its placeholders."""

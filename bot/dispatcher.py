@@ -140,7 +140,10 @@ class Dispatcher:
             raise UserFacingError(confirm.NOTHING_PENDING)
         confirm.forget(uow, person.id)
         again = replace(request, text=waiting.text, conversation=waiting.conversation)
-        return self._command(again, uow, person, waiting.text, translate, None, confirmed=True)
+        digest = waiting.digest
+        return self._command(
+            again, uow, person, waiting.text, translate, None, confirmed=True, previewed=digest
+        )
 
     def _command(
         self,
@@ -152,6 +155,7 @@ class Dispatcher:
         seen: caller.Channel | None = None,
         *,
         confirmed: bool = False,
+        previewed: str | None = None,
     ) -> list[Reply]:
         parsed = parse_line(text)
         found = self.registry.resolve(parsed.tokens)
@@ -167,6 +171,7 @@ class Dispatcher:
         if spec.key in confirm.PREVIEWED:
             ctx.args, skip = confirm.take_skip_flag(spec.key, parsed.tokens[used:])
             ctx.confirmed = confirmed or skip
+            ctx.previewed = None if skip else previewed
         cohort_end.check_writable(spec.key, ctx.args, ctx.cohort, self.settings.timezone)
         if spec.needs_cohort and ctx.cohort is None:
             raise UserFacingError(
@@ -216,14 +221,21 @@ class Dispatcher:
                 uow.dialogs.remove(dialog)
                 uow.commit()
                 done = Reply(Message.text(translate(N_("Eingabe abgebrochen."))))
+                if confirm.is_yes(pending):  # it was the "ja" to a preview
+                    return [done, *self._confirmed(request, uow, person, translate)]
                 return [done, *self._command(request, uow, person, pending, translate)]
             if answer in NO:  # it was the answer after all
                 return self._dialog(request, uow, person, dialog, pending)
         field = current_field(dialog)
         free = field is not None and field.kind in FREE_TEXT
-        if not self._is_command(text) or (free and len(text.split()) > ANSWER_WORDS):
+        # "ja" may answer the dialog or confirm a pending preview: ask, never guess
+        now = self.clock.now()
+        waiting = confirm.pending(uow, person.id, now) if confirm.is_yes(text) else None
+        both = waiting is not None and confirm.matches(waiting, request.conversation)
+        free = free or both
+        if not (both or self._is_command(text)) or (free and len(text.split()) > ANSWER_WORDS):
             return self._dialog(request, uow, person, dialog, text)
-        if field is not None and accepts(field, text):
+        if both or (field is not None and accepts(field, text)):
             if not free:  # a choice that fits is the answer
                 return self._dialog(request, uow, person, dialog, text)
             # "Treffen" may be a town, "hilfe" a feedback answer: ask, never guess
@@ -236,7 +248,7 @@ class Dispatcher:
                     "Antworten Sie „ja“. Mit „nein“ nehme ich „{text}“ als Antwort auf "
                     "„{label}“."
                 )
-            ).format(text=shorten(text), label=field.label)
+            ).format(text=shorten(text), label=field.label if field else "")
             return [Reply(Message.text(ask))]
         replies = self._command(request, uow, person, text, translate)
         still = uow.dialogs.of_person(person.id)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import time
 
 from bot.commands.registry import CommandRegistry, CommandSpec, Option
+from bot.confirm import SKIP_WORDS
 from bot.context import CommandContext, Reply
 from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.permissions import access
-from bot.router import confirmed, fold
+from bot.router import confirmed, fold, shorten
 from bot.services import cohort_end, cohorts, functions
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 
@@ -99,13 +101,18 @@ def show(ctx: CommandContext) -> Reply:
         if posts_in == "de"
         else ctx._(N_("Beiträge im Kanal: auf Englisch"))
     )
-    if data.ended_at is not None:
+    # An end not yet declared is the last meeting's + 30 days: a date ``treffen`` would show.
+    declared = ctx.cohort.ended_at is not None
+    if data.ended_at is not None and (declared or access("treffen", ctx.role) != "refused"):
         lines.append(
             ctx._(
                 N_("Ende: {date}"), date=format_when(data.ended_at.astimezone(ctx.tz), ctx.language)
             )
         )
-    if counts := functions.function_counts(ctx.uow, ctx.cohort.id):  # by category
+    counts = []  # the participants' functions: ``teilnehmende``'s data
+    if access("teilnehmende", ctx.role) != "refused":
+        counts = functions.function_counts(ctx.uow, ctx.cohort.id)  # by category
+    if counts:
         shown = ", ".join(f"{ctx._(category)} {n}" for category, n in counts)
         lines.append(ctx._(N_("Funktionen: {counts}"), counts=shown))
     meetings = tuple(
@@ -125,6 +132,7 @@ def create(ctx: CommandContext) -> Reply:
         )
     name = ctx.args[0]
     flags = {fold(a) for a in ctx.args[1:]}
+    _refuse_unknown_words(flags - MODERATED - SKIP_WORDS)
     capacity = _int_option(ctx, "plaetze", 20)
     deadline = None
     if "anmeldeschluss" in ctx.options:
@@ -172,6 +180,30 @@ def create(ctx: CommandContext) -> Reply:
         )
     lines.append(ctx._(N_("Teilnehmende melden sich hier mit „anmelden“ an.")))
     return Reply(Message.text(*lines), private=False)
+
+
+MODERATED = frozenset({"moderiert", "moderated"})
+
+
+def _refuse_unknown_words(words: set[str]) -> None:
+    """A mistyped ``moderiert`` would create an open cohort, a second unquoted word would be
+    dropped from the name: refuse, never guess."""
+    if not words:
+        return
+    word = sorted(words)[0]
+    if difflib.get_close_matches(word, sorted(MODERATED), n=1, cutoff=0.75):
+        raise UserFacingError(
+            N_("„{word}“ verstehe ich nicht. Meinten Sie „moderiert“? Es wurde nichts angelegt."),
+            word=shorten(word, 40),
+        )
+    raise UserFacingError(
+        N_(
+            "„{word}“ verstehe ich nicht. Ein Name mit Leerzeichen gehört in "
+            'Anführungszeichen, z. B. jahrgang anlegen "Stadtlabor 2026/27" moderiert. Es wurde '
+            "nichts angelegt."
+        ),
+        word=shorten(word, 40),
+    )
 
 
 def _int_option(ctx: CommandContext, key: str, default: int) -> int:

@@ -257,9 +257,10 @@ def start(ctx: CommandContext) -> Reply:
             title=twin.title,
         )
         return Reply(Message.text(text))
-    if not ctx.confirmed:
-        asked = wanted.questions or list(fb.DEFAULT_QUESTIONS)
-        return confirm.preview(ctx, previews.feedback_round(ctx, wanted, asked))
+    asked = wanted.questions or list(fb.DEFAULT_QUESTIONS)
+    shown = previews.feedback_round(ctx, wanted, asked)
+    if not confirm.approved(ctx, shown):
+        return confirm.preview(ctx, shown)
     rnd = fb.open_round(
         ctx.uow, cohort=ctx.cohort, wanted=wanted, now=ctx.now, settings=ctx.settings
     )

@@ -14,7 +14,7 @@ from bot.i18n import N_, format_when
 from bot.outbox import dm_person
 from bot.permissions import require
 from bot.reminders import DueHandlers
-from bot.router import confirmed, fold
+from bot.router import confirmed, fold, shorten
 from bot.services import agenda as agenda_service
 from bot.services import calendar
 from bot.services import meetings as svc
@@ -122,7 +122,16 @@ def _echo(ctx: CommandContext, meeting: Meeting) -> list[str]:
 def create(ctx: CommandContext) -> Reply:
     assert ctx.cohort is not None
     texts = _texts(ctx)
-    title = texts.pop("title", None) or " ".join(ctx.args)
+    title = texts.pop("title", None)
+    if title and ctx.args:  # "ort=Hamburg Altona": the stray word would be lost
+        raise UserFacingError(
+            N_(
+                "„{word}“ gehört zu keiner Angabe und wurde nicht angelegt. Text mit Leerzeichen "
+                'gehört in Anführungszeichen, z. B. ort="Hamburg, KörberForum".'
+            ),
+            word=shorten(" ".join(ctx.args), 40),
+        )
+    title = title or " ".join(ctx.args)
     start_text, end_text = _option(ctx, START_OPTIONS), _option(ctx, END_OPTIONS)
     if not title or not start_text or not end_text:
         raise UserFacingError(

@@ -82,7 +82,7 @@ def announce(ctx: CommandContext) -> Reply:
             limit=3000,
         )
     message = Message((Header("📣 " + ctx.cohort.name), Section((text,))), fallback=text[:150])
-    if not ctx.confirmed:
+    if not confirm.approved(ctx, message):
         return confirm.preview(ctx, message)
     count = cohorts.announce(
         ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, message=message, now=ctx.now

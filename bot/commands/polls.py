@@ -146,9 +146,10 @@ def poll_command(ctx: CommandContext) -> Reply:
             )
         question, words = words[0], words[1:]
     spec = spec_from(ctx, question, words, flags)
-    if not ctx.confirmed:
-        validate(spec, ctx.now)
-        return confirm.preview(ctx, previews.poll(ctx, spec))
+    validate(spec, ctx.now)
+    shown = previews.poll(ctx, spec)
+    if not confirm.approved(ctx, shown):
+        return confirm.preview(ctx, shown)
     poll = polls.create_poll(
         ctx.uow,
         cohort=ctx.cohort,
@@ -165,7 +166,8 @@ def _poll_action(ctx: CommandContext, number: int, rest: list[str]) -> Reply:
     assert ctx.cohort is not None
     poll = polls.get_poll(ctx.uow, ctx.cohort.id, number)
     if not rest or rest[0] in SHOW_WORDS:
-        return Reply(render_for_channel(ctx.uow, poll, ctx.settings))
+        # a private answer: in the reader's language (the channel post keeps the cohort's)
+        return Reply(render_for_channel(ctx.uow, poll, ctx.settings, reader_language=ctx.language))
     if rest[0] not in CLOSE_WORDS:
         raise UserFacingError(
             N_("Meinten Sie „umfrage {number} schliessen“? Oder „abstimmen {number} 1“?"),

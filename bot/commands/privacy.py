@@ -237,6 +237,8 @@ def _registration_line(ctx: CommandContext, registration: dict[str, Any]) -> str
 def _vote_line(ctx: CommandContext, vote: dict[str, object]) -> str:
     choice = vote["stimme"]
     shown = ", ".join(map(str, choice)) if isinstance(choice, list) else str(choice)
+    if choice == "abgestimmt":  # anonymous: only the fact (the JSON keeps the stored word)
+        shown = ctx._(N_("abgestimmt"))
     return f"{ctx._(N_('Umfrage'))} {vote['umfrage']}: {shown}"
 
 

@@ -212,9 +212,10 @@ def poll_from_topics(ctx: CommandContext) -> Reply:
     options.pop("question", None)
     ctx.options = options
     spec = spec_from(ctx, question, [t.title for t in chosen])
-    if not ctx.confirmed:
-        validate(spec, ctx.now)
-        return confirm.preview(ctx, previews.poll(ctx, spec))
+    validate(spec, ctx.now)
+    shown = previews.poll(ctx, spec)
+    if not confirm.approved(ctx, shown):
+        return confirm.preview(ctx, shown)
     poll = polls.create_poll(
         ctx.uow,
         cohort=ctx.cohort,

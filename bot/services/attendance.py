@@ -64,6 +64,9 @@ def parse_answer(words: list[str], meeting: Meeting, tz: ZoneInfo) -> tuple[int,
     count = len(local_days(meeting, tz))
     days: set[int] = set()
     parts = [p for w in words for p in w.replace(",", " ").split()]
+    if len(parts) > 1:  # quote the word not understood, not a "ja" that stands before it
+        yes_no = ("ja", "yes", "nein", "no")
+        parts = sorted(parts, key=lambda p: p.strip().casefold() not in yes_no, reverse=True)
     for part in parts:
         folded = part.strip().casefold()
         if folded in ("ja", "yes", "nein", "no") and len(parts) == 1:

@@ -161,7 +161,9 @@ def build(
     if participant is not None and participant.status in ("confirmed", "waitlisted", "pending"):
         status = participant.status  # type: ignore[assignment]
         position = position_of(uow, participant)
-    meeting = meetings.upcoming(uow, cohort.id, now) if _may("treffen", role) else None
+    # A closed cohort has no next meeting to answer (its writes are refused): no meeting line.
+    meetings_visible = _may("treffen", role) and cohort.ended_at is None
+    meeting = meetings.upcoming(uow, cohort.id, now) if meetings_visible else None
     own_days: tuple[int, ...] | None = None
     if meeting is not None and _may("teilnahme", role):
         row = attendance.answer_of(uow, meeting, person.id)
@@ -184,7 +186,7 @@ def build(
         dashboard=_dashboard(uow, cohort, meeting, now)
         if _may("teilnahme uebersicht", role) and _may("nachfassen", role)
         else None,
-        meetings_visible=_may("treffen", role),
+        meetings_visible=meetings_visible,
     )
 
 

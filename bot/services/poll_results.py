@@ -81,9 +81,11 @@ def render_for_channel(
     settings: Settings,
     options: list[PollOption] | None = None,
     ballots: int | None = None,
+    reader_language: str | None = None,
 ) -> Message:
+    """The poll as posted (the cohort's language), or for one reader (``reader_language``)."""
     counted = tally(uow, poll, ballots)
-    language = post_language(poll, settings.language)
+    language = reader_language or post_language(poll, settings.language)
     return poll_message(
         poll,
         options if options is not None else options_of(uow, poll.id),

@@ -32,6 +32,7 @@ from bot.services.privacy_traces import (
     scrub_audit,
     scrub_outbox,
     scrub_state,
+    scrub_texts,
     state_of,
 )
 from bot.services.registration import fill_free_seat
@@ -199,6 +200,11 @@ def _export_state(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
     return {"technisch": state_of(uow, e)}
 
 
+def _erase_messages(uow: UnitOfWork, e: Erasure) -> None:
+    scrub_texts(uow, e)  # first: the sources posts are rendered from
+    scrub_outbox(uow, e)
+
+
 def _erase_state(uow: UnitOfWork, e: Erasure) -> None:
     scrub_state(uow, e)
 
@@ -276,7 +282,7 @@ STORES: tuple[PersonalDataStore, ...] = (
         "nachrichten",
         N_("Nachrichten des Bots an Sie und über Sie (auch bereits gepostete)"),
         _export_messages,
-        scrub_outbox,
+        _erase_messages,
     ),
     PersonalDataStore(
         "protokoll",

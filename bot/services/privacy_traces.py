@@ -16,9 +16,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.outbox import enqueue
-from storage.models import AuditEntry, KeyValue, OutboxMessage, Person
+from storage.models import (
+    AgendaItem,
+    AuditEntry,
+    FeedbackResponse,
+    FeedbackRound,
+    KeyValue,
+    Meeting,
+    OutboxMessage,
+    Person,
+    Poll,
+    PollOption,
+    Reminder,
+)
+from storage.models_polls import Topic
 from storage.models_reminders import ChannelPacing
 from storage.uow import UnitOfWork
 
@@ -86,6 +100,42 @@ def scrub_audit(uow: UnitOfWork, erasure: Erasure) -> None:
     for entry in uow.session.scalars(select(AuditEntry)):
         entry.before = redact(entry.before, erasure)
         entry.after = redact(entry.after, erasure)
+
+
+def _texts_others_wrote() -> tuple[InstrumentedAttribute[Any], ...]:
+    return (
+        Poll.question,
+        PollOption.label,
+        Reminder.text,
+        Topic.title,
+        Topic.description,
+        Meeting.title,
+        Meeting.location,
+        Meeting.notes,
+        AgendaItem.title,
+        AgendaItem.speaker,
+        AgendaItem.description,
+        FeedbackRound.title,
+        FeedbackRound.subject,
+        FeedbackResponse.answers,
+    )
+
+
+def scrub_texts(uow: UnitOfWork, erasure: Erasure) -> None:
+    """Texts others typed that name the person (a poll question, a channel reminder, an agenda
+    item's speaker): posts are rendered again from them, so the name would come back with the
+    next vote or reminder. Replaced by the pseudonym where they are stored."""
+    pattern = erasure.pattern()
+    if pattern is None:
+        return
+    for column in _texts_others_wrote():
+        model = column.class_
+        for row in uow.session.scalars(select(model).where(column.is_not(None))):
+            value = getattr(row, column.key)
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            if pattern.search(text):
+                setattr(row, column.key, redact(value, erasure))
+    uow.session.flush()
 
 
 # -- messages: the outbox and what it already posted --------------------------------------------
@@ -178,7 +228,8 @@ def scrub_state(uow: UnitOfWork, erasure: Erasure) -> int:
         mentions = pattern is not None and bool(
             pattern.search(row.key) or pattern.search(row.value)
         )
-        if mentions or _link_of(row) == person_id or row.key == f"reminders:last:{person_id}":
+        own = (f"reminders:last:{person_id}", f"confirm:{person_id}")  # confirm: a preview
+        if mentions or _link_of(row) == person_id or row.key in own:
             uow.session.delete(row)
             gone += 1
     if pattern is not None:
@@ -214,7 +265,9 @@ def state_of(uow: UnitOfWork, erasure: Erasure) -> list[str]:
         mentions = pattern is not None and bool(
             pattern.search(row.key) or pattern.search(row.value)
         )
-        if mentions or _link_of(row) == erasure.person.id:
+        if row.key == f"confirm:{erasure.person.id}":  # a pending preview: the command typed
+            keys.append(f"vorschau: {json.loads(row.value).get('text', '')}")
+        elif mentions or _link_of(row) == erasure.person.id:
             keys.append(":".join(row.key.split(":")[:2]))
     if pattern is not None:
         keys += [
