@@ -92,6 +92,13 @@ def remember(
     uow.state.put(state_key(person_id), value)
 
 
+def expect(ctx: CommandContext, command: str) -> None:
+    """A question that ends in "Zum Bestätigen: COMMAND" (``vergessen ja``, …): a bare ``ja``
+    right after it runs COMMAND, as it would run a preview's command."""
+    remember(ctx.uow, ctx.person.id, command, ctx.request.conversation, ctx.now)
+    ctx.uow.commit()
+
+
 def pending(uow: UnitOfWork, person_id: int, now: datetime) -> Pending | None:
     raw = uow.state.get(state_key(person_id))
     if raw is None:

@@ -110,3 +110,16 @@ def test_english_yes(driver: Driver) -> None:
     assert "Preview" in preview and "Nothing has been published yet" in preview
     assert "Poll 1" in driver.say("orga", "yes")
     assert _count(driver.bot, Poll) == 1
+
+
+def test_a_bare_ja_answers_the_question_just_asked(driver: Driver) -> None:
+    """'Zum Bestätigen: vergessen ja' — people type just 'ja': it confirms that question, for
+    the person asked and only there."""
+    assert "Wirklich" in driver.say("orga", "teilnehmende entfernen @ben")
+    assert "Es wartet nichts" in driver.say("anna", "ja")  # not hers to confirm
+    assert "Ben Muster wurde entfernt" in driver.say("orga", "ja")
+    assert "Wirklich alles löschen" in driver.say("anna", "vergessen", dm=True)
+    assert "gelöscht" in driver.say("anna", "ja", dm=True)
+    assert "wirklich abschließen" in driver.say("orga", "jahrgang abschliessen")
+    assert "ist abgeschlossen" in driver.say("orga", "ja")
+    assert "Es wartet nichts" in driver.say("orga", "ja")  # used up

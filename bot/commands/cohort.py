@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from datetime import time
 
+from bot import confirm
 from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.confirm import SKIP_WORDS
 from bot.context import CommandContext, Reply
@@ -274,6 +275,7 @@ def close(ctx: CommandContext) -> Reply:
         raise UserFacingError(N_("Dieser Jahrgang ist bereits abgeschlossen."))
     if not confirmed(ctx.args):
         what = cohort_end.plan(ctx.uow, ctx.cohort, ctx.now)
+        confirm.expect(ctx, _close_command(ctx))
         return Reply(
             Message(
                 (

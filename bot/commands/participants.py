@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from uuid import uuid4
 
+from bot import confirm
 from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import Attachment, CommandContext, Reply
 from bot.errors import UserFacingError
@@ -194,6 +195,7 @@ def remove_person(ctx: CommandContext) -> Reply:
             if ctx.language == "en"
             else f"teilnehmende entfernen {ref} ja"
         )
+        confirm.expect(ctx, command)
         return Reply(
             Message(
                 (

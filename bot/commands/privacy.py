@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
+from bot import confirm
 from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
@@ -155,6 +156,7 @@ def correct(ctx: CommandContext) -> Reply:
 
 def forget(ctx: CommandContext) -> Reply:
     if not confirmed(ctx.args):
+        confirm.expect(ctx, "forget-me yes" if ctx.language == "en" else "vergessen ja")
         return Reply(
             Message(
                 (
