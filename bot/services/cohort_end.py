@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.errors import UserFacingError
 from bot.i18n import N_, translator
@@ -40,12 +40,9 @@ class ClosingPlan:
     channels: int
 
 
-def plan(uow: UnitOfWork, cohort: Cohort, now: datetime) -> ClosingPlan:
-    polls = tuple(p.number for p in polls_of(uow, cohort.id) if p.closed_at is None)
-    rounds = tuple(r.number for r in rounds_of(uow, cohort) if r.closed_at is None)
-    future = tuple(
-        m.number
-        for m in uow.session.scalars(
+def _future_meetings(uow: UnitOfWork, cohort: Cohort, now: datetime) -> list[Meeting]:
+    return list(
+        uow.session.scalars(
             select(Meeting)
             .where(
                 Meeting.cohort_id == cohort.id,
@@ -55,13 +52,19 @@ def plan(uow: UnitOfWork, cohort: Cohort, now: datetime) -> ClosingPlan:
             .order_by(Meeting.starts_at)
         )
     )
-    pending = len(
-        uow.session.scalars(
-            select(Reminder.id).where(Reminder.cohort_id == cohort.id, Reminder.status == "pending")
-        ).all()
+
+
+def plan(uow: UnitOfWork, cohort: Cohort, now: datetime) -> ClosingPlan:
+    polls = tuple(p.number for p in polls_of(uow, cohort.id) if p.closed_at is None)
+    rounds = tuple(r.number for r in rounds_of(uow, cohort) if r.closed_at is None)
+    future = tuple(m.number for m in _future_meetings(uow, cohort, now))
+    pending = uow.session.scalar(
+        select(func.count())
+        .select_from(Reminder)
+        .where(Reminder.cohort_id == cohort.id, Reminder.status == "pending")
     )
     channels = len(uow.cohorts.bindings_of(cohort.id))
-    return ClosingPlan(polls, rounds, future, pending, channels)
+    return ClosingPlan(polls, rounds, future, int(pending or 0), channels)
 
 
 def close(
@@ -77,13 +80,7 @@ def close(
     for rnd in rounds_of(uow, cohort):
         if rnd.closed_at is None:
             feedback_close.close(uow, rnd, now, settings)
-    for meeting in uow.session.scalars(
-        select(Meeting).where(
-            Meeting.cohort_id == cohort.id,
-            Meeting.deleted_at.is_(None),
-            Meeting.starts_at > now,
-        )
-    ):
+    for meeting in _future_meetings(uow, cohort, now):
         meetings.delete(uow, meeting, actor_id=actor_id, now=now)
     uow.session.execute(
         update(Reminder)
