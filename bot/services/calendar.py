@@ -35,7 +35,7 @@ from storage.models import Cohort, Meeting
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from app import Bot
+    from bot.runtime import Runtime
 
 PRODID = "-//Körber-Stiftung//stadtlabor-bot//DE"
 DOMAIN = "stadtlabor-bot"
@@ -286,7 +286,7 @@ def build(
     return bytes(cal.to_ical())
 
 
-def export_ics_cli(bot: Bot, cohort_name: str, path: str | None) -> int:
+def export_ics_cli(bot: Runtime, cohort_name: str, path: str | None) -> int:
     """``stadtlabor export ics --jahrgang NAME [--ausgabe datei.ics]``; the exit status."""
     with bot.uow_factory() as uow:
         try:

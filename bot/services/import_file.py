@@ -21,7 +21,7 @@ from bot.i18n import N_, translator
 from bot.services import cohorts
 
 if TYPE_CHECKING:
-    from app import Bot
+    from bot.runtime import Runtime
 
 MAX_IMPORT_BYTES = 1_000_000
 # A command without a file of its own takes the caller's last upload in the conversation
@@ -100,7 +100,7 @@ def read_file(path: Path) -> Attachment:
     return Attachment(path.name, content)
 
 
-def import_cli(bot: Bot, path: str, cohort_name: str, *, dry_run: bool = False) -> int:
+def import_cli(bot: Runtime, path: str, cohort_name: str, *, dry_run: bool = False) -> int:
     """``stadtlabor import teilnehmende DATEI.csv --jahrgang NAME [--probelauf]``: the exit
     status (0 done, 1 the file has errors, 2 unknown cohort or unreadable file). The audit
     log records the import with no acting person (the server's operator ran it)."""
