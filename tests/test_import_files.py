@@ -13,9 +13,6 @@ from pathlib import Path
 
 import pytest
 from nio import (
-    AsyncClient,
-    AsyncClientConfig,
-    LoginResponse,
     RoomCreateResponse,
     RoomSendResponse,
     UploadResponse,
@@ -32,7 +29,7 @@ from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.slack_double import SlackDouble, SlackUser
 from tests.support.synapse import MatrixUser, SynapseServer
 from tests.test_matrix_e2e import World, body_has, bot_config, login_human, make_bot
-from tests.test_matrix_e2ee import ENCRYPTION, CryptoHuman
+from tests.test_matrix_e2ee import ENCRYPTION, crypto_human
 
 ORGA = SlackUser(id="U0ORGA", real_name="Olga Organisatorin", display_name="olga")
 CHANNEL = "C0GENERAL"
@@ -268,16 +265,8 @@ async def test_matrix_imports_an_encrypted_upload_in_an_encrypted_room(
     tmp_path: Path,
 ) -> None:
     bot_user, person = matrix_user("cryptoimport"), matrix_user("cryptoorga")
-    (tmp_path / "human").mkdir()
-    client = AsyncClient(
-        synapse.base_url,
-        person[0],
-        store_path=str(tmp_path / "human"),
-        config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
-    )
-    assert isinstance(await client.login(person[2], device_name="orga-phone"), LoginResponse)
-    human = CryptoHuman(client)
-    await human.sync(0)
+    human = await crypto_human(synapse, person, tmp_path / "human", "orga-phone")
+    client = human.client
     bot = make_bot(tmp_path, organizers=f"matrix:{person[0]}")
     config = bot_config(synapse, bot_user, store_path=tmp_path / "bot-store")
     world = World(synapse, bot, config, human)

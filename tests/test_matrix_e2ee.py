@@ -47,6 +47,24 @@ class CryptoHuman(Human):
             await client.keys_claim(client.get_users_for_key_claiming())
 
 
+async def crypto_human(
+    server: SynapseServer, person: MatrixUser, folder: Path, device: str
+) -> CryptoHuman:
+    """A human whose client encrypts, logged in and synced once (its crypto store in ``folder``)."""
+    folder.mkdir()
+    client = AsyncClient(
+        server.base_url,
+        person[0],
+        store_path=str(folder),
+        config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+    )
+    resp = await client.login(person[2], device_name=device)
+    assert isinstance(resp, LoginResponse), resp
+    human = CryptoHuman(client)
+    await human.sync(0)
+    return human
+
+
 @pytest.fixture
 async def crypto_world(
     synapse: SynapseServer,  # noqa: F811
@@ -54,17 +72,8 @@ async def crypto_world(
     tmp_path: Path,
 ) -> AsyncIterator[World]:
     bot_user, person = matrix_user("cryptobot"), matrix_user("berta")
-    (tmp_path / "human").mkdir()
-    client = AsyncClient(
-        synapse.base_url,
-        person[0],
-        store_path=str(tmp_path / "human"),
-        config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
-    )
-    resp = await client.login(person[2], device_name="berta-phone")
-    assert isinstance(resp, LoginResponse), resp
-    human = CryptoHuman(client)
-    await human.sync(0)
+    human = await crypto_human(synapse, person, tmp_path / "human", "berta-phone")
+    client = human.client
     config = bot_config(synapse, bot_user, store_path=tmp_path / "bot-store")
     world = World(synapse, make_bot(tmp_path, organizers=f"matrix:{person[0]}"), config, human)
     try:

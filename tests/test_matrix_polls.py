@@ -14,7 +14,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse
+from nio import RoomCreateResponse
 from nio.crypto import ENCRYPTION_ENABLED
 from sqlalchemy import select
 
@@ -37,7 +37,7 @@ from tests.helpers import make_settings
 from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
 from tests.support.synapse import MatrixUser, SynapseServer
 from tests.test_matrix_e2e import Event, Human, World, body_has, bot_config, login_human
-from tests.test_matrix_e2ee import ENCRYPTION, CryptoHuman
+from tests.test_matrix_e2ee import ENCRYPTION, crypto_human
 
 QUESTION = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" "Pflege" mehrfach=2 sofort'
 
@@ -274,16 +274,8 @@ async def test_native_poll_in_an_encrypted_room(
     tmp_path: Path,
 ) -> None:
     bot_user, person = matrix_user("cryptopollbot"), matrix_user("carla")
-    (tmp_path / "human").mkdir()
-    client = AsyncClient(
-        synapse.base_url,
-        person[0],
-        store_path=str(tmp_path / "human"),
-        config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
-    )
-    assert isinstance(await client.login(person[2], device_name="carla-phone"), LoginResponse)
-    human = CryptoHuman(client)
-    await human.sync(0)
+    human = await crypto_human(synapse, person, tmp_path / "human", "carla-phone")
+    client = human.client
     bot = make_bot(tmp_path, organizers=f"matrix:{person[0]}")
     config = bot_config(synapse, bot_user, store_path=tmp_path / "bot-store")
     world = World(synapse, bot, config, human)
