@@ -20,6 +20,7 @@ from bot.messenger import Messenger
 from bot.outbox import OutboxSender
 from bot.people import apply_configured_organisers
 from bot.reminders import run_due
+from bot.runtime import StartupError
 from bot.scheduler import DueWorkRunner
 from bot.services.privacy import purge_expired, purge_never_registered
 from bot.services.privacy_traces import purge_erasure_rows, purge_expired_state
@@ -29,10 +30,6 @@ from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork, UnitOfWork
 
 log = logging.getLogger("stadtlabor")
-
-
-class StartupError(Exception):
-    """Start-up cannot continue; the message is one line for the operator."""
 
 
 @dataclass

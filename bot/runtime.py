@@ -1,17 +1,20 @@
-"""What a command-line task needs from the wired bot: settings, clock and units of work.
+"""What the adapters and command-line tasks need from the wired bot.
 
-``app.Bot`` has these (and more); code under ``bot/`` names this narrow view instead of
-importing the composition root.
+``app.Bot`` has these (and more); code under ``bot/`` and ``handlers/`` names these narrow
+views instead of importing the composition root (dependencies point inward).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import Clock
 from bot.settings import Settings
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.dispatcher import Dispatcher
 
 
 class Runtime(Protocol):
@@ -23,3 +26,14 @@ class Runtime(Protocol):
 
     @property
     def uow_factory(self) -> Callable[[], UnitOfWork]: ...
+
+
+class StartupError(Exception):
+    """Start-up cannot continue; the message is one line for the operator."""
+
+
+class ChatRuntime(Runtime, Protocol):
+    """What a chat adapter needs: the above and the dispatcher."""
+
+    @property
+    def dispatcher(self) -> Dispatcher: ...

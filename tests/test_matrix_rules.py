@@ -19,8 +19,9 @@ import pytest
 from nio import MatrixRoom, MegolmEvent, RoomMessageText, UnknownEvent
 from nio.crypto import ENCRYPTION_ENABLED
 
-from app import Bot, StartupError, build_bot
+from app import Bot, build_bot
 from bot.clock import SimulatedClock
+from bot.runtime import StartupError
 from bot.settings import SettingsError, load_settings
 from handlers.matrix.bot import MatrixBot
 from handlers.matrix.config import DEVELOPMENT_STORE_KEY, MatrixConfig, MatrixConfigError

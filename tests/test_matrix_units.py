@@ -155,8 +155,9 @@ async def test_resend_after_limit_reuses_the_transaction_id() -> None:
 def test_runner_reports_missing_settings_as_startup_error(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app import StartupError, build_bot
+    from app import build_bot
     from bot.clock import SimulatedClock
+    from bot.runtime import StartupError
     from handlers.matrix.runner import load_config, run_matrix
     from tests.helpers import make_settings
 

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import signal
 
-from app import Bot, StartupError
+from app import Bot
+from bot.runtime import StartupError
 from handlers.matrix.bot import MatrixBot
 from handlers.matrix.config import MatrixConfig, MatrixConfigError
 from handlers.matrix.session import MatrixLoginError

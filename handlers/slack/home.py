@@ -22,19 +22,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Conversation, Request
 from bot.identity import Identity
+from bot.runtime import ChatRuntime
 from bot.views import Message
 from handlers.slack.messenger import PLATFORM
 from handlers.slack.render import home_view
-
-if TYPE_CHECKING:
-    from app import Bot
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +49,7 @@ PER_MINUTE = 90  # below Slack's Tier 4 limit for views.publish (100+ per minute
 class HomeTab:
     def __init__(
         self,
-        bot: Bot,
+        bot: ChatRuntime,
         client: WebClient,
         submit: Callable[[Callable[[], None]], None],
         *,

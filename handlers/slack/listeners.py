@@ -24,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.context import AttachmentSource, Reply
 from bot.i18n import translator
 from bot.identity import Identity
+from bot.runtime import ChatRuntime
 from bot.views import Form, Message
 from handlers.slack.delivery import FORM_EXPIRED, Deliverer, Origin
 from handlers.slack.files import SlackFiles
@@ -50,9 +51,6 @@ from handlers.slack.home import HomeTab
 from handlers.slack.messenger import PLATFORM, SlackMessenger
 from handlers.slack.render import COMMAND_ACTION_PREFIX
 
-if TYPE_CHECKING:
-    from app import Bot
-
 log = logging.getLogger(__name__)
 
 COMMAND = "/stadtlabor"
@@ -69,7 +67,10 @@ def unescape(text: str) -> str:
 
 class SlackListeners:
     def __init__(
-        self, bot: Bot, messenger: SlackMessenger, after_request: Callable[[], None] = lambda: None
+        self,
+        bot: ChatRuntime,
+        messenger: SlackMessenger,
+        after_request: Callable[[], None] = lambda: None,
     ) -> None:
         self.bot = bot
         self.messenger = messenger
