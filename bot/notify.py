@@ -9,11 +9,11 @@ from bot.i18n import translator
 from bot.outbox import dm_person
 from bot.views import Actions, Button, Message, Note, Section
 from storage.models import Person
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 
 def tell(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     person: Person,
     msgid: str,
     *,
@@ -29,7 +29,7 @@ def tell(
 
 
 def _tell(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     person: Person,
     msgid: str,
     params: dict[str, object],
@@ -58,7 +58,7 @@ def _tell(
 
 
 def tell_organisers(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     msgid: str,
     *,
     now: datetime,

@@ -23,6 +23,8 @@ from bot.scheduling import delivery, pacing
 from bot.scheduling.pacing import RateLimited
 from bot.views import Message
 from storage.models import OutboxMessage
+from storage.ports import UnitOfWorkPort
+from storage.repositories import NEW_OUTBOX_ROWS
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 __all__ = ["OutboxSender", "RateLimited", "dm_person", "enqueue", "post_to_cohort"]
 
 LEASE = timedelta(minutes=2)
-NEW_ROWS = "outbox:new"  # session.info: rows enqueued in the open transaction
+NEW_ROWS = NEW_OUTBOX_ROWS  # session.info: rows enqueued in the open transaction
 MAX_ATTEMPTS = delivery.MAX_ATTEMPTS
 
 
@@ -40,7 +42,7 @@ def _concurrency(messenger: Messenger) -> int:
 
 
 def enqueue(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     key: str,
     platform: str,
@@ -68,13 +70,12 @@ def enqueue(
         not_before=now,
         created_at=now,
     )
-    uow.outbox.add(row)
-    uow.session.info.setdefault(NEW_ROWS, []).append(row)  # for claim_enqueued
+    uow.outbox.add(row)  # the SQL repository remembers it for claim_enqueued
     return True
 
 
 def post_to_cohort(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     cohort_id: int,
     message: Message,
     key: str,
@@ -98,7 +99,7 @@ def post_to_cohort(
 
 
 def dm_person(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     person_id: int,
     message: Message,
     key: str,

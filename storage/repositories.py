@@ -5,21 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import (
     AuditEntry,
     ChannelBinding,
     Cohort,
     Dialog,
+    FeedbackResponse,
+    FeedbackRound,
     KeyValue,
+    Meeting,
     OutboxMessage,
     Participant,
     Person,
     PlatformIdentity,
+    Poll,
     Programme,
+    Reminder,
+    Vote,
 )
+from storage.models_feedback import FeedbackPresenter
+from storage.models_meetings import Attendance
+from storage.models_polls import PollBallot, PollCounter, Topic
+
+# session.info key: the outbox rows added in the open transaction (OutboxSender.claim_enqueued)
+NEW_OUTBOX_ROWS = "outbox:new"
 
 
 class _Repository:
@@ -172,6 +184,10 @@ class ParticipantRepository(_Repository):
             or 0
         )
 
+    def remove(self, participant: Participant) -> None:
+        self.session.delete(participant)
+        self.session.flush()
+
 
 class AuditRepository(_Repository):
     def latest(self, cohort_id: int | None, limit: int = 20) -> list[AuditEntry]:
@@ -193,6 +209,10 @@ class DialogRepository(_Repository):
 
 
 class OutboxRepository(_Repository):
+    def add(self, obj: Any) -> None:
+        super().add(obj)
+        self.session.info.setdefault(NEW_OUTBOX_ROWS, []).append(obj)
+
     def get_by_key(self, key: str) -> OutboxMessage | None:
         return self.session.scalar(
             select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
@@ -243,3 +263,147 @@ class StateRepository(_Repository):
     def expiring(self) -> list[KeyValue]:
         """Rows whose JSON value carries an ``until`` (linking codes, open Slack forms)."""
         return list(self.session.scalars(select(KeyValue).where(KeyValue.value.like('%"until"%'))))
+
+
+class MeetingRepository(_Repository):
+    def scheduled(self, cohort_id: int, after: datetime | None = None) -> list[Meeting]:
+        query = select(Meeting).where(Meeting.cohort_id == cohort_id, Meeting.deleted_at.is_(None))
+        if after is not None:
+            query = query.where(Meeting.starts_at > after)
+        return list(self.session.scalars(query.order_by(Meeting.starts_at, Meeting.id)))
+
+    def last_end(self, cohort_id: int) -> datetime | None:
+        return self.session.scalar(
+            select(func.max(Meeting.ends_at)).where(
+                Meeting.cohort_id == cohort_id, Meeting.deleted_at.is_(None)
+            )
+        )
+
+
+class ReminderRepository(_Repository):
+    def pending_count(self, cohort_id: int) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(Reminder)
+                .where(Reminder.cohort_id == cohort_id, Reminder.status == "pending")
+            )
+            or 0
+        )
+
+    def cancel_pending(self, cohort_id: int) -> int:
+        result = self.session.execute(
+            update(Reminder)
+            .where(Reminder.cohort_id == cohort_id, Reminder.status == "pending")
+            .values(status="cancelled")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class TopicRepository(_Repository):
+    def get(self, cohort_id: int, number: int) -> Topic | None:
+        return self.session.scalar(
+            select(Topic).where(Topic.cohort_id == cohort_id, Topic.number == number)
+        )
+
+    def of_cohort(self, cohort_id: int, *statuses: str) -> list[Topic]:
+        query = select(Topic).where(Topic.cohort_id == cohort_id)
+        if statuses:
+            query = query.where(Topic.status.in_(statuses))
+        return list(self.session.scalars(query.order_by(Topic.number)))
+
+    def highest_number(self, cohort_id: int) -> int:
+        highest = self.session.scalar(
+            select(func.max(Topic.number)).where(Topic.cohort_id == cohort_id)
+        )
+        return int(highest or 0)
+
+
+class PollRepository(_Repository):
+    def of_cohort(self, cohort_id: int) -> list[Poll]:
+        return list(
+            self.session.scalars(
+                select(Poll).where(Poll.cohort_id == cohort_id).order_by(Poll.number)
+            )
+        )
+
+
+class FeedbackRoundRepository(_Repository):
+    def of_cohort(self, cohort_id: int) -> list[FeedbackRound]:
+        return list(
+            self.session.scalars(
+                select(FeedbackRound)
+                .where(FeedbackRound.cohort_id == cohort_id)
+                .order_by(FeedbackRound.number)
+            )
+        )
+
+
+# columns naming a person that simply move to the merged person
+_PERSON_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
+    Vote.person_id,
+    Reminder.person_id,
+    FeedbackResponse.author_person_id,
+    Poll.created_by_person_id,
+    Topic.proposed_by_person_id,
+    Participant.delegate_person_id,
+)
+
+
+class AccountRepository(_Repository):
+    def merge_ballots(self, source_id: int, target_id: int) -> None:
+        s = self.session
+        target_polls = set(
+            s.scalars(select(PollBallot.poll_id).where(PollBallot.person_id == target_id))
+        )
+        for ballot in s.scalars(
+            select(PollBallot).where(
+                PollBallot.person_id == source_id, PollBallot.poll_id.in_(target_polls)
+            )
+        ).all():
+            poll = s.get(Poll, ballot.poll_id)
+            vote_ids = [int(v) for v in ballot.vote_ids or ()]
+            if poll is not None and poll.closed_at is None:
+                s.execute(delete(Vote).where(Vote.id.in_(vote_ids)))
+                s.execute(
+                    update(PollCounter)
+                    .where(PollCounter.poll_id == ballot.poll_id)
+                    .values(version=PollCounter.version + 1, ballots=PollCounter.ballots - 1)
+                )
+            else:
+                s.execute(update(Vote).where(Vote.id.in_(vote_ids)).values(person_id=None))
+            s.delete(ballot)
+        s.flush()
+        s.execute(
+            update(PollBallot).where(PollBallot.person_id == source_id).values(person_id=target_id)
+        )
+
+    def reassign(self, source_id: int, target_id: int) -> None:
+        s = self.session
+        self._move_keyed(Attendance.person_id, Attendance.meeting_id, source_id, target_id)
+        self._move_keyed(
+            FeedbackPresenter.person_id, FeedbackPresenter.round_id, source_id, target_id
+        )
+        for column in _PERSON_COLUMNS:
+            s.execute(
+                update(column.class_).where(column == source_id).values({column.key: target_id})
+            )
+        s.execute(delete(Dialog).where(Dialog.person_id == source_id))
+        s.execute(
+            update(PlatformIdentity)
+            .where(PlatformIdentity.person_id == source_id)
+            .values(person_id=target_id)
+        )
+
+    def _move_keyed(
+        self,
+        person: InstrumentedAttribute[int],
+        key: InstrumentedAttribute[int],
+        source_id: int,
+        target_id: int,
+    ) -> None:
+        """Re-point ``person`` from source to target in a table unique on (key, person)."""
+        s, table = self.session, person.class_
+        taken = select(key).where(person == target_id).scalar_subquery()
+        s.execute(delete(table).where(person == source_id, key.in_(taken)))
+        s.execute(update(table).where(person == source_id).values({person.key: target_id}))

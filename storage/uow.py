@@ -1,4 +1,9 @@
-"""Unit of work: one transaction, explicit commit, rollback otherwise."""
+"""Unit of work: one transaction, explicit commit, rollback otherwise.
+
+Services take the port, :class:`storage.ports.UnitOfWorkPort` (repositories only). The
+:class:`UnitOfWork` Protocol below adds the SQLAlchemy ``session`` for the services not yet
+converted to repositories; it goes when the last of them does.
+"""
 
 from __future__ import annotations
 
@@ -7,39 +12,28 @@ from typing import Protocol, Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.ports import UnitOfWorkPort
 from storage.repositories import (
+    AccountRepository,
     AuditRepository,
     CohortRepository,
     DialogRepository,
+    FeedbackRoundRepository,
+    MeetingRepository,
     OutboxRepository,
     ParticipantRepository,
     PersonRepository,
+    PollRepository,
+    ReminderRepository,
     StateRepository,
+    TopicRepository,
 )
 
 
-class UnitOfWork(Protocol):
-    persons: PersonRepository
-    cohorts: CohortRepository
-    participants: ParticipantRepository
-    audit: AuditRepository
-    dialogs: DialogRepository
-    outbox: OutboxRepository
-    state: StateRepository
+class UnitOfWork(UnitOfWorkPort, Protocol):
+    """The port plus the raw session (transitional: for services still querying directly)."""
+
     session: Session
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...
 
 
 class SqlUnitOfWork:
@@ -55,6 +49,12 @@ class SqlUnitOfWork:
         self.dialogs = DialogRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.state = StateRepository(self.session)
+        self.meetings = MeetingRepository(self.session)
+        self.reminders = ReminderRepository(self.session)
+        self.topics = TopicRepository(self.session)
+        self.polls = PollRepository(self.session)
+        self.feedback_rounds = FeedbackRoundRepository(self.session)
+        self.accounts = AccountRepository(self.session)
         return self
 
     def __exit__(
@@ -75,3 +75,7 @@ class SqlUnitOfWork:
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+def _conforms(uow: SqlUnitOfWork) -> UnitOfWork:
+    return uow  # mypy: the SQL unit of work satisfies the Protocol (and so the port)

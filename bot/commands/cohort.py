@@ -305,7 +305,12 @@ def close(ctx: CommandContext) -> Reply:
             )
         )
     done = cohort_end.close(
-        ctx.uow, ctx.cohort, actor_id=ctx.person.id, now=ctx.now, settings=ctx.settings
+        ctx.uow,
+        ctx.cohort,
+        actor_id=ctx.person.id,
+        now=ctx.now,
+        settings=ctx.settings,
+        open_work=cohort_end.ServiceClosers(ctx.uow, ctx.settings, ctx.person.id, ctx.now),
     )
     ctx.uow.commit()
     return Reply(

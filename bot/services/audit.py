@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from storage.models import AuditEntry
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 
 def record(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     actor_id: int | None,
     action: str,

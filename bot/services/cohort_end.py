@@ -12,20 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import func, select, update
 
 from bot.errors import UserFacingError
 from bot.i18n import N_, translator
 from bot.outbox import post_to_cohort
 from bot.services import feedback_close, meetings, poll_close
 from bot.services.audit import record
-from bot.services.feedback import rounds_of
-from bot.services.polls import polls_of
 from bot.settings import Settings
 from bot.views import Message
-from storage.models import Cohort, Meeting, Reminder
+from storage.models import Cohort, FeedbackRound, Meeting, Poll
+from storage.ports import UnitOfWorkPort
 from storage.uow import UnitOfWork
 
 
@@ -40,53 +38,76 @@ class ClosingPlan:
     channels: int
 
 
-def _future_meetings(uow: UnitOfWork, cohort: Cohort, now: datetime) -> list[Meeting]:
-    return list(
-        uow.session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.cohort_id == cohort.id,
-                Meeting.deleted_at.is_(None),
-                Meeting.starts_at > now,
-            )
-            .order_by(Meeting.starts_at)
+class OpenWork(Protocol):
+    """What closing a cohort asks of the concepts it does not own (polls, feedback rounds,
+    meetings): each closes or cancels its own, with its own results, messages and audit."""
+
+    def close_poll(self, poll: Poll) -> None: ...
+
+    def close_round(self, rnd: FeedbackRound) -> None: ...
+
+    def cancel_meeting(self, meeting: Meeting) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceClosers:
+    """:class:`OpenWork` by the poll, feedback and meeting services, in the same transaction."""
+
+    uow: UnitOfWork
+    settings: Settings
+    actor_id: int
+    now: datetime
+
+    def close_poll(self, poll: Poll) -> None:
+        poll_close.close_poll(
+            self.uow, poll.id, now=self.now, settings=self.settings, actor_id=self.actor_id
         )
+
+    def close_round(self, rnd: FeedbackRound) -> None:
+        feedback_close.close(self.uow, rnd, self.now, self.settings)
+
+    def cancel_meeting(self, meeting: Meeting) -> None:
+        meetings.delete(self.uow, meeting, actor_id=self.actor_id, now=self.now)
+
+
+def _future_meetings(uow: UnitOfWorkPort, cohort: Cohort, now: datetime) -> list[Meeting]:
+    return uow.meetings.scheduled(cohort.id, after=now)
+
+
+def plan(uow: UnitOfWorkPort, cohort: Cohort, now: datetime) -> ClosingPlan:
+    polls = tuple(p.number for p in uow.polls.of_cohort(cohort.id) if p.closed_at is None)
+    rounds = tuple(
+        r.number for r in uow.feedback_rounds.of_cohort(cohort.id) if r.closed_at is None
     )
-
-
-def plan(uow: UnitOfWork, cohort: Cohort, now: datetime) -> ClosingPlan:
-    polls = tuple(p.number for p in polls_of(uow, cohort.id) if p.closed_at is None)
-    rounds = tuple(r.number for r in rounds_of(uow, cohort) if r.closed_at is None)
     future = tuple(m.number for m in _future_meetings(uow, cohort, now))
-    pending = uow.session.scalar(
-        select(func.count())
-        .select_from(Reminder)
-        .where(Reminder.cohort_id == cohort.id, Reminder.status == "pending")
-    )
+    pending = uow.reminders.pending_count(cohort.id)
     channels = len(uow.cohorts.bindings_of(cohort.id))
-    return ClosingPlan(polls, rounds, future, int(pending or 0), channels)
+    return ClosingPlan(polls, rounds, future, pending, channels)
 
 
 def close(
-    uow: UnitOfWork, cohort: Cohort, *, actor_id: int, now: datetime, settings: Settings
+    uow: UnitOfWorkPort,
+    cohort: Cohort,
+    *,
+    actor_id: int,
+    now: datetime,
+    settings: Settings,
+    open_work: OpenWork,
 ) -> ClosingPlan:
-    """Close everything that is still open, tell the channels, mark the cohort ended."""
+    """Close everything that is still open (through ``open_work``), cancel the cohort's pending
+    reminders, tell the channels, mark the cohort ended."""
     if cohort.ended_at is not None:
         raise UserFacingError(N_("Dieser Jahrgang ist bereits abgeschlossen."))
     done = plan(uow, cohort, now)
-    for poll in polls_of(uow, cohort.id):
+    for poll in uow.polls.of_cohort(cohort.id):
         if poll.closed_at is None:
-            poll_close.close_poll(uow, poll.id, now=now, settings=settings, actor_id=actor_id)
-    for rnd in rounds_of(uow, cohort):
+            open_work.close_poll(poll)
+    for rnd in uow.feedback_rounds.of_cohort(cohort.id):
         if rnd.closed_at is None:
-            feedback_close.close(uow, rnd, now, settings)
+            open_work.close_round(rnd)
     for meeting in _future_meetings(uow, cohort, now):
-        meetings.delete(uow, meeting, actor_id=actor_id, now=now)
-    uow.session.execute(
-        update(Reminder)
-        .where(Reminder.cohort_id == cohort.id, Reminder.status == "pending")
-        .values(status="cancelled")
-    )
+        open_work.cancel_meeting(meeting)
+    uow.reminders.cancel_pending(cohort.id)
     cohort.ended_at = now
     translate = translator(cohort.language or settings.language)
     notice = translate(

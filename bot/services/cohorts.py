@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
 from bot.errors import NotFound, UserFacingError
@@ -15,8 +14,8 @@ from bot.i18n import N_
 from bot.outbox import post_to_cohort
 from bot.services.audit import record
 from bot.views import Message
-from storage.models import ChannelBinding, Cohort, Meeting
-from storage.uow import UnitOfWork
+from storage.models import ChannelBinding, Cohort
+from storage.ports import UnitOfWorkPort
 
 PROGRAMME = "Stadtlabor demografische Zukunftschancen"
 MAX_CAPACITY = 1000
@@ -38,7 +37,7 @@ class CohortInfo:
 
 
 def create_cohort(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     actor_id: int,
     name: str,
@@ -110,7 +109,7 @@ def create_cohort(
 
 
 def bind_channel(
-    uow: UnitOfWork, *, actor_id: int, name: str, platform: str, channel_id: str, now: datetime
+    uow: UnitOfWorkPort, *, actor_id: int, name: str, platform: str, channel_id: str, now: datetime
 ) -> Cohort:
     cohort = uow.cohorts.get_by_name(name.strip())
     if cohort is None:
@@ -136,7 +135,7 @@ def bind_channel(
     return cohort
 
 
-def named_for_cli(uow: UnitOfWork, name: str) -> Cohort:
+def named_for_cli(uow: UnitOfWorkPort, name: str) -> Cohort:
     """The cohort a command-line call names (``--jahrgang NAME``); raises LookupError with
     the line to print (the known cohorts listed) when there is none."""
     cohort = uow.cohorts.get_by_name(name)
@@ -158,24 +157,16 @@ def post_language(row: Any, default: str) -> str:
     return (cohort.language if cohort is not None else None) or default
 
 
-def end_of(uow: UnitOfWork, cohort: Cohort) -> datetime | None:
+def end_of(uow: UnitOfWorkPort, cohort: Cohort) -> datetime | None:
     """When the cohort ends: closed explicitly, or 30 days after its last meeting."""
     if cohort.ended_at is not None:
         return cohort.ended_at
-    last = uow.session.scalar(
-        select(func.max(Meeting.ends_at)).where(
-            Meeting.cohort_id == cohort.id, Meeting.deleted_at.is_(None)
-        )
-    )
+    last = uow.meetings.last_end(cohort.id)
     return last + ENDS_AFTER_LAST_MEETING if last is not None else None
 
 
-def info(uow: UnitOfWork, cohort: Cohort) -> CohortInfo:
-    meetings = uow.session.execute(
-        select(Meeting.number, Meeting.title, Meeting.starts_at)
-        .where(Meeting.cohort_id == cohort.id, Meeting.deleted_at.is_(None))
-        .order_by(Meeting.starts_at)
-    ).all()
+def info(uow: UnitOfWorkPort, cohort: Cohort) -> CohortInfo:
+    meetings = uow.meetings.scheduled(cohort.id)
     return CohortInfo(
         id=cohort.id,
         name=cohort.name,
@@ -192,7 +183,7 @@ def info(uow: UnitOfWork, cohort: Cohort) -> CohortInfo:
 
 
 def announce(
-    uow: UnitOfWork, *, actor_id: int, cohort: Cohort, message: Message, now: datetime
+    uow: UnitOfWorkPort, *, actor_id: int, cohort: Cohort, message: Message, now: datetime
 ) -> int:
     count = post_to_cohort(uow, cohort.id, message, f"announce:{cohort.id}:{uuid4().hex}", now)
     record(

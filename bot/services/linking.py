@@ -7,35 +7,19 @@ import secrets
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import InstrumentedAttribute
-
 from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.identity import Identity
 from bot.services.audit import record
-from storage.models import (
-    Dialog,
-    FeedbackResponse,
-    KeyValue,
-    Participant,
-    Person,
-    PlatformIdentity,
-    Poll,
-    Reminder,
-    Vote,
-)
-from storage.models_feedback import FeedbackPresenter
-from storage.models_meetings import Attendance
-from storage.models_polls import PollBallot, PollCounter, Topic
-from storage.uow import UnitOfWork
+from storage.models import Person
+from storage.ports import UnitOfWorkPort
 
 CODE_LIFETIME = timedelta(minutes=15)
 ACTIVE = ("confirmed", "waitlisted", "pending")
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
-def new_code(uow: UnitOfWork, person: Person, now: datetime) -> str:
+def new_code(uow: UnitOfWorkPort, person: Person, now: datetime) -> str:
     code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     uow.state.put(
         f"link:{code}",
@@ -45,7 +29,7 @@ def new_code(uow: UnitOfWork, person: Person, now: datetime) -> str:
 
 
 def redeem(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     person: Person,
     code: str,
     now: datetime,
@@ -66,7 +50,7 @@ def redeem(
                 "Plattform für einen neuen Code."
             )
         )
-    uow.session.execute(delete(KeyValue).where(KeyValue.key == key))
+    uow.state.delete(key)
     target = uow.persons.get(int(data["person"]))
     if target is None or target.erased_at is not None:
         raise UserFacingError(N_("Das Konto zu diesem Code gibt es nicht mehr."))
@@ -85,13 +69,12 @@ def redeem(
     return target
 
 
-def _merge(uow: UnitOfWork, *, source: Person, target: Person, now: datetime) -> None:
+def _merge(uow: UnitOfWorkPort, *, source: Person, target: Person, now: datetime) -> None:
     """One person from two. Symmetric in what it grants: which side asked for the code and which
     typed it does not matter. A merge never raises a role (organiser, host city): the merged
     person keeps what *both* sides had; an organiser can grant more with ``rolle``/``gastgeber``
     (audited). The audit log is not rewritten: ``source`` stays as an empty record that past
     entries still name; the merge itself is one new entry."""
-    s = uow.session
     organiser = source.is_organiser and target.is_organiser
     last = len(uow.persons.organisers()) == 1
     if (source.is_organiser or target.is_organiser) and not organiser and last:
@@ -103,25 +86,10 @@ def _merge(uow: UnitOfWork, *, source: Person, target: Person, now: datetime) ->
             )
         )
     moved_hosts = _merge_participations(uow, source=source, target=target)
-    _merge_ballots(uow, source=source, target=target)
-    # one row per person and meeting / round: the target's answer wins
-    _move_keyed(uow, Attendance.person_id, Attendance.meeting_id, source.id, target.id)
-    _move_keyed(uow, FeedbackPresenter.person_id, FeedbackPresenter.round_id, source.id, target.id)
-    for model, column in (
-        (Vote, Vote.person_id),
-        (Reminder, Reminder.person_id),
-        (FeedbackResponse, FeedbackResponse.author_person_id),
-        (Poll, Poll.created_by_person_id),
-        (Topic, Topic.proposed_by_person_id),
-        (Participant, Participant.delegate_person_id),
-    ):
-        s.execute(update(model).where(column == source.id).values({column.key: target.id}))
-    s.execute(delete(Dialog).where(Dialog.person_id == source.id))
-    s.execute(
-        update(PlatformIdentity)
-        .where(PlatformIdentity.person_id == source.id)
-        .values(person_id=target.id)
-    )
+    # one vote per poll; the other rows that name the source (attendance, presenters, votes,
+    # reminders, answers, delegations, identities) move to the target
+    uow.accounts.merge_ballots(source.id, target.id)
+    uow.accounts.reassign(source.id, target.id)
     for attr in ("display_name", "email", "municipality", "function", "language"):
         if getattr(target, attr) is None:
             setattr(target, attr, getattr(source, attr))
@@ -144,16 +112,14 @@ def _merge(uow: UnitOfWork, *, source: Person, target: Person, now: datetime) ->
         before=before,
         after={"organisation": organiser, "gastgeber": []},
     )
-    s.flush()
 
 
-def _merge_participations(uow: UnitOfWork, *, source: Person, target: Person) -> list[int]:
+def _merge_participations(uow: UnitOfWorkPort, *, source: Person, target: Person) -> list[int]:
     """Move ``source``'s registrations to ``target``: one row per cohort, seats counted once.
     Both registered (confirmed, waitlisted or pending) in one cohort: refused. An active row
     wins over a withdrawn/declined one. The host flag is cleared on every row of either side
     that the merge touches (host city is granted to one account, not to whoever links to it);
     returns the cohorts where it was cleared."""
-    s = uow.session
     own = {p.cohort_id: p for p in uow.participants.of_person(target.id)}
     theirs = uow.participants.of_person(source.id)
     for p in theirs:
@@ -169,11 +135,10 @@ def _merge_participations(uow: UnitOfWork, *, source: Person, target: Person) ->
     for p in theirs:
         other = own.get(p.cohort_id)
         if other is not None and p.status not in ACTIVE:
-            s.delete(p)  # the target's row (active or not) stays
+            uow.participants.remove(p)  # the target's row (active or not) stays
             continue
         if other is not None:  # only the source's row is active: it replaces the target's
-            s.delete(other)
-            s.flush()
+            uow.participants.remove(other)
         p.person_id = target.id
         if p.is_host:
             p.is_host = False
@@ -182,51 +147,4 @@ def _merge_participations(uow: UnitOfWork, *, source: Person, target: Person) ->
         if p.is_host:
             p.is_host = False
             hosts.append(p.cohort_id)
-    s.flush()
     return sorted(hosts)
-
-
-def _merge_ballots(uow: UnitOfWork, *, source: Person, target: Person) -> None:
-    """One person, one vote. Where both sides voted in a poll: while it is open the source's
-    ballot is withdrawn (its votes and one ballot off the count); once closed the published
-    result stays and the source's votes stay as counts without a person. The other ballots
-    move to the target."""
-    s = uow.session
-    target_polls = set(
-        s.scalars(select(PollBallot.poll_id).where(PollBallot.person_id == target.id))
-    )
-    for ballot in s.scalars(
-        select(PollBallot).where(
-            PollBallot.person_id == source.id, PollBallot.poll_id.in_(target_polls)
-        )
-    ).all():
-        poll = s.get(Poll, ballot.poll_id)
-        vote_ids = [int(v) for v in ballot.vote_ids or ()]
-        if poll is not None and poll.closed_at is None:
-            s.execute(delete(Vote).where(Vote.id.in_(vote_ids)))
-            s.execute(
-                update(PollCounter)
-                .where(PollCounter.poll_id == ballot.poll_id)
-                .values(version=PollCounter.version + 1, ballots=PollCounter.ballots - 1)
-            )
-        else:
-            s.execute(update(Vote).where(Vote.id.in_(vote_ids)).values(person_id=None))
-        s.delete(ballot)
-    s.flush()
-    s.execute(
-        update(PollBallot).where(PollBallot.person_id == source.id).values(person_id=target.id)
-    )
-
-
-def _move_keyed(
-    uow: UnitOfWork,
-    person: InstrumentedAttribute[int],
-    key: InstrumentedAttribute[int],
-    source_id: int,
-    target_id: int,
-) -> None:
-    """Re-point ``person`` from source to target in a table unique on (key, person)."""
-    s, table = uow.session, person.class_
-    taken = select(key).where(person == target_id).scalar_subquery()
-    s.execute(delete(table).where(person == source_id, key.in_(taken)))
-    s.execute(update(table).where(person == source_id).values({person.key: target_id}))

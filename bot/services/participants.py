@@ -16,7 +16,7 @@ from bot.services.audit import record
 from bot.services.registration import FUNCTIONS, Details, register
 from bot.views import FormField
 from storage.models import Cohort, Person
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 CSV_HEADER = ("name", "kommune", "funktion", "email")
 MAX_IMPORT_ROWS = 2000
@@ -34,7 +34,7 @@ class Row:
     is_host: bool
 
 
-def roster(uow: UnitOfWork, cohort: Cohort, *statuses: str) -> list[Row]:
+def roster(uow: UnitOfWorkPort, cohort: Cohort, *statuses: str) -> list[Row]:
     rows = []
     for p in uow.participants.in_cohort(cohort.id, *statuses):
         person = uow.persons.get(p.person_id)
@@ -96,7 +96,7 @@ _FIELDS = {
 }
 
 
-def read_import(uow: UnitOfWork, cohort: Cohort, content: str) -> ImportReport:
+def read_import(uow: UnitOfWorkPort, cohort: Cohort, content: str) -> ImportReport:
     """Check every row; the report says by line what would change. Nothing is written here."""
     report = ImportReport()
     reader = csv.reader(io.StringIO(content.lstrip("\ufeff")))
@@ -110,7 +110,7 @@ def read_import(uow: UnitOfWork, cohort: Cohort, content: str) -> ImportReport:
 
 
 def _read_rows(
-    uow: UnitOfWork, cohort: Cohort, reader: Iterator[list[str]], report: ImportReport
+    uow: UnitOfWorkPort, cohort: Cohort, reader: Iterator[list[str]], report: ImportReport
 ) -> None:
     header = [h.strip().lower() for h in next(reader, [])]
     if tuple(header[:4]) != CSV_HEADER:
@@ -189,7 +189,7 @@ def _cell(form_field: FormField, raw: str) -> str:
 
 
 def apply_import(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     actor_id: int | None,
     cohort: Cohort,
@@ -246,7 +246,7 @@ def apply_import(
 
 
 def add_on_behalf(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     actor_id: int | None,
     cohort: Cohort,
@@ -274,7 +274,7 @@ def add_on_behalf(
 
 
 def set_organiser(
-    uow: UnitOfWork, *, actor_id: int, person: Person, organiser: bool, now: datetime
+    uow: UnitOfWorkPort, *, actor_id: int, person: Person, organiser: bool, now: datetime
 ) -> None:
     if not organiser and person.id == actor_id and len(uow.persons.organisers()) == 1:
         raise UserFacingError(
@@ -297,7 +297,7 @@ def set_organiser(
 
 
 def set_host(
-    uow: UnitOfWork, *, actor_id: int, cohort: Cohort, person: Person, host: bool, now: datetime
+    uow: UnitOfWorkPort, *, actor_id: int, cohort: Cohort, person: Person, host: bool, now: datetime
 ) -> None:
     participant = uow.participants.get(cohort.id, person.id)
     if participant is None or participant.status != "confirmed":

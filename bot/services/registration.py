@@ -17,7 +17,7 @@ from bot.services.audit import record
 from bot.services.functions import FUNCTIONS as FUNCTIONS  # where other modules look
 from bot.views import Button
 from storage.models import Cohort, Participant, Person
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 ACTIVE = ("confirmed", "waitlisted", "pending")
 
@@ -37,7 +37,7 @@ class Outcome:
     position: int  # seat number, or place on the waitlist
 
 
-def person_ref(uow: UnitOfWork, person: Person) -> str:
+def person_ref(uow: UnitOfWorkPort, person: Person) -> str:
     """How a command names this person: an identity, or the quoted exact name."""
     identities = uow.persons.identities_of(person.id)
     if identities:
@@ -45,7 +45,7 @@ def person_ref(uow: UnitOfWork, person: Person) -> str:
     return f'"{person.display_name}"'
 
 
-def position_of(uow: UnitOfWork, participant: Participant) -> int:
+def position_of(uow: UnitOfWorkPort, participant: Participant) -> int:
     if participant.status == "confirmed":
         group = uow.participants.in_cohort(participant.cohort_id, "confirmed")
     else:
@@ -53,7 +53,7 @@ def position_of(uow: UnitOfWork, participant: Participant) -> int:
     return next((i for i, p in enumerate(group, 1) if p.id == participant.id), 0)
 
 
-def _queue_time(uow: UnitOfWork, cohort_id: int, now: datetime) -> datetime:
+def _queue_time(uow: UnitOfWorkPort, cohort_id: int, now: datetime) -> datetime:
     """The registration time that keeps places in the order seats were given.
 
     Requests read the clock before they wait for the seat lock and may get it in any order; a
@@ -66,7 +66,7 @@ def _queue_time(uow: UnitOfWork, cohort_id: int, now: datetime) -> datetime:
 
 
 def register(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     cohort: Cohort,
     person: Person,
@@ -129,7 +129,6 @@ def register(
     existing.consent_at = queued
     existing.office_contact = details.office_contact
     locked.seat_version += 1
-    uow.session.flush()
     if on_behalf_of is not None:
         record(
             uow,
@@ -157,7 +156,7 @@ def register(
     return Outcome(status, position_of(uow, existing))
 
 
-def _already(uow: UnitOfWork, participant: Participant) -> None:
+def _already(uow: UnitOfWorkPort, participant: Participant) -> None:
     position = position_of(uow, participant)
     if participant.status == "confirmed":
         raise UserFacingError(N_("Sie sind bereits angemeldet (Platz {n})."), n=position)
@@ -168,7 +167,7 @@ def _already(uow: UnitOfWork, participant: Participant) -> None:
     raise UserFacingError(N_("Sie stehen bereits auf der Warteliste (Position {n})."), n=position)
 
 
-def _decide_buttons(uow: UnitOfWork, person: Person) -> tuple[Button, ...]:
+def _decide_buttons(uow: UnitOfWorkPort, person: Person) -> tuple[Button, ...]:
     ref = person_ref(uow, person)
     return (
         Button(N_("Bestätigen"), "confirm", ref, "primary", f"bestaetigen {ref}"),
@@ -177,7 +176,7 @@ def _decide_buttons(uow: UnitOfWork, person: Person) -> tuple[Button, ...]:
 
 
 def withdraw(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     cohort: Cohort,
     person: Person,
@@ -197,12 +196,11 @@ def withdraw(
     participant.status, participant.updated_at = "withdrawn", now
     participant.is_host = False
     locked.seat_version += 1
-    uow.session.flush()
     return fill_free_seat(uow, locked, now, default_language) if had_seat else None
 
 
 def fill_free_seat(
-    uow: UnitOfWork, cohort: Cohort, now: datetime, default_language: str
+    uow: UnitOfWorkPort, cohort: Cohort, now: datetime, default_language: str
 ) -> Person | None:
     """Open cohort: the first on the waitlist moves up and is told. Moderated: organisers are
     asked to confirm the first on the waitlist."""
@@ -230,7 +228,6 @@ def fill_free_seat(
         )
         return None
     first.status, first.updated_at = "confirmed", now
-    uow.session.flush()
     tell(
         uow,
         person,
@@ -247,7 +244,7 @@ def fill_free_seat(
 
 
 def decide(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     actor_id: int,
     cohort: Cohort,
@@ -285,7 +282,6 @@ def decide(
         )
     participant.updated_at = now
     locked.seat_version += 1
-    uow.session.flush()
     record(
         uow,
         actor_id=actor_id,

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
 from bot.notify import tell
@@ -19,7 +17,7 @@ from bot.router import fold
 from bot.services.audit import record
 from storage.models import Cohort, Person
 from storage.models_polls import Topic
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 MAX_TITLE, MAX_DESCRIPTION = 200, 1000
 OPEN = "offen"
@@ -35,10 +33,8 @@ def _key(title: str) -> str:
     return " ".join(fold(title).split())
 
 
-def get_topic(uow: UnitOfWork, cohort_id: int, number: int) -> Topic:
-    topic = uow.session.scalar(
-        select(Topic).where(Topic.cohort_id == cohort_id, Topic.number == number)
-    )
+def get_topic(uow: UnitOfWorkPort, cohort_id: int, number: int) -> Topic:
+    topic = uow.topics.get(cohort_id, number)
     if topic is None:
         raise NotFound(
             N_("Einen Themenvorschlag {number} gibt es nicht. „themen“ zeigt alle."),
@@ -47,7 +43,7 @@ def get_topic(uow: UnitOfWork, cohort_id: int, number: int) -> Topic:
     return topic
 
 
-def open_topic(uow: UnitOfWork, cohort_id: int, number: int) -> Topic:
+def open_topic(uow: UnitOfWorkPort, cohort_id: int, number: int) -> Topic:
     topic = get_topic(uow, cohort_id, number)
     if topic.status != OPEN:
         raise UserFacingError(
@@ -57,15 +53,12 @@ def open_topic(uow: UnitOfWork, cohort_id: int, number: int) -> Topic:
     return topic
 
 
-def topics_of(uow: UnitOfWork, cohort_id: int, *statuses: str) -> list[Topic]:
-    query = select(Topic).where(Topic.cohort_id == cohort_id).order_by(Topic.number)
-    if statuses:
-        query = query.where(Topic.status.in_(statuses))
-    return list(uow.session.scalars(query))
+def topics_of(uow: UnitOfWorkPort, cohort_id: int, *statuses: str) -> list[Topic]:
+    return uow.topics.of_cohort(cohort_id, *statuses)
 
 
 def propose(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     cohort: Cohort,
     person: Person,
@@ -97,22 +90,21 @@ def propose(
                 N_("Dieses Thema ist schon vorgeschlagen (Nr. {number}). „themen“ zeigt alle."),
                 number=existing.number,
             )
-    highest = uow.session.scalar(select(func.max(Topic.number)).where(Topic.cohort_id == cohort.id))
+    highest = uow.topics.highest_number(cohort.id)
     topic = Topic(
         cohort_id=cohort.id,
-        number=(highest or 0) + 1,
+        number=highest + 1,
         title=title,
         description=(description or "").strip() or None,
         proposed_by_person_id=person.id,
         status=OPEN,
         created_at=now,
     )
-    uow.session.add(topic)
-    uow.session.flush()
+    uow.topics.add(topic)
     return topic
 
 
-def _name(uow: UnitOfWork, person_id: int | None, cohort_id: int, host_label: str) -> str:
+def _name(uow: UnitOfWorkPort, person_id: int | None, cohort_id: int, host_label: str) -> str:
     person = uow.persons.get(person_id) if person_id else None
     if person is None or person.erased_at is not None:
         return "—"
@@ -125,7 +117,9 @@ def _name(uow: UnitOfWork, person_id: int | None, cohort_id: int, host_label: st
     return name
 
 
-def listing(uow: UnitOfWork, cohort_id: int, host_label: str = "Gastgeberstadt") -> list[TopicRow]:
+def listing(
+    uow: UnitOfWorkPort, cohort_id: int, host_label: str = "Gastgeberstadt"
+) -> list[TopicRow]:
     """Open topics with who proposed them (merged duplicates' proposers included).
 
     Host-city members are marked with ``host_label``, others with their municipality.
@@ -146,7 +140,13 @@ def listing(uow: UnitOfWork, cohort_id: int, host_label: str = "Gastgeberstadt")
 
 
 def merge(
-    uow: UnitOfWork, *, cohort: Cohort, keep: int, others: list[int], actor_id: int, now: datetime
+    uow: UnitOfWorkPort,
+    *,
+    cohort: Cohort,
+    keep: int,
+    others: list[int],
+    actor_id: int,
+    now: datetime,
 ) -> Topic:
     if not others:
         raise UserFacingError(
@@ -172,7 +172,7 @@ def merge(
 
 
 def withdraw(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     cohort: Cohort,
     numbers: list[int],
@@ -212,7 +212,7 @@ def withdraw(
     return topics
 
 
-def for_poll(uow: UnitOfWork, cohort_id: int, numbers: list[int]) -> list[Topic]:
+def for_poll(uow: UnitOfWorkPort, cohort_id: int, numbers: list[int]) -> list[Topic]:
     """The open topics ``numbers`` in the order given (duplicates removed)."""
     unique = list(dict.fromkeys(numbers))
     return [open_topic(uow, cohort_id, n) for n in unique]

@@ -1,0 +1,239 @@
+"""The storage port: what services may ask of storage, as typed Protocols.
+
+Services take a :class:`UnitOfWorkPort` (repositories, ``commit``, ``rollback``) and never a
+session. Two implementations satisfy it: :class:`storage.uow.SqlUnitOfWork` (SQLAlchemy,
+``storage/repositories.py``) and :class:`storage.memory.FakeUnitOfWork` (in-memory, for the
+unit tests). mypy checks both against these Protocols; ``tests/test_uow_contract.py`` runs one
+scenario on both and compares the results.
+
+Repositories never commit; methods are named by intent. Repository attributes are read-only
+properties so an implementation may hold a more specific type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from storage.models import (
+    AuditEntry,
+    ChannelBinding,
+    Cohort,
+    Dialog,
+    FeedbackRound,
+    KeyValue,
+    Meeting,
+    OutboxMessage,
+    Participant,
+    Person,
+    PlatformIdentity,
+    Poll,
+    Programme,
+)
+from storage.models_polls import Topic
+
+
+class Persons(Protocol):
+    def add(self, obj: Person | PlatformIdentity) -> None: ...
+
+    def get(self, person_id: int) -> Person | None: ...
+
+    def get_by_identity(self, platform: str, external_id: str) -> Person | None: ...
+
+    def identity(self, platform: str, external_id: str) -> PlatformIdentity | None: ...
+
+    def identities_of(self, person_id: int) -> list[PlatformIdentity]:
+        """Most recently seen first (never seen last), then by id."""
+        ...
+
+    def find_by_name(self, name: str) -> list[Person]: ...
+
+    def find_by_handle(self, handle: str) -> list[Person]: ...
+
+    def organisers(self) -> list[Person]: ...
+
+
+class Cohorts(Protocol):
+    def add(self, obj: Cohort | ChannelBinding) -> None: ...
+
+    def get(self, cohort_id: int) -> Cohort | None: ...
+
+    def get_by_name(self, name: str) -> Cohort | None: ...
+
+    def get_by_channel(self, platform: str, channel_id: str) -> Cohort | None: ...
+
+    def binding(self, platform: str, channel_id: str) -> ChannelBinding | None: ...
+
+    def bindings_of(self, cohort_id: int) -> list[ChannelBinding]: ...
+
+    def active(self) -> list[Cohort]: ...
+
+    def lock_for_seats(self, cohort_id: int) -> Cohort | None: ...
+
+    def programme(self, name: str) -> Programme: ...
+
+
+class Participants(Protocol):
+    def add(self, participant: Participant) -> None: ...
+
+    def remove(self, participant: Participant) -> None: ...
+
+    def get(self, cohort_id: int, person_id: int) -> Participant | None: ...
+
+    def of_person(self, person_id: int) -> list[Participant]: ...
+
+    def in_cohort(self, cohort_id: int, *statuses: str) -> list[Participant]:
+        """In queue order: registration time, then id."""
+        ...
+
+    def latest_registration(self, cohort_id: int) -> datetime | None: ...
+
+    def count(self, cohort_id: int, status: str) -> int: ...
+
+
+class AuditLog(Protocol):
+    def add(self, entry: AuditEntry) -> None: ...
+
+    def latest(self, cohort_id: int | None, limit: int = 20) -> list[AuditEntry]: ...
+
+
+class Dialogs(Protocol):
+    def add(self, dialog: Dialog) -> None: ...
+
+    def of_person(self, person_id: int) -> Dialog | None: ...
+
+    def remove(self, dialog: Dialog) -> None: ...
+
+
+class Outbox(Protocol):
+    def add(self, row: OutboxMessage) -> None:
+        """A new row; the SQL implementation also remembers it for ``claim_enqueued``."""
+        ...
+
+    def get_by_key(self, key: str) -> OutboxMessage | None: ...
+
+    def due(self, platform: str, now: datetime, limit: int = 100) -> list[OutboxMessage]: ...
+
+    def claim(self, message_id: int, lease_until: datetime) -> bool: ...
+
+
+class State(Protocol):
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def expiring(self) -> list[KeyValue]: ...
+
+
+class Meetings(Protocol):
+    def scheduled(self, cohort_id: int, after: datetime | None = None) -> list[Meeting]:
+        """Meetings not deleted, by start; only those starting after ``after`` if given."""
+        ...
+
+    def last_end(self, cohort_id: int) -> datetime | None:
+        """When the cohort's last meeting (not deleted) ends."""
+        ...
+
+
+class Reminders(Protocol):
+    def pending_count(self, cohort_id: int) -> int: ...
+
+    def cancel_pending(self, cohort_id: int) -> int:
+        """Every pending reminder of the cohort becomes ``cancelled``; returns how many."""
+        ...
+
+
+class Topics(Protocol):
+    def add(self, topic: Topic) -> None: ...
+
+    def get(self, cohort_id: int, number: int) -> Topic | None: ...
+
+    def of_cohort(self, cohort_id: int, *statuses: str) -> list[Topic]:
+        """By number; only those with one of ``statuses`` if given."""
+        ...
+
+    def highest_number(self, cohort_id: int) -> int: ...
+
+
+class Polls(Protocol):
+    def of_cohort(self, cohort_id: int) -> list[Poll]: ...
+
+
+class FeedbackRounds(Protocol):
+    def of_cohort(self, cohort_id: int) -> list[FeedbackRound]: ...
+
+
+class Accounts(Protocol):
+    """Rows of other concepts that name a person: re-pointed when two accounts are linked."""
+
+    def merge_ballots(self, source_id: int, target_id: int) -> None:
+        """One person, one vote: where both voted in a poll, an open poll loses the source's
+        ballot (its votes and one ballot off the count), a closed one keeps the votes without
+        a person; the source's other ballots move to the target."""
+        ...
+
+    def reassign(self, source_id: int, target_id: int) -> None:
+        """Every other row of ``source`` (attendance, presenters, votes, reminders, feedback
+        answers, polls and topics created, delegations, identities) moves to ``target``; in
+        tables with one row per person and meeting/round the target's row wins; the source's
+        open dialog is dropped."""
+        ...
+
+
+class UnitOfWorkPort(Protocol):
+    """One transaction with its repositories; services take this, never a session."""
+
+    @property
+    def persons(self) -> Persons: ...
+
+    @property
+    def cohorts(self) -> Cohorts: ...
+
+    @property
+    def participants(self) -> Participants: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def dialogs(self) -> Dialogs: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def meetings(self) -> Meetings: ...
+
+    @property
+    def reminders(self) -> Reminders: ...
+
+    @property
+    def topics(self) -> Topics: ...
+
+    @property
+    def polls(self) -> Polls: ...
+
+    @property
+    def feedback_rounds(self) -> FeedbackRounds: ...
+
+    @property
+    def accounts(self) -> Accounts: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
