@@ -11,14 +11,12 @@ from bot.context import Attachment, CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.forms import validate_field
 from bot.i18n import N_
-from bot.notify import tell
 from bot.outbox import dm_person
 from bot.people import resolve_person
 from bot.router import confirmed
 from bot.services import import_file as imports
 from bot.services import participants as parts
 from bot.services import registration as reg
-from bot.services.audit import record
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 
 # the options of "teilnehmende hinzufuegen"
@@ -220,35 +218,13 @@ def remove_person(ctx: CommandContext) -> Reply:
                 fallback=name,
             )
         )
-    before = participant.status
-    moved_up = reg.withdraw(
+    before, moved_up = parts.remove(
         ctx.uow,
+        actor_id=ctx.person.id,
         cohort=ctx.cohort,
         person=person,
         now=ctx.now,
         default_language=ctx.default_language,
-    )
-    tell(
-        ctx.uow,
-        person,
-        N_(
-            "Das Programmteam hat Ihre Anmeldung für „{cohort}“ beendet. Bei Fragen wenden Sie "
-            "sich bitte an die Organisation. Ihre Daten können Sie mit „meine-daten“ abrufen."
-        ),
-        now=ctx.now,
-        default_language=ctx.default_language,
-        key=f"removed:{ctx.cohort.id}:{person.id}:{participant.updated_at.isoformat()}",
-        cohort=ctx.cohort.name,
-    )
-    record(
-        ctx.uow,
-        actor_id=ctx.person.id,
-        action="teilnehmende.entfernen",
-        now=ctx.now,
-        cohort_id=ctx.cohort.id,
-        subject_id=person.id,
-        before={"status": before},
-        after={"status": "withdrawn"},
     )
     ctx.uow.commit()
     lines = [ctx._(N_("{name} wurde entfernt und per Direktnachricht informiert."), name=name)]

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from bot.errors import UserFacingError
 from bot.forms import validate_field
 from bot.i18n import N_
+from bot.notify import tell
 from bot.services.audit import record
-from bot.services.registration import FUNCTIONS, Details, register
+from bot.services.registration import FUNCTIONS, Details, register, withdraw
 from bot.views import FormField
 from storage.models import Cohort, Person
 from storage.ports import UnitOfWorkPort
@@ -271,6 +272,49 @@ def add_on_behalf(
         on_behalf_of=actor_id,
     )
     return person, outcome.status, outcome.position
+
+
+def remove(
+    uow: UnitOfWorkPort,
+    *,
+    actor_id: int,
+    cohort: Cohort,
+    person: Person,
+    now: datetime,
+    default_language: str,
+) -> tuple[str, Person | None]:
+    """An organiser ends ``person``'s registration: the seat goes to the waitlist (see
+    :func:`withdraw`), the person is told, the audit log records it. Returns the status it had
+    and whoever moved up."""
+    participant = uow.participants.get(cohort.id, person.id)
+    before = participant.status if participant is not None else None
+    moved_up = withdraw(
+        uow, cohort=cohort, person=person, now=now, default_language=default_language
+    )
+    assert participant is not None and before is not None  # withdraw refused otherwise
+    tell(
+        uow,
+        person,
+        N_(
+            "Das Programmteam hat Ihre Anmeldung für „{cohort}“ beendet. Bei Fragen wenden Sie "
+            "sich bitte an die Organisation. Ihre Daten können Sie mit „meine-daten“ abrufen."
+        ),
+        now=now,
+        default_language=default_language,
+        key=f"removed:{cohort.id}:{person.id}:{participant.updated_at.isoformat()}",
+        cohort=cohort.name,
+    )
+    record(
+        uow,
+        actor_id=actor_id,
+        action="teilnehmende.entfernen",
+        now=now,
+        cohort_id=cohort.id,
+        subject_id=person.id,
+        before={"status": before},
+        after={"status": "withdrawn"},
+    )
+    return before, moved_up
 
 
 def set_organiser(
