@@ -27,6 +27,7 @@ from bot.context import Role
 from bot.errors import PermissionDenied
 from bot.permissions import access, refusal
 from bot.services import agenda as agenda_service
+from bot.services.meetings import items_of
 from storage.models import Cohort, Meeting
 from storage.uow import UnitOfWork
 
@@ -242,9 +243,7 @@ def build(
         )
     )
     items = {
-        m.id: agenda_service.items_of(uow, m)
-        if with_items and with_agenda and not m.deleted_at
-        else []
+        m.id: items_of(uow, m) if with_items and with_agenda and not m.deleted_at else []
         for m in meetings
     }
     # The VTIMEZONE must be exact for every instant in the file and describe today's rule.
