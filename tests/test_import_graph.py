@@ -13,10 +13,12 @@ stands —
 
 All three kinds are edges of the graph for the cycle and the layer rules. ``from pkg import
 name`` is an edge to ``pkg.name`` when that is a module of the tree, else to ``pkg``; the parent
-packages a module import also runs (their ``__init__``) are not counted as edges.
+packages a module import also runs (their ``__init__``) are not counted as edges: a package
+whose ``__init__`` imports its own modules would otherwise be a cycle with each of them, and
+Python resolves that one by design. An import built from a string (``importlib.import_module``,
+``__import__``) would not be seen, so under these trees it is refused outright.
 
-The rules, as ``tests/test_import_graph.py`` enforces them (docs/architecture.md,
-"Dependencies"):
+The rules (docs/architecture.md, "Dependencies"):
 
 1. no cycle between modules;
 2. ``bot`` and ``storage`` never import ``handlers`` or ``app``; ``handlers`` never import
@@ -293,6 +295,22 @@ def lazy_report(root: Path = ROOT) -> list[str]:
     ]
 
 
+def dynamic_report(root: Path = ROOT) -> list[str]:
+    """Imports the walk cannot see: ``importlib.import_module(...)`` and ``__import__(...)``."""
+    found = []
+    for _, (path, _package) in sorted(_sources(root).items()):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast.unparse(node.func)
+            if name in ("__import__", "import_module", "importlib.import_module"):
+                found.append(
+                    f"{path.relative_to(root).as_posix()}:{node.lineno}: {name}(...) hides the "
+                    "import from this test; import the module by name"
+                )
+    return found
+
+
 # --- the rules, on this repository -------------------------------------------------------------
 
 
@@ -312,6 +330,11 @@ def test_dependencies_point_inward() -> None:
 def test_imports_inside_functions_are_only_the_listed_lazy_ones() -> None:
     report = lazy_report()
     assert not report, "imports inside functions:\n" + "\n".join(report)
+
+
+def test_no_import_is_built_from_a_string() -> None:
+    report = dynamic_report()
+    assert not report, "\n".join(report)
 
 
 def test_every_listed_lazy_import_still_exists() -> None:
@@ -400,9 +423,13 @@ def test_a_late_import_must_be_listed(tmp_path: Path) -> None:
             "bot/dates/__init__.py": "",
             "bot/dates/fallback.py": "def f():\n    import dateparser\n",
             "bot/y.py": "class C:\n    async def m(self):\n        import json\n",
-            "handlers/h.py": "",
+            "handlers/h.py": "import importlib\nimportlib.import_module('app')\n",
         },
     )
+    assert dynamic_report(root) == [
+        "handlers/h.py:2: importlib.import_module(...) hides the import from this test; import "
+        "the module by name"
+    ]
     assert lazy_report(root) == [
         "bot.y imports json inside m()   [bot/y.py:3]: move it to the top of the module; if "
         "that makes a cycle, move the shared piece to the module both need or pass a function "
