@@ -57,13 +57,6 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("handlers.matrix.config", "nio.crypto"): (
         "loads libolm; asked only when a crypto store would be left without a key"
     ),
-    ("handlers.chat_app", "handlers.slack.runner"): (
-        "starts only the configured platforms: slack_bolt is not loaded for Matrix alone"
-    ),
-    ("handlers.chat_app", "handlers.matrix.runner"): (
-        "starts only the configured platforms: matrix-nio and its crypto store are not "
-        "loaded for Slack alone"
-    ),
 }
 
 

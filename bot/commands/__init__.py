@@ -25,7 +25,6 @@ from bot.commands import (
 )
 from bot.commands.registry import CommandRegistry
 from bot.networking import commands as networking
-from bot.permissions import markdown_table
 from bot.reminders import DueHandlers
 
 FEATURES = (
@@ -62,19 +61,3 @@ def build_due_handlers() -> DueHandlers:
         if register_due is not None:
             register_due(handlers)
     return handlers
-
-
-def update_readme(path: str) -> bool:
-    """Rewrite the permission table between the README's markers with the rows of the
-    commands registered here (``make docs``); True if it changed."""
-    keys = sorted({spec.key for spec in build_registry().specs})
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    start = text.index("<!-- permissions:start")
-    start = text.index("\n", start) + 1
-    end = text.index("<!-- permissions:end -->")
-    new = text[:start] + markdown_table(keys) + "\n" + text[end:]
-    if new != text:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(new)
-    return new != text
