@@ -8,13 +8,11 @@ import pytest
 from nio import MegolmEvent, RoomMessageText, RoomSendError, RoomSendResponse
 from nio.exceptions import EncryptionError
 
-from app import Bot
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 from handlers.matrix import render
 from handlers.matrix.config import MatrixConfig, MatrixConfigError
 from handlers.matrix.events import START_TOLERANCE_MS, incoming_text, is_command
 from handlers.matrix.late_keys import LateKeys
-from handlers.matrix.state import NEXT_BATCH, MatrixState, dm_key
 from handlers.matrix.transport import MatrixSendError, Transport, clamp_wait
 
 BOT = "@bot:example.org"
@@ -245,20 +243,3 @@ def test_late_keys_are_bounded_the_oldest_is_given_up_first() -> None:
         late.hold("!r", _megolm(f"$e{n}", f"s{n}"))
     outcome = late.retry()
     assert [h.event.event_id for h in outcome.given_up] == ["$e0"] and len(late) == 2
-
-
-def test_matrix_state_round_trip_and_delete(bot: Bot) -> None:
-    """The adapter's small state goes through the state repository: put, read, delete (twice:
-    a key already gone is no error), and the account's session is dropped for another one."""
-    state = MatrixState(bot.uow_factory)
-    state.put(dm_key("@anna:example.org"), "!dm:example.org")
-    assert state.get(dm_key("@anna:example.org")) == "!dm:example.org"
-    state.delete(dm_key("@anna:example.org"))
-    state.delete(dm_key("@anna:example.org"))
-    assert state.get(dm_key("@anna:example.org")) is None
-    state.save_session("@bot:example.org", "DEVICE", "token")
-    state.put(NEXT_BATCH, "s42")
-    assert state.session_for("@bot:example.org") == ("DEVICE", "token", "s42")
-    assert state.session_for("@other:example.org") == (None, None, None)
-    state.save_session("@other:example.org", "D2", "t2")
-    assert state.session_for("@other:example.org") == ("D2", "t2", "")
