@@ -4,7 +4,8 @@ From chat the bot reads only a file the organiser uploaded in the conversation (
 fetches it as an :class:`~bot.context.Attachment`); a path typed in chat is never opened. The
 console, which runs on the organiser's own machine, may name a file relative to its working
 directory (no absolute paths, no ``..`` out of it); the command line
-(``stadtlabor import teilnehmende DATEI.csv --jahrgang NAME``) reads any file its user can.
+(``stadtlabor import teilnehmende DATEI.csv --jahrgang NAME``, :mod:`handlers.cli`) reads any
+file its user can.
 Error messages name the file's problem, never its content.
 """
 
