@@ -53,7 +53,7 @@ demo: install
 		$(VENV)/bin/stadtlabor console --echo < docs/demo/jahr.txt
 
 docs: install
-	$(PY) -c "from bot.permissions import update_readme; update_readme('README.md')"
+	$(PY) -c "from bot.commands.readme import update_readme; update_readme('README.md')"
 
 clean:
 	rm -rf $(VENV) .venv-synapse .pytest_cache .mypy_cache .ruff_cache

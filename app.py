@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Database is up to date.")
             return 0
         if args.command == "export":
-            from bot.services.calendar import export_ics_cli
+            from handlers.cli import export_ics_cli
 
             bot = build_bot(settings, SystemClock())
             try:
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 bot.engine.dispose()
         if args.command == "import":
-            from bot.services.import_file import import_cli
+            from handlers.cli import import_cli
 
             bot = build_bot(settings, SystemClock())
             try:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot import caller, confirm
 from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
-from bot.context import CommandContext, Reply, Request, Role
+from bot.context import CommandContext, Reply, Request
 from bot.errors import PermissionDenied, TemporarilyUnavailable, UserFacingError
 from bot.forms import (
     CANCEL,
@@ -29,7 +29,7 @@ from bot.forms import (
 )
 from bot.i18n import N_, translator
 from bot.people import ensure_person
-from bot.permissions import access
+from bot.permissions import access, refusal
 from bot.router import clean, fold, parse_line, shorten, strip_prefix
 from bot.services import cohort_end
 from bot.settings import Settings
@@ -385,26 +385,3 @@ class Dispatcher:
     # kept as methods: tests and adapters ask the dispatcher who someone is
     cohort_for = staticmethod(caller.cohort_for)
     role_of = staticmethod(caller.role_of)
-
-
-def refusal(key: str, role: Role) -> str:
-    """The message for a refused command: says what to do instead."""
-    if access(key, "participant") == "refused":  # organiser-only, whoever asks
-        return N_(
-            "„{command}“ ist dem Programmteam vorbehalten. Bitte wenden Sie sich an die "
-            "Organisation, wenn Sie das brauchen."
-        )
-    if role == "outsider":
-        return N_(
-            "„{command}“ ist nur für Teilnehmende des Jahrgangs. Melden Sie sich mit "
-            "„anmelden“ an, oder wenden Sie sich an das Programmteam."
-        )
-    if role == "waitlisted":
-        return N_(
-            "„{command}“ ist erst mit bestätigtem Platz möglich. Sie stehen auf der "
-            "Warteliste; wir melden uns, sobald ein Platz frei wird."
-        )
-    return N_(
-        "„{command}“ ist dem Programmteam vorbehalten. Bitte wenden Sie sich an die "
-        "Organisation, wenn Sie das brauchen."
-    )

@@ -10,6 +10,7 @@ from typing import Literal
 
 from bot.context import ROLES, CommandContext, Role
 from bot.errors import PermissionDenied
+from bot.i18n import N_
 
 Access = Literal["allowed", "refused", "reduced"]
 
@@ -109,9 +110,30 @@ def access(command_key: str, role: Role) -> Access:
 def require(ctx: CommandContext, key: str) -> None:
     """For sub-actions inside one command (``treffen 2 aendern``): refuse like the dispatcher."""
     if access(key, ctx.role) == "refused":
-        from bot.dispatcher import refusal
-
         raise PermissionDenied(refusal(key, ctx.role), command=key)
+
+
+def refusal(key: str, role: Role) -> str:
+    """The message for a refused command: says what to do instead."""
+    if access(key, "participant") == "refused":  # organiser-only, whoever asks
+        return N_(
+            "„{command}“ ist dem Programmteam vorbehalten. Bitte wenden Sie sich an die "
+            "Organisation, wenn Sie das brauchen."
+        )
+    if role == "outsider":
+        return N_(
+            "„{command}“ ist nur für Teilnehmende des Jahrgangs. Melden Sie sich mit "
+            "„anmelden“ an, oder wenden Sie sich an das Programmteam."
+        )
+    if role == "waitlisted":
+        return N_(
+            "„{command}“ ist erst mit bestätigtem Platz möglich. Sie stehen auf der "
+            "Warteliste; wir melden uns, sobald ein Platz frei wird."
+        )
+    return N_(
+        "„{command}“ ist dem Programmteam vorbehalten. Bitte wenden Sie sich an die "
+        "Organisation, wenn Sie das brauchen."
+    )
 
 
 def markdown_table(keys: list[str]) -> str:
@@ -134,20 +156,3 @@ ROLE_LABELS: dict[Role, str] = {
     "waitlisted": "Warteliste",
     "outsider": "Außenstehende",
 }
-
-
-def update_readme(path: str) -> bool:
-    """Rewrite the table between the README's permission markers; True if it changed."""
-    from bot.commands import build_registry
-
-    keys = sorted({spec.key for spec in build_registry().specs})
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    start = text.index("<!-- permissions:start")
-    start = text.index("\n", start) + 1
-    end = text.index("<!-- permissions:end -->")
-    new = text[:start] + markdown_table(keys) + "\n" + text[end:]
-    if new != text:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(new)
-    return new != text

@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import SectionBlock
 from sqlalchemy import select
 
 from app import Bot
-from bot.services import agenda
+from bot.services import agenda, meetings
 from bot.views import Section
 from handlers.slack.render import MAX_BLOCKS, MAX_SECTION_TEXT, to_blocks
 from storage.models import Meeting
@@ -154,4 +154,4 @@ def test_the_same_item_typed_twice_is_added_once(driver: Driver) -> None:
     assert "Programmpunkt hinzugefügt" in other  # another day is another item
     with driver.bot.uow_factory() as uow:
         meeting = uow.session.scalars(select(Meeting)).one()
-        assert [i.title for i in agenda.items_of(uow, meeting)] == ["Begrüßung", "Begrüßung"]
+        assert [i.title for i in meetings.items_of(uow, meeting)] == ["Begrüßung", "Begrüßung"]

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from app import Bot, build_bot
 from bot.clock import SimulatedClock
-from bot.services.calendar import export_ics_cli
+from handlers.cli import export_ics_cli, import_cli
 from storage.models import Meeting
 from tests.helpers import Driver, make_settings
 
@@ -330,8 +330,6 @@ def test_other_time_zones_are_exact_in_both_parsers(
 def test_command_line_names_the_known_cohorts_for_an_unknown_one(
     bot: Bot, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from bot.services.import_file import import_cli
-
     Driver(bot).say("orga", 'jahrgang anlegen "Stadtlabor 2027" plaetze=5')
     listing = tmp_path / "liste.csv"
     listing.write_text("name,kommune,funktion,email\n", encoding="utf-8")

@@ -11,7 +11,8 @@ from bot.caller import role_of
 from bot.clock import SimulatedClock
 from bot.context import ROLES, Role
 from bot.permissions import access
-from bot.services.overview import Overview, overview
+from bot.services.overview import overview
+from bot.services.overview_views import Overview
 from tests.helpers import Driver, request, signup
 
 COHORT = "Stadtlabor 2027"

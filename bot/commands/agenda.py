@@ -214,7 +214,7 @@ def item_command(ctx: CommandContext) -> Reply:
     times = _times(ctx, meeting, None, False)
     assert times is not None
     data = _apply_texts(ctx, svc.ItemData(times[0], times[1], " ".join(rest)))
-    items = svc.items_of(ctx.uow, meeting)
+    items = meeting_service.items_of(ctx.uow, meeting)
     for nr, other in enumerate(items, 1):  # typed again (its answer lost?): not a second copy
         if svc.data_of(other) == replace(data, title=data.title.strip()):
             line = _line(ctx, meeting, other, nr)
@@ -248,7 +248,7 @@ def _done(
 ) -> Reply:
     lines: list[str] = []
     if item is not None:
-        items = svc.items_of(ctx.uow, meeting)
+        items = meeting_service.items_of(ctx.uow, meeting)
         nr = next(i for i, other in enumerate(items, 1) if other.id == item.id)
         clash = svc.overlaps_of(ctx.uow, meeting, item)
         lines.append(ctx._(msgid, line=_line(ctx, meeting, item, nr)))

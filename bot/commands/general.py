@@ -6,7 +6,7 @@ from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply, Role
 from bot.errors import UserFacingError
 from bot.i18n import LANGUAGES, N_
-from bot.permissions import PERMISSIONS, access
+from bot.permissions import PERMISSIONS, access, refusal
 from bot.router import shorten
 from bot.views import Bullets, Header, Message, Note, Section
 
@@ -96,8 +96,6 @@ def _help_for(ctx: CommandContext, registry: CommandRegistry, name: str) -> Repl
     if aliases:
         blocks.append(Note(ctx._(N_("Auch: {aliases}"), aliases=aliases)))
     if access(spec.key, ctx.role) == "refused":  # the dispatcher's words: not always organisers
-        from bot.dispatcher import refusal  # the dispatcher imports the commands
-
         blocks.append(Note(ctx._(refusal(spec.key, ctx.role), command=spec.key)))
     return Reply(Message(blocks=tuple(blocks), fallback=ctx._(spec.syntax)))
 

@@ -251,7 +251,7 @@ def _change(ctx: CommandContext, meeting: Meeting) -> Reply:
 
 def _delete(ctx: CommandContext, meeting: Meeting, confirmed: bool) -> Reply:
     if not confirmed:
-        items = len(agenda_service.items_of(ctx.uow, meeting))
+        items = len(svc.items_of(ctx.uow, meeting))
         return Reply(
             Message.text(
                 ctx._(

@@ -19,7 +19,7 @@ from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, translator
 from bot.outbox import enqueue, post_to_cohort
 from bot.router import fold
-from bot.services.meetings import day_label, local_days, span_label
+from bot.services.meetings import day_label, items_of, local_days, span_label
 from bot.views import Header, Message, Note, Section
 from storage.models import AgendaItem, Meeting, PostedMessage
 from storage.uow import UnitOfWork
@@ -45,16 +45,6 @@ class ItemData:
 
 def subject(meeting: Meeting) -> str:
     return f"agenda:{meeting.id}"
-
-
-def items_of(uow: UnitOfWork, meeting: Meeting) -> list[AgendaItem]:
-    return list(
-        uow.session.scalars(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting.id)
-            .order_by(AgendaItem.starts_at, AgendaItem.ends_at, AgendaItem.id)
-        )
-    )
 
 
 def item_at(uow: UnitOfWork, meeting: Meeting, number: int) -> AgendaItem:

@@ -15,12 +15,9 @@ as ``STATUS:CANCELLED`` so that calendars that imported them drop them.
 
 from __future__ import annotations
 
-import sys
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard
@@ -28,14 +25,11 @@ from sqlalchemy import select
 
 from bot.context import Role
 from bot.errors import PermissionDenied
-from bot.permissions import access
+from bot.permissions import access, refusal
 from bot.services import agenda as agenda_service
-from bot.services import cohorts
+from bot.services.meetings import items_of
 from storage.models import Cohort, Meeting
 from storage.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 PRODID = "-//Körber-Stiftung//stadtlabor-bot//DE"
 DOMAIN = "stadtlabor-bot"
@@ -235,8 +229,6 @@ def build(
     items) follows the permission row of ``agenda``, the meetings that of ``treffen`` — the file
     never shows more than those commands. None: the command line (the operator)."""
     if role is not None and access("treffen", role) == "refused":
-        from bot.dispatcher import refusal  # the dispatcher imports the commands
-
         raise PermissionDenied(refusal("treffen", role), command="treffen")
     with_agenda = role is None or access("agenda", role) != "refused"
     cal = Calendar()
@@ -251,9 +243,7 @@ def build(
         )
     )
     items = {
-        m.id: agenda_service.items_of(uow, m)
-        if with_items and with_agenda and not m.deleted_at
-        else []
+        m.id: items_of(uow, m) if with_items and with_agenda and not m.deleted_at else []
         for m in meetings
     }
     # The VTIMEZONE must be exact for every instant in the file and describe today's rule.
@@ -284,30 +274,3 @@ def build(
                 event.add("description", "\n".join(details))
             cal.add_component(event)
     return bytes(cal.to_ical())
-
-
-def export_ics_cli(bot: Runtime, cohort_name: str, path: str | None) -> int:
-    """``stadtlabor export ics --jahrgang NAME [--ausgabe datei.ics]``; the exit status."""
-    with bot.uow_factory() as uow:
-        try:
-            cohort = cohorts.named_for_cli(uow, cohort_name)
-        except LookupError as exc:
-            print(exc, file=sys.stderr)
-            return 2
-        data = build(
-            uow,
-            cohort,
-            tz=bot.settings.tz,
-            language=bot.settings.language,
-            now=bot.clock.now(),
-            with_items=True,
-        )
-    if path is None or path == "-":
-        sys.stdout.write(data.decode("utf-8"))
-        return 0
-    try:
-        Path(path).write_bytes(data)
-    except OSError as exc:
-        print(f"Kann {path} nicht schreiben: {exc.strerror}", file=sys.stderr)
-        return 1
-    return 0

@@ -4,24 +4,19 @@ From chat the bot reads only a file the organiser uploaded in the conversation (
 fetches it as an :class:`~bot.context.Attachment`); a path typed in chat is never opened. The
 console, which runs on the organiser's own machine, may name a file relative to its working
 directory (no absolute paths, no ``..`` out of it); the command line
-(``stadtlabor import teilnehmende DATEI.csv --jahrgang NAME``) reads any file its user can.
+(``stadtlabor import teilnehmende DATEI.csv --jahrgang NAME``, :mod:`handlers.cli`) reads any
+file its user can.
 Error messages name the file's problem, never its content.
 """
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.context import Attachment
 from bot.errors import UserFacingError
-from bot.i18n import N_, translator
-from bot.services import cohorts
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+from bot.i18n import N_
 
 MAX_IMPORT_BYTES = 1_000_000
 # A command without a file of its own takes the caller's last upload in the conversation
@@ -98,54 +93,3 @@ def read_file(path: Path) -> Attachment:
             filename=path.name[:80],
         ) from None
     return Attachment(path.name, content)
-
-
-def import_cli(bot: Runtime, path: str, cohort_name: str, *, dry_run: bool = False) -> int:
-    """``stadtlabor import teilnehmende DATEI.csv --jahrgang NAME [--probelauf]``: the exit
-    status (0 done, 1 the file has errors, 2 unknown cohort or unreadable file). The audit
-    log records the import with no acting person (the server's operator ran it)."""
-    from bot.services import participants as parts
-
-    _ = translator(bot.settings.language)
-    try:
-        text = csv_text(read_file(Path(path)))
-        with bot.uow_factory() as uow:
-            try:
-                cohort = cohorts.named_for_cli(uow, cohort_name)
-            except LookupError as exc:
-                print(exc, file=sys.stderr)
-                return 2
-            report = parts.read_import(uow, cohort, text)
-            print(
-                _(
-                    N_("Neu: {new}, geändert: {changed}, unverändert: {same}, fehlerhaft: {errors}")
-                ).format(
-                    new=len(report.new),
-                    changed=len(report.updated),
-                    same=report.unchanged,
-                    errors=len(report.errors),
-                )
-            )
-            for line, error in report.errors:
-                print(_(N_("Zeile {line}: {error}")).format(line=line, error=error.render(_)))
-            if report.errors:
-                print(_(N_("Es wurde nichts importiert. Bitte korrigieren Sie die Zeilen.")))
-                return 1
-            if dry_run:
-                return 0
-            parts.apply_import(
-                uow,
-                actor_id=None,
-                cohort=cohort,
-                report=report,
-                now=bot.clock.now(),
-                language=bot.settings.language,
-                default_language=bot.settings.language,
-                tz=bot.settings.tz,
-            )
-            uow.commit()
-    except UserFacingError as exc:
-        print(f"stadtlabor: {exc.render(_)}", file=sys.stderr)
-        return 2
-    print(_(N_("Import ausgeführt.")))
-    return 0

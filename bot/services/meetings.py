@@ -20,7 +20,7 @@ from bot.dates.resolve import to_aware
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, babel_locale
 from bot.services.audit import record
-from storage.models import Cohort, Meeting, Reminder
+from storage.models import AgendaItem, Cohort, Meeting, Reminder
 from storage.uow import UnitOfWork
 
 MAX_DAYS = 7
@@ -36,6 +36,17 @@ class MeetingData:
     location: str | None = None
     host_city: str | None = None
     notes: str | None = None
+
+
+def items_of(uow: UnitOfWork, meeting: Meeting) -> list[AgendaItem]:
+    """The meeting's agenda items in agenda order (time, then creation): item n is the n-th."""
+    return list(
+        uow.session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting.id)
+            .order_by(AgendaItem.starts_at, AgendaItem.ends_at, AgendaItem.id)
+        )
+    )
 
 
 def local_days(meeting: Meeting, tz: ZoneInfo) -> list[date]:
@@ -209,8 +220,6 @@ def update(
 
     A new start without a new end moves the whole meeting; its agenda moves along.
     """
-    from bot.services.agenda import items_of
-
     before = snapshot(meeting)
     _check_texts({k: v for k, v in changes.items() if k in LIMITS})
     delta = timedelta(0)

@@ -1,18 +1,17 @@
 """A person's overview (status, next meeting, what they still owe) and the organisers' dashboard.
 
-Platform-neutral: :func:`build` collects a view model from the existing services (registration,
-meetings/agenda, attendance, polls, feedback, reminders); :func:`overview` also renders it
-(:mod:`bot.services.overview_views`) into a :class:`~bot.views.Message`. The same message
-answers ``ueberblick`` everywhere and fills the Slack Home tab. The counts of who is missing
+Platform-neutral: :func:`build` collects the view model (:class:`~bot.services.overview_views.
+Overview`) from the existing services (registration, meetings/agenda, attendance, polls,
+feedback, reminders); :func:`overview` also renders it (:mod:`bot.services.overview_views`) into
+a :class:`~bot.views.Message`. The same message answers ``ueberblick`` everywhere and fills the
+Slack Home tab. The counts of who is missing
 are shared with the organisers' nudge (:mod:`bot.services.overview_nudge`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sized
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import select
 
@@ -22,7 +21,15 @@ from bot.permissions import access
 from bot.scheduling.service import pending_for
 from bot.services import agenda, attendance, meetings, polls
 from bot.services import feedback as fb
-from bot.services.overview_views import render
+from bot.services.overview_views import (
+    Dashboard,
+    Kind,
+    NextMeeting,
+    Overview,
+    Progress,
+    Status,
+    render,
+)
 from bot.services.registration import position_of
 from bot.settings import Settings
 from bot.views import Message
@@ -30,60 +37,7 @@ from storage.models import Cohort, FeedbackRound, Meeting, Person, Poll
 from storage.models_polls import PollBallot
 from storage.uow import UnitOfWork
 
-Status = Literal["confirmed", "waitlisted", "pending", "none"]
-Kind = Literal["umfrage", "feedback", "teilnahme"]
 MAX_ITEMS = 10  # per list: polls, rounds, reminders (the Home tab holds 100 blocks)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One open item: for the person what they owe; for organisers ``done`` of ``eligible``."""
-
-    kind: Kind
-    number: int
-    title: str
-    closes_at: datetime | None
-    done: int = 0
-    eligible: int = 0
-
-    @property
-    def missing(self) -> int:
-        return self.eligible - self.done
-
-
-@dataclass(frozen=True)
-class NextMeeting:
-    number: int
-    title: str
-    starts_at: datetime
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    confirmed: int
-    capacity: int
-    waitlisted: int
-    items: tuple[Progress, ...]
-
-
-@dataclass(frozen=True)
-class Overview:
-    cohort_name: str | None
-    status: Status
-    position: int  # seat number or waitlist place
-    capacity: int
-    organiser: bool
-    meeting: NextMeeting | None
-    agenda: Message | None
-    attendance: tuple[int, ...] | None  # own answer: days, () = declined, None = open
-    polls: tuple[Progress, ...]
-    rounds: tuple[Progress, ...]
-    reminders: tuple[str, ...]
-    more_reminders: int
-    dashboard: Dashboard | None
-    # False where the caller's role may not run ``treffen``: then no meeting line at all
-    # (not "no meeting planned", which would be a statement about the programme).
-    meetings_visible: bool = True
 
 
 # -- counting (shared with the nudges) -------------------------------------------------------

@@ -15,7 +15,8 @@ from bot.notify import tell
 from bot.services import attendance, meetings, polls
 from bot.services import feedback as fb
 from bot.services.audit import record
-from bot.services.overview import Kind, attendance_missing, poll_missing, round_missing
+from bot.services.overview import attendance_missing, poll_missing, round_missing
+from bot.services.overview_views import Kind
 from bot.settings import Settings
 from bot.views import Button
 from storage.models import Cohort, Person

@@ -1,4 +1,5 @@
-"""How the overview looks: :class:`~bot.services.overview.Overview` → a neutral Message.
+"""The overview as a view model (:class:`Overview`, filled by :func:`bot.services.overview.build`)
+and how it looks: :func:`render` turns it into a neutral Message.
 
 Plain views only (every adapter renders them); buttons carry the command a text user types.
 """
@@ -6,14 +7,67 @@ Plain views only (every adapter renders them); buttons carry the command a text 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
 from bot.i18n import N_, format_when, translator
 from bot.settings import Settings
 from bot.views import Actions, Block, Bullets, Button, Header, Message, Note, Section
 
-if TYPE_CHECKING:
-    from bot.services.overview import Dashboard, Overview, Progress
+Status = Literal["confirmed", "waitlisted", "pending", "none"]
+Kind = Literal["umfrage", "feedback", "teilnahme"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One open item: for the person what they owe; for organisers ``done`` of ``eligible``."""
+
+    kind: Kind
+    number: int
+    title: str
+    closes_at: datetime | None
+    done: int = 0
+    eligible: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.eligible - self.done
+
+
+@dataclass(frozen=True)
+class NextMeeting:
+    number: int
+    title: str
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    confirmed: int
+    capacity: int
+    waitlisted: int
+    items: tuple[Progress, ...]
+
+
+@dataclass(frozen=True)
+class Overview:
+    cohort_name: str | None
+    status: Status
+    position: int  # seat number or waitlist place
+    capacity: int
+    organiser: bool
+    meeting: NextMeeting | None
+    agenda: Message | None
+    attendance: tuple[int, ...] | None  # own answer: days, () = declined, None = open
+    polls: tuple[Progress, ...]
+    rounds: tuple[Progress, ...]
+    reminders: tuple[str, ...]
+    more_reminders: int
+    dashboard: Dashboard | None
+    # False where the caller's role may not run ``treffen``: then no meeting line at all
+    # (not "no meeting planned", which would be a statement about the programme).
+    meetings_visible: bool = True
 
 
 def render(ov: Overview, language: str, settings: Settings) -> Message:

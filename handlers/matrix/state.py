@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from storage.models import KeyValue
 from storage.uow import UnitOfWork
 
 NEXT_BATCH = "matrix:next_batch"
@@ -38,10 +37,8 @@ class MatrixState:
 
     def delete(self, key: str) -> None:
         with self._uow_factory() as uow:
-            row = uow.session.get(KeyValue, key)
-            if row is not None:
-                uow.session.delete(row)
-                uow.commit()
+            uow.state.delete(key)
+            uow.commit()
 
     def session_for(self, user_id: str) -> tuple[str | None, str | None, str | None]:
         """``(device_id, access_token, next_batch)`` stored for this account (else Nones)."""

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from bot.commands import build_registry
 from bot.context import Role
-from bot.dispatcher import refusal
-from bot.permissions import PERMISSIONS, access
+from bot.permissions import PERMISSIONS, access, refusal
 from bot.router import parse_line
 
 OTHERS: tuple[Role, ...] = ("participant", "waitlisted", "outsider")
