@@ -9,7 +9,9 @@ poll row, SELECT … FOR UPDATE). Then:
    delete + insert), extra choices are inserted, dropped ones deleted; the ballot row is
    written only when its set of vote ids changes;
 4. one counter update (version and ballot count, RETURNING both);
-5. the in-place result update, coalesced in the outbox (:func:`poll_results.push_results`).
+5. the request for a result update (:func:`poll_results.request_refresh`): nothing is
+   rendered here; the outbox renders the poll when it sends the edit, one edit per message for
+   all the clicks that came in meanwhile.
 
 Anonymous polls: vote rows carry no person and the poll's creation time as ``cast_at``;
 only the ballot links voter and votes, and it is deleted at close. Until then their post shows
@@ -24,15 +26,16 @@ from typing import Literal
 
 from sqlalchemy import and_, delete, insert, select, update
 
+from bot.actions import VoteMode
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.services.poll_results import options_of, push_results
+from bot.services.poll_results import options_of, request_refresh
 from bot.settings import Settings
 from storage.models import Participant, Poll, PollOption, Vote
 from storage.models_polls import PollBallot, PollCounter
 from storage.uow import UnitOfWork
 
-Mode = Literal["set", "add", "withdraw"]
+Mode = VoteMode  # replace (the whole choice; none: withdraw), add or remove options
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,8 @@ def new_choice(
             number=poll.number,
             n=n_options,
         )
-    if mode == "withdraw":
-        return ()
+    if mode == "remove":
+        return tuple(sorted(set(current) - set(positions)))
     chosen = tuple(sorted(set(positions) | (set(current) if mode == "add" else set())))
     if len(chosen) > poll.max_choices:
         if poll.max_choices == 1:
@@ -178,8 +181,9 @@ def cast_vote(
     settings: Settings,
     options: list[PollOption] | None = None,
 ) -> VoteOutcome:
-    """Set, extend or withdraw the ballot; ``poll`` must be locked (see module doc);
-    ``options``: the poll's options in order, if the caller has them."""
+    """Replace, extend or shrink the ballot (replace with no option: withdraw); ``poll`` must
+    be locked (see module doc); ``options``: the poll's options in order, if the caller has
+    them. ``settings`` is kept for callers; the result is rendered by the outbox."""
     check_open(poll, now)
     ballot_id, vote_ids = _voter_and_ballot(uow, poll, person_id)
     if options is None:
@@ -214,7 +218,7 @@ def cast_vote(
             update(PollBallot).where(PollBallot.id == ballot_id).values(vote_ids=new_ids),
             execution_options={"synchronize_session": False},
         )
-    version, ballots = s.execute(
+    version, _ballots = s.execute(
         update(PollCounter)
         .where(PollCounter.poll_id == poll.id)
         .values(version=PollCounter.version + 1, ballots=PollCounter.ballots + delta)
@@ -224,7 +228,7 @@ def cast_vote(
     if delta or not poll.anonymous:
         # An anonymous poll shows only the ballot count until it closes: a changed ballot
         # leaves the post as it is (an edit would only say "someone changed their vote").
-        push_results(uow, poll, now, settings, options, version=version, ballots=ballots)
+        request_refresh(uow, poll.id, version, now)
     if not chosen:
         return VoteOutcome("zurueckgezogen", (), labels)
     return VoteOutcome("geaendert" if current else "neu", chosen, labels)

@@ -164,6 +164,29 @@ def lock_with_options(
     return rows[0][0], [option for _poll, option in rows]
 
 
+def lock_by_id_with_options(uow: UnitOfWork, poll_id: int) -> tuple[Poll, list[PollOption]]:
+    """:func:`lock_with_options` for a poll named by its id (a clicked vote)."""
+    rows = uow.session.execute(
+        select(Poll, PollOption)
+        .join(PollOption, PollOption.poll_id == Poll.id)
+        .where(Poll.id == poll_id)
+        .order_by(PollOption.position)
+        .with_for_update(of=Poll)
+        .execution_options(populate_existing=True)
+    ).all()
+    if not rows:
+        raise NotFound(N_("Diese Umfrage gibt es nicht mehr. „umfragen“ zeigt alle."))
+    return rows[0][0], [option for _poll, option in rows]
+
+
+def cohort_of(uow: UnitOfWork, poll_id: int) -> int:
+    """The cohort a poll belongs to (a click names the poll only)."""
+    cohort_id = uow.session.scalar(select(Poll.cohort_id).where(Poll.id == poll_id))
+    if cohort_id is None:
+        raise NotFound(N_("Diese Umfrage gibt es nicht mehr. „umfragen“ zeigt alle."))
+    return int(cohort_id)
+
+
 def lock_poll(uow: UnitOfWork, poll_id: int) -> Poll:
     """The poll, freshly read under a row lock (PostgreSQL; SQLite already holds its lock)."""
     poll = uow.session.scalar(
