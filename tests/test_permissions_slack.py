@@ -197,11 +197,12 @@ def test_slash_command_is_refused(world: World, case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_forged_button_is_refused(world: World, case: Case) -> None:
-    """A button's value is the command it runs; a forged click must not get further."""
+    """A button's value is a typed action; one forged to run any command must not get
+    further than the permission table."""
     user = USERS[case.role]
     before = snapshot(world.bot.engine)
-    click = sr.block_actions(
-        "cmd:0", case.line, user_id=user.id, channel_id=GENERAL, user_name=user.display_name
+    click = sr.command_click(
+        case.line, user_id=user.id, channel_id=GENERAL, user_name=user.display_name
     )
     answer = world.private_answer(user, click)
     assert expected_refusal(case) in answer, f"{case.line!r} as {case.role}: {answer!r}"
