@@ -162,8 +162,9 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
         )
 
         to_poll = {"m.in_reply_to": {"event_id": start_id}}
-        reply = {"msgtype": "m.text", "body": "3", "m.relates_to": to_poll}
-        await send(ben, room, "m.room.message", reply)  # a numeric reply: like "abstimmen 1 3"
+        reply = {"msgtype": "m.text", "body": "2, 3", "m.relates_to": to_poll}
+        # a numeric reply is the whole choice, like "abstimmen 1 2,3" (it replaces ben's "2")
+        await send(ben, room, "m.room.message", reply)
         await ben.wait_for(edit_of(bot_id, companion["event_id"], "3. Pflege — ▇▇▇▇▇░░░░░ 50 %"))
         assert poll_counts(bot) == ({1: 1, 2: 2, 3: 1}, 2)
         again = {"m.selections": ["3"], "m.relates_to": reference(start_id)}
