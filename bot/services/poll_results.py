@@ -212,7 +212,7 @@ def _channel_of_key(key: str, prefix: str) -> tuple[str, str]:
 def request_refresh(uow: UnitOfWork, poll_id: int, version: int, now: datetime) -> int:
     """Ask the outbox to bring every posted copy of the poll up to date (see module doc);
     two statements when a refresh is already pending, three otherwise. Returns rows added."""
-    s = uow.session
+    s = uow.session.connection()
     refresh, post = refresh_prefix(poll_id), _post_prefix(poll_id)
     touched = s.execute(_TOUCH_PENDING, {"b_refresh": _like(refresh), "b_post": _like(post)})
     covered: set[tuple[str, str]] = set()

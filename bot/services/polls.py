@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from bot import reminders
 from bot.errors import NotFound, UserFacingError
@@ -165,16 +165,21 @@ def lock_with_options(
     return rows[0][0], [option for _poll, option in rows]
 
 
+_LOCK_BY_ID = (
+    select(Poll, PollOption)
+    .join(PollOption, PollOption.poll_id == Poll.id)
+    .where(Poll.id == bindparam("b_poll"))
+    .order_by(PollOption.position)
+    .with_for_update(of=Poll)
+    .execution_options(populate_existing=True)
+)
+_COHORT_OF = select(Poll.cohort_id).where(Poll.id == bindparam("b_poll"))
+
+
 def lock_by_id_with_options(uow: UnitOfWork, poll_id: int) -> tuple[Poll, list[PollOption]]:
-    """:func:`lock_with_options` for a poll named by its id (a clicked vote)."""
-    rows = uow.session.execute(
-        select(Poll, PollOption)
-        .join(PollOption, PollOption.poll_id == Poll.id)
-        .where(Poll.id == poll_id)
-        .order_by(PollOption.position)
-        .with_for_update(of=Poll)
-        .execution_options(populate_existing=True)
-    ).all()
+    """:func:`lock_with_options` for a poll named by its id (a clicked vote); the statement
+    is built once."""
+    rows = uow.session.execute(_LOCK_BY_ID, {"b_poll": poll_id}).all()
     if not rows:
         raise NotFound(N_("Diese Umfrage gibt es nicht mehr. „umfragen“ zeigt alle."))
     return rows[0][0], [option for _poll, option in rows]
@@ -182,7 +187,7 @@ def lock_by_id_with_options(uow: UnitOfWork, poll_id: int) -> tuple[Poll, list[P
 
 def cohort_of(uow: UnitOfWork, poll_id: int) -> int:
     """The cohort a poll belongs to (a click names the poll only)."""
-    cohort_id = uow.session.scalar(select(Poll.cohort_id).where(Poll.id == poll_id))
+    cohort_id = uow.session.connection().scalar(_COHORT_OF, {"b_poll": poll_id})
     if cohort_id is None:
         raise NotFound(N_("Diese Umfrage gibt es nicht mehr. „umfragen“ zeigt alle."))
     return int(cohort_id)
