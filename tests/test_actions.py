@@ -23,7 +23,10 @@ from bot.context import Request
 from bot.views import Actions, Button, Message
 from storage.models import OutboxMessage, Poll, Vote
 from storage.models_polls import PollBallot
-from tests.helpers import Driver, request, signup
+from tests.helpers import Driver, request, signup, wait_for
+from tests.helpers import block_texts as _texts
+from tests.support import slack_requests as sr
+from tests.test_slack_adapter import Running, running, slack  # noqa: F401
 
 GARBLED = "kann ich nicht lesen"
 
@@ -290,3 +293,27 @@ def test_click_request_carries_no_command_text(bot: Bot) -> None:
     seen.clear()
     click(bot, "anna", VoteAction(_poll_id(bot, "Welches Thema?"), (1,)))
     assert seen == []
+
+
+# -- through Slack: a signed click with a garbled or forged value ---------------------------
+def test_slack_click_with_garbled_value_is_refused_privately(running: Running) -> None:  # noqa: F811
+    """Command text (what a button carried before), or any other garbage, does nothing."""
+    for value in ("abstimmen 1 1", "hilfe", '{"k":"vote","p":1,"o":[0],"m":"add"}'):
+        seen = len(running.slack.ephemerals("U0ANNA"))
+        assert running.send(sr.block_actions("act:vote:0", value)).status == 200
+        answers = wait_for(lambda s=seen: running.slack.ephemerals("U0ANNA")[s:])  # type: ignore[misc]
+        assert any(GARBLED in _texts(e.get("blocks") or []) for e in answers), answers
+    assert running.slack.calls("chat.postMessage") == [], "nothing public"
+    # an old "cmd:N" button still posted in Slack: refused the same way, never run as a command
+    seen = len(running.slack.ephemerals("U0ANNA"))
+    assert running.send(sr.block_actions("cmd:0", "sprache en")).status == 200
+    (answer,) = wait_for(lambda: running.slack.ephemerals("U0ANNA")[seen:])
+    assert GARBLED in _texts(answer.get("blocks") or [])
+    with running.bot.uow_factory() as uow:
+        person = uow.persons.get_by_identity("slack", "U0ANNA")
+        assert person is None or person.language != "en"
+
+
+def test_slack_click_runs_its_typed_command(running: Running) -> None:  # noqa: F811
+    assert running.send(sr.command_click("sprache en")).status == 200
+    assert "English" in running.ephemeral_text()
