@@ -4,12 +4,13 @@ the server; a vote click's post edit is rendered by the outbox, coalesced per me
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from app import Bot
+from app import Bot, build_bot
 from bot.actions import (
     MAX_ENCODED,
     CommandAction,
@@ -19,14 +20,18 @@ from bot.actions import (
     decode,
     encode,
 )
-from bot.context import Request
+from bot.clock import SystemClock
+from bot.context import Conversation, Request
+from bot.identity import Identity
 from bot.views import Actions, Button, Message
 from storage.models import OutboxMessage, Poll, Vote
 from storage.models_polls import PollBallot
-from tests.helpers import Driver, request, signup, wait_for
+from tests.helpers import Driver, make_settings, request, signup, wait_for
 from tests.helpers import block_texts as _texts
 from tests.support import slack_requests as sr
+from tests.support.slack_double import SlackDouble
 from tests.test_slack_adapter import Running, running, slack  # noqa: F401
+from tests.test_slack_adapter import start as start_slack
 
 GARBLED = "kann ich nicht lesen"
 
@@ -317,3 +322,64 @@ def test_slack_click_with_garbled_value_is_refused_privately(running: Running) -
 def test_slack_click_runs_its_typed_command(running: Running) -> None:  # noqa: F811
     assert running.send(sr.command_click("sprache en")).status == 200
     assert "English" in running.ephemeral_text()
+
+
+def test_slack_vote_clicks_coalesce_into_few_chat_updates(db_url: str) -> None:
+    """20 voters click at once on the posted poll: every vote counts, the post ends up showing
+    all of them, and Slack sees far fewer chat.update calls than clicks."""
+    bot = build_bot(make_settings(db_url, organizers="slack:U0ORGA"), SystemClock())
+    voters = [f"U0V{i:04d}" for i in range(20)]
+    with SlackDouble() as double:
+        runtime = start_slack(bot, double)
+        url = runtime.start_http("127.0.0.1", 0)
+        try:
+
+            def say(user: str, line: str) -> None:
+                req = Request(Identity("slack", user), Conversation("slack", "C0VOTE"), line)
+                bot.dispatcher.handle(req)
+
+            say("U0ORGA", 'jahrgang anlegen "Klick" plaetze=20')
+            for i, user in enumerate(voters):
+                say(user, signup(f"v{i}"))
+            say("U0ORGA", 'umfrage "Wohin?" "Hafen" "Altstadt" sofort')
+            posted = wait_for(
+                lambda: [m for m in double.messages("C0VOTE") if "Wohin?" in _texts(m.blocks or [])]
+            )[0]
+            buttons = [
+                e
+                for b in posted.blocks or []
+                if b.get("type") == "actions"
+                for e in b.get("elements") or []
+            ]
+            assert [b["action_id"] for b in buttons] == ["act:vote:0", "act:vote:1"]
+            before = len(double.calls("chat.update"))
+
+            def vote(i: int) -> int:
+                button = buttons[i % 2]
+                signed = sr.block_actions(
+                    button["action_id"],
+                    button["value"],
+                    user_id=voters[i],
+                    channel_id="C0VOTE",
+                    message_ts=posted.ts,
+                )
+                return sr.post_signed(url, signed).status
+
+            with ThreadPoolExecutor(10) as pool:
+                assert set(pool.map(vote, range(20))) == {200}
+            wait_for(
+                lambda: (
+                    "20 Stimmzettel"
+                    in _texts(
+                        next(m for m in double.messages("C0VOTE") if m.ts == posted.ts).blocks or []
+                    )
+                ),
+                what="the post shows all 20 ballots",
+            )
+            final = next(m for m in double.messages("C0VOTE") if m.ts == posted.ts)
+            assert "1. Hafen — ▇▇▇▇▇░░░░░ 50 % (10 Stimmen)" in _texts(final.blocks or [])
+            updates = len(double.calls("chat.update")) - before
+            assert 1 <= updates <= 10, f"{updates} chat.update calls for 20 clicks"
+        finally:
+            runtime.stop()
+            bot.engine.dispose()
