@@ -22,6 +22,7 @@ from bot.people import apply_configured_organisers
 from bot.reminders import run_due
 from bot.runtime import StartupError
 from bot.scheduler import DueWorkRunner
+from bot.services.poll_results import RENDERER, PollRefresher
 from bot.services.privacy import purge_expired, purge_never_registered
 from bot.services.privacy_traces import purge_erasure_rows, purge_expired_state
 from bot.settings import Settings, SettingsError, load_settings
@@ -44,7 +45,8 @@ class Bot:
     due: DueWorkRunner
 
     def sender(self, messengers: dict[str, Messenger]) -> OutboxSender:
-        return OutboxSender(self.uow_factory, messengers, self.clock)
+        refresh = {RENDERER: PollRefresher(self.uow_factory, self.settings)}
+        return OutboxSender(self.uow_factory, messengers, self.clock, refresh)
 
 
 def build_bot(settings: Settings, clock: Clock, *, bootstrap_organiser: bool = False) -> Bot:

@@ -40,7 +40,7 @@ from app import build_bot  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.context import Conversation, Request  # noqa: E402
 from bot.identity import Identity  # noqa: E402
-from storage.models import Vote  # noqa: E402
+from storage.models import OutboxMessage, Vote  # noqa: E402
 from storage.models_polls import PollCounter  # noqa: E402
 from tests.helpers import make_settings  # noqa: E402
 
@@ -105,12 +105,26 @@ def prepare(db_url: str, voters: int) -> None:
 
 
 def counted(db_url: str) -> dict[str, int]:
+    """The final tally, and how many edits of the poll post the clicks caused (refresh rows
+    coalesce a poll's clicks between two sends into one chat.update; "version": the clicks
+    that changed a ballot)."""
     bot = build_bot(make_settings(db_url), SystemClock())
     with bot.uow_factory() as uow:
         ballots = uow.session.scalar(select(PollCounter.ballots)) or 0
+        version = uow.session.scalar(select(PollCounter.version)) or 0
         votes = uow.session.scalar(select(func.count(Vote.id))) or 0
+        edits = uow.session.scalar(
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.operation.in_(("update", "refresh"))
+            )
+        )
     bot.engine.dispose()
-    return {"ballots": int(ballots), "votes": int(votes)}
+    return {
+        "ballots": int(ballots),
+        "votes": int(votes),
+        "ballot_changes": int(version),
+        "post_edits": int(edits or 0),
+    }
 
 
 def pg_url() -> str:
@@ -185,6 +199,13 @@ def _line(r: dict[str, Any]) -> str:
     )
 
 
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="sqlite,postgres")
@@ -194,6 +215,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "request.json"))
     args = parser.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
+    load_before = os.getloadavg()
     results: list[dict[str, Any]] = []
     print(HEADER, flush=True)
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -220,6 +242,9 @@ def main() -> None:
         "seconds_per_run": args.seconds,
         "voters": args.voters,
         "load": "wrk, own process, new connection per request",
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "commit": _commit(),
     }
     Path(args.out).write_text(
         json.dumps({"meta": meta, "rows": results}, indent=2) + "\n", encoding="utf-8"

@@ -142,7 +142,7 @@ def service_vote(bot: Bot, poll_id: int, person_id: int, option: int) -> Callabl
                 poll_id=poll_id,
                 person_id=person_id,
                 positions=(option,),
-                mode="set",
+                mode="replace",
                 now=bot.clock.now(),
                 settings=bot.settings,
             )

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.actions import VoteAction, encode  # noqa: E402
 from tests.support import slack_requests as sr  # noqa: E402
 
 CHANNEL = "C0BENCH"
@@ -100,13 +101,17 @@ def handle(i: int) -> str:
     return f"voter{i}"
 
 
+ACTION_ID = "act:vote:0"  # as handlers/slack/render.py names a poll's first vote button
+
+
 def write_requests(path: Path, voters: int, start: int, count: int, poll: int = 1) -> None:
+    """Clicks on the poll's vote buttons (``poll``: the poll's id), as Slack sends them."""
     with path.open("w", encoding="utf-8") as out:
         for i in range(start, start + count):
             option = (i // voters) % OPTIONS + 1
             req = sr.block_actions(
-                "cmd:0",
-                f"abstimmen {poll} {option}",
+                ACTION_ID,
+                encode(VoteAction(poll, (option,), "replace")),
                 user_id=voter(i % voters),
                 user_name=handle(i % voters),
                 channel_id=CHANNEL,

@@ -20,7 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from request_load import ACTION_ID  # noqa: E402
 from slack_bolt import App  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
@@ -50,7 +52,7 @@ def serve_bare(api: str) -> tuple[str, Callable[[], bool]]:
         signing_secret=sr.SIGNING_SECRET,
         process_before_response=True,
     )
-    app.action({"action_id": "cmd:0"})(lambda ack: ack())
+    app.action({"action_id": ACTION_ID})(lambda ack: ack())
     # The same server, limits and route as SlackRuntime.start_http.
     limits = HttpLimits()
     web_app = make_application(limits)

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.actions import ConfirmAction
 from bot.context import CommandContext, Conversation, Reply
 from bot.i18n import N_
 from bot.router import Token, clean, fold, strip_prefix
@@ -152,6 +153,8 @@ def preview(ctx: CommandContext, shown: Message) -> Reply:
         )
     )
     blocks.append(
-        Actions((Button(ctx._(N_("Ja, veröffentlichen")), "confirm", "yes", "primary", "ja"),))
+        Actions(
+            (Button(ctx._(N_("Ja, veröffentlichen")), ConfirmAction(ctx.person.id), "primary"),)
+        )
     )
     return Reply(Message(tuple(blocks), fallback=shown.fallback), private=True)

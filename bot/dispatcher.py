@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import caller, confirm
+from bot.actions import Action, CommandAction, ConfirmAction, InvalidAction
 from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
 from bot.context import CommandContext, Reply, Request
@@ -30,12 +31,12 @@ from bot.forms import (
 from bot.i18n import N_, translator
 from bot.people import ensure_person
 from bot.permissions import access, refusal
-from bot.router import clean, fold, parse_line, shorten, strip_prefix
+from bot.router import Token, clean, fold, parse_line, shorten, strip_prefix
 from bot.services import cohort_end
 from bot.settings import Settings
 from bot.views import Message
 from storage.db import forget_writes, has_written
-from storage.models import Dialog, Person
+from storage.models import Cohort, Dialog, Person
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,16 @@ ANSWER_WORDS = 6
 NOTHING_TO_CANCEL = N_(
     "Es läuft gerade keine Eingabe, die „abbrechen“ beenden könnte; es wurde nichts geändert. "
     "„hilfe“ zeigt, was möglich ist."
+)
+
+
+NOT_YOURS = N_(
+    "Diese Schaltfläche gehört zu einer Nachricht an eine andere Person; es wurde nichts geändert."
+)
+NO_COHORT_HERE = N_(
+    "Hier ist kein Jahrgang verbunden. Schreiben Sie den Befehl im Kanal des "
+    "Jahrgangs, oder ein Organisator verbindet diesen Kanal mit "
+    '„jahrgang verbinden "NAME"“.'
 )
 
 
@@ -69,6 +80,14 @@ class Dispatcher:
         return self._guarded(
             request,
             lambda uow, p, seen: [self._form(request, uow, p, form_id, values, context, seen)],
+        )
+
+    def handle_action(self, request: Request, action: Action) -> list[Reply]:
+        """A clicked button's typed action (decoded and checked by :func:`bot.actions.decode`),
+        authorised again here: the permission row of its command for the caller's role, then
+        the command's own rules. Never parsed from text."""
+        return self._guarded(
+            request, lambda uow, p, seen: self._action(request, uow, p, action, seen)
         )
 
     def _guarded(
@@ -273,6 +292,78 @@ class Dispatcher:
             ).format(label=label)
             replies.append(Reply(Message.text(note)))
         return replies
+
+    def _action(
+        self,
+        request: Request,
+        uow: UnitOfWork,
+        person: Person,
+        action: Action,
+        seen: caller.Channel | None,
+    ) -> list[Reply]:
+        translate = translator(person.language or self.settings.language)
+        if action.person is not None and action.person != person.id:
+            raise InvalidAction(NOT_YOURS)
+        if isinstance(action, ConfirmAction):
+            return self._confirmed(request, uow, person, translate)
+        if isinstance(action, CommandAction):
+            return self._command_action(request, uow, person, action, translate, seen)
+        typed = self.registry.action(action.kind)
+        if typed is None:
+            raise InvalidAction()
+        cohort_id = typed.scope(uow, action)
+        cohort: Cohort | None
+        if seen is not None and seen.cohort is not None and seen.cohort.id == cohort_id:
+            cohort, role = seen.cohort, caller.role(person, seen.cohort, seen.participant)
+        else:
+            cohort = uow.cohorts.get(cohort_id)
+            role = self.role_of(uow, person, cohort)
+        if access(typed.key, role) == "refused":
+            raise PermissionDenied(refusal(typed.key, role), command=typed.key)
+        cohort_end.check_writable(typed.key, [], cohort, self.settings.timezone)
+        language = person.language or self.settings.language
+        ctx = CommandContext(
+            request=request,
+            uow=uow,
+            person=person,
+            cohort=cohort,
+            role=role,
+            language=language,
+            translate=translator(language),
+            now=self.clock.now(),
+            tz=self.settings.tz,
+            settings=self.settings,
+            default_language=self.settings.language,
+        )
+        return [typed.handler(ctx, action)]
+
+    def _command_action(
+        self,
+        request: Request,
+        uow: UnitOfWork,
+        person: Person,
+        action: CommandAction,
+        translate: Callable[[str], str],
+        seen: caller.Channel | None,
+    ) -> list[Reply]:
+        """ "Run this command" from a button: the key must name a registered command; the
+        arguments are plain words (no options, nothing parsed)."""
+        words = action.key.split()
+        tokens = [Token(w, False) for w in words] + [Token(a, False) for a in action.args]
+        found = self.registry.resolve(tokens)
+        if found is None or found[1] < len(words):
+            raise InvalidAction()
+        spec, used = found
+        request = replace(request, text=action.text())
+        ctx = self._context(request, uow, person, spec.key, seen)
+        ctx.args = [t.text for t in tokens[used:]]
+        ctx.options = {}
+        if spec.key in confirm.PREVIEWED:
+            ctx.args, ctx.confirmed = confirm.take_skip_flag(spec.key, tokens[used:])
+        cohort_end.check_writable(spec.key, ctx.args, ctx.cohort, self.settings.timezone)
+        if spec.needs_cohort and ctx.cohort is None:
+            raise UserFacingError(NO_COHORT_HERE)
+        return [self._open_form_or_reply(request, uow, person, spec.handler(ctx), translate)]
 
     def _is_command(self, text: str) -> bool:
         try:

@@ -48,8 +48,7 @@ def _tell(
         blocks.append(
             Actions(
                 buttons=tuple(
-                    Button(translate(b.label), b.action_id, b.value, b.style, b.command)
-                    for b in buttons
+                    Button(translate(b.label), b.action, b.style, b.hint) for b in buttons
                 )
             )
         )

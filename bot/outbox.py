@@ -150,10 +150,12 @@ class OutboxSender:
         uow_factory: Callable[[], UnitOfWork],
         messengers: Mapping[str, Messenger],
         clock: Clock,
+        renderers: Mapping[str, delivery.Renderer] | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._messengers = messengers
         self._clock = clock
+        self._renderers = renderers or {}
 
     def flush(self, limit: int = 500) -> int:
         """Send everything due now; returns the number of rows sent.
@@ -284,7 +286,10 @@ class OutboxSender:
     def deliver_claimed(self, rows: list[OutboxMessage]) -> int:
         """Send rows claimed with :meth:`claim_enqueued` (after their commit); the results
         are written in one transaction."""
-        outcomes = [(row, delivery.attempt(row, self._messengers[row.platform])) for row in rows]
+        outcomes = [
+            (row, delivery.attempt(row, self._messengers[row.platform], self._renderers))
+            for row in rows
+        ]
         if not outcomes:
             return 0
         with self._uow_factory() as uow:
@@ -307,7 +312,7 @@ class OutboxSender:
 
     def _finish(self, row: OutboxMessage, messenger: Messenger) -> delivery.Outcome:
         # No transaction is open while the platform is called (SQLite would hold its lock).
-        outcome = delivery.attempt(row, messenger)
+        outcome = delivery.attempt(row, messenger, self._renderers)
         with self._uow_factory() as uow:
             delivery.record(uow, row, outcome, self._clock.now())
             uow.commit()

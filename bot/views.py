@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bot import actions
+from bot.actions import Action, CommandAction, ConfirmAction
+
 
 @dataclass(frozen=True)
 class Header:
@@ -48,11 +51,23 @@ class Note:
 
 @dataclass(frozen=True)
 class Button:
+    """A click carries ``action`` (a typed payload, :mod:`bot.actions`), never command text.
+
+    ``hint``: what a text-only user (Matrix, console) types instead of clicking; by default
+    the command of a :class:`~bot.actions.CommandAction`, "ja" for a confirmation."""
+
     label: str
-    action_id: str
-    value: str
+    action: Action
     style: Literal["primary", "danger"] | None = None
-    command: str | None = None  # what a text-only user types instead of clicking
+    hint: str | None = None
+
+    @property
+    def command(self) -> str | None:
+        if self.hint is not None:
+            return self.hint
+        if isinstance(self.action, CommandAction):
+            return self.action.text()
+        return "ja" if isinstance(self.action, ConfirmAction) else None
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,10 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        for stored, block in zip(data["blocks"], self.blocks, strict=True):
+            if isinstance(block, Actions):  # the action's own short form, with its kind
+                for raw, button in zip(stored["buttons"], block.buttons, strict=True):
+                    raw["action"] = actions.to_dict(button.action)
         if self.poll is None:
             del data["poll"]  # stored payloads stay as they were without a native poll
         return data
@@ -134,7 +153,7 @@ class Message:
             kind = raw["kind"]
             values = {k: v for k, v in raw.items() if k != "kind"}
             if kind == "actions":
-                values["buttons"] = tuple(Button(**b) for b in values["buttons"])
+                values["buttons"] = tuple(filter(None, map(_button, values["buttons"])))
             for key in ("lines", "items"):
                 if key in values:
                     values[key] = tuple(values[key])
@@ -144,6 +163,20 @@ class Message:
         if raw_poll:
             poll = NativePoll(**{**raw_poll, "options": tuple(raw_poll["options"])})
         return cls(blocks=tuple(blocks), fallback=data.get("fallback", ""), poll=poll)
+
+
+def _button(raw: dict[str, Any]) -> Button | None:
+    """A stored button; one stored before typed actions (``command`` text, waiting in the
+    outbox at the upgrade) becomes the command it named — checked when it is clicked."""
+    style = raw.get("style")
+    if "action" in raw:
+        return Button(raw["label"], actions.from_dict(raw["action"]), style, raw.get("hint"))
+    words = str(raw.get("command") or "").split()
+    if not words:
+        return None  # it never did anything when clicked
+    if words == ["ja"]:
+        return Button(raw["label"], ConfirmAction(), style)
+    return Button(raw["label"], CommandAction(words[0], tuple(words[1:])), style)
 
 
 @dataclass(frozen=True)

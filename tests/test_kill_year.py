@@ -46,9 +46,9 @@ RANDOM = [
     # Console message numbers: a number taken just before a kill is not printed, not reused.
     (re.compile(r'"(message_id|thread_id)": "\d+"'), r'"\1": …'),
 ]
-# Live poll results are coalesced: a still-pending update gets the newest rendering instead of
-# a new row, so which intermediate versions exist depends on timing; the closing one is kept.
-INTERMEDIATE = re.compile(r"^poll-update:.*:\d+$")
+# Live poll results are coalesced: a vote adds a refresh row only when none is pending, so
+# which intermediate versions exist depends on timing; the closing update is kept.
+INTERMEDIATE = re.compile(r"^poll-(?:update|refresh):.*:\d+$")
 # The organisers' digest of uncertain sends exists only in runs that had one (checked apart).
 SKIPPED_TABLES = {"alembic_version", "bot_state", "channel_pacing", "reminder_digest"}
 DIGEST = ("reminders-digest:", "digest:")

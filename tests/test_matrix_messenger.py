@@ -6,6 +6,7 @@ import asyncio
 
 from nio import DownloadResponse
 
+from bot.actions import CommandAction
 from bot.identity import Identity
 from bot.messenger import MessageRef
 from bot.views import Actions, Button, Header, Message, Section
@@ -60,7 +61,9 @@ async def test_send_file_goes_into_the_dm_with_hint_rendering(world: World) -> N
     comment = Message(
         (
             Section(("Ihr Export",)),
-            Actions((Button("Löschen", "del", "1", "danger", "daten löschen"),)),
+            Actions(
+                (Button("Löschen", CommandAction("daten loeschen"), "danger", "daten löschen"),)
+            ),
         ),
         "Export",
     )

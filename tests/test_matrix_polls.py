@@ -19,6 +19,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 from sqlalchemy import select
 
 from app import Bot, build_bot
+from bot.actions import VoteAction
 from bot.clock import SystemClock
 from bot.context import Conversation, Request
 from bot.i18n import translator
@@ -161,8 +162,9 @@ async def test_native_poll_votes_in_both_forms_edit_and_end(
         )
 
         to_poll = {"m.in_reply_to": {"event_id": start_id}}
-        reply = {"msgtype": "m.text", "body": "3", "m.relates_to": to_poll}
-        await send(ben, room, "m.room.message", reply)  # a numeric reply: like "abstimmen 1 3"
+        reply = {"msgtype": "m.text", "body": "2, 3", "m.relates_to": to_poll}
+        # a numeric reply is the whole choice, like "abstimmen 1 2,3" (it replaces ben's "2")
+        await send(ben, room, "m.room.message", reply)
         await ben.wait_for(edit_of(bot_id, companion["event_id"], "3. Pflege — ▇▇▇▇▇░░░░░ 50 %"))
         assert poll_counts(bot) == ({1: 1, 2: 2, 3: 1}, 2)
         again = {"m.selections": ["3"], "m.relates_to": reference(start_id)}
@@ -216,21 +218,22 @@ def event(content: dict[str, Any], sender: str = "@anna:hs") -> dict[str, Any]:
     return {"sender": sender, "origin_server_ts": 10**13, "event_id": "$e", "content": content}
 
 
-def test_responses_of_either_form_become_abstimmen_lines() -> None:
+def test_responses_of_either_form_become_typed_votes() -> None:
     rel = reference("$start")
     raw = event({"m.selections": ["2"], "m.relates_to": rel})
     stable = mp.poll_response(raw, own_user="@bot:hs", started_ms=0)
     assert stable is not None and stable.targets == ("$start",)
-    assert mp.vote_command(TARGET, stable) == "abstimmen 3 2,"  # a list of one: replaces
+    # a response is the whole choice: it replaces the ballot (no text, no trailing comma)
+    assert mp.vote_action(TARGET, stable) == VoteAction(7, (2,), "replace")
     unstable = mp.poll_response(
         event({mp.UNSTABLE_RESPONSE: {"answers": ["3", "1", "2", "9"]}, "m.relates_to": rel}),
         own_user="@bot:hs",
         started_ms=0,
     )
-    assert unstable is not None and mp.vote_command(TARGET, unstable) == "abstimmen 3 3,1,"
+    assert unstable is not None and mp.vote_action(TARGET, unstable) == VoteAction(7, (3, 1))
     empty = mp.PollVote(("$start",), ())
-    assert mp.vote_command(TARGET, empty) == "abstimmen 3 zurueckziehen"
-    assert mp.vote_command(TARGET, mp.PollVote(("$s",), ("x", "0"))) is None  # spoiled
+    assert mp.vote_action(TARGET, empty) == VoteAction(7, (), "replace")  # withdraws
+    assert mp.vote_action(TARGET, mp.PollVote(("$s",), ("x", "0"))) is None  # spoiled
     own = event({"m.selections": ["1"], "m.relates_to": rel}, sender="@bot:hs")
     assert mp.poll_response(own, own_user="@bot:hs", started_ms=0) is None
 
@@ -243,7 +246,7 @@ def test_numeric_replies_count_other_replies_do_not() -> None:
     in_reply = {"m.in_reply_to": {"event_id": "$poll"}}
     got = reply("> <@bot:hs> Umfrage\n\n1, 3", in_reply)
     assert got is not None and got.targets == ("$poll",) and got.text == "1, 3"
-    assert mp.vote_command(TARGET, got) == "abstimmen 3 1, 3"
+    assert mp.vote_action(TARGET, got) == VoteAction(7, (1, 3), "replace")
     thread = {"rel_type": "m.thread", "event_id": "$root", "m.in_reply_to": {"event_id": "$x"}}
     got = reply("2", thread)
     assert got is not None and got.targets == ("$root", "$x")

@@ -8,6 +8,7 @@ import pytest
 from nio import MegolmEvent, RoomMessageText, RoomSendError, RoomSendResponse
 from nio.exceptions import EncryptionError
 
+from bot.actions import VoteAction
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 from handlers.matrix import render
 from handlers.matrix.config import MatrixConfig, MatrixConfigError
@@ -26,7 +27,12 @@ def test_render_escapes_every_text_and_keeps_a_plain_body() -> None:
             Section(("Ort: Rathaus & Co", "Zeit: 10:00"), label="Hinweis"),
             Bullets(("a<b", "@room alle")),
             Note("klein"),
-            Actions((Button("Ja", "yes", "1", command="abstimmen 1 ja"), Button("Nix", "n", "2"))),
+            Actions(
+                (
+                    Button("Ja", VoteAction(1, (1,)), hint="abstimmen 1 ja"),
+                    Button("Nix", VoteAction(1, (2,))),
+                )
+            ),
         ),
         "Treffen",
     )

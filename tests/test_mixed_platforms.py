@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.actions import VoteAction, decode
 from bot.identity import Identity
 from handlers.matrix import polls as mp
 from handlers.slack.runner import SlackConfig, SlackRuntime
@@ -108,7 +109,7 @@ async def test_one_poll_counts_a_slack_click_and_a_matrix_response(
         await ben.client.close()
         bot.engine.dispose()
 
-    assert button["value"] == "abstimmen 1 1"
+    assert isinstance(decode(button["value"]), VoteAction)  # a typed vote, not command text
     assert counts == ({1: 1, 2: 1}, 2)  # the official tally: one vote from each platform
     final = poll_post(slack)
     assert updated and final is not None and final.ts == posted.ts and final.edits >= 1

@@ -16,13 +16,14 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from app import Bot, build_bot
+from bot.actions import CommandAction, decode, encode
 from bot.clock import SimulatedClock
 from bot.context import Role
 from bot.dispatcher import Dispatcher
@@ -183,7 +184,9 @@ def test_the_world_has_the_roles_it_claims(world: World) -> None:
             person = uow.persons.get_by_identity(PLATFORM, user.id)
             assert person is not None, user
             assert Dispatcher.role_of(uow, person, cohort) == role, user
-    assert world.remove_button["value"] == f"teilnehmende entfernen {PLATFORM}:{PIA.id} ja"
+    action = decode(world.remove_button["value"])
+    assert isinstance(action, CommandAction) and action.person is not None
+    assert action.text() == f"teilnehmende entfernen {PLATFORM}:{PIA.id} ja"
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
@@ -197,11 +200,12 @@ def test_slash_command_is_refused(world: World, case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_forged_button_is_refused(world: World, case: Case) -> None:
-    """A button's value is the command it runs; a forged click must not get further."""
+    """A button's value is a typed action; one forged to run any command must not get
+    further than the permission table."""
     user = USERS[case.role]
     before = snapshot(world.bot.engine)
-    click = sr.block_actions(
-        "cmd:0", case.line, user_id=user.id, channel_id=GENERAL, user_name=user.display_name
+    click = sr.command_click(
+        case.line, user_id=user.id, channel_id=GENERAL, user_name=user.display_name
     )
     answer = world.private_answer(user, click)
     assert expected_refusal(case) in answer, f"{case.line!r} as {case.role}: {answer!r}"
@@ -220,7 +224,19 @@ def test_organisers_remove_button_is_refused(world: World, role: Role) -> None:
         user_name=user.display_name,
     )
     answer = world.private_answer(user, click)
-    case = Case("teilnehmende entfernen", role, button["value"], "teilnehmende entfernen")
+    assert "gehört zu einer Nachricht an eine andere Person" in answer, answer
+    # the same action without the person it was made for: the permission table refuses it
+    action = decode(button["value"])
+    forged = sr.block_actions(
+        button["action_id"],
+        encode(replace(action, person=None)),
+        user_id=user.id,
+        channel_id=GENERAL,
+        user_name=user.display_name,
+    )
+    answer = world.private_answer(user, forged)
+    assert isinstance(action, CommandAction)
+    case = Case("teilnehmende entfernen", role, action.text(), "teilnehmende entfernen")
     assert expected_refusal(case) in answer, answer
     assert differences(before, snapshot(world.bot.engine)) == {}
 

@@ -119,10 +119,14 @@ def test_umfrage_alone_asks_step_by_step(driver: Driver) -> None:
 def test_multiple_choice_adds_up_to_the_maximum(driver: Driver) -> None:
     driver.say("orga", 'umfrage "Welche?" "A" "B" "C" "D" mehrfach=2 sofort')
     assert "gezählt: 1. A" in driver.say("anna", "abstimmen 1 1")
-    assert "geändert: 1. A, 3. C" in driver.say("anna", "abstimmen 1 3")
-    assert "höchstens 2 Optionen" in driver.say("anna", "abstimmen 1 4")
+    # a typed list is the whole choice; "plus"/"minus" add or remove one (no comma tricks)
+    assert "geändert: 3. C." in driver.say("anna", "abstimmen 1 3")
+    assert "geändert: 1. A, 3. C" in driver.say("anna", "abstimmen 1 plus 1")
+    assert "höchstens 2 Optionen" in driver.say("anna", "abstimmen 1 plus 4")
+    assert "geändert: 3. C." in driver.say("anna", "abstimmen 1 minus 1")
     assert "geändert: 2. B, 4. D" in driver.say("anna", "abstimmen 1 2,4")
     assert "Unverändert" in driver.say("anna", "abstimmen 1 4,2")
+    assert "geändert: 2. B." in driver.say("anna", "abstimmen 1 2,")  # a comma is no mode
     driver.say("ben", "sprache en")
     assert "Your vote in poll 1 is counted: 1. A" in driver.say("ben", "vote 1 1")
     assert "There is no option 5" in driver.say("ben", "vote 1 5")

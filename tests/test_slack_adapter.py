@@ -150,7 +150,7 @@ def test_a_slow_slash_command_is_acked_in_time_and_answers_later(
 
 
 def test_button_click_runs_its_command(running: Running) -> None:
-    resp = running.send(sr.block_actions("cmd:0", "hilfe sprache", user_id="U0ANNA"))
+    resp = running.send(sr.command_click("hilfe sprache", user_id="U0ANNA"))
     assert resp.status == 200
     assert "sprache de|en" in running.ephemeral_text()
 

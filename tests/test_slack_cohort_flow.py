@@ -189,7 +189,7 @@ def test_cohort_flow_over_slack(flow: Flow) -> None:
     )[0]
     assert "2 Stimmzettel" not in _texts(poll.blocks or [])
     buttons = _buttons(poll)
-    assert len(buttons) >= 2 and all(b["action_id"].startswith("cmd:") for b in buttons)
+    assert len(buttons) >= 2 and all(b["action_id"].startswith("act:vote:") for b in buttons)
     wohnen = next(b for b in buttons if "Wohnen" in b["text"]["text"])
     pflege = next(b for b in buttons if "Pflege" in b["text"]["text"])
     updates_before = len(slack.calls("chat.update"))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app import Bot
+from bot.actions import CommandAction, decode
 from bot.context import Conversation, Request
 from bot.identity import Identity
 from handlers.slack.home import HomeTab
@@ -89,12 +90,12 @@ def test_nudge_button_on_the_home_tab_sends_one_dm(
     slack, url = home
     open_home(url, "U0ORGA")
     view = wait_for(lambda: slack.home_view("U0ORGA"))
-    values = [
-        e.get("value") for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
+    elements = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    (button,) = [
+        e for e in elements if decode(e["value"]) == CommandAction("nachfassen", ("umfrage", "1"))
     ]
-    assert "nachfassen umfrage 1" in values
     for _click in range(2):
-        click = sr.block_actions("cmd:0", "nachfassen umfrage 1", user_id="U0ORGA", view=view)
+        click = sr.block_actions(button["action_id"], button["value"], user_id="U0ORGA", view=view)
         assert sr.post_signed(url, click).status == 200
     dm = slack.dm_channel_for("U0ANNA")
     wait_for(lambda: slack.messages(dm))

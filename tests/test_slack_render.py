@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.actions import VoteAction, decode
 from bot.i18n import translator
 from bot.views import Actions, Bullets, Button, Form, FormField, Header, Message, Note, Section
 from handlers.slack.forms import form_modal, result_modal, submitted_values, validate
@@ -92,16 +93,15 @@ def test_long_header_and_line_are_cut_to_limits() -> None:
     assert all(t.endswith(";") for t in texts), "never cut inside an entity"
 
 
-def test_buttons_carry_their_command_and_are_grouped_by_25() -> None:
-    buttons = tuple(
-        Button(f"Option {i}", "poll_vote", f"1:{i}", command=f"abstimmen 1 {i}") for i in range(30)
-    )
+def test_buttons_carry_their_typed_action_and_are_grouped_by_25() -> None:
+    buttons = tuple(Button(f"Option {i}", VoteAction(9, (i + 1,), "add")) for i in range(30))
     (page,) = render_pages(Message(blocks=(Actions(buttons=buttons),)))
     actions = [b for b in page.blocks if b["type"] == "actions"]
     assert [len(a["elements"]) for a in actions] == [25, 5]
     elements = [e for a in actions for e in a["elements"]]
     assert len({e["action_id"] for e in elements}) == 30
-    assert elements[7]["action_id"] == "cmd:7" and elements[7]["value"] == "abstimmen 1 7"
+    assert elements[7]["action_id"] == "act:vote:7"
+    assert decode(elements[7]["value"]) == VoteAction(9, (8,), "add")  # typed, not command text
     assert elements[0]["text"]["type"] == "plain_text"
 
 

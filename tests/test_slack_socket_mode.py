@@ -63,7 +63,7 @@ def test_slash_command_over_socket_mode(socket_bot: SocketBot) -> None:
 
 def test_button_and_event_retries_over_socket_mode(socket_bot: SocketBot) -> None:
     slack = socket_bot.slack
-    click = sr.block_actions("cmd:0", "sprache en", user_id="U0BERT").json_payload()
+    click = sr.command_click("sprache en", user_id="U0BERT").json_payload()
     slack.socket_mode.wait_for_ack(slack.socket_mode.send("interactive", click))
     (eph,) = wait_for(lambda: slack.ephemerals("U0BERT"))
     assert "English" in eph["text"]

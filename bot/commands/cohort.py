@@ -6,6 +6,7 @@ import difflib
 from datetime import time
 
 from bot import confirm
+from bot.actions import CommandAction
 from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.confirm import SKIP_WORDS
 from bot.context import CommandContext, Reply
@@ -293,8 +294,7 @@ def close(ctx: CommandContext) -> Reply:
                         (
                             Button(
                                 ctx._(N_("Ja, abschließen")),
-                                "close",
-                                "yes",
+                                CommandAction("jahrgang abschliessen", ("ja",), ctx.person.id),
                                 "danger",
                                 _close_command(ctx),
                             ),

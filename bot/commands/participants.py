@@ -6,6 +6,7 @@ from pathlib import Path
 from uuid import uuid4
 
 from bot import confirm
+from bot.actions import CommandAction
 from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import Attachment, CommandContext, Reply
 from bot.errors import UserFacingError
@@ -212,7 +213,14 @@ def remove_person(ctx: CommandContext) -> Reply:
                     ),
                     Note(ctx._(N_("Zum Bestätigen: {command}"), command=command)),
                     Actions(
-                        (Button(ctx._(N_("Ja, entfernen")), "remove", ref, "danger", command),)
+                        (
+                            Button(
+                                ctx._(N_("Ja, entfernen")),
+                                CommandAction("teilnehmende entfernen", (ref, "ja"), ctx.person.id),
+                                "danger",
+                                command,
+                            ),
+                        )
                     ),
                 ),
                 fallback=name,

@@ -7,6 +7,7 @@ from contextlib import suppress
 from uuid import uuid4
 
 from bot import confirm
+from bot.actions import Action, VoteAction, VoteMode
 from bot.commands import previews
 from bot.commands.poll_input import (
     FORM_ID,
@@ -19,7 +20,7 @@ from bot.commands.poll_input import (
     submit_form,
     typed_tokens,
 )
-from bot.commands.registry import CommandRegistry, CommandSpec, Option
+from bot.commands.registry import ActionSpec, CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_
@@ -32,8 +33,14 @@ from bot.services.poll_results import render_for_channel
 from bot.services.poll_spec import validate
 from bot.views import Message, Note, Section
 from storage.models import Poll, PollOption
+from storage.uow import UnitOfWork
 
 CLOSE_WORDS = ("schliessen", "close", "beenden")
+# "abstimmen 3 2": the whole choice; "plus"/"minus" add or remove options of a multiple-choice
+# poll ("abstimmen 3 plus 2"); "zurueckziehen" withdraws the ballot.
+ADD_WORDS = ("plus", "dazu", "add")
+REMOVE_WORDS = ("minus", "ohne", "remove")
+WITHDRAW_WORDS = ("zurueckziehen", "withdraw", "keine", "none")
 SHOW_WORDS = ("zeigen", "show", "ergebnis", "results")
 
 # the options of "umfrage" (and "umfrage aus themen"); the flags may also be typed alone
@@ -84,14 +91,19 @@ def register(registry: CommandRegistry) -> None:
         CommandSpec(
             ("abstimmen",),
             vote,
-            N_("stimmt in einer Umfrage ab (bis zum Schluss änderbar)"),
-            "abstimmen UMFRAGE OPTION[,OPTION] | abstimmen UMFRAGE zurueckziehen",
+            N_(
+                "stimmt in einer Umfrage ab (bis zum Schluss änderbar); „plus“ oder „minus“ "
+                "vor der Option fügt sie bei Mehrfachauswahl hinzu oder nimmt sie heraus"
+            ),
+            "abstimmen UMFRAGE OPTION[,OPTION] | abstimmen UMFRAGE plus|minus OPTION | "
+            "abstimmen UMFRAGE zurueckziehen",
             "abstimmen 3 2",
             (("vote",),),
             "jahrgang",
             needs_cohort=True,
         )
     )
+    registry.add_action(VoteAction.kind, ActionSpec("abstimmen", _vote_scope, vote_clicked))
     add(
         CommandSpec(
             ("export", "umfrage"),
@@ -222,6 +234,34 @@ def vote(ctx: CommandContext) -> Reply:
     # Locked at once, with its options (one statement): the ballot is read and replaced
     # under the poll's lock.
     poll, options = polls.lock_with_options(ctx.uow, ctx.cohort.id, number)
+    _refuse_in_room(ctx, poll)
+    rest = ctx.args[1:]
+    mode: VoteMode = "replace"
+    positions: tuple[int, ...] = ()
+    first = fold(rest[0]) if rest else ""
+    if first not in WITHDRAW_WORDS:
+        if first in ADD_WORDS or first in REMOVE_WORDS:
+            mode = "add" if first in ADD_WORDS else "remove"
+            rest = rest[1:]
+        positions = _positions(ctx, poll, rest, options)
+    return _cast(ctx, poll, options, positions, mode)
+
+
+def _vote_scope(uow: UnitOfWork, action: Action) -> int:
+    assert isinstance(action, VoteAction)
+    return polls.cohort_of(uow, action.poll)
+
+
+def vote_clicked(ctx: CommandContext, action: Action) -> Reply:
+    """A clicked vote button (or a Matrix poll response): the poll by id, the options as
+    positions; checked here like a typed vote (open, eligible, in range, the poll's rules)."""
+    assert isinstance(action, VoteAction)
+    poll, options = polls.lock_by_id_with_options(ctx.uow, action.poll)
+    _refuse_in_room(ctx, poll)
+    return _cast(ctx, poll, options, action.options, action.mode)
+
+
+def _refuse_in_room(ctx: CommandContext, poll: Poll) -> None:
     if poll.anonymous and _seen_in_room(ctx):
         raise UserFacingError(
             N_(
@@ -232,15 +272,15 @@ def vote(ctx: CommandContext) -> Reply:
             ),
             number=poll.number,
         )
-    rest = ctx.args[1:]
-    withdraw = bool(rest) and fold(rest[0]) in ("zurueckziehen", "withdraw", "keine")
-    positions = () if withdraw else _positions(ctx, poll, rest, options)
-    if withdraw:
-        mode: polls.Mode = "withdraw"
-    elif len(positions) == 1 and poll.max_choices > 1 and not rest[-1].endswith(","):
-        mode = "add"  # a button click adds; "2," (a list of one) replaces the choice
-    else:
-        mode = "set"
+
+
+def _cast(
+    ctx: CommandContext,
+    poll: Poll,
+    options: list[PollOption],
+    positions: tuple[int, ...],
+    mode: VoteMode,
+) -> Reply:
     outcome = poll_votes.cast_vote(
         ctx.uow,
         poll,

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 from bot import confirm
+from bot.actions import CommandAction
 from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
@@ -179,10 +180,8 @@ def forget(ctx: CommandContext) -> Reply:
                         (
                             Button(
                                 ctx._(N_("Ja, alles löschen")),
-                                "forget",
-                                "yes",
+                                CommandAction("vergessen", ("ja",), ctx.person.id),
                                 "danger",
-                                "vergessen ja",
                             ),
                         )
                     ),

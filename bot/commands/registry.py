@@ -6,13 +6,26 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.actions import Action
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.router import Token, fold, shorten
+from storage.uow import UnitOfWork
 
 Handler = Callable[[CommandContext], Reply]
 FormHandler = Callable[[CommandContext, dict[str, str]], Reply]
+# A typed action's own handler (bot.actions): which cohort it concerns (the permission row of
+# ``key`` is checked for the caller's role there), then what it does.
+ActionScope = Callable[[UnitOfWork, Action], int]
+ActionHandler = Callable[[CommandContext, Action], Reply]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    key: str  # the command whose permission row applies
+    scope: ActionScope
+    handler: ActionHandler
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,7 @@ class CommandRegistry:
         self._by_words: dict[tuple[str, ...], CommandSpec] = {}
         self._specs: list[CommandSpec] = []
         self._forms: dict[str, tuple[str, FormHandler]] = {}
+        self._actions: dict[str, ActionSpec] = {}
 
     def add(self, spec: CommandSpec) -> None:
         for words in (spec.words, *spec.aliases):
@@ -148,6 +162,13 @@ class CommandRegistry:
     def add_form(self, form_id: str, command_key: str, handler: FormHandler) -> None:
         """A form's submission runs ``handler``, with the permission row of ``command_key``."""
         self._forms[form_id] = (command_key, handler)
+
+    def add_action(self, kind: str, spec: ActionSpec) -> None:
+        """A typed action kind (``VoteAction.kind``) with its own handler."""
+        self._actions[kind] = spec
+
+    def action(self, kind: str) -> ActionSpec | None:
+        return self._actions.get(kind)
 
     def form(self, form_id: str) -> tuple[str, FormHandler] | None:
         return self._forms.get(form_id)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.actions import CommandAction
 from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.networking import profiles
@@ -114,10 +115,7 @@ def introduce(
         buttons=(
             Button(
                 N_("Lieber nicht"),
-                "intro_decline",
-                str(intro.id),
-                None,
-                f"{DECLINE} {person_ref(uow, requester)}",
+                CommandAction(DECLINE, (person_ref(uow, requester),), other.id),
             ),
         ),
         name=requester.display_name or "?",

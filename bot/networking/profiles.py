@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.actions import CommandAction
 from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.networking import places, topics
@@ -139,9 +140,7 @@ def ask_once(uow: UnitOfWork, person: Person, *, now: datetime, default_language
         now=now,
         default_language=default_language,
         key=f"profile-ask:{person.id}",
-        buttons=(
-            Button(N_("Profil ausfüllen"), "profile_edit", "edit", "primary", "profil aendern"),
-        ),
+        buttons=(Button(N_("Profil ausfüllen"), CommandAction("profil aendern"), "primary"),),
         note=N_(
             "Sichtbar für Ihren Jahrgang und das Programmteam; „meine-daten“ zeigt es, "
             "„vergessen“ löscht es. Überspringen: diese Nachricht einfach ignorieren."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from bot.actions import CommandAction
 from bot.i18n import N_
 from bot.networking.ranking import Match, Strength
 from bot.networking.topics import suggestions
@@ -38,9 +39,7 @@ def profile_message(_: Translate, person: Person, profile: Profile | None, own: 
     else:
         ref = f'"{name}"'
         blocks.append(
-            Actions(
-                (Button(_(N_("Vorstellen lassen")), "introduce", ref, None, f"vorstellen {ref}"),)
-            )
+            Actions((Button(_(N_("Vorstellen lassen")), CommandAction("vorstellen", (ref,))),))
         )
     return Message(tuple(blocks), fallback=name)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -19,6 +20,9 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
 MAX_ATTEMPTS = 6
+# A ``refresh`` row is rendered when it is sent, from the database (``payload["render"]``
+# names the renderer, e.g. the live poll result): coalesced edits, nothing rendered on enqueue.
+Renderer = Callable[[OutboxMessage, Messenger], MessageRef | None]
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,12 @@ class Outcome:
     wait: float | None = None  # the platform's Retry-After, if it rate-limited us
 
 
-def attempt(row: OutboxMessage, messenger: Messenger) -> Outcome:
+def attempt(
+    row: OutboxMessage, messenger: Messenger, renderers: Mapping[str, Renderer] | None = None
+) -> Outcome:
     """Call the platform (no transaction may be open: SQLite would hold its lock)."""
     try:
-        return Outcome(ref=send(row, messenger))
+        return Outcome(ref=send(row, messenger, renderers))
     except Exception as exc:  # the platform refused or failed: retry later
         log.warning("outbox row %s failed: %s", row.id, exc)
         error = str(exc)[:2000] or type(exc).__name__
@@ -82,7 +88,11 @@ def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime)
                 _remember(uow, subject, ref)
 
 
-def send(row: OutboxMessage, messenger: Messenger) -> MessageRef | None:
+def send(
+    row: OutboxMessage, messenger: Messenger, renderers: Mapping[str, Renderer] | None = None
+) -> MessageRef | None:
+    if row.operation == "refresh":
+        return (renderers or {})[row.payload["render"]](row, messenger)
     message = Message.from_dict(row.payload["message"]) if row.payload.get("message") else None
     target = row.target
     keyed: Any = messenger  # a deduplicating Messenger takes the row key as transaction id

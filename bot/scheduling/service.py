@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bot.actions import CommandAction
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, format_when, translator
 from bot.outbox import dm_person, post_to_cohort
@@ -178,9 +179,13 @@ def render_message(
             Actions(
                 (
                     Button(
-                        _("1 Stunde später"), "reminder_snooze", "1h", command="später 1 Stunde"
+                        _("1 Stunde später"),
+                        CommandAction("spaeter", ("1", "Stunde")),
+                        hint="später 1 Stunde",
                     ),
-                    Button(_("Morgen"), "reminder_snooze", "tomorrow", command="später morgen"),
+                    Button(
+                        _("Morgen"), CommandAction("spaeter", ("morgen",)), hint="später morgen"
+                    ),
                 )
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.actions import CommandAction
 from bot.context import CommandContext
 from bot.i18n import N_, format_when
 from bot.services import feedback as fb
@@ -27,11 +28,7 @@ def listing(ctx: CommandContext) -> Message:
         lines.append(_line(ctx, rnd) + f" — {state}")
         buttons.append(
             Button(
-                ctx._(N_("Feedback geben")),
-                "feedback_give",
-                str(rnd.number),
-                None,
-                f"feedback {rnd.number} geben",
+                ctx._(N_("Feedback geben")), CommandAction("feedback", (str(rnd.number), "geben"))
             )
         )
     if lines:

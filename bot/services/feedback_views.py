@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.actions import CommandAction
 from bot.i18n import N_
 from bot.services.participants import safe_cell
 from bot.views import Actions, Block, Button, Header, Message, Note, Section
@@ -158,10 +159,8 @@ def prompt(
             (
                 Button(
                     translate(N_("Feedback geben")),
-                    "feedback_give",
-                    str(n),
+                    CommandAction("feedback", (str(n), "geben")),
                     "primary",
-                    f"feedback {n} geben",
                 ),
             )
         ),

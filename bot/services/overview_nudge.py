@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.actions import CommandAction
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.notify import tell
@@ -97,9 +98,7 @@ def _targets(
             )
         ids, _eligible = poll_missing(uow, poll.id)
         people = [p for p in (uow.persons.get(i) for i in ids) if p is not None]
-        button = Button(
-            N_("Zur Umfrage"), "nudge_poll", str(number), "primary", f"umfrage {number}"
-        )
+        button = Button(N_("Zur Umfrage"), CommandAction("umfrage", (str(number),)), "primary")
         return people, poll.question, poll.closes_at, poll.id, (button,)
     if kind == "feedback":
         rnd = fb.get_round(uow, cohort, number)
@@ -109,11 +108,7 @@ def _targets(
             )
         people, _eligible = round_missing(uow, rnd)
         button = Button(
-            N_("Feedback geben"),
-            "nudge_feedback",
-            str(number),
-            "primary",
-            f"feedback {number} geben",
+            N_("Feedback geben"), CommandAction("feedback", (str(number), "geben")), "primary"
         )
         return people, fb.presenters_label(uow, rnd), rnd.closes_at, rnd.id, (button,)
     meeting = meetings.get(uow, cohort.id, number)
@@ -123,10 +118,6 @@ def _targets(
             n=number,
         )
     people, _eligible = attendance_missing(uow, meeting)
-    yes = Button(
-        N_("Ich komme"), "nudge_attend", f"{number}:ja", "primary", f"teilnahme {number} ja"
-    )
-    no = Button(
-        N_("Ich komme nicht"), "nudge_attend", f"{number}:nein", None, f"teilnahme {number} nein"
-    )
+    yes = Button(N_("Ich komme"), CommandAction("teilnahme", (str(number), "ja")), "primary")
+    no = Button(N_("Ich komme nicht"), CommandAction("teilnahme", (str(number), "nein")))
     return people, meeting.title, meeting.starts_at, meeting.id, (yes, no)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from bot.actions import CommandAction
 from bot.i18n import N_, format_when, translator
 from bot.settings import Settings
 from bot.views import Actions, Block, Bullets, Button, Header, Message, Note, Section
@@ -125,7 +126,7 @@ def _status(ov: Overview, _: Translate) -> list[Block]:
         line = _(N_("Sie gehören zum Programmteam (nicht als Teilnehmende angemeldet)."))
     else:
         line = _(N_("Nicht angemeldet. Mit „anmelden“ melden Sie sich an."))
-        buttons = (Button(_(N_("Anmelden")), "overview_register", "", "primary", "anmelden"),)
+        buttons = (Button(_(N_("Anmelden")), CommandAction("anmelden"), "primary"),)
     blocks: list[Block] = [Section((line,), label=label)]
     if buttons:
         blocks.append(Actions(buttons))
@@ -148,12 +149,8 @@ def _meeting(ov: Overview, _: Translate) -> list[Block]:
         return blocks
     if ov.attendance is None:
         blocks.append(Section((_(N_("Ihre Teilnahme: noch nicht beantwortet.")),)))
-        yes = Button(
-            _(N_("Ich komme")), "overview_attend", f"{n}:ja", "primary", f"teilnahme {n} ja"
-        )
-        no = Button(
-            _(N_("Ich komme nicht")), "overview_attend", f"{n}:nein", None, f"teilnahme {n} nein"
-        )
+        yes = Button(_(N_("Ich komme")), CommandAction("teilnahme", (str(n), "ja")), "primary")
+        no = Button(_(N_("Ich komme nicht")), CommandAction("teilnahme", (str(n), "nein")))
         blocks.append(Actions((yes, no)))
     elif not ov.attendance:
         blocks.append(Section((_(N_("Ihre Teilnahme: abgesagt.")),)))
@@ -184,10 +181,7 @@ def _owed(ov: Overview, _: Translate, language: str, settings: Settings) -> list
                 tuple(
                     Button(
                         _(N_("Umfrage {n} ansehen"), n=p.number),
-                        "overview_poll",
-                        str(p.number),
-                        None,
-                        f"umfrage {p.number}",
+                        CommandAction("umfrage", (str(p.number),)),
                     )
                     for p in ov.polls
                 )
@@ -207,10 +201,8 @@ def _owed(ov: Overview, _: Translate, language: str, settings: Settings) -> list
                 tuple(
                     Button(
                         _(N_("Feedback {n} geben"), n=r.number),
-                        "overview_feedback",
-                        str(r.number),
+                        CommandAction("feedback", (str(r.number), "geben")),
                         "primary",
-                        f"feedback {r.number} geben",
                     )
                     for r in ov.rounds
                 )
@@ -271,10 +263,7 @@ def _dashboard_blocks(board: Dashboard, _: Translate) -> list[Block]:
     buttons = tuple(
         Button(
             _(NUDGE_LABEL[i.kind], n=i.number, missing=i.missing),
-            "overview_nudge",
-            f"{i.kind}:{i.number}",
-            None,
-            f"nachfassen {i.kind} {i.number}",
+            CommandAction("nachfassen", (i.kind, str(i.number))),
         )
         for i in board.items
         if i.missing > 0

@@ -22,11 +22,16 @@ from bot.outbox import enqueue, post_to_cohort
 from bot.services.audit import record
 from bot.services.cohorts import post_language
 from bot.services.participants import safe_cell
-from bot.services.poll_results import options_of, push_results, results_visible, tally
-from bot.services.poll_views import summary_message
+from bot.services.poll_results import (
+    options_of,
+    push_results,
+    refresh_prefix,
+    results_visible,
+    tally,
+)
+from bot.services.poll_views import summary_message, vote_button
 from bot.services.polls import eligible_voters, is_open, lock_poll
 from bot.settings import Settings
-from bot.views import Button
 from storage.models import OutboxMessage, Person, Poll, PollOption, PostedMessage, Vote
 from storage.models_polls import PollBallot
 from storage.uow import UnitOfWork
@@ -98,7 +103,12 @@ def _seal(uow: UnitOfWork, poll: Poll, now: datetime) -> None:
     # and nachfassen's ``nudge:umfrage:<poll>:<person>:<day>``): who was reminded when, next
     # to the ballot count's history, would say whose ballot came last. A row being sent at
     # this very moment stays (its sender still records the outcome): see docs/polls.md.
-    prefixes = (f"poll-update:{poll.id}:", f"poll-nudge:{poll.id}:", f"nudge:umfrage:{poll.id}:")
+    prefixes = (
+        f"poll-update:{poll.id}:",
+        refresh_prefix(poll.id),
+        f"poll-nudge:{poll.id}:",
+        f"nudge:umfrage:{poll.id}:",
+    )
     s.execute(
         delete(OutboxMessage).where(
             or_(*(OutboxMessage.idempotency_key.startswith(p, autoescape=True) for p in prefixes)),
@@ -116,15 +126,7 @@ def nudge(uow: UnitOfWork, poll_id: int, *, now: datetime, settings: Settings) -
     voted = set(
         uow.session.scalars(select(PollBallot.person_id).where(PollBallot.poll_id == poll_id))
     )
-    buttons = tuple(
-        Button(
-            o.label[:75],
-            f"poll_vote_{o.position}",
-            f"{poll.number}:{o.position}",
-            command=f"abstimmen {poll.number} {o.position}",
-        )
-        for o in options_of(uow, poll.id)
-    )
+    buttons = tuple(vote_button(poll, o, o.label[:75]) for o in options_of(uow, poll.id))
     sent = 0
     for person_id in eligible_voters(uow, poll):
         person = uow.persons.get(person_id)

@@ -1,16 +1,25 @@
 """Counting and showing results: the tally, and in-place updates of every posted poll message.
 
-Updates are coalesced: while an update (or the first post) for a channel is still waiting in
-the outbox, its payload is replaced by the newest rendering instead of queueing another row.
+Two ways to edit the posted poll:
+
+- :func:`request_refresh` (a vote): no rendering in the request. One pending ``refresh`` row
+  per poll and channel is kept in the outbox (a vote finding one pending adds nothing); when
+  the outbox sends it, :class:`PollRefresher` reads the poll and edits the posted message to
+  the state *at that moment*. N clicks between two sends make one edit.
+- :func:`push_results` (closing a poll): rendered now; a copy whose post or update is still
+  waiting in the outbox gets the new rendering instead of another row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 
 from bot.i18n import translator
+from bot.messenger import MessageRef, Messenger
 from bot.outbox import enqueue
 from bot.services.cohorts import post_language
 from bot.services.poll_views import Tally, poll_message
@@ -150,3 +159,130 @@ def push_results(
             now=now,
             message=message,
         )
+
+
+# -- refresh at send time (the vote click's path) -------------------------------------------
+REFRESH = "refresh"  # the outbox operation
+RENDERER = "poll"  # payload["render"]: which renderer the outbox calls for the row
+
+
+def refresh_prefix(poll_id: int) -> str:
+    return f"poll-refresh:{poll_id}:"
+
+
+def _post_prefix(poll_id: int) -> str:
+    return f"poll:{poll_id}:post:"
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_POSTED = cast(Table, PostedMessage.__table__)
+# Built once, run with bind parameters. The UPDATE locks the poll's pending refresh rows (and
+# pending first posts) on PostgreSQL: a sender claiming one of them waits for this vote's
+# commit, so what it renders includes the vote; one it claimed already is not pending here,
+# and the vote adds a new row.
+_TOUCH_PENDING = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.status == "pending",
+        or_(
+            _OUTBOX.c.idempotency_key.like(bindparam("b_refresh"), escape="/"),
+            _OUTBOX.c.idempotency_key.like(bindparam("b_post"), escape="/"),
+        ),
+    )
+    .values(attempts=_OUTBOX.c.attempts)
+    .returning(_OUTBOX.c.idempotency_key)
+)
+_POSTED_CHANNELS = select(_POSTED.c.platform, _POSTED.c.channel_id).where(
+    _POSTED.c.subject == bindparam("b_subject")
+)
+_ADD_REFRESH = insert(_OUTBOX)
+
+
+def _like(prefix: str) -> str:
+    return prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _channel_of_key(key: str, prefix: str) -> tuple[str, str]:
+    """``<prefix><platform>:<channel>[:<n>]`` → (platform, channel); Matrix room ids contain
+    a colon too, so only the counter after the last one is cut for refresh keys."""
+    platform, _, channel = key[len(prefix) :].partition(":")
+    return platform, channel
+
+
+def request_refresh(uow: UnitOfWork, poll_id: int, version: int, now: datetime) -> int:
+    """Ask the outbox to bring every posted copy of the poll up to date (see module doc);
+    two statements when a refresh is already pending, three otherwise. Returns rows added."""
+    s = uow.session.connection()
+    refresh, post = refresh_prefix(poll_id), _post_prefix(poll_id)
+    touched = s.execute(_TOUCH_PENDING, {"b_refresh": _like(refresh), "b_post": _like(post)})
+    covered: set[tuple[str, str]] = set()
+    channels: set[tuple[str, str]] = set()
+    for (key,) in touched:
+        if key.startswith(refresh):
+            platform, rest = _channel_of_key(key, refresh)
+            covered.add((platform, rest.rsplit(":", 1)[0]))
+        else:  # the first post is still waiting: refresh right after it
+            channels.add(_channel_of_key(key, post))
+    for platform, channel in s.execute(_POSTED_CHANNELS, {"b_subject": f"poll:{poll_id}"}):
+        channels.add((platform, channel))
+    rows = [
+        {
+            "idempotency_key": f"{refresh}{platform}:{channel}:{version}",
+            "platform": platform,
+            "operation": REFRESH,
+            "target": {"channel_id": channel, "poll_id": poll_id},
+            "payload": {"message": None, "render": RENDERER},
+            "status": "pending",
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+        }
+        for platform, channel in sorted(channels - covered)
+    ]
+    if rows:
+        s.execute(_ADD_REFRESH, rows)
+    return len(rows)
+
+
+class PostNotYetSent(RuntimeError):
+    """The poll's first post to the channel is still waiting: the refresh is tried later."""
+
+
+class PollRefresher:
+    """The outbox's renderer for ``refresh`` rows: the poll as it is now, as an edit of the
+    posted message. The database is read in its own short transaction, closed before the
+    platform is called."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], settings: Settings) -> None:
+        self._uow_factory = uow_factory
+        self._settings = settings
+
+    def __call__(self, row: Any, messenger: Messenger) -> MessageRef | None:
+        poll_id = int(row.target["poll_id"])
+        channel = str(row.target["channel_id"])
+        with self._uow_factory() as uow:
+            poll = uow.session.get(Poll, poll_id)
+            if poll is None:
+                return None  # the poll was deleted (an erased cohort): nothing to edit
+            posted = uow.session.scalar(
+                select(PostedMessage).where(
+                    PostedMessage.subject == f"poll:{poll_id}",
+                    PostedMessage.platform == row.platform,
+                    PostedMessage.channel_id == channel,
+                )
+            )
+            if posted is None:
+                waiting = uow.session.scalar(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.idempotency_key
+                        == f"{_post_prefix(poll_id)}{row.platform}:{channel}",
+                        OutboxMessage.status.in_(("pending", "sending")),
+                    )
+                )
+                if waiting is not None:
+                    raise PostNotYetSent(f"poll {poll_id}: post to {channel} not sent yet")
+                return None  # never posted there (the post failed for good)
+            ref = MessageRef(posted.platform, posted.channel_id, posted.message_id)
+            message = render_for_channel(uow, poll, self._settings)
+        messenger.update(ref, message)
+        return ref

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from bot.actions import VoteAction
 from bot.i18n import N_, format_when
 from bot.views import Actions, Block, Button, Header, Message, NativePoll, Note, Section
 from storage.models import Poll, PollOption
@@ -109,17 +110,7 @@ def poll_message(
     if poll.closed_at is None:
         example = "1,2" if poll.max_choices > 1 else "1"
         blocks.append(
-            Actions(
-                tuple(
-                    Button(
-                        f"{o.position}. {o.label}"[:75],
-                        f"poll_vote_{o.position}",
-                        f"{poll.number}:{o.position}",
-                        command=f"abstimmen {poll.number} {o.position}",
-                    )
-                    for o in options
-                )
-            )
+            Actions(tuple(vote_button(poll, o, f"{o.position}. {o.label}"[:75]) for o in options))
         )
         hint = (
             N_(
@@ -131,6 +122,17 @@ def poll_message(
         )
         blocks.append(Note(translate(hint).format(number=poll.number, example=example)))
     return Message(tuple(blocks), fallback=title[:150], poll=native_poll(poll, options, title))
+
+
+def vote_button(poll: Poll, option: PollOption, label: str) -> Button:
+    """A click votes for ``option``: in a poll with several choices it adds the option to
+    the ballot ("abstimmen N plus K"), otherwise it replaces the choice."""
+    multiple = poll.max_choices > 1
+    return Button(
+        label,
+        VoteAction(poll.id, (option.position,), "add" if multiple else "replace"),
+        hint=f"abstimmen {poll.number} {'plus ' if multiple else ''}{option.position}",
+    )
 
 
 def native_poll(poll: Poll, options: list[PollOption], title: str) -> NativePoll | None:

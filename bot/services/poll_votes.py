@@ -9,7 +9,9 @@ poll row, SELECT … FOR UPDATE). Then:
    delete + insert), extra choices are inserted, dropped ones deleted; the ballot row is
    written only when its set of vote ids changes;
 4. one counter update (version and ballot count, RETURNING both);
-5. the in-place result update, coalesced in the outbox (:func:`poll_results.push_results`).
+5. the request for a result update (:func:`poll_results.request_refresh`): nothing is
+   rendered here; the outbox renders the poll when it sends the edit, one edit per message for
+   all the clicks that came in meanwhile.
 
 Anonymous polls: vote rows carry no person and the poll's creation time as ``cast_at``;
 only the ballot links voter and votes, and it is deleted at close. Until then their post shows
@@ -20,19 +22,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
+from bot.actions import VoteMode
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.services.poll_results import options_of, push_results
+from bot.services.poll_results import options_of, request_refresh
 from bot.settings import Settings
 from storage.models import Participant, Poll, PollOption, Vote
 from storage.models_polls import PollBallot, PollCounter
 from storage.uow import UnitOfWork
 
-Mode = Literal["set", "add", "withdraw"]
+Mode = VoteMode  # replace (the whole choice; none: withdraw), add or remove options
 
 
 @dataclass(frozen=True)
@@ -53,15 +67,68 @@ def check_open(poll: Poll, now: datetime) -> None:
         )
 
 
-def _voter_and_ballot(uow: UnitOfWork, poll: Poll, person_id: int) -> tuple[int | None, list[int]]:
-    """Refuse ineligible voters; the ballot's id and vote ids (``None, []``: no ballot)."""
-    row = uow.session.execute(
-        select(Participant.status, Participant.is_host, PollBallot.id, PollBallot.vote_ids)
-        .outerjoin(
-            PollBallot,
-            and_(PollBallot.poll_id == poll.id, PollBallot.person_id == Participant.person_id),
+_PART = cast(Table, Participant.__table__)
+_VOTE = cast(Table, Vote.__table__)
+_BALLOT = cast(Table, PollBallot.__table__)
+_COUNTER = cast(Table, PollCounter.__table__)
+_IDS: BindParameter[list[int]] = bindparam("b_ids", expanding=True)
+# Built once, run with bind parameters on the transaction's connection (no ORM on the way):
+# the click path's statements. ``b_`` names: the plain column names are reserved in SET.
+_VOTER = (
+    select(_PART.c.status, _PART.c.is_host, _BALLOT.c.id, _BALLOT.c.vote_ids)
+    .select_from(
+        _PART.outerjoin(
+            _BALLOT,
+            and_(
+                _BALLOT.c.poll_id == bindparam("b_poll"),
+                _BALLOT.c.person_id == _PART.c.person_id,
+            ),
         )
-        .where(Participant.cohort_id == poll.cohort_id, Participant.person_id == person_id)
+    )
+    .where(_PART.c.cohort_id == bindparam("b_cohort"), _PART.c.person_id == bindparam("b_person"))
+)
+_OLD_VOTES = select(_VOTE.c.id, _VOTE.c.option_id).where(_VOTE.c.id.in_(_IDS))
+_MOVE_VOTE = (
+    update(_VOTE)
+    .where(_VOTE.c.id == bindparam("b_id"))
+    .values(
+        option_id=bindparam("b_option"),
+        cast_at=bindparam("b_cast", type_=_VOTE.c.cast_at.type),
+    )
+)
+_DROP_VOTES = delete(_VOTE).where(_VOTE.c.id.in_(_IDS))
+_ADD_VOTES = insert(_VOTE).returning(_VOTE.c.id, sort_by_parameter_order=True)
+_RETIME_VOTES = (
+    update(_VOTE)
+    .where(_VOTE.c.id.in_(_IDS))
+    .values(cast_at=bindparam("b_cast", type_=_VOTE.c.cast_at.type))
+)
+_ADD_BALLOT = insert(_BALLOT).values(
+    poll_id=bindparam("b_poll"),
+    person_id=bindparam("b_person"),
+    vote_ids=bindparam("b_votes", type_=_BALLOT.c.vote_ids.type),
+)
+_DROP_BALLOT = delete(_BALLOT).where(_BALLOT.c.id == bindparam("b_id"))
+_SET_BALLOT = (
+    update(_BALLOT)
+    .where(_BALLOT.c.id == bindparam("b_id"))
+    .values(vote_ids=bindparam("b_votes", type_=_BALLOT.c.vote_ids.type))
+)
+_COUNT = (
+    update(_COUNTER)
+    .where(_COUNTER.c.poll_id == bindparam("b_poll"))
+    .values(
+        version=_COUNTER.c.version + 1,
+        ballots=_COUNTER.c.ballots + bindparam("b_delta", type_=Integer),
+    )
+    .returning(_COUNTER.c.version, _COUNTER.c.ballots)
+)
+
+
+def _voter_and_ballot(conn: Connection, poll: Poll, person_id: int) -> tuple[int | None, list[int]]:
+    """Refuse ineligible voters; the ballot's id and vote ids (``None, []``: no ballot)."""
+    row = conn.execute(
+        _VOTER, {"b_poll": poll.id, "b_cohort": poll.cohort_id, "b_person": person_id}
     ).first()
     if row is None or row.status != "confirmed":
         raise UserFacingError(
@@ -92,8 +159,8 @@ def new_choice(
             number=poll.number,
             n=n_options,
         )
-    if mode == "withdraw":
-        return ()
+    if mode == "remove":
+        return tuple(sorted(set(current) - set(positions)))
     chosen = tuple(sorted(set(positions) | (set(current) if mode == "add" else set())))
     if len(chosen) > poll.max_choices:
         if poll.max_choices == 1:
@@ -114,7 +181,7 @@ def new_choice(
 
 
 def _rewrite_votes(
-    uow: UnitOfWork,
+    conn: Connection,
     poll: Poll,
     person_id: int,
     old: dict[int, int],
@@ -123,7 +190,6 @@ def _rewrite_votes(
     now: datetime,
 ) -> list[int]:
     """Make the ballot's vote rows match ``chosen`` (``old``: position → vote id); the ids."""
-    s = uow.session
     anonymous = poll.anonymous
     cast_at = poll.created_at if anonymous else now  # anonymous: no telling time
     kept = {p: old[p] for p in chosen if p in old}
@@ -133,19 +199,13 @@ def _rewrite_votes(
         if not dropped:
             break
         vote_id = dropped.pop()
-        s.execute(
-            update(Vote)
-            .where(Vote.id == vote_id)
-            .values(option_id=by_position[position].id, cast_at=cast_at),
-            execution_options={"synchronize_session": False},
+        conn.execute(
+            _MOVE_VOTE, {"b_id": vote_id, "b_option": by_position[position].id, "b_cast": cast_at}
         )
         kept[position] = vote_id
     added = [p for p in added if p not in kept]
     if dropped:
-        s.execute(
-            delete(Vote).where(Vote.id.in_(dropped)),
-            execution_options={"synchronize_session": False},
-        )
+        conn.execute(_DROP_VOTES, {"b_ids": dropped})
     if added:
         rows = [
             {
@@ -156,14 +216,11 @@ def _rewrite_votes(
             }
             for p in added
         ]
-        ids = s.scalars(insert(Vote).returning(Vote.id, sort_by_parameter_order=True), rows)
+        ids = conn.execute(_ADD_VOTES, rows).scalars()
         kept.update(zip(added, ids, strict=True))
     untouched = [v for p, v in kept.items() if p in old and old[p] == v]
     if untouched and not anonymous:  # a changed ballot: all its votes count from now
-        s.execute(
-            update(Vote).where(Vote.id.in_(untouched)).values(cast_at=now),
-            execution_options={"synchronize_session": False},
-        )
+        conn.execute(_RETIME_VOTES, {"b_ids": untouched, "b_cast": now})
     return [kept[p] for p in chosen]
 
 
@@ -178,10 +235,12 @@ def cast_vote(
     settings: Settings,
     options: list[PollOption] | None = None,
 ) -> VoteOutcome:
-    """Set, extend or withdraw the ballot; ``poll`` must be locked (see module doc);
-    ``options``: the poll's options in order, if the caller has them."""
+    """Replace, extend or shrink the ballot (replace with no option: withdraw); ``poll`` must
+    be locked (see module doc); ``options``: the poll's options in order, if the caller has
+    them. ``settings`` is kept for callers; the result is rendered by the outbox."""
     check_open(poll, now)
-    ballot_id, vote_ids = _voter_and_ballot(uow, poll, person_id)
+    conn = uow.session.connection()
+    ballot_id, vote_ids = _voter_and_ballot(conn, poll, person_id)
     if options is None:
         options = options_of(uow, poll.id)
     by_position = {o.position: o for o in options}
@@ -189,42 +248,27 @@ def cast_vote(
     position_of = {o.id: o.position for o in options}
     old: dict[int, int] = {}
     if vote_ids:
-        for vote_id, option_id in uow.session.execute(
-            select(Vote.id, Vote.option_id).where(Vote.id.in_(vote_ids))
-        ):
+        for vote_id, option_id in conn.execute(_OLD_VOTES, {"b_ids": vote_ids}):
             old[position_of[option_id]] = vote_id
     current = tuple(sorted(old))
     chosen = new_choice(poll, current, positions, mode, len(options))
     if chosen == current:
         return VoteOutcome("unveraendert", current, labels)
-    new_ids = _rewrite_votes(uow, poll, person_id, old, chosen, by_position, now)
-    s = uow.session
+    new_ids = _rewrite_votes(conn, poll, person_id, old, chosen, by_position, now)
     delta = 0
     if ballot_id is None:
-        s.execute(insert(PollBallot).values(poll_id=poll.id, person_id=person_id, vote_ids=new_ids))
+        conn.execute(_ADD_BALLOT, {"b_poll": poll.id, "b_person": person_id, "b_votes": new_ids})
         delta = 1
     elif not chosen:
-        s.execute(
-            delete(PollBallot).where(PollBallot.id == ballot_id),
-            execution_options={"synchronize_session": False},
-        )
+        conn.execute(_DROP_BALLOT, {"b_id": ballot_id})
         delta = -1
     elif sorted(new_ids) != sorted(vote_ids):
-        s.execute(
-            update(PollBallot).where(PollBallot.id == ballot_id).values(vote_ids=new_ids),
-            execution_options={"synchronize_session": False},
-        )
-    version, ballots = s.execute(
-        update(PollCounter)
-        .where(PollCounter.poll_id == poll.id)
-        .values(version=PollCounter.version + 1, ballots=PollCounter.ballots + delta)
-        .returning(PollCounter.version, PollCounter.ballots),
-        execution_options={"synchronize_session": False},
-    ).one()
+        conn.execute(_SET_BALLOT, {"b_id": ballot_id, "b_votes": new_ids})
+    version, _ballots = conn.execute(_COUNT, {"b_poll": poll.id, "b_delta": delta}).one()
     if delta or not poll.anonymous:
         # An anonymous poll shows only the ballot count until it closes: a changed ballot
         # leaves the post as it is (an edit would only say "someone changed their vote").
-        push_results(uow, poll, now, settings, options, version=version, ballots=ballots)
+        request_refresh(uow, poll.id, version, now)
     if not chosen:
         return VoteOutcome("zurueckgezogen", (), labels)
     return VoteOutcome("geaendert" if current else "neu", chosen, labels)

@@ -8,9 +8,10 @@ replaced. In anonymous polls the ``votes`` rows carry no person; the only link i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from bot import reminders
 from bot.errors import NotFound, UserFacingError
@@ -25,7 +26,7 @@ from bot.services.poll_votes import Mode as Mode
 from bot.services.poll_votes import VoteOutcome as VoteOutcome
 from bot.services.poll_votes import is_open as is_open
 from bot.settings import Settings
-from storage.models import Cohort, Poll, PollOption
+from storage.models import Cohort, Poll, PollOption, PostedMessage
 from storage.models_polls import PollBallot, PollCounter
 from storage.uow import UnitOfWork
 
@@ -162,6 +163,75 @@ def lock_with_options(
     if not rows:
         return get_poll(uow, cohort_id, number), []  # raises NotFound (a poll has options)
     return rows[0][0], [option for _poll, option in rows]
+
+
+_LOCK_BY_ID = (
+    select(Poll, PollOption)
+    .join(PollOption, PollOption.poll_id == Poll.id)
+    .where(Poll.id == bindparam("b_poll"))
+    .order_by(PollOption.position)
+    .with_for_update(of=Poll)
+    .execution_options(populate_existing=True)
+)
+_COHORT_OF = select(Poll.cohort_id).where(Poll.id == bindparam("b_poll"))
+
+
+def lock_by_id_with_options(uow: UnitOfWork, poll_id: int) -> tuple[Poll, list[PollOption]]:
+    """:func:`lock_with_options` for a poll named by its id (a clicked vote); the statement
+    is built once."""
+    rows = uow.session.execute(_LOCK_BY_ID, {"b_poll": poll_id}).all()
+    if not rows:
+        raise NotFound(N_("Diese Umfrage gibt es nicht mehr. „umfragen“ zeigt alle."))
+    return rows[0][0], [option for _poll, option in rows]
+
+
+def cohort_of(uow: UnitOfWork, poll_id: int) -> int:
+    """The cohort a poll belongs to (a click names the poll only)."""
+    cohort_id = uow.session.connection().scalar(_COHORT_OF, {"b_poll": poll_id})
+    if cohort_id is None:
+        raise NotFound(N_("Diese Umfrage gibt es nicht mehr. „umfragen“ zeigt alle."))
+    return int(cohort_id)
+
+
+@dataclass(frozen=True)
+class PollTarget:
+    """A poll a platform event refers to (a native poll response, a reply to the post)."""
+
+    poll_id: int
+    number: int
+    max_choices: int
+    n_options: int
+
+
+def poll_for_messages(
+    uow: UnitOfWork, platform: str, message_ids: list[str], state_keys: list[str]
+) -> PollTarget | None:
+    """The poll remembered under one of ``state_keys`` (an adapter's own bookkeeping, e.g. a
+    Matrix native poll event), else the poll posted as one of ``message_ids``."""
+    poll_id: int | None = None
+    for key in state_keys:
+        stored = uow.state.get(key)
+        if stored and stored.isdigit():
+            poll_id = int(stored)
+            break
+    if poll_id is None and message_ids:
+        subjects = uow.session.scalars(
+            select(PostedMessage.subject).where(
+                PostedMessage.platform == platform,
+                PostedMessage.message_id.in_(message_ids),
+                PostedMessage.subject.startswith("poll:", autoescape=True),
+            )
+        )
+        for subject in subjects:
+            _, _, rest = subject.partition(":")
+            if rest.isdigit():
+                poll_id = int(rest)
+                break
+    poll = uow.session.get(Poll, poll_id) if poll_id is not None else None
+    if poll is None:
+        return None
+    n = uow.session.scalar(select(func.count(PollOption.id)).where(PollOption.poll_id == poll.id))
+    return PollTarget(poll.id, poll.number, poll.max_choices, int(n or 0))
 
 
 def lock_poll(uow: UnitOfWork, poll_id: int) -> Poll:

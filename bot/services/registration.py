@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.actions import CommandAction
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.notify import tell, tell_organisers
@@ -170,8 +171,8 @@ def _already(uow: UnitOfWorkPort, participant: Participant) -> None:
 def _decide_buttons(uow: UnitOfWorkPort, person: Person) -> tuple[Button, ...]:
     ref = person_ref(uow, person)
     return (
-        Button(N_("Bestätigen"), "confirm", ref, "primary", f"bestaetigen {ref}"),
-        Button(N_("Ablehnen"), "decline", ref, "danger", f"ablehnen {ref}"),
+        Button(N_("Bestätigen"), CommandAction("bestaetigen", (ref,)), "primary"),
+        Button(N_("Ablehnen"), CommandAction("ablehnen", (ref,)), "danger"),
     )
 
 

@@ -46,7 +46,7 @@ from handlers.matrix.polls import (
     poll_for_events,
     poll_reply,
     poll_response,
-    vote_command,
+    vote_action,
 )
 from handlers.matrix.rooms import RoomRules
 from handlers.matrix.session import log_in, make_client
@@ -267,16 +267,26 @@ class MatrixBot:
     async def _answer_vote(
         self, room_id: str, event_id: str, sender: str, vote: PollVote, name: str | None
     ) -> None:
-        """A native response or a numeric reply to a poll: the same as typing ``abstimmen``
-        in the room (the confirmation is private, so it goes by DM)."""
+        """A native response or a numeric reply to a poll: a typed vote, checked like a click
+        (the confirmation is private, so it goes by DM)."""
         target = await asyncio.to_thread(poll_for_events, self.bot.uow_factory, vote.targets)
-        text = vote_command(target, vote) if target is not None else None
-        if text is None:
+        action = vote_action(target, vote) if target is not None else None
+        if action is None:
             log.info(
                 "poll vote %s in %s ignored: no such poll or no valid answer", event_id, room_id
             )
             return
-        await self._answer(Incoming(room_id, event_id, sender, text, False, None), name)
+        identity = Identity(PLATFORM, sender)
+        request = Request(
+            identity, Conversation(PLATFORM, room_id, False, None), "", name, handle=sender
+        )
+        replies = await asyncio.to_thread(self.bot.dispatcher.handle_action, request, action)
+        self.handled.append(event_id)
+        incoming = Incoming(room_id, event_id, sender, "", False, None)
+        for reply in replies:
+            if reply.message is not None:
+                await self._deliver(incoming, identity, reply.message, reply.private)
+        self._flush_now.set()
 
     async def _deliver(
         self, incoming: Incoming, identity: Identity, message: Message, private: bool

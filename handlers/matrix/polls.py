@@ -7,8 +7,8 @@ which are Matrix votes only; the official tally, counting every platform, is the
 message: a notice replying to the poll, edited in place after every vote. Answer ids are the
 option positions (``"1"``, ``"2"``, …), the same in both forms.
 
-The functions here are pure (event JSON in, event JSON or a command text out) except
-:func:`poll_for_events`, which reads the database.
+The functions here are pure (event JSON in, event JSON or a typed vote out) except
+:func:`poll_for_events`, which asks :mod:`bot.services.polls`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-
+from bot.actions import VoteAction
+from bot.services.polls import PollTarget as PollTarget
+from bot.services.polls import poll_for_messages
 from bot.views import NativePoll
 from handlers.matrix.events import START_TOLERANCE_MS
 from handlers.matrix.render import neutralise, strip_reply_fallback
-from storage.models import Poll, PollOption, PostedMessage
 from storage.uow import UnitOfWork
 
 START = "m.poll.start"
@@ -181,24 +181,23 @@ def _fresh(source: dict[str, Any], own_user: str, started_ms: int) -> bool:
     return int(source.get("origin_server_ts") or 0) >= started_ms - START_TOLERANCE_MS
 
 
-@dataclass(frozen=True)
-class PollTarget:
-    poll_id: int
-    number: int
-    max_choices: int
-    n_options: int
+def vote_action(target: PollTarget, vote: PollVote) -> VoteAction | None:
+    """The typed vote for a native response or a numeric reply; None for a spoiled native
+    response.
 
-
-def vote_command(target: PollTarget, vote: PollVote) -> str | None:
-    """The ``abstimmen`` line for a vote; None for a spoiled native response.
-
-    A native response is the voter's whole choice (the trailing comma makes even one option a
-    list, which replaces); no selection withdraws; unknown ids are dropped, and more than the
-    poll allows are cut to the first ``max_selections`` (as MSC3381 says)."""
+    Either is the voter's whole choice (it replaces the ballot). A native response without
+    selections withdraws; unknown ids are dropped, and more than the poll allows are cut to
+    the first ``max_selections`` (as MSC3381 says). A reply's numbers are taken as typed (one
+    out of range is refused with a message, as a typed vote would be)."""
     if vote.selections is None:
-        return f"abstimmen {target.number} {vote.text}"
+        typed: list[int] = []
+        for part in re.split(r"[,;\s]+", vote.text):
+            number = part.lstrip("#")
+            if number.isdigit() and int(number) not in typed:
+                typed.append(int(number))
+        return VoteAction(target.poll_id, tuple(typed), "replace") if typed else None
     if not vote.selections:
-        return f"abstimmen {target.number} zurueckziehen"
+        return VoteAction(target.poll_id, (), "replace")
     positions: list[int] = []
     for answer in vote.selections:
         valid = answer.isdigit() and 1 <= int(answer) <= target.n_options
@@ -206,8 +205,7 @@ def vote_command(target: PollTarget, vote: PollVote) -> str | None:
             positions.append(int(answer))
     if not positions:
         return None
-    chosen = ",".join(str(p) for p in positions[: target.max_choices])
-    return f"abstimmen {target.number} {chosen},"
+    return VoteAction(target.poll_id, tuple(positions[: target.max_choices]), "replace")
 
 
 def poll_for_events(
@@ -216,33 +214,4 @@ def poll_for_events(
     """Our poll for a native start/companion event or a posted (text) poll message."""
     ids = list(event_ids)
     with uow_factory() as uow:
-        poll_id: int | None = None
-        for event_id in ids:
-            stored = uow.state.get(poll_key(event_id))
-            if stored and stored.isdigit():
-                poll_id = int(stored)
-                break
-        if poll_id is None:
-            poll_id = _posted_poll(uow, ids)
-        poll = uow.session.get(Poll, poll_id) if poll_id is not None else None
-        if poll is None:
-            return None
-        n = uow.session.scalar(
-            select(func.count(PollOption.id)).where(PollOption.poll_id == poll.id)
-        )
-        return PollTarget(poll.id, poll.number, poll.max_choices, int(n or 0))
-
-
-def _posted_poll(uow: UnitOfWork, event_ids: list[str]) -> int | None:
-    subjects = uow.session.scalars(
-        select(PostedMessage.subject).where(
-            PostedMessage.platform == "matrix",
-            PostedMessage.message_id.in_(event_ids),
-            PostedMessage.subject.startswith("poll:", autoescape=True),
-        )
-    )
-    for subject in subjects:
-        _, _, rest = subject.partition(":")
-        if rest.isdigit():
-            return int(rest)
-    return None
+        return poll_for_messages(uow, "matrix", ids, [poll_key(e) for e in ids])

@@ -30,6 +30,7 @@ from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
+from bot.actions import InvalidAction, decode
 from bot.context import AttachmentSource, Reply
 from bot.i18n import translator
 from bot.identity import Identity
@@ -49,14 +50,14 @@ from handlers.slack.forms import (
 )
 from handlers.slack.home import HomeTab
 from handlers.slack.messenger import PLATFORM, SlackMessenger
-from handlers.slack.render import COMMAND_ACTION_PREFIX
+from handlers.slack.render import ACTION_PREFIX, LEGACY_PREFIX
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/stadtlabor"
 ACK_BUDGET = 2.0  # seconds a slash command may run before the ack (Slack allows 3)
 EVENT_KEY = "slack:event:{event_id}"
-_BUTTON = re.compile(rf"^{re.escape(COMMAND_ACTION_PREFIX)}\d+$")
+_BUTTON = re.compile(rf"^(?:{re.escape(ACTION_PREFIX)}[a-z]+:|{re.escape(LEGACY_PREFIX)})\d+$")
 _MENTION = re.compile(r"^\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*")
 
 
@@ -138,10 +139,6 @@ class SlackListeners:
     def on_button(
         self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
-        command = str(action.get("value") or "").strip()
-        if not command:
-            ack()
-            return
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
         origin = Origin(
@@ -151,9 +148,16 @@ class SlackListeners:
             trigger_id=body.get("trigger_id"),
             respond=respond if body.get("response_url") else None,
         )
+        try:
+            typed = decode(str(action.get("value") or ""))
+        except InvalidAction as exc:  # garbled, forged or outdated: nothing is done
+            refused = exc
+            ack()
+            self.background(lambda: self._refuse(refused, origin))
+            return
         # Durable before the ack: the click's effect is committed, then Slack hears "ok".
-        request = origin.request(command, handle=body["user"].get("username"))
-        replies = self.bot.dispatcher.handle(request)
+        request = origin.request("", handle=body["user"].get("username"))
+        replies = self.bot.dispatcher.handle_action(request, typed)
         ack()
         self.background(lambda: self._deliver(replies, origin))
 
@@ -255,6 +259,10 @@ class SlackListeners:
                 return
         ack()
         self.deliverer.deliver(replies, origin)
+
+    def _refuse(self, exc: InvalidAction, origin: Origin) -> None:
+        text = exc.render(translator(self.language_of(origin.user_id)))
+        self.deliverer.deliver([Reply(Message.text(text))], origin)
 
     def _run(self, origin: Origin, text: str, *, upload: AttachmentSource | None = None) -> None:
         self._deliver(self._handle(origin, text, None, upload), origin)

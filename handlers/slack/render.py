@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.actions import encode
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 
 MAX_BLOCKS = 50
@@ -35,7 +36,11 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 MAX_ACTION_ELEMENTS = 25
 MAX_FALLBACK_TEXT = 3000
-COMMAND_ACTION_PREFIX = "cmd:"
+# A button's action_id: "act:<kind>:<index>" (unique in the message); its value is the typed
+# action (bot.actions.encode). Buttons posted before typed actions had "cmd:<index>" and
+# command text: a click on one is refused as outdated.
+ACTION_PREFIX = "act:"
+LEGACY_PREFIX = "cmd:"
 
 
 def escape(text: str) -> str:
@@ -113,11 +118,11 @@ def _note(block: Note) -> list[Block]:
 
 
 def button_element(button: Button, index: int) -> ButtonElement:
-    """A click runs ``button.command`` as if the clicking user had typed it."""
+    """A click sends back the button's typed action (``value``, at most 2000 characters)."""
     return ButtonElement(
         text=PlainTextObject(text=truncate(button.label, MAX_BUTTON_TEXT), emoji=False),
-        action_id=f"{COMMAND_ACTION_PREFIX}{index}",
-        value=(button.command or "")[:MAX_BUTTON_VALUE],
+        action_id=f"{ACTION_PREFIX}{button.action.kind}:{index}",
+        value=encode(button.action),  # raises if it could not fit: never a cut payload
         style=button.style,
     )
 
@@ -137,7 +142,7 @@ def to_blocks(message: Message) -> list[Block]:
         elif isinstance(block, Note):
             blocks.extend(_note(block))
         elif isinstance(block, Actions):
-            buttons = [b for b in block.buttons if b.command]
+            buttons = list(block.buttons)
             for start in range(0, len(buttons), MAX_ACTION_ELEMENTS):
                 group = buttons[start : start + MAX_ACTION_ELEMENTS]
                 elements = [button_element(b, button_index + i) for i, b in enumerate(group)]

@@ -18,6 +18,7 @@ import atexit
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -51,8 +52,12 @@ def tick(*_args: Any) -> None:
 original_attempt = delivery.attempt
 
 
-def attempt(row: OutboxMessage, messenger: Messenger) -> delivery.Outcome:
-    outcome = original_attempt(row, messenger)
+def attempt(
+    row: OutboxMessage,
+    messenger: Messenger,
+    renderers: Mapping[str, delivery.Renderer] | None = None,
+) -> delivery.Outcome:
+    outcome = original_attempt(row, messenger, renderers)
     if outcome.error is None:
         sys.stdout.write(f"«sent {row.idempotency_key}»\n")
         if AFTER_SEND and row.idempotency_key.startswith(AFTER_SEND):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shlex
 import threading
 import time
 import urllib.error
@@ -22,6 +23,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import WSGIApplication
 
 from slack_sdk.signature import SignatureVerifier
+
+from bot.actions import CommandAction, encode
 
 from .slack_double_models import APP_ID, BOT_USER_ID, TEAM_ID
 
@@ -140,6 +143,18 @@ def _interaction(payload: dict[str, Any], sign_options: Mapping[str, Any]) -> Si
         **payload,
     }
     return _signed(urlencode({"payload": json.dumps(payload)}), _FORM, sign_options)
+
+
+def command_value(line: str) -> str:
+    """The typed action a "run this command" button for ``line`` carries (its words as plain
+    arguments): a test clicks — or forges — such a button without the bot's message."""
+    words = shlex.split(line)
+    return encode(CommandAction(words[0], tuple(words[1:])))
+
+
+def command_click(line: str, **options: Any) -> SignedRequest:
+    """A click on a button carrying :func:`command_value` of ``line``."""
+    return block_actions("act:cmd:0", command_value(line), **options)
 
 
 def block_actions(
