@@ -92,8 +92,13 @@ WEB_CONVERSATION = Conversation(platform="web", channel_id=None, is_direct=True)
 
 
 def formats_for(deps: WebDeps, person: Person | None, accept_language: str = "") -> Formats:
-    language = (person.language if person else None) or _from_header(accept_language)
-    return Formats(language or deps.settings.language, deps.settings.tz)
+    """A known person reads their chat language (or the installation's, like the chat); only
+    pages for nobody in particular follow the browser's Accept-Language."""
+    if person is not None:
+        language = person.language or deps.settings.language
+    else:
+        language = _from_header(accept_language) or deps.settings.language
+    return Formats(language, deps.settings.tz)
 
 
 def _from_header(header: str) -> str | None:
