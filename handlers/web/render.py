@@ -56,6 +56,8 @@ class Formats:
         )
 
     def number(self, value: int | float) -> str:
+        if isinstance(value, int) and -1000 < value < 1000:
+            return str(value)  # no grouping below 1000 in German or English: skip Babel
         return str(format_decimal(value, locale=babel_locale(self.language)))
 
     def globals(self) -> dict[str, Callable[..., Any] | str]:
