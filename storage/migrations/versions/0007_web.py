@@ -67,9 +67,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("session_hash", name=op.f("uq_web_sessions_session_hash")),
     )
     op.create_index("ix_web_sessions_expires", "web_sessions", ["expires_at"])
+    # Pages read a person's cohorts and a round's answers for every request: with 100 cohorts
+    # in one database these must not scan the whole table.
+    op.create_index("ix_participants_person_id", "participants", ["person_id"])
+    op.create_index("ix_feedback_responses_round_id", "feedback_responses", ["round_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_feedback_responses_round_id", table_name="feedback_responses")
+    op.drop_index("ix_participants_person_id", table_name="participants")
     op.drop_index("ix_web_sessions_expires", table_name="web_sessions")
     op.drop_table("web_sessions")
     op.drop_index("ix_web_login_tokens_expires", table_name="web_login_tokens")
