@@ -35,6 +35,7 @@ from app import Bot, build_bot
 from bot.clock import SimulatedClock
 from handlers.web.app import WebServer, start_web
 from tests.helpers import Driver, make_settings
+from tests.web import seed
 from tests.web.support import login_link, world
 
 HERE = Path(__file__).parent
@@ -168,6 +169,7 @@ def test_an_organiser_logs_in_and_confirms_by_keyboard_and_every_page_passes_axe
     bot, server = site
     driver = Driver(bot)
     world(driver)
+    seed.add(driver, ["anna", "bert"], meetings=2, polls=2, rounds=1)  # tables and bars
     link = login_link(driver, "orga")  # from the DM in the transcript
     assert link.startswith(server.url + "/anmelden/")
     browser = _browser()
@@ -179,6 +181,7 @@ def test_an_organiser_logs_in_and_confirms_by_keyboard_and_every_page_passes_axe
         _press_enter(browser)
         _arrive(browser, server.url + "/jahrgang")  # no token in the URL any more
         assert "Jahrgang „Stadtlabor 2027“" in browser.find_element(By.TAG_NAME, "h1").text
+        assert len(browser.find_elements(By.TAG_NAME, "progress")) == 1 + 2 + 2 + 1
         checks.page("jahrgang")
         _tab_to(browser, "Teilnehmende")
         _press_enter(browser)
