@@ -140,6 +140,7 @@ def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> Non
         ("POST", "/teilnehmende/entscheidung", organiser.decide),
         ("GET", "/teilnehmende.csv", organiser.participants_csv),
         ("GET", "/kalender.ics", organiser.cohort_ics),
+        ("GET", "/umfragen", organiser.polls),
         ("GET", "/mein", participant.mine),
     ]
     for method, path, fn in routes:

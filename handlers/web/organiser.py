@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.services import calendar, web_overview
+from bot.services import calendar, web_overview, web_polls
 from bot.services import registration as reg
 from bot.services.participants import Row, export_csv
 from handlers.web.core import (
@@ -208,3 +208,23 @@ def cohort_ics(deps: WebDeps, req: WebRequest) -> Page:
             role=viewer.role,
         )
     return Page(body=body, content_type="text/calendar; charset=utf-8", filename="stadtlabor.ics")
+
+
+def polls(deps: WebDeps, req: WebRequest) -> Page:
+    """The cohort's polls; results only where the chat shows them (``umfragen``' row)."""
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        require(viewer, "umfragen")
+        cohort = _cohort(viewer)
+        rows = web_polls.results(uow, cohort.id, deps.settings.anonymity_threshold)
+        result = page(
+            deps,
+            viewer,
+            "polls.html",
+            cohort=cohort,
+            rows=rows,
+            threshold=deps.settings.anonymity_threshold,
+        )
+        uow.commit()
+    return result

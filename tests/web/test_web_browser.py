@@ -170,6 +170,8 @@ def test_an_organiser_logs_in_and_confirms_by_keyboard_and_every_page_passes_axe
     driver = Driver(bot)
     world(driver)
     seed.add(driver, ["anna", "bert"], meetings=2, polls=2, rounds=1)  # tables and bars
+    driver.say("anna", "abstimmen 1 1")
+    driver.say("bert", "abstimmen 1 2")
     link = login_link(driver, "orga")  # from the DM in the transcript
     assert link.startswith(server.url + "/anmelden/")
     browser = _browser()
@@ -183,6 +185,9 @@ def test_an_organiser_logs_in_and_confirms_by_keyboard_and_every_page_passes_axe
         assert "Jahrgang „Stadtlabor 2027“" in browser.find_element(By.TAG_NAME, "h1").text
         assert len(browser.find_elements(By.TAG_NAME, "progress")) == 1 + 2 + 2 + 1
         checks.page("jahrgang")
+        browser.get(server.url + "/umfragen")
+        assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) == 2
+        checks.page("umfragen")
         _tab_to(browser, "Teilnehmende")
         _press_enter(browser)
         _arrive(browser, server.url + "/teilnehmende")
