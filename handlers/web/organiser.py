@@ -12,6 +12,7 @@ from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.services import calendar, web_overview, web_polls
 from bot.services import registration as reg
+from bot.services.cohort_end import check_writable
 from bot.services.participants import Row, export_csv
 from handlers.web.core import (
     Page,
@@ -134,6 +135,8 @@ def decide(deps: WebDeps, req: WebRequest) -> Page:
         else:
             name = person.display_name or "?"
             try:
+                # a closed cohort is read-only, on the page as in the chat
+                check_writable(action, [], cohort, deps.settings.timezone)
                 outcome = reg.decide(
                     uow,
                     actor_id=viewer.person.id,

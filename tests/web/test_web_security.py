@@ -247,3 +247,22 @@ async def test_healthz_reports_database_and_outbox(driver: Driver, web_bot: Bot)
         assert data["scheduler_leader"] is False  # no reminder engine runs in this test
     else:
         assert data["scheduler_leader"] is None
+
+
+async def test_a_closed_cohort_is_read_only_on_the_page_too(driver: Driver, web_bot: Bot) -> None:
+    world(driver)
+    async with client_for(web_bot) as client:
+        html = await log_in(client, login_link(driver, "orga"))
+        driver.say("orga", "jahrgang abschliessen ja")
+        with web_bot.uow_factory() as uow:
+            cora = uow.persons.get_by_identity("console", "cora")
+            assert cora is not None
+            cora_id = cora.id
+        page = await client.post(
+            "/teilnehmende/entscheidung",
+            data={"csrf": csrf_of(html), "person": str(cora_id), "aktion": "bestaetigen"},
+        )
+        text = await page.text()
+        assert "ist seit" in text and "abgeschlossen" in text
+        assert "Bestätigen" not in text.split("</main>")[0].split("<main")[1]  # no buttons
+    assert "Link" in driver.say("orga", "dashboard")  # still possible after the end
