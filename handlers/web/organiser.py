@@ -26,6 +26,7 @@ from handlers.web.core import (
     viewer_of,
 )
 from storage.models import Cohort, Participant, Person
+from storage.models_web import WebSession
 from storage.uow import UnitOfWork
 
 NO_COHORT = N_("Es gibt noch keinen Jahrgang. Legen Sie ihn im Chat mit „jahrgang anlegen“ an.")
@@ -162,8 +163,7 @@ def decide(deps: WebDeps, req: WebRequest) -> Page:
 
 
 def _flash(uow: UnitOfWork, session_id: int, message: str) -> None:
-    from storage.models_web import WebSession
-
+    """The message for the next page (the session row was read before a rollback)."""
     session = uow.session.get(WebSession, session_id)
     if session is not None:
         session.flash = message
