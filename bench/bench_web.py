@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # bench/ is not a package; make bot/ and storage/ importable
@@ -64,7 +65,9 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 def more_cohorts(bot: Bot, count: int, like: Cohort) -> None:
     """``count`` cohorts shaped like the measured one (20 people, 3 meetings with 10 answers,
-    10 polls with 6 ballots each, 6 rounds with a presenter), inserted in bulk."""
+    10 polls with 6 ballots each, 6 rounds with a presenter), inserted in bulk. They are
+    closed (earlier years, as in a real database after some years): running cohorts would
+    each add a line to the page's cohort switch, which measures the page, not the queries."""
     now = bot.clock.now()
     with bot.uow_factory() as uow:
         for k in range(count):
@@ -73,6 +76,7 @@ def more_cohorts(bot: Bot, count: int, like: Cohort) -> None:
                 name=f"Vergleich {k}",
                 capacity=20,
                 created_at=now,
+                ended_at=now,
             )
             people = [
                 Person(display_name=f"P{k}-{i}", municipality=f"Ort {i}", created_at=now)
@@ -182,6 +186,33 @@ async def load(
     }
 
 
+async def sql_ms(bot: Bot, session: aiohttp.ClientSession, url: str, n: int = 40) -> float:
+    """Median time the database spends on one page (all its statements), requests one by one:
+    what more cohorts in the database could slow down, without the Python around it."""
+    spent: list[float] = []
+    started: dict[int, float] = {}
+
+    def before(_c: object, _cur: object, _s: str, _p: object, ctx: Any, _m: bool) -> None:
+        started[id(ctx)] = time.perf_counter()
+
+    def after(_c: object, _cur: object, _s: str, _p: object, ctx: Any, _m: bool) -> None:
+        spent.append((time.perf_counter() - started.pop(id(ctx))) * 1000)
+
+    event.listen(bot.engine, "before_cursor_execute", before)
+    event.listen(bot.engine, "after_cursor_execute", after)
+    per_page: list[float] = []
+    try:
+        for _ in range(n):
+            spent.clear()
+            async with session.get(url) as answer:
+                await answer.read()
+            per_page.append(sum(spent))
+    finally:
+        event.remove(bot.engine, "before_cursor_execute", before)
+        event.remove(bot.engine, "after_cursor_execute", after)
+    return round(statistics.median(per_page), 3)
+
+
 async def measure(bot: Bot, args: argparse.Namespace) -> dict[str, Any]:
     driver = Driver(bot)
     seed.cohort(driver, "Stadtlabor 2027")
@@ -205,6 +236,7 @@ async def measure(bot: Bot, args: argparse.Namespace) -> dict[str, Any]:
             result["overview_1_cohort"] = await load(
                 session, base + "/jahrgang", args.requests, args.concurrency
             )
+            result["sql_ms_per_overview_1_cohort"] = await sql_ms(bot, session, base + "/jahrgang")
             with bot.uow_factory() as uow:
                 first = uow.session.get(Cohort, 1)
                 assert first is not None
@@ -216,6 +248,9 @@ async def measure(bot: Bot, args: argparse.Namespace) -> dict[str, Any]:
             result["statements_per_overview_many"] = len(statements)
             result[f"overview_{args.cohorts}_cohorts"] = await load(
                 session, base + "/jahrgang", args.requests, args.concurrency
+            )
+            result[f"sql_ms_per_overview_{args.cohorts}_cohorts"] = await sql_ms(
+                bot, session, base + "/jahrgang"
             )
     finally:
         server.stop()
