@@ -266,3 +266,25 @@ async def test_a_closed_cohort_is_read_only_on_the_page_too(driver: Driver, web_
         assert "ist seit" in text and "abgeschlossen" in text
         assert "Bestätigen" not in text.split("</main>")[0].split("<main")[1]  # no buttons
     assert "Link" in driver.say("orga", "dashboard")  # still possible after the end
+
+
+async def test_a_form_posted_from_another_site_is_refused(driver: Driver, web_bot: Bot) -> None:
+    """Login CSRF: another site's page may not log a visitor in with the attacker's link."""
+    world(driver)
+    token = login_link(driver, "orga").rsplit("/", 1)[1]
+    async with client_for(web_bot) as client:
+        foreign = await client.post(
+            "/anmelden", data={"token": token}, headers={"Origin": "https://evil.example"}
+        )
+        assert foreign.status == 403
+        assert foreign.headers["X-Frame-Options"] == "DENY"
+        for site in ("cross-site", "same-site"):
+            refused = await client.post(
+                "/anmelden", data={"token": token}, headers={"Sec-Fetch-Site": site}
+            )
+            assert refused.status == 403, site
+        own = f"http://{client.host}:{client.port}"
+        answer = await client.post(
+            "/anmelden", data={"token": token}, headers={"Origin": own}, allow_redirects=False
+        )
+        assert answer.status == 303  # the token was not spent by the refused attempt
