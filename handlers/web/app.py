@@ -158,6 +158,7 @@ def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> Non
         ("GET", "/teilnehmende.csv", organiser.participants_csv),
         ("GET", "/kalender.ics", organiser.cohort_ics),
         ("GET", "/umfragen", organiser.polls),
+        ("POST", "/umfragen/export", organiser.poll_csv),
         ("GET", "/mein", participant.mine),
     ]
     for method, path, fn in routes:

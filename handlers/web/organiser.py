@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.services import calendar, web_overview, web_polls
+from bot.services import calendar, poll_close, web_overview, web_polls
+from bot.services import polls as polls_service
 from bot.services import registration as reg
 from bot.services.cohort_end import check_writable
 from bot.services.participants import Row, export_csv
@@ -228,6 +229,27 @@ def polls(deps: WebDeps, req: WebRequest) -> Page:
             cohort=cohort,
             rows=rows,
             threshold=deps.settings.anonymity_threshold,
+            may_export=viewer.may("export umfrage"),
         )
         uow.commit()
     return result
+
+
+def poll_csv(deps: WebDeps, req: WebRequest) -> Page:
+    """A poll's CSV (the chat's ``export umfrage``: counts, names only for named polls, nothing
+    before the chat would show it). POST: the poll's number stays out of the URL."""
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        require(viewer, "export umfrage")
+        check_csrf(viewer, req)
+        cohort = _cohort(viewer)
+        number = _int(req.form.get("umfrage"))
+        if number is None:
+            raise Refused(400, N_("Welche Umfrage? Bitte laden Sie die Seite neu."))
+        try:
+            poll = polls_service.get_poll(uow, cohort.id, number)
+        except UserFacingError as exc:
+            raise Refused(404, exc.msgid, **exc.params) from None
+        body = poll_close.export_csv(uow, poll, deps.settings)
+    return Page(body=body, content_type="text/csv; charset=utf-8", filename=f"umfrage-{number}.csv")

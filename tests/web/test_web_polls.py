@@ -58,3 +58,34 @@ async def test_a_closed_anonymous_poll_from_k_ballots_shows_the_result(
     driver.say("orga", "umfrage 1 schliessen ja")
     html = await _page(web_bot, driver)
     assert "Ergebnis von Umfrage 1: Ja 2, Nein 1</title>" in html
+
+
+async def test_the_poll_csv_is_the_chat_export_and_a_participant_may_not_have_it(
+    driver: Driver, web_bot: Bot
+) -> None:
+    from tests.web.support import csrf_of
+
+    world(driver)
+    driver.say("orga", 'umfrage "Welches Thema?" "Wohnen" "Pflege" sofort')
+    driver.say("anna", "abstimmen 1 2")
+    async with client_for(web_bot) as client:
+        html = await log_in(client, login_link(driver, "orga"))
+        page = await (await client.get("/umfragen")).text()
+        assert 'action="/umfragen/export"' in page
+        answer = await client.post("/umfragen/export", data={"csrf": csrf_of(html), "umfrage": "1"})
+        body = (await answer.read()).decode("utf-8-sig")
+        assert answer.headers["Content-Disposition"] == 'attachment; filename="umfrage-1.csv"'
+        assert body.splitlines()[0] == "umfrage,frage,nummer,option,stimmen,anteil"
+        assert "Pflege" in body
+        missing = await client.post(
+            "/umfragen/export", data={"csrf": csrf_of(html), "umfrage": "7"}
+        )
+        assert missing.status == 404 and "7" in await missing.text()
+    async with client_for(web_bot) as client:
+        html = await log_in(client, login_link(driver, "anna"))
+        page = await (await client.get("/umfragen")).text()
+        assert "/umfragen/export" not in page
+        refused = await client.post(
+            "/umfragen/export", data={"csrf": csrf_of(html), "umfrage": "1"}
+        )
+        assert refused.status == 403
