@@ -120,10 +120,20 @@ def _safe_url(url: str) -> str:
         return "(unparseable URL)"
 
 
+def build_bot_with_web(settings: Settings, clock: Clock, **options: bool) -> Bot:
+    """``build_bot``, then the web pages when STADTLABOR_WEB_URL/WEB_PORT or --web-port ask
+    for them (a daemon thread: it ends with the process)."""
+    bot = build_bot(settings, clock, **options)
+    from handlers.web.app import start_web
+
+    start_web(bot)
+    return bot
+
+
 def run_console(settings: Settings, stdin: Sequence[str] | None = None, echo: bool = False) -> int:
     from handlers.console_app import start_console
 
-    return start_console(settings, build_bot, stdin, echo=echo)
+    return start_console(settings, build_bot_with_web, stdin, echo=echo)
 
 
 def _chat_credentials() -> list[str]:
@@ -148,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=3000, help="HTTP port for Slack (default 3000)")
     console = sub.add_parser("console", help="talk to the bot in the terminal (simulated clock)")
     console.add_argument("--echo", action="store_true", help="print each input line too")
+    for with_web in (run, console):
+        with_web.add_argument(
+            "--web-port", type=int, default=None, help="serve the web pages on this port"
+        )
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     export = sub.add_parser("export", help="export data on the command line")
@@ -166,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        settings = load_settings()
+        web_port = getattr(args, "web_port", None)
+        settings = load_settings(**({"web_port": web_port} if web_port is not None else {}))
         if args.command == "db":
             build_bot(settings, SystemClock())
             print("Database is up to date.")
@@ -194,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_chat(
             settings,
-            build_bot,
+            build_bot_with_web,
             backends,
             slack_http=bool(getattr(args, "slack_http", False)),
             host=str(getattr(args, "host", "127.0.0.1")),

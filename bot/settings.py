@@ -35,6 +35,30 @@ class Settings(BaseSettings):
     reminder_grace_hours: float = Field(default=6, ge=0, le=168)
     # development relaxes start-up checks meant for production (e.g. a built-in Matrix store key)
     env: Literal["production", "development"] = "production"
+    # -- web pages (handlers/web): on when web_url or web_port is set -----------------------
+    # The public base URL as people's browsers reach it (the login links in DMs point there);
+    # https turns on Secure cookies. Without it, http://127.0.0.1:<web_port>.
+    web_url: str = ""
+    web_port: int | None = Field(default=None, ge=0, le=65535)
+    web_host: str = "127.0.0.1"
+
+    @field_validator("web_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return value
+
+    @property
+    def web_enabled(self) -> bool:
+        return bool(self.web_url) or self.web_port is not None
+
+    def web_base(self, bound_port: int | None = None) -> str:
+        """The base URL for links: STADTLABOR_WEB_URL, else the local address."""
+        if self.web_url:
+            return self.web_url
+        return f"http://{self.web_host}:{bound_port or self.web_port or 8080}"
 
     @field_validator("timezone")
     @classmethod
@@ -77,6 +101,8 @@ _ALLOWED = {
     "anonymity_threshold": "a whole number between 2 and 20",
     "reminder_grace_hours": "a number of hours between 0 and 168",
     "env": "production or development",
+    "web_url": "the public base URL of the web pages, e.g. https://stadtlabor.example.org",
+    "web_port": "a TCP port between 0 and 65535 (0: any free port)",
 }
 
 

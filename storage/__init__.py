@@ -4,4 +4,5 @@ import storage.models_feedback
 import storage.models_meetings
 import storage.models_networking
 import storage.models_polls
-import storage.models_reminders  # noqa: F401
+import storage.models_reminders
+import storage.models_web  # noqa: F401

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -129,7 +130,10 @@ class Participant(Base):
     """A person's registration in a cohort (confirmed, waitlisted, pending, …)."""
 
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("cohort_id", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "person_id"),
+        Index("ix_participants_person_id", "person_id"),  # a person's cohorts (0007_web)
+    )
     id: Mapped[int] = _pk()
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
@@ -232,6 +236,7 @@ class FeedbackResponse(Base):
     """An answer; ``author_person_id`` exists for editing and reminders, removed at close."""
 
     __tablename__ = "feedback_responses"
+    __table_args__ = (Index("ix_feedback_responses_round_id", "round_id"),)  # 0007_web
     id: Mapped[int] = _pk()
     round_id: Mapped[int] = mapped_column(ForeignKey("feedback_rounds.id", ondelete="CASCADE"))
     author_person_id: Mapped[int | None] = mapped_column(

@@ -111,6 +111,8 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "spaeter": ALL,
     "ueberblick": ALL,
     "nachfassen": TEAM,
+    # a login link to the web pages: the cohort's people (each page checks its own command)
+    "dashboard": COHORT,
 }
 
 
@@ -243,6 +245,8 @@ CASES: dict[str, tuple[Run, str]] = {
     "teilnahme schliessen": (_line("teilnahme 1 schliessen"), "sind geschlossen"),
     "export teilnahme": (_line("export teilnahme 1"), "CSV-Datei als Direktnachricht"),
     "kalender": (_line("kalender"), "Kalenderdatei"),
+    # without STADTLABOR_WEB_URL the command answers that the pages are not set up here
+    "dashboard": (_line("dashboard"), "Stadtlabor-Webseite"),
     "thema vorschlagen": (_line('thema vorschlagen "Schulen"'), "Ihr Vorschlag ist Thema 3"),
     "themen": (_line("themen"), "Radwege"),
     "themen zusammenfuehren": (_line("themen zusammenfuehren 1 2"), "Zusammengeführt in Thema 1"),

@@ -22,6 +22,7 @@ from bot.commands import (
     registration,
     reminders,
     topics,
+    web,
 )
 from bot.commands.registry import CommandRegistry
 from bot.networking import commands as networking
@@ -44,6 +45,7 @@ FEATURES = (
     feedback,
     overview,
     networking,
+    web,
 )
 
 

@@ -161,6 +161,7 @@ READABLE_AFTER_END = frozenset(
         "erinnerungen",
         "ueberblick",
         "teilnahme uebersicht",
+        "dashboard",  # a login link: the web pages read a closed cohort like the chat does
     }
 )
 

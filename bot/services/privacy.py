@@ -21,7 +21,7 @@ from sqlalchemy import delete, select, update
 from bot.i18n import N_
 from bot.networking import privacy as networking_privacy
 from bot.scheduling import service as scheduling_service
-from bot.services import attendance, poll_privacy
+from bot.services import attendance, poll_privacy, web_login
 from bot.services import feedback as feedback_service
 from bot.services.audit import record
 from bot.services.cohorts import end_of
@@ -245,6 +245,7 @@ def _erase_person_row(uow: UnitOfWork, e: Erasure) -> None:
 
 _POLLS = _feature(poll_privacy)
 _ATTENDANCE = _feature(attendance)
+_WEB = _feature(web_login)
 
 # Erased in this order: registrations first (a freed seat is offered while names are still
 # known), texts before identities (the secrets are collected up front), the person row last.
@@ -301,6 +302,9 @@ STORES: tuple[PersonalDataStore, ...] = (
         N_("Technische Daten: offene Slack-Formulare, Matrix-Direktchats, Codes, Sendetakt"),
         _export_state,
         _erase_state,
+    ),
+    PersonalDataStore(
+        "web", N_("Anmeldungen auf den Webseiten (Sitzungen und Anmeldelinks)"), *_WEB
     ),
     PersonalDataStore(
         "kennungen",

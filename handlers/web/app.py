@@ -1,0 +1,208 @@
+"""The web pages as routes on an aiohttp ``web.Application`` (the bot's one HTTP server).
+
+:func:`add_web_routes` adds them to any application (the Slack runner's or a new one);
+:func:`start_web` serves a new one for ``stadtlabor run``/``console`` with ``--web-port``.
+Every response gets the security headers (CSP without scripts, no framing, no referrer);
+pages are not cached (they show personal data).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.services.web_login import SESSION_VALIDITY
+from bot.settings import Settings
+from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
+from handlers.web import health, login, organiser, participant
+from handlers.web.core import COOKIE, Page, Refused, WebDeps, WebRequest, error_page, formats_for
+from handlers.web.render import STATIC, environment
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    # No script at all: the pages work without JavaScript. Styles only from /static/.
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+MAX_FORM_FIELDS = 20
+
+PageFn = Callable[[WebDeps, WebRequest], Page]
+
+
+def _to_response(deps: WebDeps, page: Page) -> web.StreamResponse:
+    if page.location is not None:
+        response: web.StreamResponse = web.Response(
+            status=page.status, headers={"Location": page.location}
+        )
+    elif page.body is not None:
+        headers = {"Content-Type": page.content_type}
+        if page.filename:
+            headers["Content-Disposition"] = f'attachment; filename="{page.filename}"'
+        response = web.Response(status=page.status, body=page.body, headers=headers)
+    else:
+        response = web.Response(
+            status=page.status, text=page.html or "", content_type="text/html", charset="utf-8"
+        )
+    if page.new_session is not None:
+        response.set_cookie(
+            COOKIE,
+            page.new_session,
+            max_age=int(SESSION_VALIDITY.total_seconds()),
+            path="/",
+            httponly=True,
+            secure=deps.secure_cookies,
+            samesite="Lax",
+        )
+    elif page.end_session:
+        response.del_cookie(
+            COOKIE, path="/", secure=deps.secure_cookies, httponly=True, samesite="Lax"
+        )
+    return response
+
+
+def _run_page(deps: WebDeps, fn: PageFn, req: WebRequest) -> Page:
+    try:
+        return fn(deps, req)
+    except Refused as refused:
+        formats = formats_for(deps, None, req.accept_language)
+        return error_page(
+            deps, formats, refused.status, formats.gettext(refused.msgid, **refused.params)
+        )
+
+
+def _handler(
+    deps: WebDeps, pool: WorkerPool, fn: PageFn
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        form: dict[str, str] = {}
+        if request.method == "POST" and not _same_origin(request):
+            raise web.HTTPForbidden(text="cross-site form refused")
+        if request.method == "POST":
+            posted = await request.post()
+            if len(posted) > MAX_FORM_FIELDS:
+                raise web.HTTPRequestEntityTooLarge(
+                    max_size=MAX_FORM_FIELDS, actual_size=len(posted)
+                )
+            form = {k: v for k, v in posted.items() if isinstance(v, str)}
+        req = WebRequest(
+            path=request.path,
+            cookie=request.cookies.get(COOKIE),
+            form=form,
+            match=dict(request.match_info),
+            accept_language=request.headers.get("Accept-Language", ""),
+        )
+        page = await pool.run(lambda: _run_page(deps, fn, req))
+        return _to_response(deps, page)
+
+    return handle
+
+
+def _same_origin(request: web.Request) -> bool:
+    """A form posted from another site is refused before anything runs — on top of the CSRF
+    token, and it also covers the login form (which has no session to hold a token yet).
+    Browsers say where a request comes from in ``Sec-Fetch-Site`` (not affected by our
+    ``Referrer-Policy: no-referrer``, under which a same-origin ``Origin`` is ``null``); older
+    ones only name a foreign ``Origin``. Neither header: not a browser form."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return True
+    return origin.split("://", 1)[-1] == request.host
+
+
+@web.middleware
+async def security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    if isinstance(response, web.HTTPException) and response.status >= 400:
+        raise response
+    return response
+
+
+def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> None:
+    app.middlewares.append(security_headers)
+    routes: list[tuple[str, str, PageFn]] = [
+        ("GET", "/", login.home),
+        ("GET", "/healthz", health.healthz),
+        ("GET", "/anmelden/{token}", login.show_login),
+        ("POST", "/anmelden", login.log_in),
+        ("POST", "/abmelden", login.log_out),
+        ("GET", "/jahrgang", organiser.overview),
+        ("POST", "/jahrgang/wahl", organiser.choose_cohort),
+        ("GET", "/teilnehmende", organiser.participants),
+        ("POST", "/teilnehmende/entscheidung", organiser.decide),
+        ("GET", "/teilnehmende.csv", organiser.participants_csv),
+        ("GET", "/kalender.ics", organiser.cohort_ics),
+        ("GET", "/umfragen", organiser.polls),
+        ("POST", "/umfragen/export", organiser.poll_csv),
+        ("GET", "/mein", participant.mine),
+    ]
+    for method, path, fn in routes:
+        app.router.add_route(method, path, _handler(deps, pool, fn))
+    app.router.add_static("/static/", STATIC, append_version=False)
+
+
+def make_deps(uow_factory: Callable[[], UnitOfWork], settings: Settings, clock: Clock) -> WebDeps:
+    return WebDeps(uow_factory, settings, clock, environment())
+
+
+class WebServer:
+    """The web pages on their own port (``--web-port``); ``url`` is where they answer."""
+
+    def __init__(self, bot: Any, limits: HttpLimits | None = None) -> None:
+        self.limits = limits or HttpLimits()
+        self.deps = make_deps(bot.uow_factory, bot.settings, bot.clock)
+        self.pool = WorkerPool(self.limits)
+        self.app = make_application(self.limits)
+        add_web_routes(self.app, self.deps, self.pool)
+        self._server = HttpServer(self.app, self.limits)
+        self.url = ""
+
+    def start(self) -> str:
+        settings = self.deps.settings
+        port = self._server.start(
+            settings.web_host, 8080 if settings.web_port is None else settings.web_port
+        )
+        self.url = settings.web_base(port)
+        return self.url
+
+    def stop(self) -> None:
+        self._server.stop()
+        self.pool.shutdown()
+
+
+def start_web(bot: Any) -> WebServer | None:
+    """Start the web pages when STADTLABOR_WEB_URL/WEB_PORT (or --web-port) ask for them."""
+    if not bot.settings.web_enabled:
+        return None
+    server = WebServer(bot)
+    url = server.start()
+    if bot.settings.web_port == 0 and not bot.settings.web_url:
+        bot.settings.web_port = int(url.rsplit(":", 1)[1])  # the login links name the bound port
+    log.info("web pages: %s", url)
+    print(f"stadtlabor: Webseite: {url}/ (Anmeldelink im Chat mit „dashboard“)", file=sys.stderr)
+    return server

@@ -1,0 +1,255 @@
+"""The programme team's pages: cohort overview, participants (confirm/reject), exports.
+
+Every write goes through the chat's services (:func:`bot.services.registration.decide` with its
+audit entry and the participant's DM), so the web and the chat cannot disagree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.errors import UserFacingError
+from bot.i18n import N_
+from bot.services import calendar, poll_close, web_overview, web_polls
+from bot.services import polls as polls_service
+from bot.services import registration as reg
+from bot.services.cohort_end import check_writable
+from bot.services.participants import Row, export_csv
+from handlers.web.core import (
+    Page,
+    Refused,
+    Viewer,
+    WebDeps,
+    WebRequest,
+    check_csrf,
+    page,
+    require,
+    viewer_of,
+)
+from storage.models import Cohort, Participant, Person
+from storage.models_web import WebSession
+from storage.uow import UnitOfWork
+
+NO_COHORT = N_("Es gibt noch keinen Jahrgang. Legen Sie ihn im Chat mit „jahrgang anlegen“ an.")
+
+
+def _cohort(viewer: Viewer) -> Cohort:
+    if viewer.cohort is None:
+        raise Refused(404, NO_COHORT)
+    return viewer.cohort
+
+
+def overview(deps: WebDeps, req: WebRequest) -> Page:
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        require(viewer, "teilnahme uebersicht")
+        choices = uow.cohorts.active()
+        if viewer.cohort is None:
+            result = page(deps, viewer, "overview.html", ov=None, choices=choices)
+        else:
+            model = web_overview.read(uow, viewer.cohort, now)
+            result = page(deps, viewer, "overview.html", ov=model, choices=choices)
+        uow.commit()  # the flash message was shown
+    return result
+
+
+def choose_cohort(deps: WebDeps, req: WebRequest) -> Page:
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        require(viewer, "teilnahme uebersicht")
+        check_csrf(viewer, req)
+        wanted = _int(req.form.get("jahrgang"))
+        cohort = uow.session.get(Cohort, wanted) if wanted else None
+        if cohort is None or cohort.purged_at is not None:
+            raise Refused(404, N_("Diesen Jahrgang gibt es nicht (mehr)."))
+        viewer.session.cohort_id = cohort.id
+        uow.commit()
+    return Page(status=303, location="/jahrgang")
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+def _rows(uow: UnitOfWork, cohort: Cohort) -> list[tuple[Participant, Person, int]]:
+    """Every registration with its person and place (seat number, or waitlist place), in the
+    chat's order (registration time), in one query."""
+    out: list[tuple[Participant, Person, int]] = []
+    seats = waiting = 0
+    for participant, person in uow.session.execute(
+        select(Participant, Person)
+        .join(Person, Person.id == Participant.person_id)
+        .where(Participant.cohort_id == cohort.id)
+        .order_by(Participant.registered_at, Participant.id)
+    ).all():
+        if participant.status == "confirmed":
+            seats += 1
+            place = seats
+        elif participant.status in ("waitlisted", "pending"):
+            waiting += 1
+            place = waiting
+        else:
+            place = 0
+        out.append((participant, person, place))
+    return out
+
+
+def participants(deps: WebDeps, req: WebRequest) -> Page:
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        require(viewer, "teilnehmende")
+        cohort = _cohort(viewer)
+        rows = _rows(uow, cohort)
+        confirmed = [r for r in rows if r[0].status == "confirmed"]
+        waiting = [r for r in rows if r[0].status in ("waitlisted", "pending")]
+        result = page(
+            deps,
+            viewer,
+            "participants.html",
+            cohort=cohort,
+            confirmed=confirmed,
+            waiting=waiting,
+            may_decide=viewer.may("bestaetigen") and cohort.ended_at is None,
+        )
+        uow.commit()
+    return result
+
+
+def decide(deps: WebDeps, req: WebRequest) -> Page:
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        action = req.form.get("aktion")
+        if action not in ("bestaetigen", "ablehnen"):
+            raise Refused(400, N_("Unbekannte Aktion. Bitte laden Sie die Seite neu."))
+        require(viewer, action)
+        check_csrf(viewer, req)
+        cohort = _cohort(viewer)
+        person_id = _int(req.form.get("person"))
+        person = uow.persons.get(person_id) if person_id else None
+        _ = viewer.formats.gettext
+        session_id = viewer.session.id
+        if person is None:
+            message = _(N_("Diese Person gibt es nicht (mehr)."))
+        else:
+            name = person.display_name or "?"
+            try:
+                # a closed cohort is read-only, on the page as in the chat
+                check_writable(action, [], cohort, deps.settings.timezone)
+                outcome = reg.decide(
+                    uow,
+                    actor_id=viewer.person.id,
+                    cohort=cohort,
+                    person=person,
+                    accept=action == "bestaetigen",
+                    now=now,
+                    default_language=deps.settings.language,
+                )
+            except UserFacingError as exc:
+                uow.rollback()
+                message = exc.render(viewer.formats.gettext)
+            else:
+                if outcome.status == "confirmed":
+                    message = _(
+                        N_("{name} ist bestätigt (Platz {n})."), name=name, n=outcome.position
+                    )
+                else:
+                    message = _(N_("{name} ist abgelehnt und wurde benachrichtigt."), name=name)
+        _flash(uow, session_id, message)
+        uow.commit()
+    return Page(status=303, location="/teilnehmende")
+
+
+def _flash(uow: UnitOfWork, session_id: int, message: str) -> None:
+    """The message for the next page (the session row was read before a rollback)."""
+    session = uow.session.get(WebSession, session_id)
+    if session is not None:
+        session.flash = message
+
+
+def participants_csv(deps: WebDeps, req: WebRequest) -> Page:
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        require(viewer, "export teilnehmende")
+        cohort = _cohort(viewer)
+        rows = [
+            Row(
+                person.id,
+                person.display_name or "?",
+                person.municipality or "",
+                person.function or "",
+                person.email or "",
+                participant.status,
+                participant.is_host,
+            )
+            for participant, person, _place in _rows(uow, cohort)
+        ]
+    return Page(
+        body=export_csv(rows),
+        content_type="text/csv; charset=utf-8",
+        filename="teilnehmende.csv",
+    )
+
+
+def cohort_ics(deps: WebDeps, req: WebRequest) -> Page:
+    """The cohort's meetings with their agendas (what ``kalender`` sends, for the caller)."""
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        require(viewer, "kalender")
+        cohort = _cohort(viewer)
+        body = calendar.build(
+            uow,
+            cohort,
+            tz=deps.settings.tz,
+            language=viewer.formats.language,
+            now=now,
+            with_items=True,
+            role=viewer.role,
+        )
+    return Page(body=body, content_type="text/calendar; charset=utf-8", filename="stadtlabor.ics")
+
+
+def polls(deps: WebDeps, req: WebRequest) -> Page:
+    """The cohort's polls; results only where the chat shows them (``umfragen``' row)."""
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        require(viewer, "umfragen")
+        cohort = _cohort(viewer)
+        rows = web_polls.results(uow, cohort.id, deps.settings.anonymity_threshold)
+        result = page(
+            deps,
+            viewer,
+            "polls.html",
+            cohort=cohort,
+            rows=rows,
+            threshold=deps.settings.anonymity_threshold,
+            may_export=viewer.may("export umfrage"),
+        )
+        uow.commit()
+    return result
+
+
+def poll_csv(deps: WebDeps, req: WebRequest) -> Page:
+    """A poll's CSV (the chat's ``export umfrage``: counts, names only for named polls, nothing
+    before the chat would show it). POST: the poll's number stays out of the URL."""
+    now = deps.clock.now()
+    with deps.uow_factory() as uow:
+        viewer = viewer_of(deps, uow, req, now)
+        require(viewer, "export umfrage")
+        check_csrf(viewer, req)
+        cohort = _cohort(viewer)
+        number = _int(req.form.get("umfrage"))
+        if number is None:
+            raise Refused(400, N_("Welche Umfrage? Bitte laden Sie die Seite neu."))
+        try:
+            poll = polls_service.get_poll(uow, cohort.id, number)
+        except UserFacingError as exc:
+            raise Refused(404, exc.msgid, **exc.params) from None
+        body = poll_close.export_csv(uow, poll, deps.settings)
+    return Page(body=body, content_type="text/csv; charset=utf-8", filename=f"umfrage-{number}.csv")
