@@ -25,7 +25,7 @@ the tests and can serve a bench or a demo as well.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -34,6 +34,7 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy import inspect as sa_inspect
 
 from storage.models import (
+    AgendaItem,
     AuditEntry,
     Base,
     ChannelBinding,
@@ -48,12 +49,13 @@ from storage.models import (
     Person,
     PlatformIdentity,
     Poll,
+    PostedMessage,
     Programme,
     Reminder,
     Vote,
 )
 from storage.models_feedback import FeedbackPresenter
-from storage.models_meetings import Attendance
+from storage.models_meetings import Attendance, MeetingState
 from storage.models_polls import PollBallot, PollCounter, Topic
 from storage.ports import UnitOfWorkPort
 
@@ -92,6 +94,7 @@ class MemoryDatabase:
         self._next_id: dict[type[Base], int] = {}
         self._committed: dict[type[Base], dict[tuple[Any, ...], tuple[Base, dict[str, Any]]]]
         self._committed = {}
+        self._after_commit: dict[str, Callable[[], None]] = {}
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
@@ -144,6 +147,14 @@ class MemoryDatabase:
 
     # -- transactions
 
+    def after_commit(self, name: str, callback: Callable[[], None]) -> bool:
+        """Run ``callback`` after the next commit (dropped on rollback); one per ``name`` and
+        transaction. False if one was registered under ``name`` already."""
+        if name in self._after_commit:
+            return False
+        self._after_commit[name] = callback
+        return True
+
     def commit(self) -> None:
         self._committed = {
             model: {
@@ -152,8 +163,12 @@ class MemoryDatabase:
             }
             for model, table in self._tables.items()
         }
+        callbacks, self._after_commit = list(self._after_commit.values()), {}
+        for callback in callbacks:
+            callback()
 
     def rollback(self) -> None:
+        self._after_commit = {}
         tables: dict[type[Base], dict[tuple[Any, ...], Base]] = {}
         for model, rows in self._committed.items():
             table = tables.setdefault(model, {})
@@ -393,6 +408,80 @@ class FakeMeetings(_Repository):
     def last_end(self, cohort_id: int) -> datetime | None:
         return max((m.ends_at for m in self.scheduled(cohort_id)), default=None)
 
+    def add(self, meeting: Meeting) -> None:
+        self.db.insert(meeting)
+
+    def get(self, cohort_id: int, number: int) -> Meeting | None:
+        return next(
+            (
+                m
+                for m in self.db.rows(Meeting)
+                if m.cohort_id == cohort_id and m.number == number and m.deleted_at is None
+            ),
+            None,
+        )
+
+    def by_id(self, meeting_id: int) -> Meeting | None:
+        return self.db.get(Meeting, meeting_id)
+
+    def every(self, cohort_id: int) -> list[Meeting]:
+        return sorted(
+            (m for m in self.db.rows(Meeting) if m.cohort_id == cohort_id), key=lambda m: m.number
+        )
+
+    def highest_number(self, cohort_id: int) -> int:
+        return max((m.number for m in self.every(cohort_id)), default=0)
+
+
+class FakeAgenda(_Repository):
+    def add(self, item: AgendaItem) -> None:
+        self.db.insert(item)
+
+    def remove(self, item: AgendaItem) -> None:
+        self.db.delete(item)
+
+    def items_of(self, meeting_id: int) -> list[AgendaItem]:
+        return sorted(
+            (i for i in self.db.rows(AgendaItem) if i.meeting_id == meeting_id),
+            key=lambda i: (i.starts_at, i.ends_at, i.id),
+        )
+
+
+class FakeAttendances(_Repository):
+    def add(self, row: Attendance | MeetingState) -> None:
+        self.db.insert(row)
+
+    def get(self, meeting_id: int, person_id: int) -> Attendance | None:
+        return next(
+            (
+                a
+                for a in self.db.rows(Attendance)
+                if a.meeting_id == meeting_id and a.person_id == person_id
+            ),
+            None,
+        )
+
+    def state(self, meeting_id: int) -> MeetingState | None:
+        return self.db.get(MeetingState, meeting_id)
+
+    def of_person(self, person_id: int) -> list[tuple[Attendance, Meeting]]:
+        pairs = [
+            (a, m)
+            for a in self.db.rows(Attendance)
+            if a.person_id == person_id and (m := self.db.get(Meeting, a.meeting_id)) is not None
+        ]
+        return sorted(pairs, key=lambda pair: pair[1].starts_at)
+
+    def erase_person(self, person_id: int) -> None:
+        for row in self.db.rows(Attendance):
+            if row.person_id == person_id:
+                self.db.delete(row)
+
+
+class FakePostedMessages(_Repository):
+    def with_subject(self, subject: str) -> list[PostedMessage]:
+        return [p for p in self.db.rows(PostedMessage) if p.subject == subject]
+
 
 class FakeReminders(_Repository):
     def _pending(self, cohort_id: int) -> list[Reminder]:
@@ -408,6 +497,30 @@ class FakeReminders(_Repository):
         for reminder in pending:
             reminder.status = "cancelled"
         return len(pending)
+
+    def add(self, reminder: Reminder) -> None:
+        self.db.insert(reminder)
+
+    def by_key(self, key: str) -> Reminder | None:
+        return next((r for r in self.db.rows(Reminder) if r.idempotency_key == key), None)
+
+    def cancel_prefix(self, key_prefix: str) -> int:
+        pending = [
+            r
+            for r in self.db.rows(Reminder)
+            if r.idempotency_key.startswith(key_prefix) and r.status == "pending"
+        ]
+        for reminder in pending:
+            reminder.status = "cancelled"
+        return len(pending)
+
+    def reopen(self, key: str) -> None:
+        row = self.by_key(key)
+        if row is not None and row.status == "cancelled":
+            row.status, row.attempts = "pending", 0
+
+    def announce(self, channel: str, wake: Callable[[], None]) -> None:
+        self.db.after_commit(f"reminders:{channel}", wake)
 
 
 class FakeTopics(_Repository):
@@ -526,6 +639,9 @@ class FakeUnitOfWork:
         self.state = FakeState(db)
         self.meetings = FakeMeetings(db)
         self.reminders = FakeReminders(db)
+        self.agenda = FakeAgenda(db)
+        self.attendance = FakeAttendances(db)
+        self.posted = FakePostedMessages(db)
         self.topics = FakeTopics(db)
         self.polls = FakePolls(db)
         self.feedback_rounds = FakeFeedbackRounds(db)

@@ -12,11 +12,13 @@ properties so an implementation may hold a more specific type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from storage.models import (
+    AgendaItem,
     AuditEntry,
     ChannelBinding,
     Cohort,
@@ -29,8 +31,11 @@ from storage.models import (
     Person,
     PlatformIdentity,
     Poll,
+    PostedMessage,
     Programme,
+    Reminder,
 )
+from storage.models_meetings import Attendance, MeetingState
 from storage.models_polls import Topic
 
 
@@ -137,12 +142,76 @@ class Meetings(Protocol):
         """When the cohort's last meeting (not deleted) ends."""
         ...
 
+    def add(self, meeting: Meeting) -> None: ...
+
+    def get(self, cohort_id: int, number: int) -> Meeting | None:
+        """The meeting with that number, unless deleted."""
+        ...
+
+    def by_id(self, meeting_id: int) -> Meeting | None: ...
+
+    def every(self, cohort_id: int) -> list[Meeting]:
+        """Every meeting of the cohort, deleted ones too, by number."""
+        ...
+
+    def highest_number(self, cohort_id: int) -> int:
+        """The highest number ever given in the cohort (deleted meetings count), 0 if none."""
+        ...
+
+
+class Agenda(Protocol):
+    def add(self, item: AgendaItem) -> None: ...
+
+    def remove(self, item: AgendaItem) -> None: ...
+
+    def items_of(self, meeting_id: int) -> list[AgendaItem]:
+        """In agenda order: start, end, then creation."""
+        ...
+
+
+class Attendances(Protocol):
+    def add(self, row: Attendance | MeetingState) -> None: ...
+
+    def get(self, meeting_id: int, person_id: int) -> Attendance | None: ...
+
+    def state(self, meeting_id: int) -> MeetingState | None: ...
+
+    def of_person(self, person_id: int) -> list[tuple[Attendance, Meeting]]:
+        """Every answer of the person with its meeting, by the meeting's start."""
+        ...
+
+    def erase_person(self, person_id: int) -> None: ...
+
+
+class PostedMessages(Protocol):
+    def with_subject(self, subject: str) -> list[PostedMessage]:
+        """Where a message about ``subject`` was posted (one row per channel)."""
+        ...
+
 
 class Reminders(Protocol):
     def pending_count(self, cohort_id: int) -> int: ...
 
     def cancel_pending(self, cohort_id: int) -> int:
         """Every pending reminder of the cohort becomes ``cancelled``; returns how many."""
+        ...
+
+    def add(self, reminder: Reminder) -> None: ...
+
+    def by_key(self, key: str) -> Reminder | None: ...
+
+    def cancel_prefix(self, key_prefix: str) -> int:
+        """Pending rows whose key starts with ``key_prefix`` (taken literally) become
+        ``cancelled``; returns how many."""
+        ...
+
+    def reopen(self, key: str) -> None:
+        """A cancelled row with ``key`` becomes pending again, with no attempts."""
+        ...
+
+    def announce(self, channel: str, wake: Callable[[], None]) -> None:
+        """Once per transaction: tell the reminder engines that rows changed — ``wake`` runs
+        after the commit (not after a rollback); on PostgreSQL also ``NOTIFY channel``."""
         ...
 
 
@@ -212,6 +281,15 @@ class UnitOfWorkPort(Protocol):
 
     @property
     def reminders(self) -> Reminders: ...
+
+    @property
+    def agenda(self) -> Agenda: ...
+
+    @property
+    def attendance(self) -> Attendances: ...
+
+    @property
+    def posted(self) -> PostedMessages: ...
 
     @property
     def topics(self) -> Topics: ...

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import (
+    AgendaItem,
     AuditEntry,
     ChannelBinding,
     Cohort,
@@ -22,16 +24,19 @@ from storage.models import (
     Person,
     PlatformIdentity,
     Poll,
+    PostedMessage,
     Programme,
     Reminder,
     Vote,
 )
 from storage.models_feedback import FeedbackPresenter
-from storage.models_meetings import Attendance
+from storage.models_meetings import Attendance, MeetingState
 from storage.models_polls import PollBallot, PollCounter, Topic
 
 # session.info key: the outbox rows added in the open transaction (OutboxSender.claim_enqueued)
 NEW_OUTBOX_ROWS = "outbox:new"
+# session.info key: reminder changes already announced in the open transaction
+REMINDERS_ANNOUNCED = "reminders:announce"
 
 
 class _Repository:
@@ -279,6 +284,83 @@ class MeetingRepository(_Repository):
             )
         )
 
+    def get(self, cohort_id: int, number: int) -> Meeting | None:
+        return self.session.scalar(
+            select(Meeting).where(
+                Meeting.cohort_id == cohort_id,
+                Meeting.number == number,
+                Meeting.deleted_at.is_(None),
+            )
+        )
+
+    def by_id(self, meeting_id: int) -> Meeting | None:
+        return self.session.get(Meeting, meeting_id)
+
+    def every(self, cohort_id: int) -> list[Meeting]:
+        return list(
+            self.session.scalars(
+                select(Meeting).where(Meeting.cohort_id == cohort_id).order_by(Meeting.number)
+            )
+        )
+
+    def highest_number(self, cohort_id: int) -> int:
+        highest = self.session.scalar(
+            select(func.max(Meeting.number)).where(Meeting.cohort_id == cohort_id)
+        )
+        return int(highest or 0)
+
+
+class AgendaRepository(_Repository):
+    def remove(self, item: AgendaItem) -> None:
+        self.session.delete(item)
+        self.session.flush()
+
+    def items_of(self, meeting_id: int) -> list[AgendaItem]:
+        return list(
+            self.session.scalars(
+                select(AgendaItem)
+                .where(AgendaItem.meeting_id == meeting_id)
+                .order_by(AgendaItem.starts_at, AgendaItem.ends_at, AgendaItem.id)
+            )
+        )
+
+
+class AttendanceRepository(_Repository):
+    def get(self, meeting_id: int, person_id: int) -> Attendance | None:
+        return self.session.scalar(
+            select(Attendance).where(
+                Attendance.meeting_id == meeting_id, Attendance.person_id == person_id
+            )
+        )
+
+    def state(self, meeting_id: int) -> MeetingState | None:
+        return self.session.get(MeetingState, meeting_id)
+
+    def of_person(self, person_id: int) -> list[tuple[Attendance, Meeting]]:
+        return [
+            (attendance, meeting)
+            for attendance, meeting in self.session.execute(
+                select(Attendance, Meeting)
+                .join(Meeting, Meeting.id == Attendance.meeting_id)
+                .where(Attendance.person_id == person_id)
+                .order_by(Meeting.starts_at)
+            ).tuples()
+        ]
+
+    def erase_person(self, person_id: int) -> None:
+        for row in self.session.scalars(
+            select(Attendance).where(Attendance.person_id == person_id)
+        ):
+            self.session.delete(row)
+        self.session.flush()
+
+
+class PostedMessageRepository(_Repository):
+    def with_subject(self, subject: str) -> list[PostedMessage]:
+        return list(
+            self.session.scalars(select(PostedMessage).where(PostedMessage.subject == subject))
+        )
+
 
 class ReminderRepository(_Repository):
     def pending_count(self, cohort_id: int) -> int:
@@ -298,6 +380,45 @@ class ReminderRepository(_Repository):
             .values(status="cancelled")
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def by_key(self, key: str) -> Reminder | None:
+        return self.session.scalar(select(Reminder).where(Reminder.idempotency_key == key))
+
+    def cancel_prefix(self, key_prefix: str) -> int:
+        result = self.session.execute(
+            update(Reminder)
+            .where(
+                Reminder.idempotency_key.startswith(key_prefix, autoescape=True),
+                Reminder.status == "pending",
+            )
+            .values(status="cancelled")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def reopen(self, key: str) -> None:
+        self.session.execute(
+            update(Reminder)
+            .where(Reminder.idempotency_key == key, Reminder.status == "cancelled")
+            .values(status="pending", attempts=0)
+        )
+
+    def announce(self, channel: str, wake: Callable[[], None]) -> None:
+        session = self.session
+        if session.info.get(REMINDERS_ANNOUNCED):
+            return
+        session.info[REMINDERS_ANNOUNCED] = True
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"NOTIFY {channel}"))
+
+        def after_commit(_session: Session) -> None:
+            _session.info.pop(REMINDERS_ANNOUNCED, None)
+            wake()
+
+        def after_rollback(_session: Session) -> None:
+            _session.info.pop(REMINDERS_ANNOUNCED, None)
+
+        event.listen(session, "after_commit", after_commit, once=True)
+        event.listen(session, "after_soft_rollback", after_rollback, once=True)
 
 
 class TopicRepository(_Repository):

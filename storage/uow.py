@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.ports import UnitOfWorkPort
 from storage.repositories import (
     AccountRepository,
+    AgendaRepository,
+    AttendanceRepository,
     AuditRepository,
     CohortRepository,
     DialogRepository,
@@ -24,6 +26,7 @@ from storage.repositories import (
     ParticipantRepository,
     PersonRepository,
     PollRepository,
+    PostedMessageRepository,
     ReminderRepository,
     StateRepository,
     TopicRepository,
@@ -51,6 +54,9 @@ class SqlUnitOfWork:
         self.state = StateRepository(self.session)
         self.meetings = MeetingRepository(self.session)
         self.reminders = ReminderRepository(self.session)
+        self.agenda = AgendaRepository(self.session)
+        self.attendance = AttendanceRepository(self.session)
+        self.posted = PostedMessageRepository(self.session)
         self.topics = TopicRepository(self.session)
         self.polls = PollRepository(self.session)
         self.feedback_rounds = FeedbackRoundRepository(self.session)
