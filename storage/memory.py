@@ -273,6 +273,34 @@ class FakeCohorts(_Repository):
     def lock_for_seats(self, cohort_id: int) -> Cohort | None:
         return self.get(cohort_id)  # one writer at a time: nothing to lock
 
+    def latest(self) -> Cohort | None:
+        return max(self.db.rows(Cohort), key=lambda c: c.id, default=None)
+
+    def caller_in_channel(
+        self, platform: str, external_id: str, channel_platform: str, channel_id: str
+    ) -> tuple[Cohort, Person | None, Participant | None] | None:
+        cohort = self.get_by_channel(channel_platform, channel_id)
+        if cohort is None:
+            return None
+        ident = next(
+            (
+                i
+                for i in self.db.rows(PlatformIdentity)
+                if i.platform == platform and i.external_id == external_id
+            ),
+            None,
+        )
+        person = self.db.get(Person, ident.person_id) if ident is not None else None
+        participant = next(
+            (
+                p
+                for p in self.db.rows(Participant)
+                if person is not None and p.cohort_id == cohort.id and p.person_id == person.id
+            ),
+            None,
+        )
+        return cohort, person, participant
+
     def programme(self, name: str) -> Programme:
         found = next((p for p in self.db.rows(Programme) if p.name == name), None)
         if found is None:
@@ -344,6 +372,9 @@ class FakeDialogs(_Repository):
     def of_person(self, person_id: int) -> Dialog | None:
         return next((d for d in self.db.rows(Dialog) if d.person_id == person_id), None)
 
+    def of_kind(self, kind: str) -> list[Dialog]:
+        return sorted((d for d in self.db.rows(Dialog) if d.kind == kind), key=lambda d: d.id)
+
     def remove(self, dialog: Dialog) -> None:
         self.db.delete(dialog)
 
@@ -369,6 +400,19 @@ class FakeOutbox(_Repository):
             return False
         row.status, row.lease_until = "sending", lease_until
         return True
+
+    def with_prefix(self, key_prefix: str, status: str | None = None) -> list[OutboxMessage]:
+        rows = [
+            m
+            for m in self.db.rows(OutboxMessage)
+            if m.idempotency_key.startswith(key_prefix) and status in (None, m.status)
+        ]
+        return sorted(rows, key=lambda m: m.id)
+
+    def delete_prefix(self, key_prefix: str) -> None:
+        for row in self.with_prefix(key_prefix):
+            if row.status != "sending":
+                self.db.delete(row)
 
 
 class FakeState(_Repository):
@@ -553,6 +597,16 @@ class FakePolls(_Repository):
             (p for p in self.db.rows(Poll) if p.cohort_id == cohort_id), key=lambda p: p.number
         )
 
+    def by_id(self, poll_id: int) -> Poll | None:
+        return self.db.get(Poll, poll_id)
+
+    def voter_ids(self, poll_id: int) -> set[int]:
+        return {
+            b.person_id
+            for b in self.db.rows(PollBallot)
+            if b.poll_id == poll_id and b.person_id is not None
+        }
+
 
 class FakeFeedbackRounds(_Repository):
     def of_cohort(self, cohort_id: int) -> list[FeedbackRound]:
@@ -560,6 +614,71 @@ class FakeFeedbackRounds(_Repository):
             (r for r in self.db.rows(FeedbackRound) if r.cohort_id == cohort_id),
             key=lambda r: r.number,
         )
+
+    def add(self, obj: FeedbackRound | FeedbackPresenter) -> None:
+        self.db.insert(obj)
+
+    def get(self, cohort_id: int, number: int) -> FeedbackRound | None:
+        return next((r for r in self.of_cohort(cohort_id) if r.number == number), None)
+
+    def by_id(self, round_id: int) -> FeedbackRound | None:
+        return self.db.get(FeedbackRound, round_id)
+
+    def highest_number(self, cohort_id: int) -> int:
+        return max((r.number for r in self.of_cohort(cohort_id)), default=0)
+
+    def open_titled(self, cohort_id: int, title: str) -> list[FeedbackRound]:
+        return [r for r in self.of_cohort(cohort_id) if r.closed_at is None and r.title == title]
+
+    def lock(self, round_id: int) -> None:
+        return None  # one writer at a time, and objects are the rows: nothing to re-read
+
+    def presenters(self, round_id: int) -> list[Person]:
+        ids = {p.person_id for p in self.db.rows(FeedbackPresenter) if p.round_id == round_id}
+        return sorted((p for p in self.db.rows(Person) if p.id in ids), key=lambda p: p.id)
+
+    def presented_by(self, person_id: int) -> list[FeedbackRound]:
+        ids = {p.round_id for p in self.db.rows(FeedbackPresenter) if p.person_id == person_id}
+        return sorted((r for r in self.db.rows(FeedbackRound) if r.id in ids), key=lambda r: r.id)
+
+    def remove_presenter(self, person_id: int) -> None:
+        for row in self.db.rows(FeedbackPresenter):
+            if row.person_id == person_id:
+                self.db.delete(row)
+
+
+class FakeFeedbackAnswers(_Repository):
+    def add(self, response: FeedbackResponse) -> None:
+        self.db.insert(response)
+
+    def remove(self, response: FeedbackResponse) -> None:
+        self.db.delete(response)
+
+    def of_round(self, round_id: int) -> list[FeedbackResponse]:
+        return sorted(
+            (r for r in self.db.rows(FeedbackResponse) if r.round_id == round_id),
+            key=lambda r: r.id,
+        )
+
+    def of_author(self, round_id: int, person_id: int) -> FeedbackResponse | None:
+        return next((r for r in self.of_round(round_id) if r.author_person_id == person_id), None)
+
+    def by_author(
+        self, person_id: int, anonymous: bool
+    ) -> list[tuple[FeedbackResponse, FeedbackRound]]:
+        pairs = [
+            (r, rnd)
+            for r in self.db.rows(FeedbackResponse)
+            if r.author_person_id == person_id
+            and (rnd := self.db.get(FeedbackRound, r.round_id)) is not None
+            and rnd.anonymous is anonymous
+        ]
+        return sorted(pairs, key=lambda pair: pair[0].id)
+
+    def unlink_author(self, person_id: int) -> None:
+        for row in self.db.rows(FeedbackResponse):
+            if row.author_person_id == person_id:
+                row.author_person_id = None
 
 
 # (model, person column) pairs that simply move to the merged person
@@ -645,6 +764,7 @@ class FakeUnitOfWork:
         self.topics = FakeTopics(db)
         self.polls = FakePolls(db)
         self.feedback_rounds = FakeFeedbackRounds(db)
+        self.feedback_answers = FakeFeedbackAnswers(db)
         self.accounts = FakeAccounts(db)
 
     def __enter__(self) -> Self:

@@ -23,6 +23,7 @@ from storage.models import (
     ChannelBinding,
     Cohort,
     Dialog,
+    FeedbackResponse,
     FeedbackRound,
     KeyValue,
     Meeting,
@@ -35,6 +36,7 @@ from storage.models import (
     Programme,
     Reminder,
 )
+from storage.models_feedback import FeedbackPresenter
 from storage.models_meetings import Attendance, MeetingState
 from storage.models_polls import Topic
 
@@ -76,6 +78,17 @@ class Cohorts(Protocol):
 
     def lock_for_seats(self, cohort_id: int) -> Cohort | None: ...
 
+    def latest(self) -> Cohort | None:
+        """The cohort created last (highest id), ended or not."""
+        ...
+
+    def caller_in_channel(
+        self, platform: str, external_id: str, channel_platform: str, channel_id: str
+    ) -> tuple[Cohort, Person | None, Participant | None] | None:
+        """In one query: the cohort bound to the channel, the person with that identity and
+        their participation in the cohort. None if no cohort is bound there."""
+        ...
+
     def programme(self, name: str) -> Programme: ...
 
 
@@ -108,6 +121,8 @@ class Dialogs(Protocol):
 
     def of_person(self, person_id: int) -> Dialog | None: ...
 
+    def of_kind(self, kind: str) -> list[Dialog]: ...
+
     def remove(self, dialog: Dialog) -> None: ...
 
 
@@ -121,6 +136,16 @@ class Outbox(Protocol):
     def due(self, platform: str, now: datetime, limit: int = 100) -> list[OutboxMessage]: ...
 
     def claim(self, message_id: int, lease_until: datetime) -> bool: ...
+
+    def with_prefix(self, key_prefix: str, status: str | None = None) -> list[OutboxMessage]:
+        """Rows whose key starts with ``key_prefix`` (taken literally), by id; only those in
+        ``status`` if given."""
+        ...
+
+    def delete_prefix(self, key_prefix: str) -> None:
+        """Delete the rows whose key starts with ``key_prefix``, except one being sent right
+        now (one bulk statement)."""
+        ...
 
 
 class State(Protocol):
@@ -230,9 +255,66 @@ class Topics(Protocol):
 class Polls(Protocol):
     def of_cohort(self, cohort_id: int) -> list[Poll]: ...
 
+    def by_id(self, poll_id: int) -> Poll | None: ...
+
+    def voter_ids(self, poll_id: int) -> set[int]:
+        """Who has a ballot in the poll (person ids; a merged-away ballot has none)."""
+        ...
+
 
 class FeedbackRounds(Protocol):
     def of_cohort(self, cohort_id: int) -> list[FeedbackRound]: ...
+
+    def add(self, obj: FeedbackRound | FeedbackPresenter) -> None: ...
+
+    def get(self, cohort_id: int, number: int) -> FeedbackRound | None: ...
+
+    def by_id(self, round_id: int) -> FeedbackRound | None: ...
+
+    def highest_number(self, cohort_id: int) -> int: ...
+
+    def open_titled(self, cohort_id: int, title: str) -> list[FeedbackRound]:
+        """Open (not closed) rounds of the cohort with exactly this title."""
+        ...
+
+    def lock(self, round_id: int) -> None:
+        """Serialise work on one round (a row lock on PostgreSQL) and re-read it, so that a
+        concurrent close or answer is seen."""
+        ...
+
+    def presenters(self, round_id: int) -> list[Person]:
+        """Who presents in the round, by person id."""
+        ...
+
+    def presented_by(self, person_id: int) -> list[FeedbackRound]:
+        """The rounds the person presents in, by id."""
+        ...
+
+    def remove_presenter(self, person_id: int) -> None:
+        """The person presents in no round any more."""
+        ...
+
+
+class FeedbackAnswers(Protocol):
+    def add(self, response: FeedbackResponse) -> None: ...
+
+    def remove(self, response: FeedbackResponse) -> None: ...
+
+    def of_round(self, round_id: int) -> list[FeedbackResponse]:
+        """In submission order (id)."""
+        ...
+
+    def of_author(self, round_id: int, person_id: int) -> FeedbackResponse | None: ...
+
+    def by_author(
+        self, person_id: int, anonymous: bool
+    ) -> list[tuple[FeedbackResponse, FeedbackRound]]:
+        """The person's answers in named (``anonymous=False``) or anonymous rounds, by id."""
+        ...
+
+    def unlink_author(self, person_id: int) -> None:
+        """The person's answers lose their author (one bulk statement)."""
+        ...
 
 
 class Accounts(Protocol):
@@ -299,6 +381,9 @@ class UnitOfWorkPort(Protocol):
 
     @property
     def feedback_rounds(self) -> FeedbackRounds: ...
+
+    @property
+    def feedback_answers(self) -> FeedbackAnswers: ...
 
     @property
     def accounts(self) -> Accounts: ...

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy import and_, bindparam, delete, event, func, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import (
@@ -102,6 +102,32 @@ class PersonRepository(_Repository):
         return list(self.session.scalars(select(Person).where(Person.is_organiser.is_(True))))
 
 
+# Built once (the expression costs more Python than running it), run with the request's values.
+CALLER_IN_CHANNEL = (
+    select(Cohort, Person, Participant)
+    .select_from(ChannelBinding)
+    .join(Cohort, Cohort.id == ChannelBinding.cohort_id)
+    .outerjoin(
+        PlatformIdentity,
+        and_(
+            PlatformIdentity.platform == bindparam("platform"),
+            PlatformIdentity.external_id == bindparam("external_id"),
+        ),
+    )
+    .outerjoin(Person, Person.id == PlatformIdentity.person_id)
+    .outerjoin(
+        Participant,
+        and_(
+            Participant.cohort_id == Cohort.id,
+            Participant.person_id == PlatformIdentity.person_id,
+        ),
+    )
+    .where(ChannelBinding.platform == bindparam("binding_platform"))
+    .where(ChannelBinding.channel_id == bindparam("channel_id"))
+    .limit(1)
+)
+
+
 class CohortRepository(_Repository):
     def get(self, cohort_id: int) -> Cohort | None:
         return self.session.get(Cohort, cohort_id)
@@ -142,6 +168,23 @@ class CohortRepository(_Repository):
     def lock_for_seats(self, cohort_id: int) -> Cohort | None:
         """Load the cohort with a row lock (PostgreSQL) so seat allocation is serialised."""
         return self.session.scalar(select(Cohort).where(Cohort.id == cohort_id).with_for_update())
+
+    def latest(self) -> Cohort | None:
+        return self.session.scalar(select(Cohort).order_by(Cohort.id.desc()).limit(1))
+
+    def caller_in_channel(
+        self, platform: str, external_id: str, channel_platform: str, channel_id: str
+    ) -> tuple[Cohort, Person | None, Participant | None] | None:
+        row = self.session.execute(
+            CALLER_IN_CHANNEL,
+            {
+                "platform": platform,
+                "external_id": external_id,
+                "binding_platform": channel_platform,
+                "channel_id": channel_id,
+            },
+        ).first()
+        return None if row is None else (row[0], row[1], row[2])
 
     def programme(self, name: str) -> Programme:
         found = self.session.scalar(select(Programme).where(Programme.name == name))
@@ -208,6 +251,11 @@ class DialogRepository(_Repository):
     def of_person(self, person_id: int) -> Dialog | None:
         return self.session.scalar(select(Dialog).where(Dialog.person_id == person_id))
 
+    def of_kind(self, kind: str) -> list[Dialog]:
+        return list(
+            self.session.scalars(select(Dialog).where(Dialog.kind == kind).order_by(Dialog.id))
+        )
+
     def remove(self, dialog: Dialog) -> None:
         self.session.delete(dialog)
         self.session.flush()
@@ -245,6 +293,22 @@ class OutboxRepository(_Repository):
             .values(status="sending", lease_until=lease_until)
         )
         return bool(getattr(result, "rowcount", 0) == 1)
+
+    def with_prefix(self, key_prefix: str, status: str | None = None) -> list[OutboxMessage]:
+        query = select(OutboxMessage).where(
+            OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True)
+        )
+        if status is not None:
+            query = query.where(OutboxMessage.status == status)
+        return list(self.session.scalars(query.order_by(OutboxMessage.id)))
+
+    def delete_prefix(self, key_prefix: str) -> None:
+        self.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+                OutboxMessage.status != "sending",
+            )
+        )
 
 
 class StateRepository(_Repository):
@@ -344,7 +408,7 @@ class AttendanceRepository(_Repository):
                 .join(Meeting, Meeting.id == Attendance.meeting_id)
                 .where(Attendance.person_id == person_id)
                 .order_by(Meeting.starts_at)
-            ).tuples()
+            )
         ]
 
     def erase_person(self, person_id: int) -> None:
@@ -414,7 +478,7 @@ class ReminderRepository(_Repository):
             _session.info.pop(REMINDERS_ANNOUNCED, None)
             wake()
 
-        def after_rollback(_session: Session) -> None:
+        def after_rollback(_session: Session, _previous: object) -> None:
             _session.info.pop(REMINDERS_ANNOUNCED, None)
 
         event.listen(session, "after_commit", after_commit, once=True)
@@ -448,6 +512,18 @@ class PollRepository(_Repository):
             )
         )
 
+    def by_id(self, poll_id: int) -> Poll | None:
+        return self.session.get(Poll, poll_id)
+
+    def voter_ids(self, poll_id: int) -> set[int]:
+        return {
+            person_id
+            for person_id in self.session.scalars(
+                select(PollBallot.person_id).where(PollBallot.poll_id == poll_id)
+            )
+            if person_id is not None
+        }
+
 
 class FeedbackRoundRepository(_Repository):
     def of_cohort(self, cohort_id: int) -> list[FeedbackRound]:
@@ -457,6 +533,111 @@ class FeedbackRoundRepository(_Repository):
                 .where(FeedbackRound.cohort_id == cohort_id)
                 .order_by(FeedbackRound.number)
             )
+        )
+
+    def get(self, cohort_id: int, number: int) -> FeedbackRound | None:
+        return self.session.scalar(
+            select(FeedbackRound).where(
+                FeedbackRound.cohort_id == cohort_id, FeedbackRound.number == number
+            )
+        )
+
+    def by_id(self, round_id: int) -> FeedbackRound | None:
+        return self.session.get(FeedbackRound, round_id)
+
+    def highest_number(self, cohort_id: int) -> int:
+        highest = self.session.scalar(
+            select(func.max(FeedbackRound.number)).where(FeedbackRound.cohort_id == cohort_id)
+        )
+        return int(highest or 0)
+
+    def open_titled(self, cohort_id: int, title: str) -> list[FeedbackRound]:
+        return list(
+            self.session.scalars(
+                select(FeedbackRound).where(
+                    FeedbackRound.cohort_id == cohort_id,
+                    FeedbackRound.closed_at.is_(None),
+                    FeedbackRound.title == title,
+                )
+            )
+        )
+
+    def lock(self, round_id: int) -> None:
+        self.session.scalar(
+            select(FeedbackRound)
+            .where(FeedbackRound.id == round_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    def presenters(self, round_id: int) -> list[Person]:
+        return list(
+            self.session.scalars(
+                select(Person)
+                .join(FeedbackPresenter, FeedbackPresenter.person_id == Person.id)
+                .where(FeedbackPresenter.round_id == round_id)
+                .order_by(Person.id)
+            )
+        )
+
+    def presented_by(self, person_id: int) -> list[FeedbackRound]:
+        return list(
+            self.session.scalars(
+                select(FeedbackRound)
+                .join(FeedbackPresenter, FeedbackPresenter.round_id == FeedbackRound.id)
+                .where(FeedbackPresenter.person_id == person_id)
+                .order_by(FeedbackRound.id)
+            )
+        )
+
+    def remove_presenter(self, person_id: int) -> None:
+        self.session.execute(
+            delete(FeedbackPresenter).where(FeedbackPresenter.person_id == person_id)
+        )
+
+
+class FeedbackAnswerRepository(_Repository):
+    def remove(self, response: FeedbackResponse) -> None:
+        self.session.delete(response)
+
+    def of_round(self, round_id: int) -> list[FeedbackResponse]:
+        return list(
+            self.session.scalars(
+                select(FeedbackResponse)
+                .where(FeedbackResponse.round_id == round_id)
+                .order_by(FeedbackResponse.id)
+            )
+        )
+
+    def of_author(self, round_id: int, person_id: int) -> FeedbackResponse | None:
+        return self.session.scalar(
+            select(FeedbackResponse).where(
+                FeedbackResponse.round_id == round_id,
+                FeedbackResponse.author_person_id == person_id,
+            )
+        )
+
+    def by_author(
+        self, person_id: int, anonymous: bool
+    ) -> list[tuple[FeedbackResponse, FeedbackRound]]:
+        return [
+            (response, rnd)
+            for response, rnd in self.session.execute(
+                select(FeedbackResponse, FeedbackRound)
+                .join(FeedbackRound, FeedbackRound.id == FeedbackResponse.round_id)
+                .where(
+                    FeedbackResponse.author_person_id == person_id,
+                    FeedbackRound.anonymous.is_(anonymous),
+                )
+                .order_by(FeedbackResponse.id)
+            )
+        ]
+
+    def unlink_author(self, person_id: int) -> None:
+        self.session.execute(
+            update(FeedbackResponse)
+            .where(FeedbackResponse.author_person_id == person_id)
+            .values(author_person_id=None)
         )
 
 

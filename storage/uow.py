@@ -20,6 +20,7 @@ from storage.repositories import (
     AuditRepository,
     CohortRepository,
     DialogRepository,
+    FeedbackAnswerRepository,
     FeedbackRoundRepository,
     MeetingRepository,
     OutboxRepository,
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
         self.topics = TopicRepository(self.session)
         self.polls = PollRepository(self.session)
         self.feedback_rounds = FeedbackRoundRepository(self.session)
+        self.feedback_answers = FeedbackAnswerRepository(self.session)
         self.accounts = AccountRepository(self.session)
         return self
 
