@@ -12,10 +12,12 @@ commit does — restores that snapshot: rows added since disappear, rows removed
 back, changed attributes get their committed values again. Objects keep their identity across
 a rollback, as SQLAlchemy's identity map does after a rollback (their attributes reload).
 
-Not modelled: concurrent transactions (one unit of work at a time, like SQLite's single
-writer; uncommitted changes are visible to another unit of work opened meanwhile), row locks,
-foreign keys and cascades. ``tests/test_uow_contract.py`` runs the same scenario here and on
-SQLite and PostgreSQL and compares the results, so this cannot drift silently.
+Datetimes keep the zone they were given in (the databases hand back UTC): the same instant, so
+compare instants. Not modelled: concurrent transactions (one unit of work at a time, like
+SQLite's single writer; uncommitted changes are visible to another unit of work opened
+meanwhile), row locks, foreign keys and cascades. ``tests/test_uow_contract.py`` runs the same
+scenario here and on SQLite and PostgreSQL and compares the results, so this cannot drift
+silently.
 
 It lives in ``storage/`` next to the Protocols and the SQL implementation it must match, so a
 change to a repository Protocol fails mypy here in the same change; it imports nothing from
