@@ -20,8 +20,7 @@ from bot.context import CommandContext, Conversation, Reply
 from bot.i18n import N_
 from bot.router import Token, clean, fold, strip_prefix
 from bot.views import Actions, Block, Button, Message, Note, Section
-from storage.models import KeyValue
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 # Command keys whose effect reaches the whole cohort.
 PREVIEWED = frozenset({"umfrage", "umfrage aus themen", "feedback starten", "ankuendigen"})
@@ -71,7 +70,7 @@ def approved(ctx: CommandContext, shown: Message) -> bool:
 
 
 def remember(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     person_id: int,
     text: str,
     conv: Conversation,
@@ -100,7 +99,7 @@ def expect(ctx: CommandContext, command: str) -> None:
     ctx.uow.commit()
 
 
-def pending(uow: UnitOfWork, person_id: int, now: datetime) -> Pending | None:
+def pending(uow: UnitOfWorkPort, person_id: int, now: datetime) -> Pending | None:
     raw = uow.state.get(state_key(person_id))
     if raw is None:
         return None
@@ -115,10 +114,8 @@ def pending(uow: UnitOfWork, person_id: int, now: datetime) -> Pending | None:
     return Pending(str(data["text"]), conv, created, data.get("digest"))
 
 
-def forget(uow: UnitOfWork, person_id: int) -> None:
-    row = uow.session.get(KeyValue, state_key(person_id))
-    if row is not None:
-        uow.session.delete(row)
+def forget(uow: UnitOfWorkPort, person_id: int) -> None:
+    uow.state.delete(state_key(person_id))
 
 
 def matches(p: Pending, conv: Conversation) -> bool:

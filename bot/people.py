@@ -9,6 +9,7 @@ from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
 from bot.identity import Identity
 from storage.models import Person, PlatformIdentity
+from storage.ports import UnitOfWorkPort
 from storage.uow import UnitOfWork
 
 _SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -55,7 +56,7 @@ def ensure_person(
     return person
 
 
-def resolve_person(uow: UnitOfWork, text: str, platform: str) -> Person:
+def resolve_person(uow: UnitOfWorkPort, text: str, platform: str) -> Person:
     """Find a person by mention (``@anna``, ``<@U…>``, ``@anna:example.org``), identity or name.
 
     An ambiguous name is refused with the candidates listed.
@@ -108,7 +109,7 @@ def _as_identity(text: str, platform: str) -> Identity | None:
     return None
 
 
-def describe_identity(uow: UnitOfWork, person: Person) -> str:
+def describe_identity(uow: UnitOfWorkPort, person: Person) -> str:
     identities = uow.persons.identities_of(person.id)
     ident = f"{identities[0].platform}:{identities[0].external_id}" if identities else "?"
     return f"{person.display_name or '?'} ({ident})"

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
 from bot.settings import Settings
 from storage.models import Reminder
 from storage.models_reminders import DigestEntry
+from storage.ports import UnitOfWorkPort
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -62,27 +62,13 @@ def on_change(listener: Callable[[], None]) -> Callable[[], None]:
     return lambda: _listeners.remove(listener) if listener in _listeners else None
 
 
-def _announce(session: Session) -> None:
-    """After commit: wake this process's engine; on PostgreSQL also NOTIFY the leader."""
-    if session.info.get("reminders:announce"):
-        return
-    session.info["reminders:announce"] = True
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
-
-    def after_commit(_session: Session) -> None:
-        _session.info.pop("reminders:announce", None)
-        for listener in list(_listeners):
-            try:
-                listener()
-            except Exception:
-                log.exception("reminder change listener failed")
-
-    def after_rollback(_session: Session) -> None:
-        _session.info.pop("reminders:announce", None)
-
-    event.listen(session, "after_commit", after_commit, once=True)
-    event.listen(session, "after_soft_rollback", after_rollback, once=True)
+def _wake() -> None:
+    """After a commit that scheduled or moved a row: wake this process's engine."""
+    for listener in list(_listeners):
+        try:
+            listener()
+        except Exception:
+            log.exception("reminder change listener failed")
 
 
 DueHandler = Callable[[DueContext], None]
@@ -108,7 +94,7 @@ class DueHandlers:
 
 
 def schedule(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     key: str,
     due_at: datetime,
@@ -121,7 +107,7 @@ def schedule(
     recurrence: str | None = None,
 ) -> Reminder:
     """Create the row for ``key``, or move a still-pending one to the new time (idempotent)."""
-    row = uow.session.scalar(select(Reminder).where(Reminder.idempotency_key == key))
+    row = uow.reminders.by_key(key)
     if row is None:
         row = Reminder(
             idempotency_key=key,
@@ -136,26 +122,18 @@ def schedule(
             attempts=0,
             created_at=now,
         )
-        uow.session.add(row)
+        uow.reminders.add(row)
     elif row.status == "pending":
         row.due_at, row.target, row.text = due_at, target or {}, text
         row.recurrence = recurrence
-    uow.session.flush()
-    _announce(uow.session)
+    # after commit: wake this process's engine; on PostgreSQL also NOTIFY the leader
+    uow.reminders.announce(NOTIFY_CHANNEL, _wake)
     return row
 
 
-def cancel(uow: UnitOfWork, key_prefix: str) -> int:
+def cancel(uow: UnitOfWorkPort, key_prefix: str) -> int:
     """Cancel pending rows whose key starts with ``key_prefix``."""
-    result = uow.session.execute(
-        update(Reminder)
-        .where(
-            Reminder.idempotency_key.startswith(key_prefix, autoescape=True),
-            Reminder.status == "pending",
-        )
-        .values(status="cancelled")
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return uow.reminders.cancel_prefix(key_prefix)
 
 
 def due_ids(uow: UnitOfWork, now: datetime, limit: int = 500) -> list[int]:

@@ -12,10 +12,12 @@ commit does — restores that snapshot: rows added since disappear, rows removed
 back, changed attributes get their committed values again. Objects keep their identity across
 a rollback, as SQLAlchemy's identity map does after a rollback (their attributes reload).
 
-Not modelled: concurrent transactions (one unit of work at a time, like SQLite's single
-writer; uncommitted changes are visible to another unit of work opened meanwhile), row locks,
-foreign keys and cascades. ``tests/test_uow_contract.py`` runs the same scenario here and on
-SQLite and PostgreSQL and compares the results, so this cannot drift silently.
+Datetimes keep the zone they were given in (the databases hand back UTC): the same instant, so
+compare instants. Not modelled: concurrent transactions (one unit of work at a time, like
+SQLite's single writer; uncommitted changes are visible to another unit of work opened
+meanwhile), row locks, foreign keys and cascades. ``tests/test_uow_contract.py`` runs the same
+scenario here and on SQLite and PostgreSQL and compares the results, so this cannot drift
+silently.
 
 It lives in ``storage/`` next to the Protocols and the SQL implementation it must match, so a
 change to a repository Protocol fails mypy here in the same change; it imports nothing from
@@ -25,7 +27,7 @@ the tests and can serve a bench or a demo as well.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -34,6 +36,7 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy import inspect as sa_inspect
 
 from storage.models import (
+    AgendaItem,
     AuditEntry,
     Base,
     ChannelBinding,
@@ -48,12 +51,13 @@ from storage.models import (
     Person,
     PlatformIdentity,
     Poll,
+    PostedMessage,
     Programme,
     Reminder,
     Vote,
 )
 from storage.models_feedback import FeedbackPresenter
-from storage.models_meetings import Attendance
+from storage.models_meetings import Attendance, MeetingState
 from storage.models_polls import PollBallot, PollCounter, Topic
 from storage.ports import UnitOfWorkPort
 
@@ -92,6 +96,7 @@ class MemoryDatabase:
         self._next_id: dict[type[Base], int] = {}
         self._committed: dict[type[Base], dict[tuple[Any, ...], tuple[Base, dict[str, Any]]]]
         self._committed = {}
+        self._after_commit: dict[str, Callable[[], None]] = {}
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
@@ -144,6 +149,14 @@ class MemoryDatabase:
 
     # -- transactions
 
+    def after_commit(self, name: str, callback: Callable[[], None]) -> bool:
+        """Run ``callback`` after the next commit (dropped on rollback); one per ``name`` and
+        transaction. False if one was registered under ``name`` already."""
+        if name in self._after_commit:
+            return False
+        self._after_commit[name] = callback
+        return True
+
     def commit(self) -> None:
         self._committed = {
             model: {
@@ -152,8 +165,12 @@ class MemoryDatabase:
             }
             for model, table in self._tables.items()
         }
+        callbacks, self._after_commit = list(self._after_commit.values()), {}
+        for callback in callbacks:
+            callback()
 
     def rollback(self) -> None:
+        self._after_commit = {}
         tables: dict[type[Base], dict[tuple[Any, ...], Base]] = {}
         for model, rows in self._committed.items():
             table = tables.setdefault(model, {})
@@ -258,6 +275,34 @@ class FakeCohorts(_Repository):
     def lock_for_seats(self, cohort_id: int) -> Cohort | None:
         return self.get(cohort_id)  # one writer at a time: nothing to lock
 
+    def latest(self) -> Cohort | None:
+        return max(self.db.rows(Cohort), key=lambda c: c.id, default=None)
+
+    def caller_in_channel(
+        self, platform: str, external_id: str, channel_platform: str, channel_id: str
+    ) -> tuple[Cohort, Person | None, Participant | None] | None:
+        cohort = self.get_by_channel(channel_platform, channel_id)
+        if cohort is None:
+            return None
+        ident = next(
+            (
+                i
+                for i in self.db.rows(PlatformIdentity)
+                if i.platform == platform and i.external_id == external_id
+            ),
+            None,
+        )
+        person = self.db.get(Person, ident.person_id) if ident is not None else None
+        participant = next(
+            (
+                p
+                for p in self.db.rows(Participant)
+                if person is not None and p.cohort_id == cohort.id and p.person_id == person.id
+            ),
+            None,
+        )
+        return cohort, person, participant
+
     def programme(self, name: str) -> Programme:
         found = next((p for p in self.db.rows(Programme) if p.name == name), None)
         if found is None:
@@ -329,6 +374,9 @@ class FakeDialogs(_Repository):
     def of_person(self, person_id: int) -> Dialog | None:
         return next((d for d in self.db.rows(Dialog) if d.person_id == person_id), None)
 
+    def of_kind(self, kind: str) -> list[Dialog]:
+        return sorted((d for d in self.db.rows(Dialog) if d.kind == kind), key=lambda d: d.id)
+
     def remove(self, dialog: Dialog) -> None:
         self.db.delete(dialog)
 
@@ -354,6 +402,19 @@ class FakeOutbox(_Repository):
             return False
         row.status, row.lease_until = "sending", lease_until
         return True
+
+    def with_prefix(self, key_prefix: str, status: str | None = None) -> list[OutboxMessage]:
+        rows = [
+            m
+            for m in self.db.rows(OutboxMessage)
+            if m.idempotency_key.startswith(key_prefix) and status in (None, m.status)
+        ]
+        return sorted(rows, key=lambda m: m.id)
+
+    def delete_prefix(self, key_prefix: str) -> None:
+        for row in self.with_prefix(key_prefix):
+            if row.status != "sending":
+                self.db.delete(row)
 
 
 class FakeState(_Repository):
@@ -393,6 +454,80 @@ class FakeMeetings(_Repository):
     def last_end(self, cohort_id: int) -> datetime | None:
         return max((m.ends_at for m in self.scheduled(cohort_id)), default=None)
 
+    def add(self, meeting: Meeting) -> None:
+        self.db.insert(meeting)
+
+    def get(self, cohort_id: int, number: int) -> Meeting | None:
+        return next(
+            (
+                m
+                for m in self.db.rows(Meeting)
+                if m.cohort_id == cohort_id and m.number == number and m.deleted_at is None
+            ),
+            None,
+        )
+
+    def by_id(self, meeting_id: int) -> Meeting | None:
+        return self.db.get(Meeting, meeting_id)
+
+    def every(self, cohort_id: int) -> list[Meeting]:
+        return sorted(
+            (m for m in self.db.rows(Meeting) if m.cohort_id == cohort_id), key=lambda m: m.number
+        )
+
+    def highest_number(self, cohort_id: int) -> int:
+        return max((m.number for m in self.every(cohort_id)), default=0)
+
+
+class FakeAgenda(_Repository):
+    def add(self, item: AgendaItem) -> None:
+        self.db.insert(item)
+
+    def remove(self, item: AgendaItem) -> None:
+        self.db.delete(item)
+
+    def items_of(self, meeting_id: int) -> list[AgendaItem]:
+        return sorted(
+            (i for i in self.db.rows(AgendaItem) if i.meeting_id == meeting_id),
+            key=lambda i: (i.starts_at, i.ends_at, i.id),
+        )
+
+
+class FakeAttendances(_Repository):
+    def add(self, row: Attendance | MeetingState) -> None:
+        self.db.insert(row)
+
+    def get(self, meeting_id: int, person_id: int) -> Attendance | None:
+        return next(
+            (
+                a
+                for a in self.db.rows(Attendance)
+                if a.meeting_id == meeting_id and a.person_id == person_id
+            ),
+            None,
+        )
+
+    def state(self, meeting_id: int) -> MeetingState | None:
+        return self.db.get(MeetingState, meeting_id)
+
+    def of_person(self, person_id: int) -> list[tuple[Attendance, Meeting]]:
+        pairs = [
+            (a, m)
+            for a in self.db.rows(Attendance)
+            if a.person_id == person_id and (m := self.db.get(Meeting, a.meeting_id)) is not None
+        ]
+        return sorted(pairs, key=lambda pair: pair[1].starts_at)
+
+    def erase_person(self, person_id: int) -> None:
+        for row in self.db.rows(Attendance):
+            if row.person_id == person_id:
+                self.db.delete(row)
+
+
+class FakePostedMessages(_Repository):
+    def with_subject(self, subject: str) -> list[PostedMessage]:
+        return [p for p in self.db.rows(PostedMessage) if p.subject == subject]
+
 
 class FakeReminders(_Repository):
     def _pending(self, cohort_id: int) -> list[Reminder]:
@@ -408,6 +543,30 @@ class FakeReminders(_Repository):
         for reminder in pending:
             reminder.status = "cancelled"
         return len(pending)
+
+    def add(self, reminder: Reminder) -> None:
+        self.db.insert(reminder)
+
+    def by_key(self, key: str) -> Reminder | None:
+        return next((r for r in self.db.rows(Reminder) if r.idempotency_key == key), None)
+
+    def cancel_prefix(self, key_prefix: str) -> int:
+        pending = [
+            r
+            for r in self.db.rows(Reminder)
+            if r.idempotency_key.startswith(key_prefix) and r.status == "pending"
+        ]
+        for reminder in pending:
+            reminder.status = "cancelled"
+        return len(pending)
+
+    def reopen(self, key: str) -> None:
+        row = self.by_key(key)
+        if row is not None and row.status == "cancelled":
+            row.status, row.attempts = "pending", 0
+
+    def announce(self, channel: str, wake: Callable[[], None]) -> None:
+        self.db.after_commit(f"reminders:{channel}", wake)
 
 
 class FakeTopics(_Repository):
@@ -440,6 +599,16 @@ class FakePolls(_Repository):
             (p for p in self.db.rows(Poll) if p.cohort_id == cohort_id), key=lambda p: p.number
         )
 
+    def by_id(self, poll_id: int) -> Poll | None:
+        return self.db.get(Poll, poll_id)
+
+    def voter_ids(self, poll_id: int) -> set[int]:
+        return {
+            b.person_id
+            for b in self.db.rows(PollBallot)
+            if b.poll_id == poll_id and b.person_id is not None
+        }
+
 
 class FakeFeedbackRounds(_Repository):
     def of_cohort(self, cohort_id: int) -> list[FeedbackRound]:
@@ -447,6 +616,71 @@ class FakeFeedbackRounds(_Repository):
             (r for r in self.db.rows(FeedbackRound) if r.cohort_id == cohort_id),
             key=lambda r: r.number,
         )
+
+    def add(self, obj: FeedbackRound | FeedbackPresenter) -> None:
+        self.db.insert(obj)
+
+    def get(self, cohort_id: int, number: int) -> FeedbackRound | None:
+        return next((r for r in self.of_cohort(cohort_id) if r.number == number), None)
+
+    def by_id(self, round_id: int) -> FeedbackRound | None:
+        return self.db.get(FeedbackRound, round_id)
+
+    def highest_number(self, cohort_id: int) -> int:
+        return max((r.number for r in self.of_cohort(cohort_id)), default=0)
+
+    def open_titled(self, cohort_id: int, title: str) -> list[FeedbackRound]:
+        return [r for r in self.of_cohort(cohort_id) if r.closed_at is None and r.title == title]
+
+    def lock(self, round_id: int) -> None:
+        return None  # one writer at a time, and objects are the rows: nothing to re-read
+
+    def presenters(self, round_id: int) -> list[Person]:
+        ids = {p.person_id for p in self.db.rows(FeedbackPresenter) if p.round_id == round_id}
+        return sorted((p for p in self.db.rows(Person) if p.id in ids), key=lambda p: p.id)
+
+    def presented_by(self, person_id: int) -> list[FeedbackRound]:
+        ids = {p.round_id for p in self.db.rows(FeedbackPresenter) if p.person_id == person_id}
+        return sorted((r for r in self.db.rows(FeedbackRound) if r.id in ids), key=lambda r: r.id)
+
+    def remove_presenter(self, person_id: int) -> None:
+        for row in self.db.rows(FeedbackPresenter):
+            if row.person_id == person_id:
+                self.db.delete(row)
+
+
+class FakeFeedbackAnswers(_Repository):
+    def add(self, response: FeedbackResponse) -> None:
+        self.db.insert(response)
+
+    def remove(self, response: FeedbackResponse) -> None:
+        self.db.delete(response)
+
+    def of_round(self, round_id: int) -> list[FeedbackResponse]:
+        return sorted(
+            (r for r in self.db.rows(FeedbackResponse) if r.round_id == round_id),
+            key=lambda r: r.id,
+        )
+
+    def of_author(self, round_id: int, person_id: int) -> FeedbackResponse | None:
+        return next((r for r in self.of_round(round_id) if r.author_person_id == person_id), None)
+
+    def by_author(
+        self, person_id: int, anonymous: bool
+    ) -> list[tuple[FeedbackResponse, FeedbackRound]]:
+        pairs = [
+            (r, rnd)
+            for r in self.db.rows(FeedbackResponse)
+            if r.author_person_id == person_id
+            and (rnd := self.db.get(FeedbackRound, r.round_id)) is not None
+            and rnd.anonymous is anonymous
+        ]
+        return sorted(pairs, key=lambda pair: pair[0].id)
+
+    def unlink_author(self, person_id: int) -> None:
+        for row in self.db.rows(FeedbackResponse):
+            if row.author_person_id == person_id:
+                row.author_person_id = None
 
 
 # (model, person column) pairs that simply move to the merged person
@@ -526,9 +760,13 @@ class FakeUnitOfWork:
         self.state = FakeState(db)
         self.meetings = FakeMeetings(db)
         self.reminders = FakeReminders(db)
+        self.agenda = FakeAgenda(db)
+        self.attendance = FakeAttendances(db)
+        self.posted = FakePostedMessages(db)
         self.topics = FakeTopics(db)
         self.polls = FakePolls(db)
         self.feedback_rounds = FakeFeedbackRounds(db)
+        self.feedback_answers = FakeFeedbackAnswers(db)
         self.accounts = FakeAccounts(db)
 
     def __enter__(self) -> Self:

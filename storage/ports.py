@@ -12,15 +12,18 @@ properties so an implementation may hold a more specific type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from storage.models import (
+    AgendaItem,
     AuditEntry,
     ChannelBinding,
     Cohort,
     Dialog,
+    FeedbackResponse,
     FeedbackRound,
     KeyValue,
     Meeting,
@@ -29,8 +32,12 @@ from storage.models import (
     Person,
     PlatformIdentity,
     Poll,
+    PostedMessage,
     Programme,
+    Reminder,
 )
+from storage.models_feedback import FeedbackPresenter
+from storage.models_meetings import Attendance, MeetingState
 from storage.models_polls import Topic
 
 
@@ -71,6 +78,17 @@ class Cohorts(Protocol):
 
     def lock_for_seats(self, cohort_id: int) -> Cohort | None: ...
 
+    def latest(self) -> Cohort | None:
+        """The cohort created last (highest id), ended or not."""
+        ...
+
+    def caller_in_channel(
+        self, platform: str, external_id: str, channel_platform: str, channel_id: str
+    ) -> tuple[Cohort, Person | None, Participant | None] | None:
+        """In one query: the cohort bound to the channel, the person with that identity and
+        their participation in the cohort. None if no cohort is bound there."""
+        ...
+
     def programme(self, name: str) -> Programme: ...
 
 
@@ -103,6 +121,8 @@ class Dialogs(Protocol):
 
     def of_person(self, person_id: int) -> Dialog | None: ...
 
+    def of_kind(self, kind: str) -> list[Dialog]: ...
+
     def remove(self, dialog: Dialog) -> None: ...
 
 
@@ -116,6 +136,16 @@ class Outbox(Protocol):
     def due(self, platform: str, now: datetime, limit: int = 100) -> list[OutboxMessage]: ...
 
     def claim(self, message_id: int, lease_until: datetime) -> bool: ...
+
+    def with_prefix(self, key_prefix: str, status: str | None = None) -> list[OutboxMessage]:
+        """Rows whose key starts with ``key_prefix`` (taken literally), by id; only those in
+        ``status`` if given."""
+        ...
+
+    def delete_prefix(self, key_prefix: str) -> None:
+        """Delete the rows whose key starts with ``key_prefix``, except one being sent right
+        now (one bulk statement)."""
+        ...
 
 
 class State(Protocol):
@@ -137,12 +167,76 @@ class Meetings(Protocol):
         """When the cohort's last meeting (not deleted) ends."""
         ...
 
+    def add(self, meeting: Meeting) -> None: ...
+
+    def get(self, cohort_id: int, number: int) -> Meeting | None:
+        """The meeting with that number, unless deleted."""
+        ...
+
+    def by_id(self, meeting_id: int) -> Meeting | None: ...
+
+    def every(self, cohort_id: int) -> list[Meeting]:
+        """Every meeting of the cohort, deleted ones too, by number."""
+        ...
+
+    def highest_number(self, cohort_id: int) -> int:
+        """The highest number ever given in the cohort (deleted meetings count), 0 if none."""
+        ...
+
+
+class Agenda(Protocol):
+    def add(self, item: AgendaItem) -> None: ...
+
+    def remove(self, item: AgendaItem) -> None: ...
+
+    def items_of(self, meeting_id: int) -> list[AgendaItem]:
+        """In agenda order: start, end, then creation."""
+        ...
+
+
+class Attendances(Protocol):
+    def add(self, row: Attendance | MeetingState) -> None: ...
+
+    def get(self, meeting_id: int, person_id: int) -> Attendance | None: ...
+
+    def state(self, meeting_id: int) -> MeetingState | None: ...
+
+    def of_person(self, person_id: int) -> list[tuple[Attendance, Meeting]]:
+        """Every answer of the person with its meeting, by the meeting's start."""
+        ...
+
+    def erase_person(self, person_id: int) -> None: ...
+
+
+class PostedMessages(Protocol):
+    def with_subject(self, subject: str) -> list[PostedMessage]:
+        """Where a message about ``subject`` was posted (one row per channel)."""
+        ...
+
 
 class Reminders(Protocol):
     def pending_count(self, cohort_id: int) -> int: ...
 
     def cancel_pending(self, cohort_id: int) -> int:
         """Every pending reminder of the cohort becomes ``cancelled``; returns how many."""
+        ...
+
+    def add(self, reminder: Reminder) -> None: ...
+
+    def by_key(self, key: str) -> Reminder | None: ...
+
+    def cancel_prefix(self, key_prefix: str) -> int:
+        """Pending rows whose key starts with ``key_prefix`` (taken literally) become
+        ``cancelled``; returns how many."""
+        ...
+
+    def reopen(self, key: str) -> None:
+        """A cancelled row with ``key`` becomes pending again, with no attempts."""
+        ...
+
+    def announce(self, channel: str, wake: Callable[[], None]) -> None:
+        """Once per transaction: tell the reminder engines that rows changed — ``wake`` runs
+        after the commit (not after a rollback); on PostgreSQL also ``NOTIFY channel``."""
         ...
 
 
@@ -161,9 +255,66 @@ class Topics(Protocol):
 class Polls(Protocol):
     def of_cohort(self, cohort_id: int) -> list[Poll]: ...
 
+    def by_id(self, poll_id: int) -> Poll | None: ...
+
+    def voter_ids(self, poll_id: int) -> set[int]:
+        """Who has a ballot in the poll (person ids; a merged-away ballot has none)."""
+        ...
+
 
 class FeedbackRounds(Protocol):
     def of_cohort(self, cohort_id: int) -> list[FeedbackRound]: ...
+
+    def add(self, obj: FeedbackRound | FeedbackPresenter) -> None: ...
+
+    def get(self, cohort_id: int, number: int) -> FeedbackRound | None: ...
+
+    def by_id(self, round_id: int) -> FeedbackRound | None: ...
+
+    def highest_number(self, cohort_id: int) -> int: ...
+
+    def open_titled(self, cohort_id: int, title: str) -> list[FeedbackRound]:
+        """Open (not closed) rounds of the cohort with exactly this title."""
+        ...
+
+    def lock(self, round_id: int) -> None:
+        """Serialise work on one round (a row lock on PostgreSQL) and re-read it, so that a
+        concurrent close or answer is seen."""
+        ...
+
+    def presenters(self, round_id: int) -> list[Person]:
+        """Who presents in the round, by person id."""
+        ...
+
+    def presented_by(self, person_id: int) -> list[FeedbackRound]:
+        """The rounds the person presents in, by id."""
+        ...
+
+    def remove_presenter(self, person_id: int) -> None:
+        """The person presents in no round any more."""
+        ...
+
+
+class FeedbackAnswers(Protocol):
+    def add(self, response: FeedbackResponse) -> None: ...
+
+    def remove(self, response: FeedbackResponse) -> None: ...
+
+    def of_round(self, round_id: int) -> list[FeedbackResponse]:
+        """In submission order (id)."""
+        ...
+
+    def of_author(self, round_id: int, person_id: int) -> FeedbackResponse | None: ...
+
+    def by_author(
+        self, person_id: int, anonymous: bool
+    ) -> list[tuple[FeedbackResponse, FeedbackRound]]:
+        """The person's answers in named (``anonymous=False``) or anonymous rounds, by id."""
+        ...
+
+    def unlink_author(self, person_id: int) -> None:
+        """The person's answers lose their author (one bulk statement)."""
+        ...
 
 
 class Accounts(Protocol):
@@ -214,6 +365,15 @@ class UnitOfWorkPort(Protocol):
     def reminders(self) -> Reminders: ...
 
     @property
+    def agenda(self) -> Agenda: ...
+
+    @property
+    def attendance(self) -> Attendances: ...
+
+    @property
+    def posted(self) -> PostedMessages: ...
+
+    @property
     def topics(self) -> Topics: ...
 
     @property
@@ -221,6 +381,9 @@ class UnitOfWorkPort(Protocol):
 
     @property
     def feedback_rounds(self) -> FeedbackRounds: ...
+
+    @property
+    def feedback_answers(self) -> FeedbackAnswers: ...
 
     @property
     def accounts(self) -> Accounts: ...

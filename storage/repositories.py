@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, event, func, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import (
+    AgendaItem,
     AuditEntry,
     ChannelBinding,
     Cohort,
@@ -22,16 +24,19 @@ from storage.models import (
     Person,
     PlatformIdentity,
     Poll,
+    PostedMessage,
     Programme,
     Reminder,
     Vote,
 )
 from storage.models_feedback import FeedbackPresenter
-from storage.models_meetings import Attendance
+from storage.models_meetings import Attendance, MeetingState
 from storage.models_polls import PollBallot, PollCounter, Topic
 
 # session.info key: the outbox rows added in the open transaction (OutboxSender.claim_enqueued)
 NEW_OUTBOX_ROWS = "outbox:new"
+# session.info key: reminder changes already announced in the open transaction
+REMINDERS_ANNOUNCED = "reminders:announce"
 
 
 class _Repository:
@@ -97,6 +102,32 @@ class PersonRepository(_Repository):
         return list(self.session.scalars(select(Person).where(Person.is_organiser.is_(True))))
 
 
+# Built once (the expression costs more Python than running it), run with the request's values.
+CALLER_IN_CHANNEL = (
+    select(Cohort, Person, Participant)
+    .select_from(ChannelBinding)
+    .join(Cohort, Cohort.id == ChannelBinding.cohort_id)
+    .outerjoin(
+        PlatformIdentity,
+        and_(
+            PlatformIdentity.platform == bindparam("platform"),
+            PlatformIdentity.external_id == bindparam("external_id"),
+        ),
+    )
+    .outerjoin(Person, Person.id == PlatformIdentity.person_id)
+    .outerjoin(
+        Participant,
+        and_(
+            Participant.cohort_id == Cohort.id,
+            Participant.person_id == PlatformIdentity.person_id,
+        ),
+    )
+    .where(ChannelBinding.platform == bindparam("binding_platform"))
+    .where(ChannelBinding.channel_id == bindparam("channel_id"))
+    .limit(1)
+)
+
+
 class CohortRepository(_Repository):
     def get(self, cohort_id: int) -> Cohort | None:
         return self.session.get(Cohort, cohort_id)
@@ -137,6 +168,23 @@ class CohortRepository(_Repository):
     def lock_for_seats(self, cohort_id: int) -> Cohort | None:
         """Load the cohort with a row lock (PostgreSQL) so seat allocation is serialised."""
         return self.session.scalar(select(Cohort).where(Cohort.id == cohort_id).with_for_update())
+
+    def latest(self) -> Cohort | None:
+        return self.session.scalar(select(Cohort).order_by(Cohort.id.desc()).limit(1))
+
+    def caller_in_channel(
+        self, platform: str, external_id: str, channel_platform: str, channel_id: str
+    ) -> tuple[Cohort, Person | None, Participant | None] | None:
+        row = self.session.execute(
+            CALLER_IN_CHANNEL,
+            {
+                "platform": platform,
+                "external_id": external_id,
+                "binding_platform": channel_platform,
+                "channel_id": channel_id,
+            },
+        ).first()
+        return None if row is None else (row[0], row[1], row[2])
 
     def programme(self, name: str) -> Programme:
         found = self.session.scalar(select(Programme).where(Programme.name == name))
@@ -203,6 +251,11 @@ class DialogRepository(_Repository):
     def of_person(self, person_id: int) -> Dialog | None:
         return self.session.scalar(select(Dialog).where(Dialog.person_id == person_id))
 
+    def of_kind(self, kind: str) -> list[Dialog]:
+        return list(
+            self.session.scalars(select(Dialog).where(Dialog.kind == kind).order_by(Dialog.id))
+        )
+
     def remove(self, dialog: Dialog) -> None:
         self.session.delete(dialog)
         self.session.flush()
@@ -240,6 +293,22 @@ class OutboxRepository(_Repository):
             .values(status="sending", lease_until=lease_until)
         )
         return bool(getattr(result, "rowcount", 0) == 1)
+
+    def with_prefix(self, key_prefix: str, status: str | None = None) -> list[OutboxMessage]:
+        query = select(OutboxMessage).where(
+            OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True)
+        )
+        if status is not None:
+            query = query.where(OutboxMessage.status == status)
+        return list(self.session.scalars(query.order_by(OutboxMessage.id)))
+
+    def delete_prefix(self, key_prefix: str) -> None:
+        self.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+                OutboxMessage.status != "sending",
+            )
+        )
 
 
 class StateRepository(_Repository):
@@ -279,6 +348,83 @@ class MeetingRepository(_Repository):
             )
         )
 
+    def get(self, cohort_id: int, number: int) -> Meeting | None:
+        return self.session.scalar(
+            select(Meeting).where(
+                Meeting.cohort_id == cohort_id,
+                Meeting.number == number,
+                Meeting.deleted_at.is_(None),
+            )
+        )
+
+    def by_id(self, meeting_id: int) -> Meeting | None:
+        return self.session.get(Meeting, meeting_id)
+
+    def every(self, cohort_id: int) -> list[Meeting]:
+        return list(
+            self.session.scalars(
+                select(Meeting).where(Meeting.cohort_id == cohort_id).order_by(Meeting.number)
+            )
+        )
+
+    def highest_number(self, cohort_id: int) -> int:
+        highest = self.session.scalar(
+            select(func.max(Meeting.number)).where(Meeting.cohort_id == cohort_id)
+        )
+        return int(highest or 0)
+
+
+class AgendaRepository(_Repository):
+    def remove(self, item: AgendaItem) -> None:
+        self.session.delete(item)
+        self.session.flush()
+
+    def items_of(self, meeting_id: int) -> list[AgendaItem]:
+        return list(
+            self.session.scalars(
+                select(AgendaItem)
+                .where(AgendaItem.meeting_id == meeting_id)
+                .order_by(AgendaItem.starts_at, AgendaItem.ends_at, AgendaItem.id)
+            )
+        )
+
+
+class AttendanceRepository(_Repository):
+    def get(self, meeting_id: int, person_id: int) -> Attendance | None:
+        return self.session.scalar(
+            select(Attendance).where(
+                Attendance.meeting_id == meeting_id, Attendance.person_id == person_id
+            )
+        )
+
+    def state(self, meeting_id: int) -> MeetingState | None:
+        return self.session.get(MeetingState, meeting_id)
+
+    def of_person(self, person_id: int) -> list[tuple[Attendance, Meeting]]:
+        return [
+            (attendance, meeting)
+            for attendance, meeting in self.session.execute(
+                select(Attendance, Meeting)
+                .join(Meeting, Meeting.id == Attendance.meeting_id)
+                .where(Attendance.person_id == person_id)
+                .order_by(Meeting.starts_at)
+            )
+        ]
+
+    def erase_person(self, person_id: int) -> None:
+        for row in self.session.scalars(
+            select(Attendance).where(Attendance.person_id == person_id)
+        ):
+            self.session.delete(row)
+        self.session.flush()
+
+
+class PostedMessageRepository(_Repository):
+    def with_subject(self, subject: str) -> list[PostedMessage]:
+        return list(
+            self.session.scalars(select(PostedMessage).where(PostedMessage.subject == subject))
+        )
+
 
 class ReminderRepository(_Repository):
     def pending_count(self, cohort_id: int) -> int:
@@ -298,6 +444,45 @@ class ReminderRepository(_Repository):
             .values(status="cancelled")
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def by_key(self, key: str) -> Reminder | None:
+        return self.session.scalar(select(Reminder).where(Reminder.idempotency_key == key))
+
+    def cancel_prefix(self, key_prefix: str) -> int:
+        result = self.session.execute(
+            update(Reminder)
+            .where(
+                Reminder.idempotency_key.startswith(key_prefix, autoescape=True),
+                Reminder.status == "pending",
+            )
+            .values(status="cancelled")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def reopen(self, key: str) -> None:
+        self.session.execute(
+            update(Reminder)
+            .where(Reminder.idempotency_key == key, Reminder.status == "cancelled")
+            .values(status="pending", attempts=0)
+        )
+
+    def announce(self, channel: str, wake: Callable[[], None]) -> None:
+        session = self.session
+        if session.info.get(REMINDERS_ANNOUNCED):
+            return
+        session.info[REMINDERS_ANNOUNCED] = True
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"NOTIFY {channel}"))
+
+        def after_commit(_session: Session) -> None:
+            _session.info.pop(REMINDERS_ANNOUNCED, None)
+            wake()
+
+        def after_rollback(_session: Session, _previous: object) -> None:
+            _session.info.pop(REMINDERS_ANNOUNCED, None)
+
+        event.listen(session, "after_commit", after_commit, once=True)
+        event.listen(session, "after_soft_rollback", after_rollback, once=True)
 
 
 class TopicRepository(_Repository):
@@ -327,6 +512,18 @@ class PollRepository(_Repository):
             )
         )
 
+    def by_id(self, poll_id: int) -> Poll | None:
+        return self.session.get(Poll, poll_id)
+
+    def voter_ids(self, poll_id: int) -> set[int]:
+        return {
+            person_id
+            for person_id in self.session.scalars(
+                select(PollBallot.person_id).where(PollBallot.poll_id == poll_id)
+            )
+            if person_id is not None
+        }
+
 
 class FeedbackRoundRepository(_Repository):
     def of_cohort(self, cohort_id: int) -> list[FeedbackRound]:
@@ -336,6 +533,111 @@ class FeedbackRoundRepository(_Repository):
                 .where(FeedbackRound.cohort_id == cohort_id)
                 .order_by(FeedbackRound.number)
             )
+        )
+
+    def get(self, cohort_id: int, number: int) -> FeedbackRound | None:
+        return self.session.scalar(
+            select(FeedbackRound).where(
+                FeedbackRound.cohort_id == cohort_id, FeedbackRound.number == number
+            )
+        )
+
+    def by_id(self, round_id: int) -> FeedbackRound | None:
+        return self.session.get(FeedbackRound, round_id)
+
+    def highest_number(self, cohort_id: int) -> int:
+        highest = self.session.scalar(
+            select(func.max(FeedbackRound.number)).where(FeedbackRound.cohort_id == cohort_id)
+        )
+        return int(highest or 0)
+
+    def open_titled(self, cohort_id: int, title: str) -> list[FeedbackRound]:
+        return list(
+            self.session.scalars(
+                select(FeedbackRound).where(
+                    FeedbackRound.cohort_id == cohort_id,
+                    FeedbackRound.closed_at.is_(None),
+                    FeedbackRound.title == title,
+                )
+            )
+        )
+
+    def lock(self, round_id: int) -> None:
+        self.session.scalar(
+            select(FeedbackRound)
+            .where(FeedbackRound.id == round_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    def presenters(self, round_id: int) -> list[Person]:
+        return list(
+            self.session.scalars(
+                select(Person)
+                .join(FeedbackPresenter, FeedbackPresenter.person_id == Person.id)
+                .where(FeedbackPresenter.round_id == round_id)
+                .order_by(Person.id)
+            )
+        )
+
+    def presented_by(self, person_id: int) -> list[FeedbackRound]:
+        return list(
+            self.session.scalars(
+                select(FeedbackRound)
+                .join(FeedbackPresenter, FeedbackPresenter.round_id == FeedbackRound.id)
+                .where(FeedbackPresenter.person_id == person_id)
+                .order_by(FeedbackRound.id)
+            )
+        )
+
+    def remove_presenter(self, person_id: int) -> None:
+        self.session.execute(
+            delete(FeedbackPresenter).where(FeedbackPresenter.person_id == person_id)
+        )
+
+
+class FeedbackAnswerRepository(_Repository):
+    def remove(self, response: FeedbackResponse) -> None:
+        self.session.delete(response)
+
+    def of_round(self, round_id: int) -> list[FeedbackResponse]:
+        return list(
+            self.session.scalars(
+                select(FeedbackResponse)
+                .where(FeedbackResponse.round_id == round_id)
+                .order_by(FeedbackResponse.id)
+            )
+        )
+
+    def of_author(self, round_id: int, person_id: int) -> FeedbackResponse | None:
+        return self.session.scalar(
+            select(FeedbackResponse).where(
+                FeedbackResponse.round_id == round_id,
+                FeedbackResponse.author_person_id == person_id,
+            )
+        )
+
+    def by_author(
+        self, person_id: int, anonymous: bool
+    ) -> list[tuple[FeedbackResponse, FeedbackRound]]:
+        return [
+            (response, rnd)
+            for response, rnd in self.session.execute(
+                select(FeedbackResponse, FeedbackRound)
+                .join(FeedbackRound, FeedbackRound.id == FeedbackResponse.round_id)
+                .where(
+                    FeedbackResponse.author_person_id == person_id,
+                    FeedbackRound.anonymous.is_(anonymous),
+                )
+                .order_by(FeedbackResponse.id)
+            )
+        ]
+
+    def unlink_author(self, person_id: int) -> None:
+        self.session.execute(
+            update(FeedbackResponse)
+            .where(FeedbackResponse.author_person_id == person_id)
+            .values(author_person_id=None)
         )
 
 

@@ -15,15 +15,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.ports import UnitOfWorkPort
 from storage.repositories import (
     AccountRepository,
+    AgendaRepository,
+    AttendanceRepository,
     AuditRepository,
     CohortRepository,
     DialogRepository,
+    FeedbackAnswerRepository,
     FeedbackRoundRepository,
     MeetingRepository,
     OutboxRepository,
     ParticipantRepository,
     PersonRepository,
     PollRepository,
+    PostedMessageRepository,
     ReminderRepository,
     StateRepository,
     TopicRepository,
@@ -51,9 +55,13 @@ class SqlUnitOfWork:
         self.state = StateRepository(self.session)
         self.meetings = MeetingRepository(self.session)
         self.reminders = ReminderRepository(self.session)
+        self.agenda = AgendaRepository(self.session)
+        self.attendance = AttendanceRepository(self.session)
+        self.posted = PostedMessageRepository(self.session)
         self.topics = TopicRepository(self.session)
         self.polls = PollRepository(self.session)
         self.feedback_rounds = FeedbackRoundRepository(self.session)
+        self.feedback_answers = FeedbackAnswerRepository(self.session)
         self.accounts = AccountRepository(self.session)
         return self
 

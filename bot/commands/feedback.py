@@ -106,7 +106,7 @@ def register_due(handlers: DueHandlers) -> None:
 
 
 def _due_round(due: DueContext) -> FeedbackRound | None:
-    rnd = due.uow.session.get(FeedbackRound, int(due.reminder.target.get("round_id", 0)))
+    rnd = due.uow.feedback_rounds.by_id(int(due.reminder.target.get("round_id", 0)))
     return rnd if rnd is not None and rnd.closed_at is None else None
 
 
@@ -223,7 +223,7 @@ def _answer(ctx: CommandContext, rnd: FeedbackRound, text: str) -> Reply:
 
 def submit_form(ctx: CommandContext, values: dict[str, str]) -> Reply:
     round_id = ctx.options.get("round_id", "")
-    rnd = ctx.uow.session.get(FeedbackRound, int(round_id)) if round_id.isdigit() else None
+    rnd = ctx.uow.feedback_rounds.by_id(int(round_id)) if round_id.isdigit() else None
     if rnd is None:
         raise UserFacingError(N_("Dieses Formular ist veraltet. Bitte starten Sie neu."))
     count = len(rnd.questions.get("items", []))

@@ -61,7 +61,7 @@ def switch(ctx: CommandContext) -> Reply:
 
 
 def _meeting(ctx: DueContext) -> Meeting | None:
-    meeting = ctx.uow.session.get(Meeting, int(ctx.reminder.target.get("meeting_id", 0)))
+    meeting = ctx.uow.meetings.by_id(int(ctx.reminder.target.get("meeting_id", 0)))
     if meeting is None or meeting.deleted_at is not None:
         return None
     if not enabled(ctx.uow, meeting.cohort_id):

@@ -13,8 +13,6 @@ from datetime import datetime
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, translator
 from bot.outbox import enqueue, post_to_cohort
@@ -22,7 +20,7 @@ from bot.router import fold
 from bot.services.meetings import day_label, items_of, local_days, span_label
 from bot.views import Header, Message, Note, Section
 from storage.models import AgendaItem, Meeting, PostedMessage
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 KINDS = ("Input", "Workshop", "Kollegiale Beratung", "Vor-Ort-Besuch", "Pause")
 MAX_ITEMS = 60
@@ -47,7 +45,7 @@ def subject(meeting: Meeting) -> str:
     return f"agenda:{meeting.id}"
 
 
-def item_at(uow: UnitOfWork, meeting: Meeting, number: int) -> AgendaItem:
+def item_at(uow: UnitOfWorkPort, meeting: Meeting, number: int) -> AgendaItem:
     items = items_of(uow, meeting)
     if not 1 <= number <= len(items):
         raise NotFound(
@@ -99,7 +97,7 @@ def _check(meeting: Meeting, data: ItemData, tz: ZoneInfo) -> None:
         )
 
 
-def overlaps_of(uow: UnitOfWork, meeting: Meeting, item: AgendaItem) -> list[int]:
+def overlaps_of(uow: UnitOfWorkPort, meeting: Meeting, item: AgendaItem) -> list[int]:
     """Numbers of the other items that overlap ``item`` (breaks never count)."""
     items = items_of(uow, meeting)
     return [
@@ -112,7 +110,7 @@ def overlaps_of(uow: UnitOfWork, meeting: Meeting, item: AgendaItem) -> list[int
     ]
 
 
-def add_item(uow: UnitOfWork, meeting: Meeting, data: ItemData, tz: ZoneInfo) -> AgendaItem:
+def add_item(uow: UnitOfWorkPort, meeting: Meeting, data: ItemData, tz: ZoneInfo) -> AgendaItem:
     if len(items_of(uow, meeting)) >= MAX_ITEMS:
         raise UserFacingError(
             N_(
@@ -133,27 +131,24 @@ def add_item(uow: UnitOfWork, meeting: Meeting, data: ItemData, tz: ZoneInfo) ->
         room=data.room,
         description=data.description,
     )
-    uow.session.add(item)
+    uow.agenda.add(item)
     meeting.sequence += 1
-    uow.session.flush()
     return item
 
 
 def update_item(
-    uow: UnitOfWork, meeting: Meeting, item: AgendaItem, data: ItemData, tz: ZoneInfo
+    uow: UnitOfWorkPort, meeting: Meeting, item: AgendaItem, data: ItemData, tz: ZoneInfo
 ) -> None:
     _check(meeting, data, tz)
     for key in ("starts_at", "ends_at", "kind", "speaker", "room", "description"):
         setattr(item, key, getattr(data, key))
     item.title = data.title.strip()
     meeting.sequence += 1
-    uow.session.flush()
 
 
-def delete_item(uow: UnitOfWork, meeting: Meeting, item: AgendaItem) -> None:
-    uow.session.delete(item)
+def delete_item(uow: UnitOfWorkPort, meeting: Meeting, item: AgendaItem) -> None:
+    uow.agenda.remove(item)
     meeting.sequence += 1
-    uow.session.flush()
 
 
 def data_of(item: AgendaItem) -> ItemData:
@@ -198,7 +193,7 @@ def _chunks(lines: list[str]) -> list[list[str]]:
 
 
 def render(
-    uow: UnitOfWork, meeting: Meeting, tz: ZoneInfo, language: str, *, short: bool = False
+    uow: UnitOfWorkPort, meeting: Meeting, tz: ZoneInfo, language: str, *, short: bool = False
 ) -> Message:
     """The agenda day by day (one Section per day, split when long)."""
     t = translator(language)
@@ -225,13 +220,13 @@ def render(
     return Message(tuple(blocks), fallback=head[:150])
 
 
-def posted(uow: UnitOfWork, meeting: Meeting) -> list[PostedMessage]:
-    return list(
-        uow.session.scalars(select(PostedMessage).where(PostedMessage.subject == subject(meeting)))
-    )
+def posted(uow: UnitOfWorkPort, meeting: Meeting) -> list[PostedMessage]:
+    return uow.posted.with_subject(subject(meeting))
 
 
-def post(uow: UnitOfWork, meeting: Meeting, *, now: datetime, tz: ZoneInfo, language: str) -> int:
+def post(
+    uow: UnitOfWorkPort, meeting: Meeting, *, now: datetime, tz: ZoneInfo, language: str
+) -> int:
     """Post the agenda to the cohort's channels; where it is already posted, update it."""
     message = render(uow, meeting, tz, language)
     updated = refresh(uow, meeting, now=now, tz=tz, language=language, note=None)
@@ -242,7 +237,7 @@ def post(uow: UnitOfWork, meeting: Meeting, *, now: datetime, tz: ZoneInfo, lang
 
 
 def refresh(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     meeting: Meeting,
     *,
     now: datetime,

@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.router import shorten
@@ -22,7 +20,7 @@ from bot.services.meetings import local_days
 from bot.services.participants import safe_cell
 from storage.models import Meeting, Participant, Person
 from storage.models_meetings import Attendance, MeetingState
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 TEXT_LIMIT = 500
 
@@ -42,20 +40,20 @@ class Summary:
     closed: bool
 
 
-def state(uow: UnitOfWork, meeting: Meeting) -> MeetingState:
-    row = uow.session.get(MeetingState, meeting.id)
+def state(uow: UnitOfWorkPort, meeting: Meeting) -> MeetingState:
+    row = uow.attendance.state(meeting.id)
     if row is None:
         row = MeetingState(meeting_id=meeting.id)
-        uow.session.add(row)
+        uow.attendance.add(row)
     return row
 
 
-def is_closed(uow: UnitOfWork, meeting: Meeting) -> bool:
-    row = uow.session.get(MeetingState, meeting.id)
+def is_closed(uow: UnitOfWorkPort, meeting: Meeting) -> bool:
+    row = uow.attendance.state(meeting.id)
     return row is not None and row.attendance_closed_at is not None
 
 
-def close(uow: UnitOfWork, meeting: Meeting, now: datetime, closed: bool = True) -> None:
+def close(uow: UnitOfWorkPort, meeting: Meeting, now: datetime, closed: bool = True) -> None:
     state(uow, meeting).attendance_closed_at = now if closed else None
 
 
@@ -90,18 +88,14 @@ def parse_answer(words: list[str], meeting: Meeting, tz: ZoneInfo) -> tuple[int,
 NOT_ANSWERED = "?"
 
 
-def answer_of(uow: UnitOfWork, meeting: Meeting, person_id: int) -> Attendance | None:
+def answer_of(uow: UnitOfWorkPort, meeting: Meeting, person_id: int) -> Attendance | None:
     """The person's answer; None while only needs were given (they count as not answered)."""
     row = _row_of(uow, meeting, person_id)
     return None if row is None or row.days == NOT_ANSWERED else row
 
 
-def _row_of(uow: UnitOfWork, meeting: Meeting, person_id: int) -> Attendance | None:
-    return uow.session.scalar(
-        select(Attendance).where(
-            Attendance.meeting_id == meeting.id, Attendance.person_id == person_id
-        )
-    )
+def _row_of(uow: UnitOfWorkPort, meeting: Meeting, person_id: int) -> Attendance | None:
+    return uow.attendance.get(meeting.id, person_id)
 
 
 def days_of(row: Attendance) -> tuple[int, ...]:
@@ -109,7 +103,7 @@ def days_of(row: Attendance) -> tuple[int, ...]:
 
 
 def give(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     meeting: Meeting,
     person: Person,
     answer: Answer | None,
@@ -146,17 +140,16 @@ def give(
         row = Attendance(
             meeting_id=meeting.id, person_id=person.id, days=NOT_ANSWERED, answered_at=now
         )
-        uow.session.add(row)
+        uow.attendance.add(row)
     if answer is not None:
         row.days = ",".join(str(d) for d in answer.days)
     for key, value in needs.items():
         setattr(row, key, value if isinstance(value, bool) else (value or None))
     row.answered_at = now
-    uow.session.flush()
     return row
 
 
-def _confirmed(uow: UnitOfWork, cohort_id: int) -> list[tuple[Participant, Person]]:
+def _confirmed(uow: UnitOfWorkPort, cohort_id: int) -> list[tuple[Participant, Person]]:
     out = []
     for p in uow.participants.in_cohort(cohort_id, "confirmed"):
         person = uow.persons.get(p.person_id)
@@ -165,7 +158,7 @@ def _confirmed(uow: UnitOfWork, cohort_id: int) -> list[tuple[Participant, Perso
     return out
 
 
-def unanswered(uow: UnitOfWork, meeting: Meeting) -> list[Person]:
+def unanswered(uow: UnitOfWorkPort, meeting: Meeting) -> list[Person]:
     return [
         person
         for _p, person in _confirmed(uow, meeting.cohort_id)
@@ -173,7 +166,7 @@ def unanswered(uow: UnitOfWork, meeting: Meeting) -> list[Person]:
     ]
 
 
-def coming(uow: UnitOfWork, meeting: Meeting) -> list[Person]:
+def coming(uow: UnitOfWorkPort, meeting: Meeting) -> list[Person]:
     """Confirmed participants who have not declined (unanswered ones included)."""
     out = []
     for _p, person in _confirmed(uow, meeting.cohort_id):
@@ -183,7 +176,7 @@ def coming(uow: UnitOfWork, meeting: Meeting) -> list[Person]:
     return out
 
 
-def summarise(uow: UnitOfWork, meeting: Meeting, tz: ZoneInfo) -> Summary:
+def summarise(uow: UnitOfWorkPort, meeting: Meeting, tz: ZoneInfo) -> Summary:
     per_day = {d: 0 for d in range(1, len(local_days(meeting, tz)) + 1)}
     declined, missing, needs, overnight = [], [], [], []
     for _p, person in _confirmed(uow, meeting.cohort_id):
@@ -209,7 +202,7 @@ def summarise(uow: UnitOfWork, meeting: Meeting, tz: ZoneInfo) -> Summary:
 CSV_HEADER = ("name", "kommune", "antwort", "tage", "essen", "barrierefreiheit", "uebernachtung")
 
 
-def export_csv(uow: UnitOfWork, meeting: Meeting) -> bytes:
+def export_csv(uow: UnitOfWorkPort, meeting: Meeting) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
@@ -233,15 +226,10 @@ def export_csv(uow: UnitOfWork, meeting: Meeting) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
+def export_person(uow: UnitOfWorkPort, person_id: int) -> dict[str, Any]:
     """What ``meine-daten`` shows: every attendance answer of the person."""
     answers: list[dict[str, Any]] = []
-    for attendance, meeting in uow.session.execute(
-        select(Attendance, Meeting)
-        .join(Meeting, Meeting.id == Attendance.meeting_id)
-        .where(Attendance.person_id == person_id)
-        .order_by(Meeting.starts_at)
-    ):
+    for attendance, meeting in uow.attendance.of_person(person_id):
         answers.append(
             {
                 "treffen": meeting.number,
@@ -257,8 +245,6 @@ def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
     return {"teilnahme": answers}
 
 
-def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
+def erase_person(uow: UnitOfWorkPort, person_id: int, pseudonym: str) -> None:
     """Remove the person's answers (head counts of past meetings lose them; that is intended)."""
-    for row in uow.session.scalars(select(Attendance).where(Attendance.person_id == person_id)):
-        uow.session.delete(row)
-    uow.session.flush()
+    uow.attendance.erase_person(person_id)

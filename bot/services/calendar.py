@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard
-from sqlalchemy import select
 
 from bot.context import Role
 from bot.errors import PermissionDenied
@@ -29,7 +28,7 @@ from bot.permissions import access, refusal
 from bot.services import agenda as agenda_service
 from bot.services.meetings import items_of
 from storage.models import Cohort, Meeting
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 PRODID = "-//Körber-Stiftung//stadtlabor-bot//DE"
 DOMAIN = "stadtlabor-bot"
@@ -189,7 +188,7 @@ def _place(*parts: str | None) -> str | None:
 
 
 def _meeting_event(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     meeting: Meeting,
     zone: tzinfo,
     tz: ZoneInfo,
@@ -216,7 +215,7 @@ def _meeting_event(
 
 
 def build(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     cohort: Cohort,
     *,
     tz: ZoneInfo,
@@ -237,11 +236,7 @@ def build(
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", cohort.name)
     cal.add("x-wr-timezone", str(tz.key))
-    meetings = list(
-        uow.session.scalars(
-            select(Meeting).where(Meeting.cohort_id == cohort.id).order_by(Meeting.number)
-        )
-    )
+    meetings = uow.meetings.every(cohort.id)
     items = {
         m.id: items_of(uow, m) if with_items and with_agenda and not m.deleted_at else []
         for m in meetings

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when, translator
 from bot.outbox import dm_person
@@ -24,7 +22,7 @@ from bot.services.feedback_start import RoundRequest
 from bot.settings import Settings
 from storage.models import Cohort, FeedbackResponse, FeedbackRound, Person
 from storage.models_feedback import FeedbackPresenter
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 DEFAULT_QUESTIONS = (
     N_("Was hat Sie überzeugt?"),
@@ -41,18 +39,11 @@ class Submitted:
     answers: tuple[str, ...]
 
 
-def presenters_of(uow: UnitOfWork, rnd: FeedbackRound) -> list[Person]:
-    return list(
-        uow.session.scalars(
-            select(Person)
-            .join(FeedbackPresenter, FeedbackPresenter.person_id == Person.id)
-            .where(FeedbackPresenter.round_id == rnd.id)
-            .order_by(Person.id)
-        )
-    )
+def presenters_of(uow: UnitOfWorkPort, rnd: FeedbackRound) -> list[Person]:
+    return uow.feedback_rounds.presenters(rnd.id)
 
 
-def who_presents(uow: UnitOfWork, rnd: FeedbackRound) -> str:
+def who_presents(uow: UnitOfWorkPort, rnd: FeedbackRound) -> str:
     """The presenters: the municipality, or "Anna Muster (Musterstadt)"."""
     if rnd.subject:
         return rnd.subject
@@ -60,7 +51,7 @@ def who_presents(uow: UnitOfWork, rnd: FeedbackRound) -> str:
     return ", ".join(person_label(p) for p in people) or "?"
 
 
-def presenters_label(uow: UnitOfWork, rnd: FeedbackRound) -> str:
+def presenters_label(uow: UnitOfWorkPort, rnd: FeedbackRound) -> str:
     """How lists and nudges name a round: its title first, the presenters second."""
     return f"{rnd.title} – {who_presents(uow, rnd)}"
 
@@ -70,17 +61,15 @@ def person_label(person: Person) -> str:
     return f"{name} ({person.municipality})" if person.municipality else name
 
 
-def info(uow: UnitOfWork, rnd: FeedbackRound, language: str, settings: Settings) -> views.RoundInfo:
+def info(
+    uow: UnitOfWorkPort, rnd: FeedbackRound, language: str, settings: Settings
+) -> views.RoundInfo:
     deadline = format_when(rnd.closes_at.astimezone(settings.tz), language)
     return views.RoundInfo(rnd, who_presents(uow, rnd), deadline)
 
 
-def get_round(uow: UnitOfWork, cohort: Cohort, number: int) -> FeedbackRound:
-    rnd = uow.session.scalar(
-        select(FeedbackRound).where(
-            FeedbackRound.cohort_id == cohort.id, FeedbackRound.number == number
-        )
-    )
+def get_round(uow: UnitOfWorkPort, cohort: Cohort, number: int) -> FeedbackRound:
+    rnd = uow.feedback_rounds.get(cohort.id, number)
     if rnd is None:
         raise UserFacingError(
             N_("Eine Feedback-Runde #{n} gibt es nicht. „feedback“ zeigt die offenen Runden."),
@@ -89,32 +78,21 @@ def get_round(uow: UnitOfWork, cohort: Cohort, number: int) -> FeedbackRound:
     return rnd
 
 
-def rounds_of(uow: UnitOfWork, cohort: Cohort) -> list[FeedbackRound]:
-    return list(
-        uow.session.scalars(
-            select(FeedbackRound)
-            .where(FeedbackRound.cohort_id == cohort.id)
-            .order_by(FeedbackRound.number)
-        )
-    )
+def rounds_of(uow: UnitOfWorkPort, cohort: Cohort) -> list[FeedbackRound]:
+    return uow.feedback_rounds.of_cohort(cohort.id)
 
 
-def lock(uow: UnitOfWork, rnd: FeedbackRound) -> None:
+def lock(uow: UnitOfWorkPort, rnd: FeedbackRound) -> None:
     """Serialise work on one round (PostgreSQL row lock; SQLite writes are serial anyway) and
     re-read it, so a concurrent close or answer is seen."""
-    uow.session.scalar(
-        select(FeedbackRound)
-        .where(FeedbackRound.id == rnd.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    uow.feedback_rounds.lock(rnd.id)
 
 
 def is_open(rnd: FeedbackRound, now: datetime) -> bool:
     return rnd.closed_at is None and now < rnd.closes_at
 
 
-def eligible(uow: UnitOfWork, rnd: FeedbackRound) -> list[Person]:
+def eligible(uow: UnitOfWorkPort, rnd: FeedbackRound) -> list[Person]:
     """Confirmed participants of the round's cohort who do not present in it."""
     presenting = {p.id for p in presenters_of(uow, rnd)}
     people = []
@@ -125,26 +103,16 @@ def eligible(uow: UnitOfWork, rnd: FeedbackRound) -> list[Person]:
     return people
 
 
-def response_of(uow: UnitOfWork, rnd: FeedbackRound, person_id: int) -> FeedbackResponse | None:
-    return uow.session.scalar(
-        select(FeedbackResponse).where(
-            FeedbackResponse.round_id == rnd.id, FeedbackResponse.author_person_id == person_id
-        )
-    )
+def response_of(uow: UnitOfWorkPort, rnd: FeedbackRound, person_id: int) -> FeedbackResponse | None:
+    return uow.feedback_answers.of_author(rnd.id, person_id)
 
 
-def responses(uow: UnitOfWork, rnd: FeedbackRound) -> list[FeedbackResponse]:
-    return list(
-        uow.session.scalars(
-            select(FeedbackResponse)
-            .where(FeedbackResponse.round_id == rnd.id)
-            .order_by(FeedbackResponse.id)
-        )
-    )
+def responses(uow: UnitOfWorkPort, rnd: FeedbackRound) -> list[FeedbackResponse]:
+    return uow.feedback_answers.of_round(rnd.id)
 
 
 def waiting_for(
-    uow: UnitOfWork, cohort: Cohort, person: Person, now: datetime
+    uow: UnitOfWorkPort, cohort: Cohort, person: Person, now: datetime
 ) -> list[FeedbackRound]:
     """Open rounds this person may answer (answered or not: answers can be edited)."""
     participant = uow.participants.get(cohort.id, person.id)
@@ -158,19 +126,14 @@ def waiting_for(
 
 
 def open_round(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     cohort: Cohort,
     wanted: RoundRequest,
     now: datetime,
     settings: Settings,
 ) -> FeedbackRound:
-    number = (
-        uow.session.scalar(
-            select(func.max(FeedbackRound.number)).where(FeedbackRound.cohort_id == cohort.id)
-        )
-        or 0
-    ) + 1
+    number = uow.feedback_rounds.highest_number(cohort.id) + 1
     stored: dict[str, Any] = (
         {"items": list(wanted.questions), "default": False}
         if wanted.questions
@@ -187,11 +150,9 @@ def open_round(
         closed_at=None,
         created_at=now,
     )
-    uow.session.add(rnd)
-    uow.session.flush()
+    uow.feedback_rounds.add(rnd)
     for person in wanted.presenters:
-        uow.session.add(FeedbackPresenter(round_id=rnd.id, person_id=person.id))
-    uow.session.flush()
+        uow.feedback_rounds.add(FeedbackPresenter(round_id=rnd.id, person_id=person.id))
     publish.announce(uow, rnd, info(uow, rnd, settings.language, settings), now, settings)
     for person in eligible(uow, rnd):
         language = person.language or settings.language
@@ -230,7 +191,9 @@ def clean_answers(rnd: FeedbackRound, raw: list[str]) -> tuple[str, ...]:
     return answers
 
 
-def check_may_answer(uow: UnitOfWork, rnd: FeedbackRound, person: Person, now: datetime) -> None:
+def check_may_answer(
+    uow: UnitOfWorkPort, rnd: FeedbackRound, person: Person, now: datetime
+) -> None:
     if not is_open(rnd, now):
         raise UserFacingError(
             N_(
@@ -259,7 +222,7 @@ def check_may_answer(uow: UnitOfWork, rnd: FeedbackRound, person: Person, now: d
 
 
 def submit(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     *,
     rnd: FeedbackRound,
     person: Person,
@@ -288,13 +251,12 @@ def submit(
             submitted_at=now,
             published_at=None,
         )
-        uow.session.add(existing)
+        uow.feedback_answers.add(existing)
         edited = False
     else:
         existing.answers = {**existing.answers, "answers": list(clean)}
         existing.submitted_at = now
         edited = True
-    uow.session.flush()
     if rnd.anonymous:
         publish.anonymous_after_submit(uow, rnd, now, settings)
     else:
@@ -302,44 +264,26 @@ def submit(
     return Submitted(edited, rnd.anonymous, clean)
 
 
-def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
+def export_person(uow: UnitOfWorkPort, person_id: int) -> dict[str, Any]:
     """For ``meine-daten``: rounds the person presents in, and their own answers in anonymous
     rounds that are still open (the only time such a link exists)."""
-    presented = uow.session.execute(
-        select(FeedbackRound.number, FeedbackRound.title)
-        .join(FeedbackPresenter, FeedbackPresenter.round_id == FeedbackRound.id)
-        .where(FeedbackPresenter.person_id == person_id)
-    ).all()
-    own_anonymous = uow.session.execute(
-        select(FeedbackRound.title, FeedbackResponse.answers)
-        .join(FeedbackRound, FeedbackRound.id == FeedbackResponse.round_id)
-        .where(FeedbackResponse.author_person_id == person_id, FeedbackRound.anonymous.is_(True))
-    ).all()
+    presented = uow.feedback_rounds.presented_by(person_id)
+    own_anonymous = uow.feedback_answers.by_author(person_id, anonymous=True)
     return {
-        "feedback_vorgestellt": [{"runde": n, "titel": t} for n, t in presented],
+        "feedback_vorgestellt": [{"runde": r.number, "titel": r.title} for r in presented],
         "feedback_anonym_offen": [
-            {"runde": t, "antworten": a.get("answers", [])} for t, a in own_anonymous
+            {"runde": rnd.title, "antworten": response.answers.get("answers", [])}
+            for response, rnd in own_anonymous
         ],
     }
 
 
-def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
+def erase_person(uow: UnitOfWorkPort, person_id: int, pseudonym: str) -> None:
     """Unlink the person from feedback: presenter rows go (a round named after the person keeps
     the pseudonym as its subject), answers lose their author."""
-    rows = list(
-        uow.session.scalars(
-            select(FeedbackPresenter).where(FeedbackPresenter.person_id == person_id)
-        )
-    )
-    for row in rows:
-        rnd = uow.session.get(FeedbackRound, row.round_id)
-        if rnd is not None and not rnd.subject:
+    for rnd in uow.feedback_rounds.presented_by(person_id):
+        if not rnd.subject:
             others = [p for p in presenters_of(uow, rnd) if p.id != person_id]
             rnd.subject = ", ".join([pseudonym, *(person_label(p) for p in others)])
-    uow.session.execute(delete(FeedbackPresenter).where(FeedbackPresenter.person_id == person_id))
-    uow.session.execute(
-        update(FeedbackResponse)
-        .where(FeedbackResponse.author_person_id == person_id)
-        .values(author_person_id=None)
-    )
-    uow.session.flush()
+    uow.feedback_rounds.remove_presenter(person_id)
+    uow.feedback_answers.unlink_author(person_id)

@@ -10,11 +10,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when, translator
-from bot.outbox import delete_by_key_prefix, dm_person
+from bot.outbox import dm_person
 from bot.services import feedback_publish as publish
 from bot.services import feedback_views as views
 from bot.services.feedback import (
@@ -27,8 +25,8 @@ from bot.services.feedback import (
     responses,
 )
 from bot.settings import Settings
-from storage.models import Dialog, FeedbackResponse, FeedbackRound
-from storage.uow import UnitOfWork
+from storage.models import FeedbackResponse, FeedbackRound
+from storage.ports import UnitOfWorkPort
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class Closed:
     withheld: bool
 
 
-def answer_views(uow: UnitOfWork, rnd: FeedbackRound) -> list[views.AnswerView]:
+def answer_views(uow: UnitOfWorkPort, rnd: FeedbackRound) -> list[views.AnswerView]:
     """What others may see: named answers with their author, anonymous ones only once
     published, in their shuffled batch order and without any author."""
     if rnd.anonymous:
@@ -58,15 +56,17 @@ def answer_views(uow: UnitOfWork, rnd: FeedbackRound) -> list[views.AnswerView]:
     return out
 
 
-def _drop_unfinished_dialogs(uow: UnitOfWork, rnd: FeedbackRound) -> None:
+def _drop_unfinished_dialogs(uow: UnitOfWorkPort, rnd: FeedbackRound) -> None:
     """Half-finished guided dialogs for this round hold answers with their author: gone."""
-    for dialog in uow.session.scalars(select(Dialog).where(Dialog.kind == "feedback")):
+    for dialog in uow.dialogs.of_kind("feedback"):
         context = dialog.state.get("form", {}).get("context", {})
         if context.get("round_id") == str(rnd.id):
-            uow.session.delete(dialog)
+            uow.dialogs.remove(dialog)
 
 
-def seal(uow: UnitOfWork, rnd: FeedbackRound, rows: list[FeedbackResponse], now: datetime) -> None:
+def seal(
+    uow: UnitOfWorkPort, rnd: FeedbackRound, rows: list[FeedbackResponse], now: datetime
+) -> None:
     """The end of an anonymous round: nothing may be left from which an answer's author could
     be inferred. The rows are written anew in their published order (batch, then shuffled
     slot) with fresh ids, no author and only the closing time, and the old rows — ids in
@@ -84,20 +84,18 @@ def seal(uow: UnitOfWork, rnd: FeedbackRound, rows: list[FeedbackResponse], now:
             submitted_at=now,
             published_at=published,
         )
-        uow.session.add(fresh)
-        uow.session.flush()  # one at a time: the ids follow the published order
+        uow.feedback_answers.add(fresh)  # one at a time: the ids follow the published order
     for old in rows:
-        uow.session.delete(old)
+        uow.feedback_answers.remove(old)
     for prefix in (
         f"feedback:{rnd.id}:prompt:",
         f"feedback:{rnd.id}:remind:",
         f"nudge:feedback:{rnd.id}:",
     ):
-        delete_by_key_prefix(uow, prefix)
-    uow.session.flush()
+        uow.outbox.delete_prefix(prefix)
 
 
-def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings) -> Closed:
+def close(uow: UnitOfWorkPort, rnd: FeedbackRound, now: datetime, settings: Settings) -> Closed:
     lock(uow, rnd)
     if rnd.closed_at is not None:
         raise UserFacingError(N_("Die Runde „{title}“ ist bereits geschlossen."), title=rnd.title)
@@ -110,7 +108,6 @@ def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings
     if rnd.anonymous:
         withheld = publish.anonymous_at_close(uow, rnd, all_responses, invited, now, settings)
         seal(uow, rnd, all_responses, now)
-    uow.session.flush()
     outcome = Closed(len(all_responses), len(invited), withheld)
     publish.closing_posts(uow, rnd, outcome.answered, outcome.invited, withheld, now, settings)
     k = settings.anonymity_threshold
@@ -131,7 +128,7 @@ def close(uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings
 
 
 def remind(
-    uow: UnitOfWork, rnd: FeedbackRound, label: str, now: datetime, settings: Settings
+    uow: UnitOfWorkPort, rnd: FeedbackRound, label: str, now: datetime, settings: Settings
 ) -> int:
     """DM everyone eligible who has not answered yet; returns how many were reminded."""
     if not is_open(rnd, now):

@@ -16,30 +16,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from bot.i18n import translator
 from bot.services import feedback_publish as publish
 from bot.services import feedback_views as views
 from bot.services.cohorts import post_language
 from bot.services.feedback import person_label
-from storage.models import FeedbackResponse, FeedbackRound, OutboxMessage, Person
-from storage.uow import UnitOfWork
+from storage.models import FeedbackRound, OutboxMessage
+from storage.ports import UnitOfWorkPort
 
 INDENT = "   "  # answer lines under their question (feedback_views._qa_lines)
 
 
-def erase_named_answers(uow: UnitOfWork, person_id: int, *, now: datetime, language: str) -> None:
+def erase_named_answers(
+    uow: UnitOfWorkPort, person_id: int, *, now: datetime, language: str
+) -> None:
     """Replace the person's named answers by the marker everywhere (``language``: the one the
     cohort's posts are written in)."""
     person = uow.persons.get(person_id)
     label = person_label(person) if person is not None else None
-    found = uow.session.execute(
-        select(FeedbackResponse, FeedbackRound)
-        .join(FeedbackRound, FeedbackRound.id == FeedbackResponse.round_id)
-        .where(FeedbackResponse.author_person_id == person_id, FeedbackRound.anonymous.is_(False))
-    ).all()
-    for response, rnd in found:
+    for response, rnd in uow.feedback_answers.by_author(person_id, anonymous=False):
         response.answers = {"answers": [], "erased": True}
         erased = views.AnswerView(None, (), erased=True)
         message = views.named_answer(rnd, erased, translator(post_language(rnd, language)))
@@ -51,25 +46,18 @@ def erase_named_answers(uow: UnitOfWork, person_id: int, *, now: datetime, langu
             _presenter_copies(uow, rnd, label, language)
         for row in _rows(uow, f"export:feedback:{rnd.id}:"):
             _drop_file(row)
-    uow.session.flush()
 
 
-def _rows(uow: UnitOfWork, prefix: str) -> list[OutboxMessage]:
-    return list(
-        uow.session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.idempotency_key.startswith(prefix, autoescape=True)
-            )
-        )
-    )
+def _rows(uow: UnitOfWorkPort, prefix: str) -> list[OutboxMessage]:
+    return uow.outbox.with_prefix(prefix)
 
 
-def _presenter_copies(uow: UnitOfWork, rnd: FeedbackRound, label: str, language: str) -> None:
+def _presenter_copies(uow: UnitOfWorkPort, rnd: FeedbackRound, label: str, language: str) -> None:
     """The presenters' DMs of a closed round: the person's answer lines become the marker (in
     the presenter's language); the file with all answers is dropped."""
     for row in _rows(uow, f"feedback:{rnd.id}:presenter:"):
         presenter_id = int(row.idempotency_key.rsplit(":", 1)[1])
-        presenter = uow.session.get(Person, presenter_id)
+        presenter = uow.persons.get(presenter_id)
         marker = translator((presenter.language if presenter else None) or language)(views.ERASED)
         message = row.payload.get("message")
         if message:

@@ -11,8 +11,6 @@ import secrets
 from datetime import datetime, timedelta
 from uuid import uuid4
 
-from sqlalchemy import select
-
 from bot.i18n import N_, translator
 from bot.notify import tell
 from bot.outbox import enqueue, post_to_cohort
@@ -21,8 +19,8 @@ from bot.services import feedback_views as views
 from bot.services.cohorts import post_language
 from bot.settings import Settings
 from bot.views import Message
-from storage.models import FeedbackResponse, FeedbackRound, OutboxMessage, Person, PostedMessage
-from storage.uow import UnitOfWork
+from storage.models import FeedbackResponse, FeedbackRound, Person
+from storage.ports import UnitOfWorkPort
 
 KIND_CLOSE = "feedback.close"
 KIND_REMIND = "feedback.remind"
@@ -34,7 +32,11 @@ def root_subject(rnd: FeedbackRound) -> str:
 
 
 def announce(
-    uow: UnitOfWork, rnd: FeedbackRound, info: views.RoundInfo, now: datetime, settings: Settings
+    uow: UnitOfWorkPort,
+    rnd: FeedbackRound,
+    info: views.RoundInfo,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     message = views.announcement(
         info, settings.anonymity_threshold, translator(post_language(rnd, settings.language))
@@ -42,7 +44,7 @@ def announce(
     post_to_cohort(uow, rnd.cohort_id, message, f"feedback:{rnd.id}:root", now, root_subject(rnd))
 
 
-def schedule_due(uow: UnitOfWork, rnd: FeedbackRound, now: datetime) -> None:
+def schedule_due(uow: UnitOfWorkPort, rnd: FeedbackRound, now: datetime) -> None:
     target = {"round_id": rnd.id}
     schedule(
         uow,
@@ -67,19 +69,17 @@ def schedule_due(uow: UnitOfWork, rnd: FeedbackRound, now: datetime) -> None:
             )
 
 
-def cancel_due(uow: UnitOfWork, rnd: FeedbackRound) -> None:
+def cancel_due(uow: UnitOfWorkPort, rnd: FeedbackRound) -> None:
     cancel(uow, f"feedback:{rnd.id}:close")
     cancel(uow, f"feedback:{rnd.id}:remind:")
 
 
 def in_thread(
-    uow: UnitOfWork, rnd: FeedbackRound, message: Message, key: str, subject: str, now: datetime
+    uow: UnitOfWorkPort, rnd: FeedbackRound, message: Message, key: str, subject: str, now: datetime
 ) -> None:
     """Post into the thread under the announcement in every bound channel; while the
     announcement has not been sent yet, post into the channel itself."""
-    roots = list(
-        uow.session.scalars(select(PostedMessage).where(PostedMessage.subject == root_subject(rnd)))
-    )
+    roots = uow.posted.with_subject(root_subject(rnd))
     if not roots:
         post_to_cohort(uow, rnd.cohort_id, message, key, now, subject)
         return
@@ -99,19 +99,11 @@ def in_thread(
         )
 
 
-def replace(uow: UnitOfWork, key: str, subject: str, message: Message, now: datetime) -> None:
+def replace(uow: UnitOfWorkPort, key: str, subject: str, message: Message, now: datetime) -> None:
     """Show ``message`` instead of an earlier post: edit the sent ones, rewrite unsent rows."""
-    pending = uow.session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.idempotency_key.startswith(f"{key}:", autoescape=True),
-            OutboxMessage.status == "pending",
-        )
-    )
-    for row in pending:
+    for row in uow.outbox.with_prefix(f"{key}:", status="pending"):
         row.payload = {**row.payload, "message": message.to_dict()}
-    for posted in uow.session.scalars(
-        select(PostedMessage).where(PostedMessage.subject == subject)
-    ):
+    for posted in uow.posted.with_subject(subject):
         enqueue(
             uow,
             key=f"{key}:edit:{uuid4().hex}",
@@ -124,7 +116,7 @@ def replace(uow: UnitOfWork, key: str, subject: str, message: Message, now: date
 
 
 def named_answer(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     rnd: FeedbackRound,
     response: FeedbackResponse,
     author: Person,
@@ -155,7 +147,7 @@ def _batch_message(
 
 
 def _publish_batch(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     rnd: FeedbackRound,
     rows: list[FeedbackResponse],
     chosen: list[FeedbackResponse],
@@ -178,14 +170,12 @@ def _publish_batch(
 
 
 def anonymous_after_submit(
-    uow: UnitOfWork, rnd: FeedbackRound, now: datetime, settings: Settings
+    uow: UnitOfWorkPort, rnd: FeedbackRound, now: datetime, settings: Settings
 ) -> None:
     """Publish a batch once 2k answers wait, holding k of them (chosen at random) back, so
     that the batch at the close always mixes a late answer with at least k others and no
     published change ever holds fewer than k answers (docs/feedback.md)."""
-    rows = list(
-        uow.session.scalars(select(FeedbackResponse).where(FeedbackResponse.round_id == rnd.id))
-    )
+    rows = uow.feedback_answers.of_round(rnd.id)
     pending = [r for r in rows if r.published_at is None]
     k = settings.anonymity_threshold
     if len(pending) >= 2 * k:
@@ -194,7 +184,7 @@ def anonymous_after_submit(
 
 
 def anonymous_at_close(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     rnd: FeedbackRound,
     rows: list[FeedbackResponse],
     invited: list[Person],
@@ -238,7 +228,7 @@ def anonymous_at_close(
 
 
 def closing_posts(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     rnd: FeedbackRound,
     answered: int,
     invited: int,

@@ -6,15 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from bot.dates import parse_deadline
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
 from bot.people import resolve_person
 from bot.router import fold
 from storage.models import Cohort, FeedbackRound, Person
-from storage.uow import UnitOfWork
+from storage.ports import UnitOfWorkPort
 
 MAX_QUESTIONS = 8
 MAX_QUESTION = 300
@@ -39,7 +37,7 @@ def _option(options: dict[str, str], *keys: str) -> str:
 
 
 def read_request(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     cohort: Cohort,
     options: dict[str, str],
     args: list[str],
@@ -96,7 +94,7 @@ def _questions(raw: str | None) -> list[str] | None:
 
 
 def _presenters(
-    uow: UnitOfWork, cohort: Cohort, who: str, platform: str
+    uow: UnitOfWorkPort, cohort: Cohort, who: str, platform: str
 ) -> tuple[list[Person], str | None]:
     """A person (mention, identity, exact name), else every confirmed participant of the
     municipality of that name."""
@@ -124,18 +122,12 @@ def _presenters(
 
 
 def open_twin(
-    uow: UnitOfWork, cohort: Cohort, wanted: RoundRequest, default_questions: Sequence[str]
+    uow: UnitOfWorkPort, cohort: Cohort, wanted: RoundRequest, default_questions: Sequence[str]
 ) -> FeedbackRound | None:
     """An open round exactly like ``wanted``: the same command typed again (say, its answer
     was lost). Opening it twice would ask everybody twice."""
     questions = list(wanted.questions or default_questions)
-    candidates = uow.session.scalars(
-        select(FeedbackRound).where(
-            FeedbackRound.cohort_id == cohort.id,
-            FeedbackRound.closed_at.is_(None),
-            FeedbackRound.title == wanted.title,
-        )
-    )
+    candidates = uow.feedback_rounds.open_titled(cohort.id, wanted.title)
     for rnd in candidates:
         same = (rnd.subject, rnd.anonymous, rnd.closes_at) == (
             wanted.subject,

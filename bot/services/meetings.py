@@ -12,16 +12,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import func, select
-from sqlalchemy import update as sql_update
 
 from bot import reminders
 from bot.dates.resolve import to_aware
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, babel_locale
 from bot.services.audit import record
-from storage.models import AgendaItem, Cohort, Meeting, Reminder
-from storage.uow import UnitOfWork
+from storage.models import AgendaItem, Cohort, Meeting
+from storage.ports import UnitOfWorkPort
 
 MAX_DAYS = 7
 LIMITS = {"title": 200, "location": 300, "host_city": 200, "notes": 2000}
@@ -38,15 +36,9 @@ class MeetingData:
     notes: str | None = None
 
 
-def items_of(uow: UnitOfWork, meeting: Meeting) -> list[AgendaItem]:
+def items_of(uow: UnitOfWorkPort, meeting: Meeting) -> list[AgendaItem]:
     """The meeting's agenda items in agenda order (time, then creation): item n is the n-th."""
-    return list(
-        uow.session.scalars(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting.id)
-            .order_by(AgendaItem.starts_at, AgendaItem.ends_at, AgendaItem.id)
-        )
-    )
+    return uow.agenda.items_of(meeting.id)
 
 
 def local_days(meeting: Meeting, tz: ZoneInfo) -> list[date]:
@@ -69,24 +61,13 @@ def span_label(meeting: Meeting, tz: ZoneInfo, language: str) -> str:
     return f"{first} {start:%H:%M} – {last} {end:%H:%M}"
 
 
-def active(uow: UnitOfWork, cohort_id: int) -> list[Meeting]:
-    return list(
-        uow.session.scalars(
-            select(Meeting)
-            .where(Meeting.cohort_id == cohort_id, Meeting.deleted_at.is_(None))
-            .order_by(Meeting.starts_at, Meeting.number)
-        )
-    )
+def active(uow: UnitOfWorkPort, cohort_id: int) -> list[Meeting]:
+    """Not deleted, by start (then number: numbers follow creation, as ids do)."""
+    return uow.meetings.scheduled(cohort_id)
 
 
-def get(uow: UnitOfWork, cohort_id: int, number: int) -> Meeting:
-    meeting = uow.session.scalar(
-        select(Meeting).where(
-            Meeting.cohort_id == cohort_id,
-            Meeting.number == number,
-            Meeting.deleted_at.is_(None),
-        )
-    )
+def get(uow: UnitOfWorkPort, cohort_id: int, number: int) -> Meeting:
+    meeting = uow.meetings.get(cohort_id, number)
     if meeting is None:
         raise NotFound(
             N_("Ein Treffen {n} gibt es nicht. „treffen“ listet die Treffen mit Nummer."),
@@ -95,7 +76,7 @@ def get(uow: UnitOfWork, cohort_id: int, number: int) -> Meeting:
     return meeting
 
 
-def upcoming(uow: UnitOfWork, cohort_id: int, now: datetime) -> Meeting | None:
+def upcoming(uow: UnitOfWorkPort, cohort_id: int, now: datetime) -> Meeting | None:
     return next((m for m in active(uow, cohort_id) if m.ends_at > now), None)
 
 
@@ -113,7 +94,7 @@ def _check_texts(values: dict[str, str | None]) -> None:
 
 
 def _check_times(
-    uow: UnitOfWork, cohort_id: int, data: MeetingData, now: datetime, exclude: int | None
+    uow: UnitOfWorkPort, cohort_id: int, data: MeetingData, now: datetime, exclude: int | None
 ) -> None:
     uow.cohorts.lock_for_seats(cohort_id)  # serialises overlap checks and numbering
     if data.ends_at <= data.starts_at:
@@ -156,7 +137,7 @@ def snapshot(meeting: Meeting) -> dict[str, Any]:
 
 
 def _audit(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     action: str,
     meeting: Meeting,
     actor_id: int,
@@ -171,7 +152,7 @@ def _audit(
 
 
 def create(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     cohort: Cohort,
     data: MeetingData,
     *,
@@ -181,12 +162,9 @@ def create(
 ) -> Meeting:
     _check_texts({k: getattr(data, k) for k in LIMITS})
     _check_times(uow, cohort.id, data, now, None)
-    highest = uow.session.scalar(
-        select(func.max(Meeting.number)).where(Meeting.cohort_id == cohort.id)
-    )
     meeting = Meeting(
         cohort_id=cohort.id,
-        number=(highest or 0) + 1,
+        number=uow.meetings.highest_number(cohort.id) + 1,
         title=data.title.strip(),
         starts_at=data.starts_at,
         ends_at=data.ends_at,
@@ -195,8 +173,7 @@ def create(
         notes=data.notes,
         sequence=0,
     )
-    uow.session.add(meeting)
-    uow.session.flush()
+    uow.meetings.add(meeting)
     schedule_milestones(uow, meeting, now, tz)
     _audit(uow, "treffen anlegen", meeting, actor_id, now, None)
     return meeting
@@ -208,7 +185,7 @@ def shift(moment: datetime, delta: timedelta, tz: ZoneInfo) -> datetime:
 
 
 def update(
-    uow: UnitOfWork,
+    uow: UnitOfWorkPort,
     meeting: Meeting,
     changes: dict[str, Any],
     *,
@@ -254,13 +231,12 @@ def update(
     for key, value in changes.items():
         setattr(meeting, key, value.strip() if key == "title" else value)
     meeting.sequence += 1
-    uow.session.flush()
     schedule_milestones(uow, meeting, now, tz)
     _audit(uow, "treffen aendern", meeting, actor_id, now, before)
     return meeting
 
 
-def delete(uow: UnitOfWork, meeting: Meeting, *, actor_id: int, now: datetime) -> None:
+def delete(uow: UnitOfWorkPort, meeting: Meeting, *, actor_id: int, now: datetime) -> None:
     meeting.deleted_at = now
     meeting.sequence += 1
     reminders.cancel(uow, f"meeting:{meeting.id}:")
@@ -285,7 +261,7 @@ def milestone_times(meeting: Meeting, tz: ZoneInfo) -> dict[str, datetime]:
     }
 
 
-def schedule_milestones(uow: UnitOfWork, meeting: Meeting, now: datetime, tz: ZoneInfo) -> None:
+def schedule_milestones(uow: UnitOfWorkPort, meeting: Meeting, now: datetime, tz: ZoneInfo) -> None:
     """(Re)schedule the reminders of ``meeting``; ones whose time has passed are dropped, and
     a dropped one comes back when the meeting moves into the future again."""
     for suffix, due_at in milestone_times(meeting, tz).items():
@@ -293,11 +269,7 @@ def schedule_milestones(uow: UnitOfWork, meeting: Meeting, now: datetime, tz: Zo
         if due_at <= now:
             reminders.cancel(uow, key)
             continue
-        uow.session.execute(
-            sql_update(Reminder)
-            .where(Reminder.idempotency_key == key, Reminder.status == "cancelled")
-            .values(status="pending", attempts=0)
-        )
+        uow.reminders.reopen(key)
         reminders.schedule(
             uow,
             key=key,

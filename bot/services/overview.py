@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Sized
 from datetime import datetime
 
-from sqlalchemy import select
-
 from bot.context import Role
 from bot.i18n import format_when
 from bot.permissions import access
@@ -33,8 +31,7 @@ from bot.services.overview_views import (
 from bot.services.registration import position_of
 from bot.settings import Settings
 from bot.views import Message
-from storage.models import Cohort, FeedbackRound, Meeting, Person, Poll
-from storage.models_polls import PollBallot
+from storage.models import Cohort, FeedbackRound, Meeting, Person
 from storage.uow import UnitOfWork
 
 MAX_ITEMS = 10  # per list: polls, rounds, reminders (the Home tab holds 100 blocks)
@@ -43,12 +40,10 @@ MAX_ITEMS = 10  # per list: polls, rounds, reminders (the Home tab holds 100 blo
 # -- counting (shared with the nudges) -------------------------------------------------------
 def poll_missing(uow: UnitOfWork, poll_id: int) -> tuple[list[int], int]:
     """(eligible voters without a ballot, number eligible) for an open poll."""
-    poll = uow.session.get(Poll, poll_id)
+    poll = uow.polls.by_id(poll_id)
     assert poll is not None
     eligible = polls.eligible_voters(uow, poll)
-    voted = set(
-        uow.session.scalars(select(PollBallot.person_id).where(PollBallot.poll_id == poll.id))
-    )
+    voted = uow.polls.voter_ids(poll.id)
     return [p for p in eligible if p not in voted], len(eligible)
 
 
