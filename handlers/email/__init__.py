@@ -1,8 +1,8 @@
 """E-mail: a delivery channel of the outbox (docs/email.md)."""
 
+from bot.notifications import MailRecipient
 from handlers.email.compose import MAX_BYTES, MailTooLarge, message_id
 from handlers.email.messenger import EmailMessenger, from_settings
-from handlers.email.render import MailRecipient
 
 __all__ = [
     "MAX_BYTES",

@@ -29,12 +29,13 @@ from bot.delivery_errors import PermanentDeliveryError, TransientDeliveryError
 from bot.identity import Identity
 from bot.mail_address import ascii_address, domain_of
 from bot.messenger import MessageRef
+from bot.notifications import MailRecipient
 from bot.scheduling.pacing import RateLimited
 from bot.smtp import SmtpServer
 from bot.views import Button, Message
 from handlers.email.compose import Attachment, compose
 from handlers.email.pacing import DomainPacer
-from handlers.email.render import MailRecipient, one_line, render
+from handlers.email.render import one_line, render
 
 if TYPE_CHECKING:
     from bot.settings import Settings

@@ -12,22 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
-from typing import Literal
 
 from bot.i18n import N_, translator
+from bot.notifications import MailRecipient
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 
-#: Who a mail is for, as far as the footer needs to know (bot.notifications.describe_recipient).
-Reason = Literal["person", "office", "unknown"]
 LinkFor = Callable[[Button], str | None]
-
-
-@dataclass(frozen=True)
-class MailRecipient:
-    language: str
-    name: str | None = None
-    reason: Reason = "unknown"
-    on_behalf_of: str | None = None  # office copies: whose office they are
 
 
 @dataclass(frozen=True)
