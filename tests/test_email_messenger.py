@@ -3,9 +3,11 @@ mail is parsed back with the standard ``email`` package."""
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +17,16 @@ from bot.mail_address import mailbox
 from bot.scheduling.pacing import RateLimited
 from bot.smtp import parse_smtp_url
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
-from handlers.email import MAX_BYTES, EmailMessenger, MailRecipient, MailTooLarge, message_id
+from handlers.email import (
+    MAX_BYTES,
+    EmailMessenger,
+    MailRecipient,
+    MailTooLarge,
+    from_settings,
+    message_id,
+)
 from handlers.email.pacing import DomainPacer
+from tests.helpers import make_settings
 from tests.support.smtp import SmtpServerDouble, smtp_server
 
 ANNA = Identity("email", "anna@musterstadt.de")
@@ -318,3 +328,63 @@ def test_channels_edits_and_deletions_are_refused_clearly(smtp: SmtpServerDouble
     with pytest.raises(PermanentDeliveryError, match="not an e-mail identity"):
         sender.send_dm(Identity("slack", "U0123ABC"), invitation())
     assert len(smtp.received) == 1
+
+
+def test_one_connection_serves_several_mails(smtp: SmtpServerDouble) -> None:
+    sender = messenger(smtp)
+    for n in range(5):
+        sender.send_dm(ANNA, invitation(), key=f"row:{n}")
+    assert len(smtp.received) == 5
+    assert sender.connections_opened == 1
+    sender.close()
+
+
+def test_a_connection_the_server_dropped_is_replaced_without_losing_the_mail(
+    smtp: SmtpServerDouble,
+) -> None:
+    sender = messenger(smtp)
+    sender.send_dm(ANNA, invitation(), key="row:1")
+    smtp.stop()  # the server restarts: the idle connection is dead
+    smtp.start()
+    sender.send_dm(ANNA, invitation(), key="row:2")
+    assert [r.mail["Message-ID"] for r in smtp.received] == [
+        message_id("row:1", mailbox(SENDER)),
+        message_id("row:2", mailbox(SENDER)),
+    ]
+    assert sender.connections_opened == 2
+
+
+def test_from_settings_sends_over_smtp_when_configured(
+    smtp: SmtpServerDouble, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path}/x.db",
+        smtp_url=smtp.url,
+        mail_from=SENDER,
+        mail_reply_to="team@example.org",
+        mail_per_minute=1,
+        language="en",
+    )
+    sender = from_settings(settings)
+    assert sender is not None and sender.per_minute == 1
+    sender.send_dm(ANNA, invitation())
+    with pytest.raises(RateLimited):  # one a minute to musterstadt.de, as configured
+        sender.send_dm(Identity("email", "bernd@musterstadt.de"), invitation())
+    [mail] = smtp.mails()
+    assert mail["Reply-To"] == "team@example.org" and mail["Content-Language"] == "en"
+
+
+def test_without_smtp_the_console_prints_the_mail(tmp_path: Path) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path}/x.db")
+    assert from_settings(settings) is None  # no e-mail channel at all
+    out = io.StringIO()
+    sender = from_settings(settings, print_to=out)
+    assert sender is not None
+    sender.send_dm(ANNA, invitation())
+    sender.send_file(ANNA, "einladung.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    printed = out.getvalue()
+    assert printed.startswith(
+        "[mail to anna@musterstadt.de] Stadtlabor: Treffen 2 in Musterstadt\n"
+    )
+    assert "Zusagen: schreiben Sie „teilnahme 2 ja“ an den Stadtlabor-Bot" in printed
+    assert "[attachment: einladung.ics]" in printed

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bot.delivery_errors import PermanentDeliveryError, TransientDeliveryError
 from bot.identity import Identity
-from bot.mail_address import ascii_address, domain_of
+from bot.mail_address import ascii_address, domain_of, mailbox
 from bot.messenger import MessageRef
 from bot.notifications import MailRecipient
 from bot.scheduling.pacing import RateLimited
@@ -41,13 +43,15 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 PLATFORM = "email"
+MAX_IDLE = 4  # connections kept open between mails (one per outbox lane at most)
+IDLE_SECONDS = 20.0  # well below the usual server idle timeouts (Postfix: 300 s)
 RecipientLookup = Callable[[str], MailRecipient]
 LinkMaker = Callable[[Identity, Button], str | None]
 
 
 @dataclass
 class EmailMessenger:
-    server: SmtpServer
+    server: SmtpServer | None  # None: mails go to ``transport`` (the console prints them)
     sender: Address
     reply_to: Address | None = None
     per_minute: int = 60
@@ -61,14 +65,20 @@ class EmailMessenger:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     pacer: DomainPacer | None = None
     local_hostname: str | None = None
+    #: instead of SMTP: called with each finished mail and its envelope recipient
+    transport: Callable[[EmailMessage, str], None] | None = None
 
     platform: str = PLATFORM
     deduplicates: bool = True
     pace_seconds: float = 0.0  # no per-recipient pacing: per-domain pacing is done here
 
+    connections_opened: int = 0
+
     def __post_init__(self) -> None:
         if self.pacer is None:
             self.pacer = DomainPacer(self.per_minute)
+        self._pool_lock = threading.Lock()
+        self._idle: list[tuple[smtplib.SMTP, float]] = []
 
     # --- the Messenger protocol ------------------------------------------------------------
 
@@ -163,36 +173,80 @@ class EmailMessenger:
         return MessageRef(PLATFORM, address, str(mail["Message-ID"]))
 
     def _deliver(self, mail: EmailMessage, to: str) -> None:
+        if self.transport is not None:
+            self.transport(mail, to)
+            return
         server = self.server
+        assert server is not None, "an EmailMessenger needs an SMTP server or a transport"
         sender = self.sender.addr_spec
+        smtp: smtplib.SMTP | None = None
         try:
-            with self._connect() as smtp:
-                if server.user:
-                    smtp.login(server.user, server.password or "")
-                refused = smtp.send_message(mail, from_addr=sender, to_addrs=[to])
+            smtp = self._acquire()
+            refused = smtp.send_message(mail, from_addr=sender, to_addrs=[to])
         except smtplib.SMTPRecipientsRefused as exc:
+            _close(smtp)
             code, reply = next(iter(exc.recipients.values()), (0, b""))
             raise _by_code(code, reply, to) from None
         except smtplib.SMTPAuthenticationError as exc:  # the operator must fix the settings
+            _close(smtp)
             raise TransientDeliveryError(
                 f"SMTP login to {server.host} refused ({exc.smtp_code}): check STADTLABOR_SMTP_URL"
             ) from None
         except smtplib.SMTPResponseException as exc:
+            _close(smtp)
             raise _by_code(exc.smtp_code, exc.smtp_error, to) from None
         except smtplib.SMTPNotSupportedError as exc:  # no STARTTLS or no AUTH offered
+            _close(smtp)
             raise TransientDeliveryError(
                 f"SMTP {server.host}:{server.port}: {exc}; check STADTLABOR_SMTP_URL"
             ) from None
         except (smtplib.SMTPException, OSError) as exc:  # disconnects, timeouts, refused, TLS
+            _close(smtp)
             raise TransientDeliveryError(
                 f"SMTP {server.host}:{server.port} unreachable: {type(exc).__name__}: {exc}"
             ) from None
+        self._release(smtp)
         if refused:
             code, reply = next(iter(refused.values()))
             raise _by_code(code, reply, to)
 
+    # --- connections: opened on demand, kept a little while for the next mail -------------
+
+    def _acquire(self) -> smtplib.SMTP:
+        """An idle connection that still answers RSET, else a new one."""
+        while True:
+            with self._pool_lock:
+                if not self._idle:
+                    break
+                smtp, since = self._idle.pop()
+            if time.monotonic() - since > IDLE_SECONDS:
+                _close(smtp, polite=True)
+                continue
+            try:
+                smtp.rset()  # nothing of this mail was sent yet: a dead connection is harmless
+            except (smtplib.SMTPException, OSError):
+                _close(smtp)
+                continue
+            return smtp
+        return self._connect()
+
+    def _release(self, smtp: smtplib.SMTP) -> None:
+        with self._pool_lock:
+            if len(self._idle) < MAX_IDLE:
+                self._idle.append((smtp, time.monotonic()))
+                return
+        _close(smtp, polite=True)
+
+    def close(self) -> None:
+        """Say goodbye to the idle connections (at shutdown)."""
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for smtp, _since in idle:
+            _close(smtp, polite=True)
+
     def _connect(self) -> smtplib.SMTP:
         server = self.server
+        assert server is not None
         context = self.ssl_context or ssl.create_default_context()
         smtp: smtplib.SMTP
         if server.tls:
@@ -203,17 +257,35 @@ class EmailMessenger:
                 timeout=server.timeout,
                 context=context,
             )
-            return smtp
-        smtp = smtplib.SMTP(
-            server.host, server.port, local_hostname=self.local_hostname, timeout=server.timeout
-        )
+        else:
+            smtp = smtplib.SMTP(
+                server.host,
+                server.port,
+                local_hostname=self.local_hostname,
+                timeout=server.timeout,
+            )
         try:
             if server.starttls:
                 smtp.starttls(context=context)
+            if server.user:
+                smtp.login(server.user, server.password or "")
         except BaseException:
-            smtp.close()
+            _close(smtp)
             raise
+        self.connections_opened += 1
         return smtp
+
+
+def _close(smtp: smtplib.SMTP | None, polite: bool = False) -> None:
+    if smtp is None:
+        return
+    try:
+        if polite:
+            smtp.quit()
+        else:
+            smtp.close()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def _by_code(code: int, reply: bytes | str, to: str) -> Exception:
@@ -230,11 +302,18 @@ def from_settings(
     recipient: RecipientLookup | None = None,
     links: LinkMaker | None = None,
     now: Callable[[], datetime] | None = None,
+    print_to: TextIO | None = None,
 ) -> EmailMessenger | None:
-    """The composition root's one call: an EmailMessenger, or None without STADTLABOR_SMTP_URL."""
-    server, sender = settings.smtp, settings.mail_sender
-    if server is None or sender is None:
+    """The composition root's one call for the ``email`` platform.
+
+    With ``STADTLABOR_SMTP_URL``: a messenger sending over SMTP. Without it: with ``print_to``
+    (``make run``, the console) a messenger that prints every mail there, headed
+    ``[mail to …]``, so the whole flow can be tried locally; else None (no e-mail channel).
+    """
+    server = settings.smtp
+    if server is None and print_to is None:
         return None
+    sender = settings.mail_sender or mailbox(LOCAL_SENDER)
     messenger = EmailMessenger(
         server=server,
         sender=sender,
@@ -243,7 +322,28 @@ def from_settings(
         default_language=settings.language,
         recipient=recipient,
         links=links,
+        transport=printer(print_to) if server is None and print_to is not None else None,
     )
     if now is not None:
         messenger.now = now
     return messenger
+
+
+LOCAL_SENDER = "Stadtlabor <stadtlabor@example.org>"  # printed mails only
+
+
+def printer(stream: TextIO) -> Callable[[EmailMessage, str], None]:
+    """A transport that prints the mail's subject, text part and attachments to ``stream``."""
+    lock = threading.Lock()
+
+    def show(mail: EmailMessage, to: str) -> None:
+        body = mail.get_body(preferencelist=("plain",))
+        text = body.get_content() if isinstance(body, EmailMessage) else ""
+        files = [str(p.get_filename()) for p in mail.iter_attachments()]
+        lines = [f"[mail to {mail['To']}] {mail['Subject']}", text.replace("\r\n", "\n").rstrip()]
+        lines += [f"[attachment: {name}]" for name in files]
+        with lock:
+            stream.write("\n".join(lines) + "\n")
+            stream.flush()
+
+    return show
