@@ -17,11 +17,11 @@ from app import Bot
 from bot.identity import Identity
 from bot.mail_address import mailbox
 from bot.services.calendar import meeting_uid
-from bot.services.itip import MeetingInvite, invitation, invite_of
+from bot.services.itip import MeetingInvite, Pending, invitation, invite_of, plan, record
 from bot.smtp import parse_smtp_url
 from handlers.email import EmailMessenger
 from storage.models import Meeting
-from tests.helpers import Driver
+from tests.helpers import Driver, signup
 from tests.support.smtp import smtp_server
 from tests.test_calendar import Parsed, _icalendar, _instants
 from tests.test_calendar import icaljs as icaljs  # the session fixture (node + ical.js)
@@ -191,3 +191,53 @@ def test_the_invitation_arrives_as_a_calendar_part_and_an_attachment() -> None:
     uid = meeting_uid(7)
     assert seen == [("REQUEST", uid, 0), ("REQUEST", uid, 1), ("CANCEL", uid, 2)]
     assert len({m["Message-ID"] for m in mails}) == 3
+
+
+def _plan(bot: Bot, send: bool = True) -> list[tuple[str, str, str, int]]:
+    """The planned mails as (method, address, role, sequence); recorded as sent if ``send``."""
+    with bot.uow_factory() as uow:
+        meeting = uow.session.scalars(select(Meeting)).one()
+        planned = plan(uow, meeting)
+        if send:
+            for pending in planned:
+                record(uow, pending, bot.clock.now())
+            uow.commit()
+    return sorted((p.method, p.address, p.role, p.sequence) for p in planned)
+
+
+def test_the_plan_invites_once_updates_on_change_and_cancels(bot: Bot) -> None:
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Stadtlabor 2026/27" plaetze=5')
+    d.say("anna", signup("anna", bueroleitung="buero@annastadt.de"))
+    d.say("bert", signup("bert"))  # chat only: no mail
+    d.say(
+        "orga",
+        'teilnehmende hinzufuegen name="Ben Beispiel" kommune=Beispielstadt '
+        "funktion=Beigeordneter email=ben@beispielstadt.de",
+    )
+    d.say("anna", "benachrichtigung beides")
+    d.say("orga", 'treffen anlegen titel="Auftakt" von="27.03.2027 10 Uhr" bis="28.03.2027 16 Uhr"')
+    with bot.uow_factory() as uow:
+        seq = uow.session.scalars(select(Meeting)).one().sequence
+    assert _plan(bot) == [
+        ("REQUEST", "anna@example.org", "person", seq),
+        ("REQUEST", "ben@beispielstadt.de", "person", seq),
+        ("REQUEST", "buero@annastadt.de", "office", seq),
+    ]
+    assert _plan(bot) == []  # nothing changed: nothing to send
+    d.say("orga", 'treffen 1 aendern von="3.4.2027 10 Uhr"')
+    changed = _plan(bot)
+    assert [m[0] for m in changed] == ["REQUEST"] * 3 and {m[3] for m in changed} == {seq + 1}
+    d.say("anna", "benachrichtigung chat")  # her own calendar entry would go stale: cancelled
+    assert _plan(bot) == [("CANCEL", "anna@example.org", "person", seq + 1)]
+    d.say("orga", "treffen 1 loeschen ja")
+    assert _plan(bot) == [
+        ("CANCEL", "ben@beispielstadt.de", "person", seq + 2),
+        ("CANCEL", "buero@annastadt.de", "office", seq + 2),
+    ]
+    assert _plan(bot) == []
+    with bot.uow_factory() as uow:
+        keys = {p.key for p in plan(uow, uow.session.scalars(select(Meeting)).one())}
+        assert keys == set()
+        pending = Pending(1, "Ben@Beispielstadt.de", None, "person", "REQUEST", 4)
+        assert pending.key == "invite:1:REQUEST:4:ben@beispielstadt.de"

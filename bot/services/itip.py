@@ -21,10 +21,13 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
+from sqlalchemy import select
 
+from bot.notifications import office_copies, routes
 from bot.services import agenda as agenda_service
 from bot.services.calendar import PRODID, _place, meeting_uid, vtimezone
 from storage.models import Meeting
+from storage.models_meetings import MeetingInvitation
 from storage.uow import UnitOfWork
 
 Method = Literal["REQUEST", "CANCEL"]
@@ -116,3 +119,92 @@ def _cal_address(address: str, name: str | None) -> vCalAddress:
 
 def _line(text: str) -> str:
     return " ".join(text.split())
+
+
+# --- who gets which invitation: the plan, and what was sent --------------------------------
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One invitation mail to send: ``method`` with ``sequence`` to ``address``."""
+
+    meeting_id: int
+    address: str
+    person_id: int | None
+    role: Literal["person", "office"]
+    method: Method
+    sequence: int
+
+    @property
+    def key(self) -> str:
+        """The outbox key (and so the Message-ID): one mail per address, method and sequence."""
+        return f"invite:{self.meeting_id}:{self.method}:{self.sequence}:{self.address.lower()}"
+
+
+def recipients(uow: UnitOfWork, meeting: Meeting) -> list[Pending]:
+    """Who should have the meeting in their calendar by e-mail: every confirmed participant
+    whose messages go by e-mail (bot.notifications.routes), and their office contact's copy."""
+    wanted: dict[str, Pending] = {}
+    for participant in uow.participants.in_cohort(meeting.cohort_id, "confirmed"):
+        pid = participant.person_id
+        people = [i for i in routes(uow, pid) if i.platform == "email"]
+        for identity in people:
+            address = identity.external_id
+            wanted.setdefault(
+                address.lower(),
+                Pending(meeting.id, address, pid, "person", "REQUEST", meeting.sequence),
+            )
+        for identity in office_copies(uow, pid):
+            address = identity.external_id
+            wanted.setdefault(
+                address.lower(),
+                Pending(meeting.id, address, pid, "office", "REQUEST", meeting.sequence),
+            )
+    return list(wanted.values())
+
+
+def plan(uow: UnitOfWork, meeting: Meeting) -> list[Pending]:
+    """The invitation mails a change of ``meeting`` needs, from what ``meeting_invitations``
+    says was sent: a REQUEST to every recipient who has none or an older SEQUENCE; a CANCEL to
+    every invited address when the meeting is deleted, and to an address that no longer gets
+    the meeting by e-mail (withdrawn, or switched to the chat: its calendar entry would go
+    stale otherwise). Call it in the transaction that changes the meeting; :func:`record`
+    each planned mail when its outbox row is enqueued."""
+    sent = {
+        row.address.lower(): row
+        for row in uow.session.scalars(
+            select(MeetingInvitation).where(MeetingInvitation.meeting_id == meeting.id)
+        )
+    }
+    todo: list[Pending] = []
+    wanted = (
+        {}
+        if meeting.deleted_at is not None
+        else {p.address.lower(): p for p in recipients(uow, meeting)}
+    )
+    for address, pending in wanted.items():
+        row = sent.get(address)
+        if row is None or row.method == "CANCEL" or row.sequence < meeting.sequence:
+            todo.append(pending)
+    for address, row in sent.items():
+        if address not in wanted and row.method != "CANCEL":
+            role: Literal["person", "office"] = "office" if row.role == "office" else "person"
+            todo.append(
+                Pending(meeting.id, row.address, row.person_id, role, "CANCEL", meeting.sequence)
+            )
+    return todo
+
+
+def record(uow: UnitOfWork, pending: Pending, now: datetime) -> None:
+    """Remember that ``pending`` was handed to the outbox (same transaction as the row)."""
+    row = uow.session.scalar(
+        select(MeetingInvitation).where(
+            MeetingInvitation.meeting_id == pending.meeting_id,
+            MeetingInvitation.address == pending.address,
+        )
+    )
+    if row is None:
+        row = MeetingInvitation(meeting_id=pending.meeting_id, address=pending.address)
+        uow.session.add(row)
+    row.person_id, row.role = pending.person_id, pending.role
+    row.sequence, row.method, row.sent_at = pending.sequence, pending.method, now
