@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from app import Bot
 from bot.identity import Identity
 from bot.notifications import describe_recipient, office_copies, routes
-from storage.models import Person
+from bot.services import itip
+from storage.models import Meeting, Person
+from storage.models_meetings import MeetingInvitation
 from tests.helpers import Driver, signup
 
 
@@ -132,12 +135,25 @@ def test_an_office_contact_that_is_a_name_gets_no_mail(driver: Driver, bot: Bot)
 def test_my_data_shows_and_forget_erases_the_notification_fields(driver: Driver, bot: Bot) -> None:
     driver.say("anna", signup("anna"))
     driver.say("anna", "benachrichtigung beides bueroleitung=buero@annastadt.de")
+    driver.say(
+        "orga", 'treffen anlegen titel="Auftakt" von="27.03.2027 10 Uhr" bis="28.03.2027 16 Uhr"'
+    )
+    with bot.uow_factory() as uow:  # the invitations went out
+        meeting = uow.session.scalars(select(Meeting)).one()
+        for pending in itip.plan(uow, meeting):
+            itip.record(uow, pending, bot.clock.now())
+        uow.commit()
     driver.say("anna", "meine-daten")
     export = [s for s in driver.messenger.transcript if s.kind == "file"][-1]
     data = json.loads(export.content or b"")
     assert data["benachrichtigung"]["weg"] == "beides"
     assert data["benachrichtigung"]["bueroleitung_email"] == "buero@annastadt.de"
     assert "Benachrichtigung: Chat oder E-Mail" in export.text
+    sent = data["benachrichtigung"]["einladungen"]
+    assert sorted((i["an"], i["als"], i["art"]) for i in sent) == [
+        ("anna@example.org", "person", "REQUEST"),
+        ("buero@annastadt.de", "office", "REQUEST"),
+    ]
     anna = _person(bot, "anna")
     driver.say("anna", "vergessen ja")
     with bot.uow_factory() as uow:
@@ -145,3 +161,4 @@ def test_my_data_shows_and_forget_erases_the_notification_fields(driver: Driver,
         assert person is not None
         assert (person.notify_via, person.office_email, person.email) == (None, None, None)
         assert routes(uow, anna) == [] and office_copies(uow, anna) == []
+        assert uow.session.scalars(select(MeetingInvitation)).all() == []
