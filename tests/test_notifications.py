@@ -149,7 +149,7 @@ def test_my_data_shows_and_forget_erases_the_notification_fields(driver: Driver,
     assert data["benachrichtigung"]["weg"] == "beides"
     assert data["benachrichtigung"]["bueroleitung_email"] == "buero@annastadt.de"
     assert "Benachrichtigung: Chat oder E-Mail" in export.text
-    sent = data["benachrichtigung"]["einladungen"]
+    sent = data["versandte_einladungen"]
     assert sorted((i["an"], i["als"], i["art"]) for i in sent) == [
         ("anna@example.org", "person", "REQUEST"),
         ("buero@annastadt.de", "office", "REQUEST"),

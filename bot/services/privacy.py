@@ -230,20 +230,17 @@ def _export_notifications(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
         .order_by(MeetingInvitation.id)
     )
     return {
-        "benachrichtigung": {
-            "weg": person.notify_via,
-            "bueroleitung_email": person.office_email,
-            "einladungen": [
-                {
-                    "an": i.address,
-                    "als": i.role,
-                    "art": i.method,
-                    "version": i.sequence,
-                    "gesendet": i.sent_at.isoformat(),
-                }
-                for i in invitations
-            ],
-        }
+        "benachrichtigung": {"weg": person.notify_via, "bueroleitung_email": person.office_email},
+        "versandte_einladungen": [
+            {
+                "an": i.address,
+                "als": i.role,
+                "art": i.method,
+                "version": i.sequence,
+                "gesendet": i.sent_at.isoformat(),
+            }
+            for i in invitations
+        ],
     }
 
 
