@@ -54,6 +54,7 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "meine-daten aendern": EVERYONE,
     "vergessen": EVERYONE,
     "verknuepfen": EVERYONE,
+    "benachrichtigung": EVERYONE,
     # meetings, agendas, attendance, calendars
     "treffen": _row(A, A, A, A, R),
     "treffen anlegen": ORGANISERS,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from email.headerregistry import Address
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.identity import Identity
+from bot.mail_address import mailbox
+from bot.smtp import SmtpServer, parse_smtp_url
 
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'stadtlabor.db'}"
 
@@ -59,6 +62,11 @@ class Settings(BaseSettings):
         if self.web_url:
             return self.web_url
         return f"http://{self.web_host}:{bound_port or self.web_port or 8080}"
+    # E-mail (docs/email.md): no SMTP URL means mails are not sent (the console prints them).
+    smtp_url: str = ""
+    mail_from: str = Field(default="", validate_default=True)
+    mail_reply_to: str = ""
+    mail_per_minute: int = Field(default=60, ge=1, le=6000)  # per recipient domain
 
     @field_validator("timezone")
     @classmethod
@@ -79,8 +87,45 @@ class Settings(BaseSettings):
         else:
             raise ValueError("comma-separated identities")
         for item in items:
-            Identity.parse(item)  # raises ValueError with the allowed forms
+            if Identity.parse(item).platform == "email":  # parse: ValueError with the forms
+                raise ValueError("an e-mail address is not a chat identity")
         return items
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value.strip():
+            parse_smtp_url(value)  # ValueError names what is wrong
+        return value.strip()
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str, info: ValidationInfo) -> str:
+        if value.strip():
+            mailbox(value)
+        elif info.data.get("smtp_url"):
+            raise ValueError("a sender is needed when STADTLABOR_SMTP_URL is set")
+        return value.strip()
+
+    @field_validator("mail_reply_to")
+    @classmethod
+    def _mail_reply_to(cls, value: str) -> str:
+        if value.strip():
+            mailbox(value)
+        return value.strip()
+
+    @property
+    def smtp(self) -> SmtpServer | None:
+        """The SMTP server, or None when mail is not configured."""
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def mail_sender(self) -> Address | None:
+        return mailbox(self.mail_from) if self.mail_from else None
+
+    @property
+    def mail_reply_address(self) -> Address | None:
+        return mailbox(self.mail_reply_to) if self.mail_reply_to else None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -103,6 +148,12 @@ _ALLOWED = {
     "env": "production or development",
     "web_url": "the public base URL of the web pages, e.g. https://stadtlabor.example.org",
     "web_port": "a TCP port between 0 and 65535 (0: any free port)",
+    "smtp_url": "smtp://user:password@host:587?starttls=true or smtps://user:password@host:465 "
+    "(user and password URL-encoded)",
+    "mail_from": "a sender like Stadtlabor <stadtlabor@example.org> "
+    "(required when STADTLABOR_SMTP_URL is set)",
+    "mail_reply_to": "an address like Programmteam <team@example.org>",
+    "mail_per_minute": "a whole number of mails per minute and recipient domain, 1 to 6000",
 }
 
 
@@ -114,6 +165,19 @@ def load_settings(**overrides: object) -> Settings:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
         allowed = _ALLOWED.get(field, error["msg"])
+        reason = _reason(error)
         raise SettingsError(
-            f"Invalid setting STADTLABOR_{field.upper()}: allowed is {allowed}."
+            f"Invalid setting STADTLABOR_{field.upper()}: {reason}allowed is {allowed}."
         ) from None
+
+
+_EXPLAINED = ("smtp_url", "mail_from", "mail_reply_to")
+
+
+def _reason(error: Any) -> str:
+    """What exactly is wrong, for the settings whose validators say it (never the value: an
+    SMTP URL holds a password)."""
+    if not error["loc"] or error["loc"][0] not in _EXPLAINED or error["type"] != "value_error":
+        return ""
+    message = str(error["msg"]).removeprefix("Value error, ").replace("\n", " ")
+    return f"{message}; "

@@ -111,6 +111,11 @@ class Person(Base):
     created_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]
     pseudonym: Mapped[str | None] = mapped_column(String(40))
+    # Where DMs go (bot.notifications): "chat", "email" or "beides"; NULL: chat when the
+    # person has a chat identity, else e-mail.
+    notify_via: Mapped[str | None] = mapped_column(String(10))
+    # The office contact's address (Büroleitung): copies of meeting invitations by e-mail.
+    office_email: Mapped[str | None] = mapped_column(String(254))
 
 
 class PlatformIdentity(Base):

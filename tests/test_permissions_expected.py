@@ -69,6 +69,7 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "meine-daten aendern": ALL,
     "vergessen": ALL,
     "verknuepfen": ALL,
+    "benachrichtigung": ALL,  # one's own data: where the bot's messages go
     "treffen": COHORT,
     "treffen anlegen": TEAM,
     "treffen aendern": TEAM,
@@ -230,6 +231,10 @@ CASES: dict[str, tuple[Run, str]] = {
     ),
     "vergessen": (_line("vergessen ja"), "gelöscht|nichts gespeichert"),
     "verknuepfen": (_line("verknuepfen"), "Ihr Code"),
+    "benachrichtigung": (
+        _line("benachrichtigung chat"),
+        "Gespeichert: Sie erhalten Nachrichten des Bots im Chat",
+    ),
     "treffen": (_line("treffen"), "Auftakt"),
     "treffen anlegen": (_line(f'treffen anlegen titel="Zwei" {LATER}'), "Treffen 2"),
     "treffen aendern": (_line('treffen 1 aendern ort="Bautzen"'), "ist geändert"),

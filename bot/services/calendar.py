@@ -165,6 +165,12 @@ def vtimezone(tz: ZoneInfo, years: range) -> Timezone | None:
 # --- events --------------------------------------------------------------------------------
 
 
+def meeting_uid(meeting_id: int) -> str:
+    """The meeting's UID: the same in the export and in every invitation (bot.services.itip),
+    so a calendar that has both keeps one event."""
+    return f"stadtlabor-meeting-{meeting_id}@{DOMAIN}"
+
+
 def _event(
     uid: str, start: datetime, end: datetime, summary: str, seq: int, now: datetime
 ) -> Event:
@@ -197,7 +203,7 @@ def _meeting_event(
     with_agenda: bool = True,
 ) -> Event:
     event = _event(
-        f"stadtlabor-meeting-{meeting.id}@{DOMAIN}",
+        meeting_uid(meeting.id),
         meeting.starts_at.astimezone(zone),
         meeting.ends_at.astimezone(zone),
         f"Stadtlabor: {meeting.title}",

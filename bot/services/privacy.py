@@ -47,6 +47,7 @@ from storage.models import (
     PlatformIdentity,
     Reminder,
 )
+from storage.models_meetings import MeetingInvitation
 from storage.uow import UnitOfWork
 
 NEVER_REGISTERED_DAYS = 30
@@ -221,6 +222,33 @@ def _erase_identities(uow: UnitOfWork, e: Erasure) -> None:
     uow.session.execute(delete(PlatformIdentity).where(PlatformIdentity.person_id == e.person.id))
 
 
+def _export_notifications(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    person = e.person
+    invitations = uow.session.scalars(
+        select(MeetingInvitation)
+        .where(MeetingInvitation.person_id == person.id)
+        .order_by(MeetingInvitation.id)
+    )
+    return {
+        "benachrichtigung": {"weg": person.notify_via, "bueroleitung_email": person.office_email},
+        "versandte_einladungen": [
+            {
+                "an": i.address,
+                "als": i.role,
+                "art": i.method,
+                "version": i.sequence,
+                "gesendet": i.sent_at.isoformat(),
+            }
+            for i in invitations
+        ],
+    }
+
+
+def _erase_notifications(uow: UnitOfWork, e: Erasure) -> None:
+    e.person.notify_via = e.person.office_email = None
+    uow.session.execute(delete(MeetingInvitation).where(MeetingInvitation.person_id == e.person.id))
+
+
 def _export_person(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
     person = e.person
     return {
@@ -305,6 +333,12 @@ STORES: tuple[PersonalDataStore, ...] = (
     ),
     PersonalDataStore(
         "web", N_("Anmeldungen auf den Webseiten (Sitzungen und Anmeldelinks)"), *_WEB
+    ),
+    PersonalDataStore(
+        "benachrichtigung",
+        N_("Benachrichtigung: Chat oder E-Mail, Adresse der Büroleitung, versandte Einladungen"),
+        _export_notifications,
+        _erase_notifications,
     ),
     PersonalDataStore(
         "kennungen",
@@ -460,4 +494,4 @@ def _only_profile(uow: UnitOfWork, person: Person) -> bool:
             continue  # first contact, and an abandoned "anmelden" dialog
         if store.count(store.export(uow, erasure)):
             return False
-    return not (person.email or person.municipality or person.function)
+    return not (person.email or person.municipality or person.function or person.office_email)
