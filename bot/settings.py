@@ -62,6 +62,7 @@ class Settings(BaseSettings):
         if self.web_url:
             return self.web_url
         return f"http://{self.web_host}:{bound_port or self.web_port or 8080}"
+
     # E-mail (docs/email.md): no SMTP URL means mails are not sent (the console prints them).
     smtp_url: str = ""
     mail_from: str = Field(default="", validate_default=True)

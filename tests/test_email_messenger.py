@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.actions import CommandAction
 from bot.delivery_errors import PermanentDeliveryError, TransientDeliveryError
 from bot.identity import Identity
 from bot.mail_address import mailbox
@@ -58,8 +59,8 @@ def invitation() -> Message:
             Note("Bitte sagen Sie bis Freitag zu."),
             Actions(
                 (
-                    Button("Zusagen", "attend", "2", command="teilnahme 2 ja"),
-                    Button("Absagen", "attend", "2:no", command="teilnahme 2 nein"),
+                    Button("Zusagen", CommandAction("teilnahme", ("2", "ja"))),
+                    Button("Absagen", CommandAction("teilnahme", ("2", "nein"))),
                 )
             ),
         ),
@@ -132,7 +133,11 @@ def test_an_office_copy_says_whose_office_it_is(smtp: SmtpServerDouble) -> None:
 def test_buttons_become_links_when_the_web_app_gives_one(smtp: SmtpServerDouble) -> None:
     def links(user: Identity, button: Button) -> str | None:
         assert user == ANNA
-        return f"https://stadtlabor.example.org/a/{button.value}?t=x&y=1" if button.value else None
+        action = button.action
+        if not isinstance(action, CommandAction):
+            return None
+        answer = "" if action.args[-1] == "ja" else ":no"
+        return f"https://stadtlabor.example.org/a/{action.args[0]}{answer}?t=x&y=1"
 
     messenger(smtp, links=links).send_dm(ANNA, invitation())
     body = parts(smtp.mails()[0])
