@@ -19,7 +19,7 @@ from bot.dispatcher import Dispatcher
 from bot.messenger import Messenger
 from bot.outbox import OutboxSender
 from bot.people import apply_configured_organisers
-from bot.reminders import run_due
+from bot.scheduling.due import run_due
 from bot.runtime import StartupError
 from bot.scheduler import DueWorkRunner
 from bot.services.privacy import purge_expired, purge_never_registered

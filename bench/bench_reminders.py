@@ -125,7 +125,7 @@ def measure_lateness(url: str, count: int = 1000, window: float = 5.0) -> dict[s
     from bot.identity import Identity
     from bot.messenger import MessageRef, RecordingMessenger
     from bot.people import ensure_person
-    from bot.reminders import schedule
+    from bot.scheduling.due import schedule
     from bot.views import Message
     from handlers.chat_app import start_due_work
     from tests.helpers import make_settings

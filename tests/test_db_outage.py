@@ -20,7 +20,7 @@ from bot.context import CommandContext, Reply
 from bot.identity import Identity
 from bot.messenger import RecordingMessenger
 from bot.people import ensure_person
-from bot.reminders import schedule
+from bot.scheduling.due import schedule
 from handlers.chat_app import start_due_work
 from tests.helpers import make_settings, request, signup
 from tests.support.pg_cluster import Cluster, cluster, wait_for

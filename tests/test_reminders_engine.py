@@ -21,7 +21,7 @@ from bot.clock import SystemClock
 from bot.identity import Identity
 from bot.messenger import MessageRef, RecordingMessenger
 from bot.people import ensure_person
-from bot.reminders import schedule
+from bot.scheduling.due import schedule
 from bot.views import Message
 from handlers.chat_app import start_due_work
 from tests.helpers import make_settings
@@ -174,7 +174,7 @@ if __name__ == "__main__":
 
 def test_a_batch_isolates_a_failing_row_and_hands_over_the_others(bot: Bot) -> None:
     from bot.outbox import dm_person
-    from bot.reminders import DueContext, DueHandlers
+    from bot.scheduling.due import DueContext, DueHandlers
     from bot.scheduling.batch import run_batch
     from storage.models import Reminder
 

@@ -14,7 +14,7 @@ from app import Bot
 from bot.clock import SimulatedClock
 from bot.commands import build_due_handlers
 from bot.messenger import RecordingMessenger
-from bot.reminders import schedule
+from bot.scheduling.due import schedule
 from bot.scheduling import prepare
 from bot.scheduling import service as svc
 from bot.scheduling.batch import run_batch

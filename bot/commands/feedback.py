@@ -14,7 +14,7 @@ from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.outbox import dm_person
 from bot.permissions import require
-from bot.reminders import DueContext, DueHandlers
+from bot.scheduling.due import DueContext, DueHandlers
 from bot.router import fold
 from bot.services import feedback as fb
 from bot.services import feedback_close as fb_close

@@ -23,14 +23,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.outbox import NEW_ROWS
-from bot.reminders import DueContext, DueHandlers, grace_period
+from bot.scheduling.due import DueContext, DueHandlers, grace_period
 from bot.scheduling import prepare, service
 from bot.scheduling.recurrence import next_occurrence
 from bot.settings import Settings
 from storage.models import KeyValue, OutboxMessage, Person, Reminder
 from storage.uow import UnitOfWork
 
-log = logging.getLogger("bot.reminders")
+log = logging.getLogger("bot.scheduling.due")
 _REMINDERS = cast(Table, Reminder.__table__)
 _FINISH = (
     update(_REMINDERS)

@@ -1,7 +1,7 @@
 """The reminder engine: APScheduler holds only what falls due soon; the table is the truth.
 
 * Every ``refill`` seconds, and right after a commit that scheduled or moved a row (in this
-  process via :func:`bot.reminders.on_change`, from other instances via PostgreSQL
+  process via :func:`bot.scheduling.due.on_change`, from other instances via PostgreSQL
   ``NOTIFY``), the engine reads the pending rows due within ``window`` and keeps one
   APScheduler ``date`` job per row (job id and argument: the row id — nothing personal, nothing
   pickled). A job runs the due work (``run_due(now)``, which claims rows in the database) and
@@ -33,7 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine, select, text
 
 from bot.clock import Clock
-from bot.reminders import HEARTBEAT_KEY, NOTIFY_CHANNEL, on_change
+from bot.scheduling.due import HEARTBEAT_KEY, NOTIFY_CHANNEL, on_change
 from bot.scheduling import prepare
 from storage.models import Reminder
 from storage.uow import UnitOfWork

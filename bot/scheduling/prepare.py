@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from bot.reminders import DueHandlers
+from bot.scheduling.due import DueHandlers
 from bot.scheduling import service
 from bot.settings import Settings
 from storage.models import (

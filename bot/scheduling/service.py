@@ -3,7 +3,7 @@
 Rows live in ``reminders`` (kinds ``dm`` and ``channel``); delivery runs as due work and
 enqueues outbox rows in the same transaction. A one-off row becomes ``done``; a recurring one
 moves to its next occurrence. Work later than the grace period is not sent but reported to the
-organisers in one digest (:func:`bot.reminders.record_missed`).
+organisers in one digest (:func:`bot.scheduling.due.record_missed`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, format_when, translator
 from bot.outbox import dm_person, post_to_cohort
-from bot.reminders import DueContext, record_missed, schedule
+from bot.scheduling.due import DueContext, record_missed, schedule
 from bot.scheduling.recurrence import next_occurrence
 from bot.services.cohorts import post_language
 from bot.views import Actions, Button, Message, Note, Section

@@ -18,9 +18,9 @@ from sqlalchemy import delete, select
 
 from bot.clock import Clock
 from bot.messenger import Messenger
-from bot.reminders import record_missed
+from bot.scheduling.due import record_missed
 from bot.scheduling import delivery, pacing
-from bot.scheduling.pacing import RateLimited
+from bot.outbox.pacing import RateLimited
 from bot.views import Message
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
