@@ -93,9 +93,10 @@ def fill(url: str, pending: int, soon: int) -> None:
 def startup_child(url: str) -> None:
     """In a fresh process: build the bot, start the engine, wait for the window; print JSON."""
     started = time.perf_counter()
+    from handlers.chat_app import start_due_work
+
     from app import build_bot
     from bot.clock import SystemClock
-    from handlers.chat_app import start_due_work
     from tests.helpers import make_settings
 
     bot = build_bot(make_settings(url), SystemClock())
@@ -120,6 +121,8 @@ def measure_startup(url: str, pending: int) -> dict[str, Any]:
 
 
 def measure_lateness(url: str, count: int = 1000, window: float = 5.0) -> dict[str, Any]:
+    from handlers.chat_app import start_due_work
+
     from app import build_bot
     from bot.clock import SystemClock
     from bot.identity import Identity
@@ -127,7 +130,6 @@ def measure_lateness(url: str, count: int = 1000, window: float = 5.0) -> dict[s
     from bot.people import ensure_person
     from bot.scheduling.due import schedule
     from bot.views import Message
-    from handlers.chat_app import start_due_work
     from tests.helpers import make_settings
 
     handed: dict[str, datetime] = {}

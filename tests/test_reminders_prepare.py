@@ -14,10 +14,10 @@ from app import Bot
 from bot.clock import SimulatedClock
 from bot.commands import build_due_handlers
 from bot.messenger import RecordingMessenger
-from bot.scheduling.due import schedule
 from bot.scheduling import prepare
 from bot.scheduling import service as svc
 from bot.scheduling.batch import run_batch
+from bot.scheduling.due import schedule
 from storage.models import KeyValue, OutboxMessage, Participant, Reminder
 from tests.helpers import Driver
 

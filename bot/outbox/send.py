@@ -1,4 +1,8 @@
-"""One send of one outbox row through a Messenger, and writing its outcome to the row."""
+"""One send of one outbox row through a Messenger, and writing its outcome to the row.
+
+A platform's rate limit (:class:`bot.outbox.pacing.RateLimited`, or a ``SlackApiError`` with
+status 429) is not a failure: the row goes back to ``pending`` with ``not_before`` at the
+platform's ``Retry-After`` and the channel is held as long (:func:`record`)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from sqlalchemy import Table, bindparam, update
 
 from bot.identity import Identity
 from bot.messenger import MessageRef, Messenger
-from bot.scheduling import pacing
+from bot.outbox import pacing
 from bot.views import Message
 from storage.models import OutboxMessage, PostedMessage
 from storage.uow import UnitOfWork
@@ -80,6 +84,15 @@ def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime)
             subject = stored.target.get("subject")
             if subject:
                 _remember(uow, subject, ref)
+
+
+def release(uow: UnitOfWork, row: OutboxMessage) -> None:
+    """A claimed row that was not sent (its platform stopped): ``pending`` again."""
+    uow.session.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == row.id, _OUTBOX.c.status == "sending")
+        .values(status="pending", lease_until=None)
+    )
 
 
 def send(row: OutboxMessage, messenger: Messenger) -> MessageRef | None:

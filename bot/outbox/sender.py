@@ -1,136 +1,37 @@
-"""The outbox: every message that is not a direct answer is a row first, then sent.
+"""The sender: delivers due outbox rows through the Messengers the adapters registered.
 
-Services enqueue rows inside their own transaction (so a committed change always has its
-messages, and a rolled-back one has none). A sender claims a row (pending → sending, one
-conditional UPDATE), sends it through the platform's Messenger and marks it sent.
+Two ways in: :meth:`OutboxSender.flush` (the flusher's: claim, send and record row by row,
+one lane per channel) and :meth:`OutboxSender.claim_enqueued` / :meth:`deliver_claimed` (the
+scheduler's: a reminder's rows are claimed in the transaction that wrote them and handed to
+the platform right after its commit).
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.messenger import Messenger
+from bot.outbox import pacing, send
+from bot.outbox.enqueue import NEW_ROWS
 from bot.scheduling.due import record_missed
-from bot.scheduling import delivery, pacing
-from bot.outbox.pacing import RateLimited
-from bot.views import Message
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWork
 
-log = logging.getLogger(__name__)
-
-__all__ = ["OutboxSender", "RateLimited", "dm_person", "enqueue", "post_to_cohort"]
+log = logging.getLogger("bot.outbox")
 
 LEASE = timedelta(minutes=2)
-NEW_ROWS = "outbox:new"  # session.info: rows enqueued in the open transaction
-MAX_ATTEMPTS = delivery.MAX_ATTEMPTS
+MAX_ATTEMPTS = send.MAX_ATTEMPTS
 
 
 def _concurrency(messenger: Messenger) -> int:
     value = getattr(messenger, "concurrent_sends", 1)
     return max(1, int(value)) if isinstance(value, int) else 1
-
-
-def enqueue(
-    uow: UnitOfWork,
-    *,
-    key: str,
-    platform: str,
-    operation: str,
-    target: dict[str, Any],
-    now: datetime,
-    message: Message | None = None,
-    file: tuple[str, bytes] | None = None,
-) -> bool:
-    """Add one outgoing message unless a row with ``key`` exists (idempotent). True if added."""
-    if uow.outbox.get_by_key(key) is not None:
-        return False
-    payload: dict[str, Any] = {"message": message.to_dict() if message else None}
-    if file is not None:
-        payload["filename"] = file[0]
-        payload["content_b64"] = base64.b64encode(file[1]).decode("ascii")
-    row = OutboxMessage(
-        idempotency_key=key,
-        platform=platform,
-        operation=operation,
-        target=target,
-        payload=payload,
-        status="pending",
-        attempts=0,
-        not_before=now,
-        created_at=now,
-    )
-    uow.outbox.add(row)
-    uow.session.info.setdefault(NEW_ROWS, []).append(row)  # for claim_enqueued
-    return True
-
-
-def post_to_cohort(
-    uow: UnitOfWork,
-    cohort_id: int,
-    message: Message,
-    key: str,
-    now: datetime,
-    subject: str | None = None,
-) -> int:
-    """Post to every channel bound to the cohort; returns how many rows were added."""
-    added = 0
-    for binding in uow.cohorts.bindings_of(cohort_id):
-        target = {"channel_id": binding.channel_id, "subject": subject}
-        added += enqueue(
-            uow,
-            key=f"{key}:{binding.platform}:{binding.channel_id}",
-            platform=binding.platform,
-            operation="post",
-            target=target,
-            message=message,
-            now=now,
-        )
-    return added
-
-
-def dm_person(
-    uow: UnitOfWork,
-    person_id: int,
-    message: Message,
-    key: str,
-    now: datetime,
-    file: tuple[str, bytes] | None = None,
-) -> bool:
-    """A DM to the person on the platform where they were seen last."""
-    identities = uow.persons.identities_of(person_id)
-    if not identities:
-        return False
-    ident = identities[0]
-    return enqueue(
-        uow,
-        key=key,
-        platform=ident.platform,
-        operation="file" if file else "dm",
-        target={"identity": f"{ident.platform}:{ident.external_id}"},
-        message=message,
-        now=now,
-        file=file,
-    )
-
-
-def delete_by_key_prefix(uow: UnitOfWork, prefix: str) -> None:
-    """Delete the rows whose key starts with ``prefix``, except one being sent right now: for
-    per-person rows that must not outlive what they were about (an anonymous round)."""
-    uow.session.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.idempotency_key.startswith(prefix, autoescape=True),
-            OutboxMessage.status != "sending",
-        )
-    )
 
 
 class OutboxSender:
@@ -151,8 +52,29 @@ class OutboxSender:
         clock: Clock,
     ) -> None:
         self._uow_factory = uow_factory
-        self._messengers = messengers
+        self._messengers: dict[str, Messenger] = dict(messengers)
         self._clock = clock
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # held while flush() runs (detach waits for it)
+
+    # --- the messenger registry: what each running adapter sends through ------------------
+
+    def attach(self, messenger: Messenger) -> None:
+        """Send the rows of ``messenger.platform`` through ``messenger`` from now on."""
+        with self._lock:
+            self._messengers = {**self._messengers, messenger.platform: messenger}
+
+    def detach(self, platform: str) -> None:
+        """Stop sending on ``platform`` (its adapter stops); waits for a running flush, so
+        the adapter may close its connection afterwards. Its rows stay pending."""
+        with self._lock:
+            self._messengers = {p: m for p, m in self._messengers.items() if p != platform}
+        with self._flushing:
+            pass
+
+    @property
+    def platforms(self) -> list[str]:
+        return sorted(self._messengers)
 
     def flush(self, limit: int = 500) -> int:
         """Send everything due now; returns the number of rows sent.
@@ -164,13 +86,14 @@ class OutboxSender:
         stop taking lanes until the next flush (a workspace limit refuses every channel);
         otherwise the lanes run one after another."""
         sent = 0
-        for platform, messenger in self._messengers.items():
-            self._recover(platform, messenger)
-            lanes: dict[str, list[int]] = {}
-            with self._uow_factory() as uow:
-                for row in uow.outbox.due(platform, self._clock.now(), limit):
-                    lanes.setdefault(pacing.channel_of(row), []).append(row.id)
-            sent += self._run_lanes(list(lanes.values()), messenger)
+        with self._flushing:
+            for platform, messenger in self._messengers.items():  # (a snapshot: see attach)
+                self._recover(platform, messenger)
+                lanes: dict[str, list[int]] = {}
+                with self._uow_factory() as uow:
+                    for row in uow.outbox.due(platform, self._clock.now(), limit):
+                        lanes.setdefault(pacing.channel_of(row), []).append(row.id)
+                sent += self._run_lanes(list(lanes.values()), messenger)
         return sent
 
     def _run_lanes(self, lanes: list[list[int]], messenger: Messenger) -> int:
@@ -241,17 +164,14 @@ class OutboxSender:
                 return None
             pace = pacing.pace_of(row.platform, messenger)
             channel = pacing.channel_of(row)
-            slot = pacing.next_slot(uow, row.platform, channel)
-            if slot is not None and slot > now:
-                row.not_before = slot  # paced or rate limited: not before the channel's slot
-                uow.commit()
+            if channel not in pacing.take_slots(uow, row.platform, [channel], now, pace):
+                slot = pacing.next_slot(uow, row.platform, channel)
+                if slot is not None and slot > now:
+                    row.not_before = slot  # paced or rate limited: not before the slot
+                    uow.commit()
                 return None
             if not uow.outbox.claim(row_id, now + LEASE):
-                return None
-            if pace > 0 and not pacing.take_slot(
-                uow, row.platform, channel, now + timedelta(seconds=pace)
-            ):
-                uow.rollback()
+                uow.rollback()  # another sender has it (and gives the slot back)
                 return None
             uow.session.refresh(row)
             uow.session.expunge(row)
@@ -260,54 +180,64 @@ class OutboxSender:
 
     def claim_enqueued(self, uow: UnitOfWork, now: datetime) -> list[OutboxMessage]:
         """Inside the transaction that enqueued them: claim this session's new, due rows for
-        our platforms (pending → sending), so :meth:`deliver_claimed` sends them right after
-        the commit without another round trip. Paced channels are left to :meth:`flush`."""
-        claimed: list[OutboxMessage] = []
+        the platforms attached (pending → sending), so :meth:`deliver_claimed` sends them
+        right after the commit without another round trip. The channels' pacing slots are
+        taken for the whole batch at once (:func:`bot.outbox.pacing.take_slots`); a row whose
+        channel is paced or held, or a second row to one channel, is left to :meth:`flush`."""
+        messengers = self._messengers
+        by_platform: dict[str, dict[str, OutboxMessage]] = {}
         for obj in uow.session.info.pop(NEW_ROWS, []):
             if obj not in uow.session or obj.status != "pending":
                 continue  # rolled back (e.g. in a failed handler's savepoint) or taken
-            messenger = self._messengers.get(obj.platform)
-            if messenger is None or obj.not_before > now:
+            if obj.platform not in messengers or obj.not_before > now:
                 continue
-            channel = pacing.channel_of(obj)
-            slot = pacing.next_slot(uow, obj.platform, channel)
-            if slot is not None and slot > now:
-                continue
-            pace = pacing.pace_of(obj.platform, messenger)
-            if pace > 0:
-                pacing.take_slot(uow, obj.platform, channel, now + timedelta(seconds=pace))
-            obj.status, obj.lease_until = "sending", now + LEASE
-            claimed.append(obj)
+            # one row per channel and batch: the next one keeps the channel's order
+            by_platform.setdefault(obj.platform, {}).setdefault(pacing.channel_of(obj), obj)
+        claimed: list[OutboxMessage] = []
+        for platform, rows in by_platform.items():
+            pace = pacing.pace_of(platform, messengers[platform])
+            free = pacing.take_slots(uow, platform, rows.keys(), now, pace)
+            for channel, obj in rows.items():
+                if channel in free:
+                    obj.status, obj.lease_until = "sending", now + LEASE
+                    claimed.append(obj)
         return claimed
 
-    def deliver_claimed(self, rows: list[OutboxMessage]) -> int:
+    def deliver_claimed(self, rows: Iterable[OutboxMessage]) -> int:
         """Send rows claimed with :meth:`claim_enqueued` (after their commit); the results
-        are written in one transaction."""
-        outcomes = [(row, delivery.attempt(row, self._messengers[row.platform])) for row in rows]
+        are written in one transaction. A row whose platform was detached meanwhile goes back
+        to ``pending`` for the next flush."""
+        outcomes: list[tuple[OutboxMessage, send.Outcome | None]] = []
+        for row in rows:
+            messenger = self._messengers.get(row.platform)
+            outcomes.append((row, send.attempt(row, messenger) if messenger else None))
         if not outcomes:
             return 0
         with self._uow_factory() as uow:
             now = self._clock.now()
             for row, outcome in outcomes:
-                delivery.record(uow, row, outcome, now)
+                if outcome is None:
+                    send.release(uow, row)
+                else:
+                    send.record(uow, row, outcome, now)
             uow.commit()
-        return sum(1 for _row, outcome in outcomes if outcome.error is None)
+        return sum(1 for _row, outcome in outcomes if outcome is not None and not outcome.error)
 
     def _deliver(self, row_id: int, messenger: Messenger) -> int:
         outcome = self._send(row_id, messenger)
         return 1 if outcome is not None and outcome.error is None else 0
 
-    def _send(self, row_id: int, messenger: Messenger) -> delivery.Outcome | None:
+    def _send(self, row_id: int, messenger: Messenger) -> send.Outcome | None:
         """Claim, send and record one row; None if it was not ours to send (now)."""
         row = self._claim(row_id, messenger)
         if row is None:
             return None
         return self._finish(row, messenger)
 
-    def _finish(self, row: OutboxMessage, messenger: Messenger) -> delivery.Outcome:
+    def _finish(self, row: OutboxMessage, messenger: Messenger) -> send.Outcome:
         # No transaction is open while the platform is called (SQLite would hold its lock).
-        outcome = delivery.attempt(row, messenger)
+        outcome = send.attempt(row, messenger)
         with self._uow_factory() as uow:
-            delivery.record(uow, row, outcome, self._clock.now())
+            send.record(uow, row, outcome, self._clock.now())
             uow.commit()
         return outcome

@@ -15,10 +15,10 @@ from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 
-from bot import reminders
 from bot.dates.resolve import to_aware
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, babel_locale
+from bot.scheduling import due as reminders
 from bot.services.audit import record
 from storage.models import Cohort, Meeting, Reminder
 from storage.uow import UnitOfWork
