@@ -183,22 +183,25 @@ class OutboxSender:
         the platforms attached (pending → sending), so :meth:`deliver_claimed` sends them
         right after the commit without another round trip. The channels' pacing slots are
         taken for the whole batch at once (:func:`bot.outbox.pacing.take_slots`); a row whose
-        channel is paced or held, or a second row to one channel, is left to :meth:`flush`."""
+        channel is held, or a second row to a paced channel, is left to :meth:`flush`."""
         messengers = self._messengers
-        by_platform: dict[str, dict[str, OutboxMessage]] = {}
+        by_platform: dict[str, dict[str, list[OutboxMessage]]] = {}
         for obj in uow.session.info.pop(NEW_ROWS, []):
             if obj not in uow.session or obj.status != "pending":
                 continue  # rolled back (e.g. in a failed handler's savepoint) or taken
             if obj.platform not in messengers or obj.not_before > now:
                 continue
-            # one row per channel and batch: the next one keeps the channel's order
-            by_platform.setdefault(obj.platform, {}).setdefault(pacing.channel_of(obj), obj)
+            lanes = by_platform.setdefault(obj.platform, {})
+            lanes.setdefault(pacing.channel_of(obj), []).append(obj)
         claimed: list[OutboxMessage] = []
-        for platform, rows in by_platform.items():
+        for platform, lanes in by_platform.items():
             pace = pacing.pace_of(platform, messengers[platform])
-            free = pacing.take_slots(uow, platform, rows.keys(), now, pace)
-            for channel, obj in rows.items():
-                if channel in free:
+            free = pacing.take_slots(uow, platform, lanes.keys(), now, pace)
+            for channel, rows in lanes.items():
+                if channel not in free:
+                    continue
+                # paced: one slot, the channel's first row; the next ones keep their order
+                for obj in rows[:1] if pace > 0 else rows:
                     obj.status, obj.lease_until = "sending", now + LEASE
                     claimed.append(obj)
         return claimed
