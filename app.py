@@ -174,7 +174,7 @@ def start_chat(bot: Bot) -> None:
 
 
 def stop_chat(bot: Bot) -> None:
-    bot.reminders.stop()
+    bot.reminders.stop()  # (and waits until the last hand-overs' outcomes are written)
     bot.flusher.stop()
 
 

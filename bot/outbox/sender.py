@@ -9,7 +9,9 @@ the platform right after its commit).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
@@ -56,6 +58,7 @@ class OutboxSender:
         self._clock = clock
         self._lock = threading.Lock()
         self._flushing = threading.Lock()  # held while flush() runs (detach waits for it)
+        self._recorder = _Recorder(self._record)
 
     # --- the messenger registry: what each running adapter sends through ------------------
 
@@ -206,16 +209,30 @@ class OutboxSender:
                     claimed.append(obj)
         return claimed
 
-    def deliver_claimed(self, rows: Iterable[OutboxMessage]) -> int:
-        """Send rows claimed with :meth:`claim_enqueued` (after their commit); the results
-        are written in one transaction. A row whose platform was detached meanwhile goes back
-        to ``pending`` for the next flush."""
+    def deliver_claimed(self, rows: Iterable[OutboxMessage], *, background: bool = False) -> int:
+        """Send rows claimed with :meth:`claim_enqueued` (after their commit); returns how many
+        went out. The outcomes are written in one transaction — with ``background``, by the
+        sender's recorder thread (several hand-overs per transaction), so the due worker is
+        free for the next row at once. A row whose platform was detached meanwhile goes back
+        to ``pending`` for the next flush. (A crash before the outcome is written leaves the
+        row in ``sending``: its lease decides, as after a crash during a send.)"""
         outcomes: list[tuple[OutboxMessage, send.Outcome | None]] = []
         for row in rows:
             messenger = self._messengers.get(row.platform)
             outcomes.append((row, send.attempt(row, messenger) if messenger else None))
         if not outcomes:
             return 0
+        if background:
+            self._recorder.put(outcomes)
+        else:
+            self._record(outcomes)
+        return sum(1 for _row, outcome in outcomes if outcome is not None and not outcome.error)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until the recorder has written every outcome handed to it (shutdown, tests)."""
+        self._recorder.drain(timeout)
+
+    def _record(self, outcomes: list[tuple[OutboxMessage, send.Outcome | None]]) -> None:
         with self._uow_factory() as uow:
             now = self._clock.now()
             for row, outcome in outcomes:
@@ -224,7 +241,6 @@ class OutboxSender:
                 else:
                     send.record(uow, row, outcome, now)
             uow.commit()
-        return sum(1 for _row, outcome in outcomes if outcome is not None and not outcome.error)
 
     def _deliver(self, row_id: int, messenger: Messenger) -> int:
         outcome = self._send(row_id, messenger)
@@ -244,3 +260,46 @@ class OutboxSender:
             send.record(uow, row, outcome, self._clock.now())
             uow.commit()
         return outcome
+
+
+Outcomes = list[tuple[OutboxMessage, "send.Outcome | None"]]
+
+
+class _Recorder:
+    """A thread that writes hand-over outcomes, as many as have queued up per transaction."""
+
+    def __init__(self, write: Callable[[Outcomes], None]) -> None:
+        self._write = write
+        self._queue: queue.Queue[Outcomes] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def put(self, outcomes: Outcomes) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="outbox-recorder", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(outcomes)
+
+    def drain(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _loop(self) -> None:
+        while True:
+            batches = [self._queue.get()]
+            while True:
+                try:
+                    batches.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write([item for batch in batches for item in batch])
+            except Exception:  # the rows stay in "sending": their lease decides
+                log.exception("outbox: recording %d outcomes failed", len(batches))
+            finally:
+                for _ in batches:
+                    self._queue.task_done()

@@ -140,9 +140,11 @@ def run_handing_over(
     sender: OutboxSender | None,
     limit: int = 20,
     failed: list[int] | None = None,
+    record_later: bool = False,
 ) -> list[int]:
     """:func:`run_batch`; with a ``sender``, the batch's outbox rows for the platforms it has
-    a Messenger for are claimed in the transaction and sent right after the commit."""
+    a Messenger for are claimed in the transaction and sent right after the commit (their
+    outcomes written by the sender's recorder thread if ``record_later``)."""
     claimed: list[OutboxMessage] = []
 
     def claim(uow: UnitOfWork) -> None:
@@ -160,7 +162,7 @@ def run_handing_over(
         failed=failed,
     )
     if sender is not None and claimed:
-        sender.deliver_claimed(claimed)
+        sender.deliver_claimed(claimed, background=record_later)
     return ran
 
 

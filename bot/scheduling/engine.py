@@ -109,6 +109,7 @@ class ReminderEngine:
             if thread is not None:
                 thread.join(timeout=10)
         self._scheduler.shutdown(wait=False)
+        self._due.drain()  # the outcomes of the last hand-overs are written
 
     def refresh(self) -> None:
         """Re-read the window soon (rows changed)."""

@@ -42,7 +42,8 @@ class Scheduler:
         self._jobs.append((name, job))
 
     def run_batch(self, now: datetime, *, realtime: bool = True) -> list[int]:
-        """One batch of the rows due at ``now`` (the engine's row job); returns their ids."""
+        """One batch of the rows due at ``now`` (the engine's row job); returns their ids.
+        The outcomes of the hand-over are written off this thread (the next row may be due)."""
         return batch.run_handing_over(
             self.uow_factory,
             self.handlers,
@@ -50,6 +51,7 @@ class Scheduler:
             now,
             realtime=realtime,
             sender=self.sender,
+            record_later=True,
         )
 
     def run_due(self, now: datetime, *, realtime: bool | None = None) -> int:
@@ -68,6 +70,11 @@ class Scheduler:
         except Exception:
             log.exception("due rows failed at %s", now.isoformat())
         return done + self.run_jobs(now)
+
+    def drain(self) -> None:
+        """Wait until the outcomes of the hand-overs so far are written."""
+        if self.sender is not None:
+            self.sender.drain()
 
     def run_jobs(self, now: datetime) -> int:
         done = 0
