@@ -5,7 +5,7 @@ second enqueue of the same message a no-op."""
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,13 +29,14 @@ class Outgoing:
     operation: str
     target: dict[str, Any]
     payload: dict[str, Any]
+    message: Message | None = field(default=None, compare=False, repr=False)  # as rendered
 
     @classmethod
     def dm(cls, key: str, identity: tuple[str, str], message: Message) -> Outgoing:
         """A DM to ``identity`` (platform, external id)."""
         platform, external_id = identity
         target = {"identity": f"{platform}:{external_id}"}
-        return cls(key, platform, "dm", target, {"message": message.to_dict()})
+        return cls(key, platform, "dm", target, {"message": message.to_dict()}, message)
 
     @classmethod
     def post(
@@ -43,13 +44,8 @@ class Outgoing:
     ) -> Outgoing:
         """A post to one of a cohort's channels (the key gets the platform and channel)."""
         target = {"channel_id": channel_id, "subject": subject}
-        return cls(
-            f"{key}:{platform}:{channel_id}",
-            platform,
-            "post",
-            target,
-            {"message": message.to_dict()},
-        )
+        payload = {"message": message.to_dict()}
+        return cls(f"{key}:{platform}:{channel_id}", platform, "post", target, payload, message)
 
 
 def add(uow: UnitOfWork, out: Outgoing, now: datetime) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -37,9 +39,13 @@ def attempt(row: OutboxMessage, messenger: Messenger) -> Outcome:
     try:
         return Outcome(ref=send(row, messenger))
     except Exception as exc:  # the platform refused or failed: retry later
-        log.warning("outbox row %s failed: %s", row.id, exc)
+        wait = pacing.retry_after(exc)
+        if wait is None:
+            log.warning("outbox row %s failed: %s", row.id, exc)
+        else:  # not a failure: the row waits as the platform asks
+            log.info("outbox row %s rate limited: again in %.1f s", row.id, wait)
         error = str(exc)[:2000] or type(exc).__name__
-        return Outcome(error=error, wait=pacing.retry_after(exc))
+        return Outcome(error=error, wait=wait)
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -95,8 +101,26 @@ def release(uow: UnitOfWork, row: OutboxMessage) -> None:
     )
 
 
+_rendered: weakref.WeakKeyDictionary[OutboxMessage, Message] = weakref.WeakKeyDictionary()
+_rendered_lock = threading.Lock()
+
+
+def keep_rendered(row: OutboxMessage, message: Message) -> None:
+    """``row``'s payload is ``message`` (just rendered): :func:`send` may use it as it is."""
+    with _rendered_lock:
+        _rendered[row] = message
+
+
+def _message(row: OutboxMessage) -> Message | None:
+    with _rendered_lock:
+        rendered = _rendered.pop(row, None)
+    if rendered is not None:
+        return rendered
+    return Message.from_dict(row.payload["message"]) if row.payload.get("message") else None
+
+
 def send(row: OutboxMessage, messenger: Messenger) -> MessageRef | None:
-    message = Message.from_dict(row.payload["message"]) if row.payload.get("message") else None
+    message = _message(row)
     target = row.target
     keyed: Any = messenger  # a deduplicating Messenger takes the row key as transaction id
     key = {"key": row.idempotency_key} if getattr(messenger, "deduplicates", False) else {}

@@ -14,8 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.clock import Clock
 from bot.messenger import Messenger
@@ -201,12 +203,10 @@ class OutboxSender:
             pace = pacing.pace_of(platform, messengers[platform])
             free = pacing.take_slots(uow, platform, lanes.keys(), now, pace)
             for channel, rows in lanes.items():
-                if channel not in free:
-                    continue
-                # paced: one slot, the channel's first row; the next ones keep their order
-                for obj in rows[:1] if pace > 0 else rows:
-                    obj.status, obj.lease_until = "sending", now + LEASE
-                    claimed.append(obj)
+                if channel in free:
+                    # paced: one slot, the channel's first row; the next ones keep their order
+                    claimed.extend(rows[:1] if pace > 0 else rows)
+        _mark_sending(uow, claimed, now + LEASE)
         return claimed
 
     def deliver_claimed(self, rows: Iterable[OutboxMessage], *, background: bool = False) -> int:
@@ -303,3 +303,27 @@ class _Recorder:
             finally:
                 for _ in batches:
                     self._queue.task_done()
+
+
+def _mark_sending(uow: UnitOfWork, rows: list[OutboxMessage], lease_until: datetime) -> None:
+    """pending → sending: rows already in the database with one UPDATE (and their objects
+    told so without a flush), rows still to be inserted by setting their values."""
+    stored: list[OutboxMessage] = []
+    for obj in rows:
+        if inspect(obj).has_identity:
+            stored.append(obj)
+        else:
+            obj.status, obj.lease_until = "sending", lease_until
+    if not stored:
+        return
+    uow.session.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_([obj.id for obj in stored]))
+        .values(status="sending", lease_until=lease_until)
+    )
+    for obj in stored:
+        set_committed_value(obj, "status", "sending")
+        set_committed_value(obj, "lease_until", lease_until)
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from bot.outbox import send
 from bot.outbox.enqueue import NEW_ROWS, Outgoing
 from bot.outbox.sender import OutboxSender
 from bot.scheduling import prepare, service
@@ -253,6 +254,9 @@ def _insert_outgoing(
         make_transient_to_detached(obj)
         session.add(obj)
         added.append(obj)
+        message = fresh[str(value["idempotency_key"])].message
+        if message is not None:
+            send.keep_rendered(obj, message)  # a hand-over sends it without decoding the payload
     return added
 
 
