@@ -99,11 +99,23 @@ def test_pacing_slots_of_a_batch_are_taken_at_once(bot: Bot) -> None:
         assert pacing.next_slot(uow, "console", "C1") is None
 
 
-def test_a_due_batch_hands_its_rows_to_the_attached_messenger(bot: Bot) -> None:
-    """``bot.due`` (the scheduler the engine and ``!clock`` run) sends a reminder's DM right
-    after the batch's commit when the platform is attached; nothing is left for a flush."""
-    messenger = RecordingMessenger()
+class _Deduplicating(RecordingMessenger):
+    deduplicates = True
+
+    def send_dm(self, user: Identity, message: Message, key: str | None = None) -> MessageRef:
+        return super().send_dm(user, message)
+
+
+@pytest.mark.parametrize("dedupes", [False, True])
+def test_a_due_batch_hands_its_rows_to_the_attached_messenger(bot: Bot, dedupes: bool) -> None:
+    """``bot.due`` (the scheduler the engine and ``!clock`` run) sends a batch's messages
+    right after its commit when the platform is attached: all of them where the platform
+    deduplicates; otherwise one (a crash leaves at most that one ``uncertain``) and the
+    flusher is woken for the rest."""
+    messenger = _Deduplicating() if dedupes else RecordingMessenger()
     bot.outbox.attach(messenger)
+    woken: list[bool] = []
+    bot.outbox.wake = lambda: woken.append(True)
     now = bot.clock.now()
     with bot.uow_factory() as uow:
         anna = ensure_person(uow, Identity("console", "anna"), now, "anna")
@@ -113,10 +125,13 @@ def test_a_due_batch_hands_its_rows_to_the_attached_messenger(bot: Bot) -> None:
             )
         uow.commit()
     assert bot.due.run_due(now) >= 3
+    handed = 3 if dedupes else 1
     firsts = [t.splitlines()[0] for t in messenger.texts("dm")]
-    assert firsts == ["Erinnerung: T0", "Erinnerung: T1", "Erinnerung: T2"]
-    assert set(_statuses(bot).values()) == {"sent"}
-    assert bot.flusher.flush_now() == 0
+    assert firsts == ["Erinnerung: T0", "Erinnerung: T1", "Erinnerung: T2"][:handed]
+    assert sorted(_statuses(bot).values()) == ["pending"] * (3 - handed) + ["sent"] * handed
+    assert woken == ([] if dedupes else [True])
+    assert bot.flusher.flush_now() == 3 - handed
+    assert len(messenger.texts("dm")) == 3 and set(_statuses(bot).values()) == {"sent"}
 
 
 def test_a_rate_limited_batch_row_waits_in_the_outbox(bot: Bot) -> None:

@@ -13,11 +13,13 @@ import pytest
 from app import Bot
 from bot.clock import SimulatedClock
 from bot.commands import build_due_handlers
-from bot.messenger import RecordingMessenger
+from bot.identity import Identity
+from bot.messenger import MessageRef, RecordingMessenger
 from bot.scheduling import prepare
 from bot.scheduling import service as svc
 from bot.scheduling.batch import run_batch, run_due
 from bot.scheduling.due import DueHandlers, schedule
+from bot.views import Message
 from storage.models import KeyValue, OutboxMessage, Participant, Reminder
 from tests.helpers import Driver
 
@@ -55,9 +57,23 @@ def _advance(bot: Bot, delta: timedelta) -> None:
     bot.clock.advance(delta)
 
 
+class _Deduplicating(RecordingMessenger):
+    """Takes the row key (like Matrix): the hand-over claims every row of the batch."""
+
+    deduplicates = True
+
+    def send_dm(self, user: Identity, message: Message, key: str | None = None) -> MessageRef:
+        return super().send_dm(user, message)
+
+    def post(
+        self, channel_id: str, message: Message, thread: MessageRef | None = None, key: Any = None
+    ) -> MessageRef:
+        return super().post(channel_id, message, thread)
+
+
 def _batch(bot: Bot) -> list[Any]:
     """What the engine does for a due row: run the batch, claim its outbox rows, hand over."""
-    sender = bot.sender({"console": RecordingMessenger()})
+    sender = bot.sender({"console": _Deduplicating()})
     now = bot.clock.now()
     claimed: list[Any] = []
     run_batch(

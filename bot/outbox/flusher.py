@@ -26,6 +26,7 @@ log = logging.getLogger("bot.outbox")
 class OutboxFlusher:
     def __init__(self, sender: OutboxSender, interval: float = 0.5, min_gap: float = 0.1) -> None:
         self.sender = sender
+        sender.wake = self.kick  # rows a hand-over left behind go out with the next flush
         self.interval = interval
         self._min_gap = min_gap
         self._wake = threading.Event()

@@ -30,6 +30,7 @@ from storage.uow import UnitOfWork
 log = logging.getLogger("bot.outbox")
 
 LEASE = timedelta(minutes=2)
+LEFT_BEHIND = "outbox:left"  # session.info: claim_enqueued left new rows for the flusher
 MAX_ATTEMPTS = send.MAX_ATTEMPTS
 
 
@@ -61,6 +62,8 @@ class OutboxSender:
         self._lock = threading.Lock()
         self._flushing = threading.Lock()  # held while flush() runs (detach waits for it)
         self._recorder = _Recorder(self._record)
+        #: Called when a hand-over left rows for the flusher (the flusher sets it to its kick).
+        self.wake: Callable[[], None] = lambda: None
 
     # --- the messenger registry: what each running adapter sends through ------------------
 
@@ -186,11 +189,18 @@ class OutboxSender:
     def claim_enqueued(self, uow: UnitOfWork, now: datetime) -> list[OutboxMessage]:
         """Inside the transaction that enqueued them: claim this session's new, due rows for
         the platforms attached (pending → sending), so :meth:`deliver_claimed` sends them
-        right after the commit without another round trip. The channels' pacing slots are
-        taken for the whole batch at once (:func:`bot.outbox.pacing.take_slots`); a row whose
-        channel is held, or a second row to a paced channel, is left to :meth:`flush`."""
+        right after the commit without another round trip.
+
+        What is claimed is what may go out at once: every row for a Messenger that
+        ``deduplicates`` (a resend after a crash is harmless), the first row of an unpaced
+        channel otherwise — a crash during the hand-over must not leave more than the one row
+        in flight ``uncertain`` (as with :meth:`flush`) — and the first row of a paced channel
+        whose slot is free (the slots of the batch taken at once,
+        :func:`bot.outbox.pacing.take_slots`). The rest stay ``pending``; :meth:`deliver_claimed`
+        wakes the flusher for them (:attr:`wake`)."""
         messengers = self._messengers
         by_platform: dict[str, dict[str, list[OutboxMessage]]] = {}
+        new = 0
         for obj in uow.session.info.pop(NEW_ROWS, []):
             if obj not in uow.session or obj.status != "pending":
                 continue  # rolled back (e.g. in a failed handler's savepoint) or taken
@@ -198,15 +208,23 @@ class OutboxSender:
                 continue
             lanes = by_platform.setdefault(obj.platform, {})
             lanes.setdefault(pacing.channel_of(obj), []).append(obj)
+            new += 1
         claimed: list[OutboxMessage] = []
         for platform, lanes in by_platform.items():
-            pace = pacing.pace_of(platform, messengers[platform])
+            messenger = messengers[platform]
+            pace = pacing.pace_of(platform, messenger)
+            if not getattr(messenger, "deduplicates", False):
+                first = next(iter(lanes))
+                lanes = {first: lanes[first]}  # one row in flight at a time
             free = pacing.take_slots(uow, platform, lanes.keys(), now, pace)
             for channel, rows in lanes.items():
                 if channel in free:
-                    # paced: one slot, the channel's first row; the next ones keep their order
-                    claimed.extend(rows[:1] if pace > 0 else rows)
+                    # one row unless the platform deduplicates and the channel is unpaced
+                    dedupes = getattr(messenger, "deduplicates", False)
+                    claimed.extend(rows if dedupes and pace <= 0 else rows[:1])
         _mark_sending(uow, claimed, now + LEASE)
+        if len(claimed) < new:
+            uow.session.info[LEFT_BEHIND] = True
         return claimed
 
     def deliver_claimed(self, rows: Iterable[OutboxMessage], *, background: bool = False) -> int:

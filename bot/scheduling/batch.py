@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.outbox import send
 from bot.outbox.enqueue import NEW_ROWS, Outgoing
-from bot.outbox.sender import OutboxSender
+from bot.outbox.sender import LEFT_BEHIND, OutboxSender
 from bot.scheduling import prepare, service
 from bot.scheduling.due import HEARTBEAT_KEY, DueContext, DueHandlers, grace_period
 from bot.scheduling.recurrence import next_occurrence
@@ -147,10 +147,12 @@ def run_handing_over(
     a Messenger for are claimed in the transaction and sent right after the commit (their
     outcomes written by the sender's recorder thread if ``record_later``)."""
     claimed: list[OutboxMessage] = []
+    left: list[bool] = []
 
     def claim(uow: UnitOfWork) -> None:
         if sender is not None:
             claimed.extend(sender.claim_enqueued(uow, now))
+            left.append(bool(uow.session.info.pop(LEFT_BEHIND, False)))
 
     ran = run_batch(
         uow_factory,
@@ -164,6 +166,8 @@ def run_handing_over(
     )
     if sender is not None and claimed:
         sender.deliver_claimed(claimed, background=record_later)
+    if sender is not None and any(left):
+        sender.wake()  # (after the commit: the flusher finds them)
     return ran
 
 
