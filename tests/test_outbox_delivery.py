@@ -106,13 +106,19 @@ class _Deduplicating(RecordingMessenger):
         return super().send_dm(user, message)
 
 
-@pytest.mark.parametrize("dedupes", [False, True])
-def test_a_due_batch_hands_its_rows_to_the_attached_messenger(bot: Bot, dedupes: bool) -> None:
+class _Concurrent(RecordingMessenger):
+    concurrent_sends = 4
+
+
+@pytest.mark.parametrize("kind", ["dedupes", "one at a time", "concurrent"])
+def test_a_due_batch_hands_its_rows_to_the_attached_messenger(bot: Bot, kind: str) -> None:
     """``bot.due`` (the scheduler the engine and ``!clock`` run) sends a batch's messages
-    right after its commit when the platform is attached: all of them where the platform
-    deduplicates; otherwise one (a crash leaves at most that one ``uncertain``) and the
-    flusher is woken for the rest."""
-    messenger = _Deduplicating() if dedupes else RecordingMessenger()
+    right after its commit when the platform is attached. Claimed in the batch's transaction:
+    all of them where the platform deduplicates, otherwise one (a crash leaves at most that
+    one ``uncertain``); the rest go out one by one right away (a Messenger that sends one
+    thing at a time) or through the woken flusher's lanes (a concurrent one)."""
+    messengers = {"dedupes": _Deduplicating, "one at a time": RecordingMessenger}
+    messenger = messengers.get(kind, _Concurrent)()
     bot.outbox.attach(messenger)
     woken: list[bool] = []
     bot.outbox.wake = lambda: woken.append(True)
@@ -125,11 +131,11 @@ def test_a_due_batch_hands_its_rows_to_the_attached_messenger(bot: Bot, dedupes:
             )
         uow.commit()
     assert bot.due.run_due(now) >= 3
-    handed = 3 if dedupes else 1
+    handed = 1 if kind == "concurrent" else 3
     firsts = [t.splitlines()[0] for t in messenger.texts("dm")]
     assert firsts == ["Erinnerung: T0", "Erinnerung: T1", "Erinnerung: T2"][:handed]
     assert sorted(_statuses(bot).values()) == ["pending"] * (3 - handed) + ["sent"] * handed
-    assert woken == ([] if dedupes else [True])
+    assert woken == ([True] if kind == "concurrent" else [])
     assert bot.flusher.flush_now() == 3 - handed
     assert len(messenger.texts("dm")) == 3 and set(_statuses(bot).values()) == {"sent"}
 

@@ -224,8 +224,33 @@ class OutboxSender:
                     claimed.extend(rows if dedupes and pace <= 0 else rows[:1])
         _mark_sending(uow, claimed, now + LEASE)
         if len(claimed) < new:
-            uow.session.info[LEFT_BEHIND] = True
+            taken = set(map(id, claimed))
+            uow.session.info[LEFT_BEHIND] = [
+                obj
+                for lanes in by_platform.values()
+                for rows in lanes.values()
+                for obj in rows
+                if id(obj) not in taken
+            ]
         return claimed
+
+    def deliver_left(self, rows: list[OutboxMessage]) -> int:
+        """The rows :meth:`claim_enqueued` left behind (after the commit): a Messenger that
+        sends one thing at a time gets them now, each claimed, sent and recorded on its own
+        (as the flusher would, without waiting for it); otherwise the flusher is woken and
+        sends them in its lanes. Returns how many were sent here."""
+        sent, wake = 0, False
+        for row in rows:
+            messenger = self._messengers.get(row.platform)
+            if messenger is None:
+                continue
+            if _concurrency(messenger) > 1:
+                wake = True
+                continue
+            sent += self._deliver(row.id, messenger)
+        if wake:
+            self.wake()
+        return sent
 
     def deliver_claimed(self, rows: Iterable[OutboxMessage], *, background: bool = False) -> int:
         """Send rows claimed with :meth:`claim_enqueued` (after their commit); returns how many

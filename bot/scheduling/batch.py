@@ -147,12 +147,12 @@ def run_handing_over(
     a Messenger for are claimed in the transaction and sent right after the commit (their
     outcomes written by the sender's recorder thread if ``record_later``)."""
     claimed: list[OutboxMessage] = []
-    left: list[bool] = []
+    left: list[OutboxMessage] = []
 
     def claim(uow: UnitOfWork) -> None:
         if sender is not None:
             claimed.extend(sender.claim_enqueued(uow, now))
-            left.append(bool(uow.session.info.pop(LEFT_BEHIND, False)))
+            left.extend(uow.session.info.pop(LEFT_BEHIND, []))
 
     ran = run_batch(
         uow_factory,
@@ -166,8 +166,8 @@ def run_handing_over(
     )
     if sender is not None and claimed:
         sender.deliver_claimed(claimed, background=record_later)
-    if sender is not None and any(left):
-        sender.wake()  # (after the commit: the flusher finds them)
+    if sender is not None and left:
+        sender.deliver_left(left)  # (after the commit: they are in the table)
     return ran
 
 
