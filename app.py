@@ -1,11 +1,23 @@
-"""Composition root: settings → engine → services → scheduler → adapters. Nothing runs at import."""
+"""Composition root: settings → database → dispatcher → outbox → scheduler → adapters.
+
+Nothing runs at import. :func:`build_bot` wires one process: the dispatcher, one
+:class:`~bot.outbox.sender.OutboxSender` with its :class:`~bot.outbox.flusher.OutboxFlusher`
+(the adapters attach the Messenger they run), one :class:`~bot.scheduling.scheduler.Scheduler`
+(due rows through the one executor, then the periodic jobs; a batch's messages go to that
+sender right after its commit) and the :class:`~bot.scheduling.engine.ReminderEngine` that
+runs it on time. :func:`run_chat` starts the engine and the configured platforms; the console
+drives the same scheduler with its simulated clock.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import gc
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +29,11 @@ from bot.clock import Clock, SystemClock
 from bot.commands import build_due_handlers, build_registry
 from bot.dispatcher import Dispatcher
 from bot.messenger import Messenger
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxFlusher, OutboxSender
 from bot.people import apply_configured_organisers
-from bot.reminders import run_due
 from bot.runtime import StartupError
-from bot.scheduler import DueWorkRunner
+from bot.scheduling.engine import ReminderEngine
+from bot.scheduling.scheduler import Scheduler
 from bot.services.poll_results import RENDERER, PollRefresher
 from bot.services.privacy import purge_expired, purge_never_registered
 from bot.services.privacy_traces import purge_erasure_rows, purge_expired_state
@@ -31,20 +43,26 @@ from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork, UnitOfWork
 
 log = logging.getLogger("stadtlabor")
+DUE_REFILL_SECONDS = 20  # the engine re-reads the next hour's rows this often (and on change)
+FLUSH_INTERVAL_SECONDS = 0.5  # the flusher sends due outbox rows this often (and on a kick)
 
 
 @dataclass
 class Bot:
-    """Everything the adapters need, wired together."""
+    """Everything the adapters need, wired together (see :func:`build_bot`)."""
 
     settings: Settings
     engine: Engine
     clock: Clock
     uow_factory: Callable[[], UnitOfWork]
     dispatcher: Dispatcher
-    due: DueWorkRunner
+    outbox: OutboxSender  # the process's sender: the adapters' Messengers, via the flusher
+    flusher: OutboxFlusher
+    due: Scheduler  # everything due at a moment: run_due(now)
+    reminders: ReminderEngine  # runs ``due`` on time (started by run_chat, not by build_bot)
 
     def sender(self, messengers: dict[str, Messenger]) -> OutboxSender:
+        """Another sender over ``messengers`` (tests, command-line tasks)."""
         refresh = {RENDERER: PollRefresher(self.uow_factory, self.settings)}
         return OutboxSender(self.uow_factory, messengers, self.clock, refresh)
 
@@ -75,12 +93,24 @@ def build_bot(settings: Settings, clock: Clock, *, bootstrap_organiser: bool = F
         clock=clock,
         bootstrap_organiser=bootstrap_organiser,
     )
-    due = DueWorkRunner()
-    due_handlers = build_due_handlers()
-    due.add("scheduled", lambda now: run_due(uow_factory, due_handlers, settings, now))
+    # Delivery: one sender over the Messengers the adapters attach, one flush loop.
+    # A poll's live result is rendered when its ``refresh`` row is sent (coalesced edits).
+    refresh = {RENDERER: PollRefresher(uow_factory, settings)}
+    outbox = OutboxSender(uow_factory, {}, clock, refresh)
+    flusher = OutboxFlusher(outbox, interval=FLUSH_INTERVAL_SECONDS)
+    # Scheduling: due rows through the one executor (their messages handed to ``outbox``
+    # right after each batch's commit), then the periodic jobs; the engine runs it on time.
+    due = Scheduler(uow_factory, build_due_handlers(), settings, sender=outbox)
     due.add("retention", lambda now: _retention_job(uow_factory, settings, now))
     due.add("expiry", lambda now: _expiry_job(uow_factory, now))
-    return Bot(settings, engine, clock, uow_factory, dispatcher, due)
+    reminders = ReminderEngine(
+        engine=engine,
+        uow_factory=uow_factory,
+        scheduler=due,
+        clock=clock,
+        refill=DUE_REFILL_SECONDS,
+    )
+    return Bot(settings, engine, clock, uow_factory, dispatcher, outbox, flusher, due, reminders)
 
 
 def _retention_job(uow_factory: Callable[[], UnitOfWork], settings: Settings, now: datetime) -> int:
@@ -134,6 +164,82 @@ def run_console(settings: Settings, stdin: Sequence[str] | None = None, echo: bo
     from handlers.console_app import start_console
 
     return start_console(settings, build_bot_with_web, stdin, echo=echo)
+
+
+def warn_without_organisers(bot: Bot) -> None:
+    with bot.uow_factory() as uow:
+        if not uow.persons.organisers():
+            message = (
+                "stadtlabor: warning: no organisers are configured (STADTLABOR_ORGANIZERS), so "
+                "nobody can set up or administer a cohort."
+            )
+            log.warning(message)
+            print(message, file=sys.stderr, flush=True)
+
+
+def start_chat(bot: Bot) -> None:
+    """What a chat process runs besides its platforms: the reminder engine (the flusher
+    starts when the first platform attaches its Messenger). Start-up objects are frozen out
+    of the garbage collector's scans first: a full collection over them would stall the
+    due worker for milliseconds."""
+    gc.collect()
+    gc.freeze()
+    bot.reminders.start()
+
+
+def stop_chat(bot: Bot) -> None:
+    bot.reminders.stop()  # (and waits until the last hand-overs' outcomes are written)
+    bot.flusher.stop()
+
+
+def run_chat(
+    settings: Settings,
+    backends: list[str],
+    *,
+    slack_http: bool = False,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+) -> int:
+    """Run the configured chat platforms (Slack, Matrix, or both in one process) with one
+    reminder engine, one outbox sender and one flusher; returns the exit code."""
+    bot = build_bot_with_web(settings, SystemClock())
+    warn_without_organisers(bot)
+    start_chat(bot)
+    try:
+        if backends == ["slack"]:
+            from handlers.slack.runner import run_slack
+
+            return run_slack(bot, http=slack_http, host=host, port=port)
+        if backends == ["matrix"]:
+            from handlers.matrix.runner import run_matrix
+
+            return run_matrix(bot)
+        return _run_both(bot, slack_http, host, port)
+    finally:
+        stop_chat(bot)
+        bot.engine.dispose()
+
+
+def _run_both(bot: Bot, slack_http: bool, host: str, port: int) -> int:
+    from handlers.matrix.runner import load_config, serve
+    from handlers.slack.runner import run_slack
+
+    stop = threading.Event()
+    codes: list[int] = []
+    slack = threading.Thread(
+        target=lambda: codes.append(
+            run_slack(bot, http=slack_http, host=host, port=port, stop=stop)
+        ),
+        name="slack",
+        daemon=True,
+    )
+    slack.start()
+    try:
+        code = asyncio.run(serve(bot, load_config(bot)))
+    finally:
+        stop.set()
+        slack.join(timeout=10)
+    return max([code, *codes])
 
 
 def _chat_credentials() -> list[str]:
@@ -205,11 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         backends = _chat_credentials()
         if args.command == "console" or not backends:
             return run_console(settings, echo=bool(getattr(args, "echo", False)))
-        from handlers.chat_app import run_chat
-
         return run_chat(
             settings,
-            build_bot_with_web,
             backends,
             slack_http=bool(getattr(args, "slack_http", False)),
             host=str(getattr(args, "host", "127.0.0.1")),

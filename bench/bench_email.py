@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))  # bench/ is not a package; make bot/ and handlers
 from bot.delivery_errors import TransientDeliveryError  # noqa: E402
 from bot.identity import Identity  # noqa: E402
 from bot.mail_address import mailbox  # noqa: E402
-from bot.scheduling.pacing import RateLimited  # noqa: E402
+from bot.outbox.pacing import RateLimited  # noqa: E402
 from bot.services.itip import MeetingInvite, invitation  # noqa: E402
 from bot.smtp import parse_smtp_url  # noqa: E402
 from bot.views import Header, Message, Section  # noqa: E402

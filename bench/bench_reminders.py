@@ -4,8 +4,11 @@
    hour): time from process start to the APScheduler window being filled, and the RSS then.
    Measured in a fresh subprocess so that the RSS is the bot's own.
 2. 1,000 reminders due in the same 5-second window: lateness from the due time to the hand-over
-   to the platform (a recording Messenger; the engine claims a reminder's outbox rows in the
-   transaction that runs it and sends them right after the commit), p50, p99 and max.
+   to the platform (a recording Messenger), p50, p99 and max. The bot is wired and started as
+   ``app.run_chat`` does it (``build_bot`` + ``start_chat``; the Messenger attached to the
+   process's flusher as an adapter attaches its own): the path production runs — the engine
+   claims a reminder's outbox rows in the transaction that runs it and sends them right
+   after the commit, the flusher sends what was left.
 3. The same at a steady 10 reminders per second (100 over 10 s): the engine's own precision.
 
 Run:  .venv/bin/python bench/bench_reminders.py [--db sqlite|postgres] [--pending N] [--runs N]
@@ -93,13 +96,13 @@ def fill(url: str, pending: int, soon: int) -> None:
 def startup_child(url: str) -> None:
     """In a fresh process: build the bot, start the engine, wait for the window; print JSON."""
     started = time.perf_counter()
-    from app import build_bot
+    from app import build_bot, start_chat
     from bot.clock import SystemClock
-    from handlers.chat_app import start_due_work
     from tests.helpers import make_settings
 
     bot = build_bot(make_settings(url), SystemClock())
-    engine = start_due_work(bot)
+    start_chat(bot)
+    engine = bot.reminders
     engine.ready.wait(60)
     elapsed = time.perf_counter() - started
     print(json.dumps({"startup_s": elapsed, "rss_mb": rss_mb(), "window_jobs": engine.scheduled}))
@@ -120,14 +123,13 @@ def measure_startup(url: str, pending: int) -> dict[str, Any]:
 
 
 def measure_lateness(url: str, count: int = 1000, window: float = 5.0) -> dict[str, Any]:
-    from app import build_bot
+    from app import build_bot, start_chat, stop_chat
     from bot.clock import SystemClock
     from bot.identity import Identity
     from bot.messenger import MessageRef, RecordingMessenger
     from bot.people import ensure_person
-    from bot.reminders import schedule
+    from bot.scheduling.due import schedule
     from bot.views import Message
-    from handlers.chat_app import start_due_work
     from tests.helpers import make_settings
 
     handed: dict[str, datetime] = {}
@@ -139,7 +141,9 @@ def measure_lateness(url: str, count: int = 1000, window: float = 5.0) -> dict[s
 
     bot = build_bot(make_settings(url), SystemClock())
     messenger = Stopwatch()
-    engine = start_due_work(bot, sender=bot.sender({"console": messenger}))
+    bot.flusher.attach(messenger)  # as an adapter attaches its Messenger
+    start_chat(bot)  # as app.run_chat: the engine over the process's scheduler and sender
+    engine = bot.reminders
     while not engine.is_leader:
         time.sleep(0.01)
     now = datetime.now(UTC)
@@ -165,7 +169,7 @@ def measure_lateness(url: str, count: int = 1000, window: float = 5.0) -> dict[s
     deadline = time.monotonic() + 60 + LEAD
     while len(handed) < count and time.monotonic() < deadline:
         time.sleep(0.05)
-    engine.stop()
+    stop_chat(bot)
     bot.engine.dispose()
     late_ms = sorted((handed[k] - due[k]).total_seconds() * 1000 for k in handed if k in due)
     return {

@@ -1,7 +1,7 @@
 """How a Messenger says that a send failed, so the outbox knows whether to try again.
 
 Any other exception from a Messenger is retried with back-off (the outbox's default);
-:class:`bot.scheduling.pacing.RateLimited` reschedules without counting an attempt.
+:class:`bot.outbox.pacing.RateLimited` reschedules without counting an attempt.
 """
 
 from __future__ import annotations

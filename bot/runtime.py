@@ -15,6 +15,7 @@ from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.dispatcher import Dispatcher
+    from bot.outbox.flusher import OutboxFlusher
 
 
 class Runtime(Protocol):
@@ -33,7 +34,11 @@ class StartupError(Exception):
 
 
 class ChatRuntime(Runtime, Protocol):
-    """What a chat adapter needs: the above and the dispatcher."""
+    """What a chat adapter needs: the above, the dispatcher, and the process's outbox flusher
+    (the adapter attaches the Messenger it runs and kicks the flusher after a request)."""
 
     @property
     def dispatcher(self) -> Dispatcher: ...
+
+    @property
+    def flusher(self) -> OutboxFlusher: ...

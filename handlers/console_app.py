@@ -48,7 +48,7 @@ def start_console(
         with bot.uow_factory() as uow:
             uow.state.put(CLOCK_KEY, now.isoformat())
             uow.commit()
-        return int(bot.due.run_due(now))
+        return int(bot.due.run_due(now))  # the scheduler's executor, as the engine runs it
 
     # Lines without @name come from the first console organiser of the settings, else "ich"
     # (who becomes the organiser by creating the first cohort when none is configured).
@@ -56,10 +56,10 @@ def start_console(
         (o.external_id for o in settings.organizer_identities if o.platform == "console"), "ich"
     )
     messenger = ConsoleMessenger(out, next_id=next_id)
-    sender = bot.sender({"console": messenger})
+    bot.outbox.attach(messenger)  # the process's sender; flushed after each line, no thread
     backend = ConsoleBackend(
         handle=bot.dispatcher.handle,
-        after_input=lambda: sender.flush(),
+        after_input=lambda: bot.flusher.flush_now(),
         run_due=run_due,
         clock=clock,
         messenger=messenger,

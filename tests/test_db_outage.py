@@ -13,15 +13,14 @@ import pytest
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from app import Bot, build_bot
+from app import Bot, build_bot, start_chat
 from bot.clock import SimulatedClock, SystemClock
 from bot.commands.registration import FORM_ID
 from bot.context import CommandContext, Reply
 from bot.identity import Identity
 from bot.messenger import RecordingMessenger
 from bot.people import ensure_person
-from bot.reminders import schedule
-from handlers.chat_app import start_due_work
+from bot.scheduling.due import schedule
 from tests.helpers import make_settings, request, signup
 from tests.support.pg_cluster import Cluster, cluster, wait_for
 
@@ -123,8 +122,10 @@ def test_thirty_seconds_without_database(cluster: Cluster) -> None:
     started = time.monotonic()
     bot = build_bot(make_settings(cluster.url, organizers="console:orga"), SystemClock())
     messenger = RecordingMessenger()
-    sender = bot.sender({"console": messenger})
-    engine = start_due_work(bot, sender=sender)
+    bot.outbox.attach(messenger)  # as an adapter does; the test flushes itself
+    sender = bot.outbox
+    start_chat(bot)
+    engine = bot.reminders
     try:
         _set_up(bot)
         sender.flush()

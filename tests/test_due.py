@@ -6,7 +6,8 @@ import threading
 from datetime import timedelta
 
 from app import Bot
-from bot.reminders import DueContext, DueHandlers, cancel, run_due, schedule
+from bot.scheduling.batch import run_due
+from bot.scheduling.due import DueContext, DueHandlers, cancel, schedule
 from storage.models import Reminder
 
 

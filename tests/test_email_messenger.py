@@ -15,7 +15,7 @@ from bot.actions import CommandAction
 from bot.delivery_errors import PermanentDeliveryError, TransientDeliveryError
 from bot.identity import Identity
 from bot.mail_address import mailbox
-from bot.scheduling.pacing import RateLimited
+from bot.outbox.pacing import RateLimited
 from bot.smtp import parse_smtp_url
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 from handlers.email import (

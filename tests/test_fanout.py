@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from typing import cast
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import select
 
 from app import Bot, build_bot
@@ -23,7 +25,7 @@ from bot import outbox
 from bot.clock import SystemClock
 from bot.messenger import MessageRef, Messenger
 from bot.views import Message
-from handlers.slack.messenger import make_client
+from handlers.slack.runner import SlackRuntime
 from storage.models import OutboxMessage
 from tests.helpers import make_settings
 from tests.support import slack_double_fanout as fan
@@ -45,7 +47,7 @@ def bot(db_url: str) -> Iterator[Bot]:
     bot.engine.dispose()
 
 
-def _fan_out(bot: Bot, client_retries: int) -> tuple[fan.FanoutResult, SlackDouble]:
+def _fan_out(bot: Bot) -> tuple[fan.FanoutResult, SlackDouble, SlackRuntime]:
     with SlackDouble(users=[fan.ORGA]) as slack:
         slack.enforce_rate_limits(
             per_channel_per_sec=LIMITS.per_channel_per_sec,
@@ -55,15 +57,11 @@ def _fan_out(bot: Bot, client_retries: int) -> tuple[fan.FanoutResult, SlackDoub
         )
         slack.fail_calls("chat.postMessage", fan.spread(INJECTED, PEOPLE), retry_after=1)
         runtime, url = fan.start_runtime(bot, slack, flush_interval=0.2)
-        if client_retries != 3:  # the production client retries a 429 three times itself
-            runtime.messenger.client = make_client(
-                "xoxb-test", slack.base_url, rate_limit_retries=client_retries
-            )
         try:
             result = fan.run(bot, slack, url, PEOPLE, LIMITS, timeout=25.0)
         finally:
             runtime.stop()
-    return result, slack
+    return result, slack, runtime
 
 
 def _check(result: fan.FanoutResult) -> None:
@@ -79,16 +77,24 @@ def _check(result: fan.FanoutResult) -> None:
     assert result.conversations_open == 0  # DMs go to the user id; the answer names the DM
 
 
-def test_fan_out_with_429s_loses_and_doubles_nothing(bot: Bot) -> None:
-    result, _slack = _fan_out(bot, client_retries=3)
-    _check(result)
+def _retries_429(client: WebClient) -> int:
+    return sum(
+        h.max_retry_count
+        for h in client.retry_handlers
+        if isinstance(h, RateLimitErrorRetryHandler)
+    )
 
 
-def test_fan_out_when_every_429_goes_back_to_the_outbox(bot: Bot) -> None:
-    """No retries in the WebClient: each 429 ends the attempt, the row goes back to
-    ``pending`` with the Retry-After in ``not_before`` and a later flush sends it."""
-    result, _slack = _fan_out(bot, client_retries=0)
+def test_fan_out_with_429s_loses_and_doubles_nothing_and_every_429_goes_to_the_outbox(
+    bot: Bot,
+) -> None:
+    """One rate limiter: the outbox's WebClient does not retry a 429 itself; each 429 ends
+    the attempt, the row goes back to ``pending`` with the Retry-After in ``not_before`` (and
+    the channel is held) and a later flush sends it."""
+    result, _slack, runtime = _fan_out(bot)
     _check(result)
+    assert _retries_429(runtime.messenger.client) == 0  # the outbox's client
+    assert _retries_429(runtime.client) == 1  # direct answers: one bounded retry
     with bot.uow_factory() as uow:
         deferred = [
             (row.status, row.error or "")

@@ -9,8 +9,8 @@ import pytest
 
 from app import Bot
 from bot.clock import SimulatedClock
-from bot.reminders import HEARTBEAT_KEY
 from bot.scheduling import service as svc
+from bot.scheduling.due import HEARTBEAT_KEY
 from storage.models import OutboxMessage, Participant, Reminder
 from tests.helpers import Driver
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from app import build_bot
+from app import build_bot, start_chat
 from bot.clock import SystemClock
 from bot.identity import Identity
 from bot.messenger import RecordingMessenger
 from bot.people import ensure_person
-from bot.reminders import schedule
-from handlers.chat_app import start_due_work
+from bot.scheduling.due import schedule
 from tests.helpers import make_settings, request
 from tests.support.pg_cluster import Cluster, cluster, wait_for
 
@@ -23,7 +22,9 @@ __all__ = ["cluster"]  # the fixture
 def test_database_restart_in_the_middle(cluster: Cluster) -> None:
     bot = build_bot(make_settings(cluster.url), SystemClock())
     messenger = RecordingMessenger()
-    engine = start_due_work(bot, sender=bot.sender({"console": messenger}))
+    bot.outbox.attach(messenger)  # as an adapter does
+    start_chat(bot)
+    engine = bot.reminders
     try:
         now = datetime.now(UTC)
         with bot.uow_factory() as uow:

@@ -16,14 +16,13 @@ from typing import Any
 
 import pytest
 
-from app import Bot, build_bot
+from app import Bot, build_bot, start_chat
 from bot.clock import SystemClock
 from bot.identity import Identity
 from bot.messenger import MessageRef, RecordingMessenger
 from bot.people import ensure_person
-from bot.reminders import schedule
+from bot.scheduling.due import schedule
 from bot.views import Message
-from handlers.chat_app import start_due_work
 from tests.helpers import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +65,9 @@ def live_bot(db_url: str) -> Iterator[Bot]:
 def test_engine_fires_on_time_and_picks_up_new_rows(live_bot: Bot) -> None:
     messenger = RecordingMessenger()
     anna = _person(live_bot, "anna")
-    engine = start_due_work(live_bot, sender=live_bot.sender({"console": messenger}))
+    live_bot.outbox.attach(messenger)  # as an adapter does
+    start_chat(live_bot)
+    engine = live_bot.reminders
     try:
         assert _wait(lambda: engine.is_leader, 5)
         _remind(live_bot, anna, ["eins", "zwei"], delay=0.8)  # added after start: a refresh
@@ -101,10 +102,11 @@ class FileMessenger(RecordingMessenger):
 def worker(url: str, out: str, status: str) -> None:
     bot = build_bot(make_settings(url), SystemClock())
     messenger = FileMessenger(out)
-    engine = start_due_work(bot, sender=bot.sender({"console": messenger}))
-    while True:  # runs until killed; the flusher stands in for the adapters' flush loop
+    bot.flusher.attach(messenger)  # as an adapter does: the process's flusher runs
+    start_chat(bot)
+    engine = bot.reminders
+    while True:  # runs until killed
         Path(status).write_text("leader" if engine.is_leader else "follower")
-        bot.sender({"console": messenger}).flush()
         time.sleep(0.2)
 
 
@@ -174,8 +176,8 @@ if __name__ == "__main__":
 
 def test_a_batch_isolates_a_failing_row_and_hands_over_the_others(bot: Bot) -> None:
     from bot.outbox import dm_person
-    from bot.reminders import DueContext, DueHandlers
     from bot.scheduling.batch import run_batch
+    from bot.scheduling.due import DueContext, DueHandlers
     from storage.models import Reminder
 
     def ok(ctx: DueContext) -> None:
@@ -210,8 +212,10 @@ def test_a_batch_isolates_a_failing_row_and_hands_over_the_others(bot: Bot) -> N
         now,
         before_commit=lambda uow: claimed.extend(sender.claim_enqueued(uow, now)),
     )
-    assert len(ran) == 3 and len(claimed) == 2
-    assert sender.deliver_claimed(claimed) == 2
+    # one row in flight (the messenger does not deduplicate); the flusher sends the other
+    assert len(ran) == 3 and len(claimed) == 1
+    assert sender.deliver_claimed(claimed) == 1
+    assert sender.flush() == 1
     assert messenger.texts("dm") == ["ok", "ok"]
     with bot.uow_factory() as uow:
         status = {r.idempotency_key: r.status for r in uow.session.query(Reminder)}

@@ -27,7 +27,7 @@ def _engine(bot: Bot) -> ReminderEngine:
     return ReminderEngine(
         engine=bot.engine,
         uow_factory=bot.uow_factory,
-        run_due=lambda now: 0,
+        scheduler=bot.due,
         clock=bot.clock,
         retry=0.2,
     )

@@ -20,6 +20,7 @@ from bot.outbox import enqueue
 from bot.views import Form, FormField, Message
 from handlers.slack import listeners
 from handlers.slack.runner import SlackConfig, SlackRuntime
+from storage.models import OutboxMessage
 from tests.helpers import block_texts as _texts
 from tests.helpers import make_settings, wait_for
 from tests.support import slack_requests as sr
@@ -209,16 +210,28 @@ def _enqueue_posts(bot: Bot, texts: list[str], channel: str = "C0GENERAL") -> No
         uow.commit()
 
 
-def test_outbox_retries_429_honouring_retry_after(running: Running) -> None:
-    running.slack.fail_next("chat.postMessage", status=429, retry_after=1)
-    _enqueue_posts(running.bot, ["Erinnerung: Treffen morgen"])
-    (msg,) = wait_for(lambda: running.slack.messages("C0GENERAL"), timeout=20)
+def test_outbox_retries_429_honouring_retry_after(db_url: str, slack: SlackDouble) -> None:
+    """The 429 goes back to the outbox (the WebClient does not retry it): the row waits in
+    the database until the Retry-After has passed, on the bot's clock (real time here)."""
+    bot = build_bot(make_settings(db_url), SystemClock())
+    slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    runtime = start(bot, slack)
+    runtime.start_http("127.0.0.1", 0)
+    try:
+        _enqueue_posts(bot, ["Erinnerung: Treffen morgen"])
+        (msg,) = wait_for(lambda: slack.messages("C0GENERAL"), timeout=20)
+        time.sleep(0.3)
+        assert len(slack.messages("C0GENERAL")) == 1
+        with bot.uow_factory() as uow:
+            (row,) = uow.session.query(OutboxMessage).all()
+            assert row.status == "sent" and "ratelimited" in (row.error or "")
+    finally:
+        runtime.stop()
+        bot.engine.dispose()
     assert msg.text == "Erinnerung: Treffen morgen"
-    calls = running.slack.calls("chat.postMessage")
+    calls = slack.calls("chat.postMessage")
     assert [c.status for c in calls] == [429, 200]
     assert calls[1].time - calls[0].time >= 1.0, "waited for Retry-After"
-    time.sleep(0.3)
-    assert len(running.slack.messages("C0GENERAL")) == 1
 
 
 def test_outbox_is_paced_per_channel(db_url: str, slack: SlackDouble) -> None:

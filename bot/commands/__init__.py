@@ -27,7 +27,7 @@ from bot.commands import (
 )
 from bot.commands.registry import CommandRegistry
 from bot.networking import commands as networking
-from bot.reminders import DueHandlers
+from bot.scheduling.due import DueHandlers
 
 FEATURES = (
     general,

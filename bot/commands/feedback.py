@@ -14,8 +14,8 @@ from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.outbox import dm_person
 from bot.permissions import require
-from bot.reminders import DueContext, DueHandlers
 from bot.router import fold
+from bot.scheduling.due import DueContext, DueHandlers
 from bot.services import feedback as fb
 from bot.services import feedback_close as fb_close
 from bot.services import feedback_replies as replies

@@ -16,8 +16,8 @@ from bot.i18n import N_, translator
 from bot.notify import tell
 from bot.outbox import dm_person, post_to_cohort
 from bot.permissions import require
-from bot.reminders import DueContext, DueHandlers
 from bot.router import fold
+from bot.scheduling.due import DueContext, DueHandlers
 from bot.services import agenda as agenda_service
 from bot.services import attendance as attendance_service
 from bot.services.cohorts import post_language

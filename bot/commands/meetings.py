@@ -13,8 +13,8 @@ from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.outbox import dm_person
 from bot.permissions import require
-from bot.reminders import DueHandlers
 from bot.router import confirmed, fold, shorten
+from bot.scheduling.due import DueHandlers
 from bot.services import agenda as agenda_service
 from bot.services import calendar
 from bot.services import meetings as svc

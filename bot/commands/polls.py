@@ -26,8 +26,8 @@ from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.outbox import dm_person
 from bot.permissions import require
-from bot.reminders import DueContext, DueHandlers
 from bot.router import fold
+from bot.scheduling.due import DueContext, DueHandlers
 from bot.services import poll_close, poll_votes, polls
 from bot.services.poll_results import render_for_channel
 from bot.services.poll_spec import validate

@@ -10,10 +10,10 @@ from bot.context import CommandContext, Reply
 from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.reminders import DIGEST_KIND, DueHandlers
 from bot.router import clean, fold, strip_prefix
 from bot.scheduling import digest
 from bot.scheduling import service as svc
+from bot.scheduling.due import DIGEST_KIND, DueHandlers
 from bot.scheduling.recurrence import describe_rule, is_recurring, parse_recurring
 from bot.views import Bullets, Message, Note, Section
 from storage.models import Reminder

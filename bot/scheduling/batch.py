@@ -1,4 +1,9 @@
-"""The engine's way to run due rows: those that fall due together share one transaction.
+"""The one executor of due rows: those that fall due together share one transaction.
+
+:func:`run_batch` runs one batch; :func:`run_due` runs batches until nothing is due (the
+console's simulated clock, ``!clock``, and the tests); the reminder engine runs a batch when a
+row's APScheduler job fires. With an :class:`~bot.outbox.sender.OutboxSender`, a batch's
+outbox rows are claimed before its commit and handed to the platform right after it.
 
 The rows are claimed with one conditional UPDATE (RETURNING what a plan depends on). Rows of
 the kinds ``dm``/``channel`` are then written from a plan (:mod:`bot.scheduling.prepare`:
@@ -22,15 +27,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from bot.outbox import NEW_ROWS
-from bot.reminders import DueContext, DueHandlers, grace_period
+from bot.outbox import send
+from bot.outbox.enqueue import NEW_ROWS, Outgoing
+from bot.outbox.sender import LEFT_BEHIND, OutboxSender
 from bot.scheduling import prepare, service
+from bot.scheduling.due import HEARTBEAT_KEY, DueContext, DueHandlers, grace_period
 from bot.scheduling.recurrence import next_occurrence
 from bot.settings import Settings
 from storage.models import KeyValue, OutboxMessage, Person, Reminder
 from storage.uow import UnitOfWork
 
-log = logging.getLogger("bot.reminders")
+log = logging.getLogger("bot.scheduling.due")
 _REMINDERS = cast(Table, Reminder.__table__)
 _FINISH = (
     update(_REMINDERS)
@@ -51,11 +58,12 @@ def run_batch(
     realtime: bool = False,
     before_commit: Callable[[UnitOfWork], object] | None = None,
     limit: int = 20,
+    failed: list[int] | None = None,
 ) -> list[int]:
     """Run up to ``limit`` rows due at ``now`` in one transaction (the engine's job: rows that
     fall due together share one commit); returns the ids it ran. Each handler runs in a
-    savepoint, so one failing row is marked ``failed`` without undoing the others;
-    ``before_commit`` runs inside the transaction."""
+    savepoint, so one failing row is marked ``failed`` without undoing the others (its id is
+    added to ``failed``); ``before_commit`` runs inside the transaction."""
     prepared = prepare.register(uow_factory, handlers, settings)
     fast_until = min(service.LATE_AFTER, grace_period(settings))
     with uow_factory() as uow:
@@ -77,13 +85,90 @@ def run_batch(
             plans.update(prepare.plan_rows(uow.session, settings, unplanned))
         slow = [r.id for r in rows if r.id not in plans]
         if slow:  # first: a DM row without a plan is late, due before the planned ones
-            _run_handlers(uow, handlers, settings, now, slow, realtime)
+            lost = _run_handlers(uow, handlers, settings, now, slow, realtime)
+            if failed is not None:
+                failed.extend(lost)
         last = _apply(uow, [plans[r.id] for r in rows if r.id in plans], now, settings)
         if before_commit is not None:
             before_commit(uow)
         _put_last(uow, last)  # last: on PostgreSQL its row lock is held only until the commit
         uow.commit()
         return [r.id for r in rows]
+
+
+def run_due(
+    uow_factory: Callable[[], UnitOfWork],
+    handlers: DueHandlers,
+    settings: Settings,
+    now: datetime,
+    *,
+    realtime: bool | None = None,
+    sender: OutboxSender | None = None,
+    limit: int = 20,
+) -> int:
+    """Run every row due at ``now``, batch after batch, until none is left; returns how many
+    were handled (without the failed ones). ``realtime`` (lateness counts) defaults to whether
+    an engine runs on this database (its heartbeat); a simulated clock's jump is not lateness."""
+    if realtime is None:
+        with uow_factory() as uow:
+            realtime = uow.state.get(HEARTBEAT_KEY) is not None
+    done, seen = 0, set[int]()
+    while True:
+        failed: list[int] = []
+        ran = run_handing_over(
+            uow_factory,
+            handlers,
+            settings,
+            now,
+            realtime=realtime,
+            sender=sender,
+            limit=limit,
+            failed=failed,
+        )
+        if not ran or seen.issuperset(ran):  # (a handler that keeps its row due: once)
+            return done + (len(ran) - len(failed) if ran else 0)
+        seen.update(ran)
+        done += len(ran) - len(failed)
+
+
+def run_handing_over(
+    uow_factory: Callable[[], UnitOfWork],
+    handlers: DueHandlers,
+    settings: Settings,
+    now: datetime,
+    *,
+    realtime: bool,
+    sender: OutboxSender | None,
+    limit: int = 20,
+    failed: list[int] | None = None,
+    record_later: bool = False,
+) -> list[int]:
+    """:func:`run_batch`; with a ``sender``, the batch's outbox rows for the platforms it has
+    a Messenger for are claimed in the transaction and sent right after the commit (their
+    outcomes written by the sender's recorder thread if ``record_later``)."""
+    claimed: list[OutboxMessage] = []
+    left: list[OutboxMessage] = []
+
+    def claim(uow: UnitOfWork) -> None:
+        if sender is not None:
+            claimed.extend(sender.claim_enqueued(uow, now))
+            left.extend(uow.session.info.pop(LEFT_BEHIND, []))
+
+    ran = run_batch(
+        uow_factory,
+        handlers,
+        settings,
+        now,
+        realtime=realtime,
+        before_commit=claim,
+        limit=limit,
+        failed=failed,
+    )
+    if sender is not None and claimed:
+        sender.deliver_claimed(claimed, background=record_later)
+    if sender is not None and left:
+        sender.deliver_left(left)  # (after the commit: they are in the table)
+    return ran
 
 
 # A one-off row is "done" from its claim on (one statement less per batch; its handler may
@@ -136,12 +221,12 @@ def _insert_statement(dialect: str) -> Executable:
 
 
 def _insert_outgoing(
-    session: Session, outgoing: Sequence[prepare.Outgoing], now: datetime
+    session: Session, outgoing: Sequence[Outgoing], now: datetime
 ) -> list[OutboxMessage]:
     """Insert the outbox rows in one statement (idempotent like :func:`bot.outbox.enqueue`:
     a key that exists is not added again) and return them as persistent ORM objects, as
     :meth:`bot.outbox.OutboxSender.claim_enqueued` expects, without loading them back."""
-    fresh: dict[str, prepare.Outgoing] = {}
+    fresh: dict[str, Outgoing] = {}
     for out in outgoing:
         fresh.setdefault(out.key, out)
     if not fresh:
@@ -173,6 +258,9 @@ def _insert_outgoing(
         make_transient_to_detached(obj)
         session.add(obj)
         added.append(obj)
+        message = fresh[str(value["idempotency_key"])].message
+        if message is not None:
+            send.keep_rendered(obj, message)  # a hand-over sends it without decoding the payload
     return added
 
 
@@ -230,15 +318,20 @@ def _run_handlers(
     now: datetime,
     ids: list[int],
     realtime: bool,
-) -> None:
+) -> list[int]:
+    """Run the kinds' handlers of ``ids``; returns the ids that failed."""
     rows = list(uow.session.scalars(select(Reminder).where(Reminder.id.in_(ids))))
     # Loaded once for the batch (and held, the identity map is weak): handlers that look
     # up the row's person find it without another query.
     people = {r.person_id for r in rows if r.person_id is not None}
     held = list(uow.session.scalars(select(Person).where(Person.id.in_(people))))
-    for reminder in sorted(rows, key=lambda r: (r.due_at, r.id)):
-        _handle(uow, handlers, settings, now, reminder, realtime)
+    failed = [
+        reminder.id
+        for reminder in sorted(rows, key=lambda r: (r.due_at, r.id))
+        if not _handle(uow, handlers, settings, now, reminder, realtime)
+    ]
     del held
+    return failed
 
 
 def _handle(

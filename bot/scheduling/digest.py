@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.i18n import format_when, translator
 from bot.outbox import dm_person
-from bot.reminders import DueContext
+from bot.scheduling.due import DueContext
 from bot.views import Bullets, Header, Message, Section
 from storage.models import OutboxMessage, Reminder
 from storage.models_reminders import DigestEntry

@@ -1,11 +1,13 @@
 """The reminder engine: APScheduler holds only what falls due soon; the table is the truth.
 
 * Every ``refill`` seconds, and right after a commit that scheduled or moved a row (in this
-  process via :func:`bot.reminders.on_change`, from other instances via PostgreSQL
+  process via :func:`bot.scheduling.due.on_change`, from other instances via PostgreSQL
   ``NOTIFY``), the engine reads the pending rows due within ``window`` and keeps one
   APScheduler ``date`` job per row (job id and argument: the row id — nothing personal, nothing
-  pickled). A job runs the due work (``run_due(now)``, which claims rows in the database) and
-  then ``after_run`` (e.g. an outbox flush).
+  pickled). A row's job runs one batch of the :class:`~bot.scheduling.scheduler.Scheduler`
+  (everything due by then, one transaction; the rows' messages are handed to the platform
+  right after the commit); the refill runs all that is due and the periodic jobs
+  (``Scheduler.run_due``).
 * PostgreSQL with several instances: only the instance holding ``pg_try_advisory_lock`` on a
   dedicated connection schedules; the others retry every ``retry`` seconds, so when the leader
   dies (its connection closes, the lock is released) another takes over within seconds. Even
@@ -16,7 +18,8 @@
   only a short transaction stands between the due time and the hand-over.
 * SQLite: a single instance is assumed; it is always the leader.
 * Time: ``now`` comes from the injected clock; APScheduler's triggers use the wall clock. Under a
-  simulated clock (console ``!clock``, tests) call ``run_due(now)`` directly instead.
+  simulated clock (console ``!clock``, tests) call ``Scheduler.run_due(now)`` directly instead:
+  the same executor.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine, select, text
 
 from bot.clock import Clock
-from bot.reminders import HEARTBEAT_KEY, NOTIFY_CHANNEL, on_change
 from bot.scheduling import prepare
+from bot.scheduling.due import HEARTBEAT_KEY, NOTIFY_CHANNEL, on_change
+from bot.scheduling.scheduler import Scheduler
 from storage.models import Reminder
 from storage.uow import UnitOfWork
 
@@ -53,17 +57,15 @@ class ReminderEngine:
         *,
         engine: Engine,
         uow_factory: Callable[[], UnitOfWork],
-        run_due: Callable[[datetime], int],
+        scheduler: Scheduler,
         clock: Clock,
-        after_run: Callable[[], object] | None = None,
-        run_row: Callable[[int, datetime], list[int]] | None = None,
         window: timedelta = timedelta(hours=1),
         refill: float = 30.0,
         retry: float = 1.0,
         ahead: timedelta = PREPARE_AHEAD,
     ) -> None:
-        self._engine, self._uow_factory, self._run_due = engine, uow_factory, run_due
-        self._clock, self._after_run, self._run_row = clock, after_run, run_row
+        self._engine, self._uow_factory, self._due = engine, uow_factory, scheduler
+        self._clock = clock
         self.ready = threading.Event()  # set after the first refill (start-up measurements)
         self._window, self._refill_seconds, self._retry = window, refill, retry
         workers = 2 if engine.dialect.name == "postgresql" else 1  # SQLite has one writer
@@ -93,7 +95,7 @@ class ReminderEngine:
         self._remove_listener = on_change(self.refresh)
         self._thread = threading.Thread(target=self._lead, name="reminder-leader", daemon=True)
         self._thread.start()
-        if self._run_row is not None and self._ahead > timedelta(0):
+        if self._ahead > timedelta(0):
             self._preparer = threading.Thread(
                 target=self._prepare, name="reminder-prepare", daemon=True
             )
@@ -107,6 +109,7 @@ class ReminderEngine:
             if thread is not None:
                 thread.join(timeout=10)
         self._scheduler.shutdown(wait=False)
+        self._due.drain()  # the outcomes of the last hand-overs are written
 
     def refresh(self) -> None:
         """Re-read the window soon (rows changed)."""
@@ -243,38 +246,21 @@ class ReminderEngine:
 
     def _fire(self, row_id: int) -> None:
         """Row job (``row_id``): the rows due by now, as one batch, their messages handed over
-        right away if ``run_row`` can; refill (0): all batches due, then the rest of the due
-        work (``run_due``: other jobs such as retention) and ``after_run``."""
+        right after the commit; refill (0): everything due, then the periodic jobs."""
         try:
             if row_id:
                 with self._lock:
                     if row_id not in self._jobs:
                         return  # a batch ran it already
-                self._batch(row_id)
+                handled = self._due.run_batch(self._clock.now())
+                with self._lock:
+                    for other in handled:
+                        if other != row_id:
+                            self._drop(other)  # ran in this batch: its own job need not fire
             else:
-                # Other due work runs for the moment before the batches: a row that falls due
-                # in between goes out in its own job's batch (handed over), not through
-                # run_due's one-row transactions (which do not hand over).
-                now = self._clock.now()
-                for _ in range(1000):
-                    if not self._batch(0):
-                        break
-                self._run_due(now)
-                if self._after_run is not None:
-                    self._after_run()
+                self._due.run_due(self._clock.now(), realtime=True)
         except Exception:
             log.exception("reminder engine: due work failed")
         if row_id:
             with self._lock:
                 self._jobs.pop(row_id, None)
-
-    def _batch(self, row_id: int) -> list[int]:
-        if self._run_row is None:
-            self._run_due(self._clock.now())
-            return []
-        handled = self._run_row(row_id, self._clock.now())
-        with self._lock:
-            for other in handled:
-                if other != row_id:
-                    self._drop(other)  # ran in this batch: its own job need not fire
-        return handled

@@ -2,7 +2,9 @@
 
 A :class:`Plan` is what :func:`bot.scheduling.service.deliver_dm` / ``deliver_channel`` would
 enqueue for one row — recipients resolved, texts rendered, keys made — computed from a batch of
-rows with a handful of queries (:func:`plan_rows`) instead of several per row. Plans live in
+rows with a handful of queries (:func:`plan_rows`) instead of several per row. The rendering
+is the handlers' own (:func:`bot.scheduling.service.dm_outgoing` / ``channel_outgoing``);
+only the loading of recipients and channels is done for the batch at once. Plans live in
 memory only (nothing is written before the due time): the engine's leader prepares the rows due
 within the next seconds (:func:`prepare_ahead`), and the batch that claims a row uses its plan
 only if the claimed row still matches the snapshot the plan was made from (a row deleted or
@@ -26,8 +28,9 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from bot.reminders import DueHandlers
+from bot.outbox.enqueue import Outgoing
 from bot.scheduling import service
+from bot.scheduling.due import DueHandlers
 from bot.settings import Settings
 from storage.models import (
     ChannelBinding,
@@ -70,15 +73,6 @@ class Snapshot:
         rid, due, kind, person, cohort, text, recurrence, target = values
         dumped = json.dumps(target or {}, sort_keys=True)
         return cls(rid, due, kind, person, cohort, text, recurrence, dumped)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    key: str
-    platform: str
-    operation: str
-    target: dict[str, Any]
-    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -231,45 +225,22 @@ def plan_rows(session: Session, settings: Settings, rows: Sequence[Snapshot]) ->
             select(Cohort.id, Cohort.language).where(Cohort.id.in_(cohorts))
         ):
             post_languages[cohort_id] = language or settings.language
+    recipients = {
+        pid: service.Recipient(pid, name, language, first.get(pid))
+        for pid, (name, language) in persons.items()
+    }
     plans: dict[int, Plan] = {}
     for row in rows:
         key = service.occurrence_key(row.id, row.due_at)
         text = row.text or ""
         if row.kind == service.KIND_CHANNEL and row.cohort_id:
             language = post_languages.get(row.cohort_id, settings.language)
-            payload = _payload(service.render_message(text, row.kind, language, None))
-            out = tuple(
-                Outgoing(
-                    f"{key}:{platform}:{channel}",
-                    platform,
-                    "post",
-                    {"channel_id": channel, "subject": None},
-                    payload,
-                )
-                for platform, channel in bindings.get(row.cohort_id, [])
-            )
+            channels = bindings.get(row.cohort_id, [])
+            out = service.channel_outgoing(key, text, language, channels)
             plans[row.id] = Plan(row, out, None)
-        elif row.kind == service.KIND_DM and row.person_id in persons:
+        elif row.kind == service.KIND_DM and row.person_id in recipients:
             pid = row.person_id
-            name, language = persons[pid]
-            message = service.render_message(text, row.kind, language or settings.language, None)
-            dms = [_dm(key, first.get(pid), _payload(message))]
-            for delegate in sorted(delegates.get(pid, ())):
-                if delegate not in persons:
-                    continue
-                lang = persons[delegate][1] or settings.language
-                copy = service.render_message(text, row.kind, lang, None, for_name=name or "—")
-                dms.append(_dm(f"{key}:copy:{delegate}", first.get(delegate), _payload(copy)))
-            plans[row.id] = Plan(row, tuple(d for d in dms if d is not None), pid)
+            copies = [recipients[d] for d in delegates.get(pid, ()) if d in recipients]
+            out = service.dm_outgoing(key, text, recipients[pid], copies, settings.language)
+            plans[row.id] = Plan(row, out, pid)
     return plans
-
-
-def _payload(message: Any) -> dict[str, Any]:
-    return {"message": message.to_dict()}
-
-
-def _dm(key: str, identity: tuple[str, str] | None, payload: dict[str, Any]) -> Outgoing | None:
-    if identity is None:
-        return None  # no identity: no DM (as dm_person)
-    platform, external_id = identity
-    return Outgoing(key, platform, "dm", {"identity": f"{platform}:{external_id}"}, payload)

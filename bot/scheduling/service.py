@@ -3,11 +3,13 @@
 Rows live in ``reminders`` (kinds ``dm`` and ``channel``); delivery runs as due work and
 enqueues outbox rows in the same transaction. A one-off row becomes ``done``; a recurring one
 moves to its next occurrence. Work later than the grace period is not sent but reported to the
-organisers in one digest (:func:`bot.reminders.record_missed`).
+organisers in one digest (:func:`bot.scheduling.due.record_missed`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -19,8 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from bot.actions import CommandAction
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, format_when, translator
-from bot.outbox import dm_person, post_to_cohort
-from bot.reminders import DueContext, record_missed, schedule
+from bot.outbox.enqueue import Outgoing, add, cohort_channels, identity_of
+from bot.scheduling.due import DueContext, record_missed, schedule
 from bot.scheduling.recurrence import next_occurrence
 from bot.services.cohorts import post_language
 from bot.views import Actions, Button, Message, Note, Section
@@ -156,11 +158,6 @@ def _late_note(ctx: DueContext, language: str) -> str | None:
     return translator(language)(N_("verspätet – fällig war {when}")).format(when=when)
 
 
-def reminder_message(ctx: DueContext, language: str, for_name: str | None = None) -> Message:
-    text, kind = ctx.reminder.text or "", ctx.reminder.kind
-    return render_message(text, kind, language, _late_note(ctx, language), for_name)
-
-
 def render_message(
     text: str, kind: str, language: str, late: str | None, for_name: str | None = None
 ) -> Message:
@@ -192,6 +189,62 @@ def render_message(
     return Message(blocks=tuple(blocks), fallback=head[:150])
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """Who gets a DM reminder (or its copy), as far as rendering it needs."""
+
+    person_id: int
+    name: str | None
+    language: str | None
+    identity: tuple[str, str] | None  # (platform, external id) seen last: where the DM goes
+
+
+def no_late_note(_language: str) -> str | None:
+    return None
+
+
+def dm_outgoing(
+    key: str,
+    text: str,
+    person: Recipient,
+    delegates: Iterable[Recipient],
+    default_language: str,
+    late: Callable[[str], str | None] = no_late_note,
+) -> tuple[Outgoing, ...]:
+    """What a DM reminder sends: the person's DM, and a copy to each of their office contacts
+    (``delegate_person_id``). The one renderer of the ``dm`` kind: its handler
+    (:func:`deliver_dm`) and the batch plans (:func:`bot.scheduling.prepare.plan_rows`) both
+    enqueue exactly this. A recipient without a platform identity gets nothing."""
+    language = person.language or default_language
+    message = render_message(text, KIND_DM, language, late(language))
+    out = [Outgoing.dm(key, person.identity, message)] if person.identity else []
+    for delegate in sorted(delegates, key=lambda d: d.person_id):
+        if delegate.person_id == person.person_id or delegate.identity is None:
+            continue
+        lang = delegate.language or default_language
+        copy = render_message(text, KIND_DM, lang, late(lang), for_name=person.name or "—")
+        out.append(Outgoing.dm(f"{key}:copy:{delegate.person_id}", delegate.identity, copy))
+    return tuple(out)
+
+
+def channel_outgoing(
+    key: str,
+    text: str,
+    language: str,
+    channels: Sequence[tuple[str, str]],
+    late: Callable[[str], str | None] = no_late_note,
+) -> tuple[Outgoing, ...]:
+    """What a ``channel`` reminder sends: one post to each (platform, channel) of the cohort
+    (the one renderer of its handler and of the batch plans)."""
+    message = render_message(text, KIND_CHANNEL, language, late(language))
+    return tuple(Outgoing.post(key, platform, channel, message) for platform, channel in channels)
+
+
+def recipient(uow: UnitOfWork, person: Person) -> Recipient:
+    identity = identity_of(uow, person.id)
+    return Recipient(person.id, person.display_name, person.language, identity)
+
+
 def deliver_dm(ctx: DueContext) -> None:
     if _missed(ctx):
         return
@@ -200,26 +253,29 @@ def deliver_dm(ctx: DueContext) -> None:
     if person is None:
         row.status = "cancelled"
         return
-    key = _occurrence_key(row)
-    dm_person(ctx.uow, person.id, reminder_message(ctx, _language(ctx, person)), key, ctx.now)
-    copy_to_delegates(ctx, person, key)
+    outgoing = dm_outgoing(
+        _occurrence_key(row),
+        row.text or "",
+        recipient(ctx.uow, person),
+        delegates_of(ctx.uow, person),
+        ctx.settings.language,
+        late=lambda language: _late_note(ctx, language),
+    )
+    for out in outgoing:
+        add(ctx.uow, out, ctx.now)
     _put_state(ctx.uow, LAST_KEY.format(person_id=person.id), str(row.id))
     _reschedule(ctx)
 
 
-def copy_to_delegates(ctx: DueContext, person: Person, key: str) -> int:
-    """The person's office contacts (``delegate_person_id``) get a copy of the reminder."""
-    sent = 0
-    delegates = {p.delegate_person_id for p in ctx.uow.participants.of_person(person.id)}
-    for delegate_id in sorted(d for d in delegates if d and d != person.id):
-        delegate = ctx.uow.persons.get(delegate_id)
-        if delegate is None:
-            continue
-        message = reminder_message(
-            ctx, _language(ctx, delegate), for_name=person.display_name or "—"
-        )
-        sent += dm_person(ctx.uow, delegate.id, message, f"{key}:copy:{delegate.id}", ctx.now)
-    return sent
+def delegates_of(uow: UnitOfWork, person: Person) -> list[Recipient]:
+    """The person's office contacts (``delegate_person_id``), who get a copy of a reminder."""
+    ids = {p.delegate_person_id for p in uow.participants.of_person(person.id)}
+    found = []
+    for delegate_id in sorted(d for d in ids if d and d != person.id):
+        delegate = uow.persons.get(delegate_id)
+        if delegate is not None:
+            found.append(recipient(uow, delegate))
+    return found
 
 
 def deliver_channel(ctx: DueContext) -> None:
@@ -229,8 +285,15 @@ def deliver_channel(ctx: DueContext) -> None:
     if row.cohort_id is None:
         row.status = "cancelled"
         return
-    message = reminder_message(ctx, post_language(ctx.reminder, ctx.settings.language))
-    post_to_cohort(ctx.uow, row.cohort_id, message, _occurrence_key(row), ctx.now)
+    outgoing = channel_outgoing(
+        _occurrence_key(row),
+        row.text or "",
+        post_language(ctx.reminder, ctx.settings.language),
+        cohort_channels(ctx.uow, row.cohort_id),
+        late=lambda language: _late_note(ctx, language),
+    )
+    for out in outgoing:
+        add(ctx.uow, out, ctx.now)
     _reschedule(ctx)
 
 

@@ -14,7 +14,7 @@ from uuid import uuid4
 from bot.i18n import N_, translator
 from bot.notify import tell
 from bot.outbox import enqueue, post_to_cohort
-from bot.reminders import cancel, schedule
+from bot.scheduling.due import cancel, schedule
 from bot.services import feedback_views as views
 from bot.services.cohorts import post_language
 from bot.settings import Settings

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from bot import reminders
 from bot.dates.resolve import to_aware
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, babel_locale
+from bot.scheduling import due as reminders
 from bot.services.audit import record
 from storage.models import AgendaItem, Cohort, Meeting
 from storage.ports import UnitOfWorkPort

@@ -14,11 +14,11 @@ from datetime import datetime
 
 from sqlalchemy import delete, or_, select
 
-from bot import reminders
 from bot.errors import PermissionDenied, UserFacingError
 from bot.i18n import N_, format_when, translator
 from bot.notify import tell
 from bot.outbox import enqueue, post_to_cohort
+from bot.scheduling import due as reminders
 from bot.services.audit import record
 from bot.services.cohorts import post_language
 from bot.services.participants import safe_cell

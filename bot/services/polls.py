@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 
-from bot import reminders
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
 from bot.outbox import post_to_cohort
+from bot.scheduling import due as reminders
 from bot.services import poll_votes
 from bot.services.audit import record
 from bot.services.poll_results import render_for_channel

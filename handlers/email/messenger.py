@@ -32,7 +32,7 @@ from bot.identity import Identity
 from bot.mail_address import ascii_address, domain_of, mailbox
 from bot.messenger import MessageRef
 from bot.notifications import MailRecipient
-from bot.scheduling.pacing import RateLimited
+from bot.outbox.pacing import RateLimited
 from bot.smtp import SmtpServer
 from bot.views import Button, Message
 from handlers.email.compose import Attachment, compose

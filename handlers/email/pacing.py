@@ -1,7 +1,7 @@
 """Per-domain pacing: at most ``per_minute`` mails to one recipient domain in any 60 seconds.
 
 The messenger does not sleep: when a domain's minute is full it raises
-:class:`bot.scheduling.pacing.RateLimited` with the seconds until a slot frees, and the outbox
+:class:`bot.outbox.pacing.RateLimited` with the seconds until a slot frees, and the outbox
 reschedules the row (without counting an attempt). The window lives in this process; two bot
 instances sending to one domain share the server's patience between them (docs/email.md).
 """

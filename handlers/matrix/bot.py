@@ -1,4 +1,7 @@
-"""The Matrix bot: sync loop, invites, commands and DMs into the shared dispatcher, outbox.
+"""The Matrix bot: sync loop, invites, commands and DMs into the shared dispatcher.
+
+While it runs, its synchronous Messenger is attached to the process's outbox
+(``bot.flusher``, see :mod:`bot.outbox.flusher`); it kicks the flusher after each answer.
 
 Events are taken from sync callbacks into one queue and handled in order (a guided DM dialog
 must see its answers in sequence). The catch-up sync at start-up is never answered: its
@@ -12,7 +15,6 @@ private answer may go: :mod:`handlers.matrix.rooms` and :mod:`handlers.matrix.di
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,10 +31,10 @@ from nio import (
     UnknownEvent,
 )
 
-from app import Bot
 from bot.context import Conversation, Request
 from bot.identity import Identity
 from bot.messenger import MessageRef
+from bot.runtime import ChatRuntime
 from bot.views import Message
 from handlers.matrix.config import MatrixConfig
 from handlers.matrix.direct import DirectRooms
@@ -69,7 +71,12 @@ class MatrixBot:
     """``await start()`` logs in, catches up and runs in the background; ``await stop()``."""
 
     def __init__(
-        self, bot: Bot, config: MatrixConfig, *, flush_interval: float = 0.5, poll_ms: int = 30000
+        self,
+        bot: ChatRuntime,
+        config: MatrixConfig,
+        *,
+        flush_interval: float | None = None,
+        poll_ms: int = 30000,
     ) -> None:
         self.bot = bot
         self.config = config
@@ -88,8 +95,7 @@ class MatrixBot:
         self._invites: set[str] = set()
         self._undecryptable: set[tuple[str, str]] = set()  # (room, session) told already
         self.late = LateKeys(self.client)
-        self._flush_now = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self.outbox_messenger: MatrixMessenger | None = None  # attached while running
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self.started_ms = 0
@@ -113,39 +119,38 @@ class MatrixBot:
         await self.direct.load()
         since = await asyncio.to_thread(self.state.get, NEXT_BATCH)
         await self.sync.catch_up(since or None)
-        loop = asyncio.get_running_loop()
-        sync_messenger = MatrixMessenger(self.messenger, loop)
+        self.outbox_messenger = MatrixMessenger(self.messenger, asyncio.get_running_loop())
         self._tasks = [
             asyncio.create_task(self.sync.run(), name="matrix-sync"),
             asyncio.create_task(self._work(), name="matrix-worker"),
-            asyncio.create_task(self._outbox(sync_messenger), name="matrix-outbox"),
             asyncio.create_task(
                 self.late.run(self._on_decrypted, self._give_up), name="matrix-late-keys"
             ),
         ]
+        self.bot.flusher.attach(self.outbox_messenger, interval=self.flush_interval)
 
     @property
     def encrypted(self) -> bool:
         return self.client.olm is not None
 
     async def stop(self) -> None:
-        """Stop syncing, finish queued work and the running outbox flush, close the client."""
+        """Stop syncing, finish queued work, detach from the outbox (a running flush ends
+        first), close the client."""
         if not self._tasks:
             await self.client.close()
             return
-        sync_task, worker, outbox, late = self._tasks
+        sync_task, worker, late = self._tasks
         late.cancel()
         self._closing = True  # callbacks queue nothing new; queued work still needs sync
         await self._queue.put(None)
         done, _ = await asyncio.wait({worker}, timeout=STOP_TIMEOUT)
         if not done:
             worker.cancel()
-        self._stopping.set()
-        self._flush_now.set()
-        await asyncio.wait({outbox}, timeout=STOP_TIMEOUT)
-        for task in (worker, outbox, sync_task):
+        # In a thread: a running flush may need this loop to finish its sends.
+        await asyncio.to_thread(self.bot.flusher.detach, PLATFORM)
+        for task in (worker, sync_task):
             task.cancel()
-        tasks = (worker, outbox, sync_task, late)
+        tasks = (worker, sync_task, late)
         for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
                 log.error("matrix task ended with %r", result)
@@ -262,7 +267,7 @@ class MatrixBot:
         for reply in replies:
             if reply.message is not None:
                 await self._deliver(incoming, identity, reply.message, reply.private)
-        self._flush_now.set()
+        self.bot.flusher.kick()
 
     async def _answer_vote(
         self, room_id: str, event_id: str, sender: str, vote: PollVote, name: str | None
@@ -286,7 +291,7 @@ class MatrixBot:
         for reply in replies:
             if reply.message is not None:
                 await self._deliver(incoming, identity, reply.message, reply.private)
-        self._flush_now.set()
+        self.bot.flusher.kick()
 
     async def _deliver(
         self, incoming: Incoming, identity: Identity, message: Message, private: bool
@@ -317,16 +322,3 @@ class MatrixBot:
         if not self.direct.is_direct(room_id):
             thread = MessageRef(PLATFORM, room_id, event.event_id, None)
         await self.messenger.post(room_id, Message.text(UNDECRYPTABLE), thread)
-
-    async def _outbox(self, messenger: MatrixMessenger) -> None:
-        sender = self.bot.sender({PLATFORM: messenger})
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), self.flush_interval)
-            self._flush_now.clear()
-            if self._stopping.is_set():
-                break
-            try:
-                await asyncio.to_thread(sender.flush)
-            except Exception:
-                log.exception("matrix outbox flush failed")

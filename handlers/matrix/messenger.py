@@ -20,7 +20,13 @@ from bot.views import Message
 from handlers.matrix import polls, render
 from handlers.matrix.direct import DirectRooms
 from handlers.matrix.state import MatrixState
-from handlers.matrix.transport import DELIVERY, DeliveryTxns, MatrixSendError, Transport
+from handlers.matrix.transport import (
+    DELIVERY,
+    OUTBOX,
+    DeliveryTxns,
+    MatrixSendError,
+    Transport,
+)
 
 PLATFORM = "matrix"
 T = TypeVar("T")
@@ -161,6 +167,12 @@ def _keyed(key: str | None, coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any,
     return keyed()
 
 
+async def _for_outbox(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` as an outbox send: a rate limit raises ``RateLimited`` (no wait here)."""
+    OUTBOX.set(True)  # the task's own context (run_coroutine_threadsafe): no reset needed
+    return await coro
+
+
 class MatrixMessenger:
     """Synchronous Messenger for worker threads (the outbox sender).
 
@@ -182,7 +194,7 @@ class MatrixMessenger:
         if self._loop_thread_is_current():
             coro.close()
             raise RuntimeError("MatrixMessenger is synchronous: use AsyncMatrixMessenger here")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(self._timeout)
+        return asyncio.run_coroutine_threadsafe(_for_outbox(coro), self._loop).result(self._timeout)
 
     def _loop_thread_is_current(self) -> bool:
         try:

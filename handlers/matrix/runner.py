@@ -6,14 +6,13 @@ import asyncio
 import contextlib
 import signal
 
-from app import Bot
-from bot.runtime import StartupError
+from bot.runtime import ChatRuntime, Runtime, StartupError
 from handlers.matrix.bot import MatrixBot
 from handlers.matrix.config import MatrixConfig, MatrixConfigError
 from handlers.matrix.session import MatrixLoginError
 
 
-def load_config(bot: Bot) -> MatrixConfig:
+def load_config(bot: Runtime) -> MatrixConfig:
     """MATRIX_* from the environment; the crypto store defaults to next to the database."""
     try:
         return MatrixConfig.from_env(
@@ -24,11 +23,11 @@ def load_config(bot: Bot) -> MatrixConfig:
         raise StartupError(str(exc)) from exc
 
 
-def run_matrix(bot: Bot) -> int:
+def run_matrix(bot: ChatRuntime) -> int:
     return asyncio.run(serve(bot, load_config(bot)))
 
 
-async def serve(bot: Bot, config: MatrixConfig, stop: asyncio.Event | None = None) -> int:
+async def serve(bot: ChatRuntime, config: MatrixConfig, stop: asyncio.Event | None = None) -> int:
     """Start, wait for ``stop`` (or a signal), stop cleanly."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

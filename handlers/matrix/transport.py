@@ -1,8 +1,13 @@
 """Requests to the homeserver with ``M_LIMIT_EXCEEDED`` handling.
 
 nio's own 429 retry is switched off (``max_limit_exceeded=0``): it sleeps for whatever the
-server says. Here the wait is clamped, and a resend reuses the same transaction id, so the
-homeserver deduplicates it (no double messages even when the first attempt did get through).
+server says. Here the wait is clamped. Inside an outbox delivery (:data:`OUTBOX`, set by the
+synchronous :class:`~handlers.matrix.messenger.MatrixMessenger`) nothing waits: the answer
+surfaces as :class:`bot.outbox.RateLimited` with the server's ``retry_after_ms``, and the
+outbox reschedules the row and holds the room (its one rate limiter, in the database). A
+direct answer, for which a person is waiting, is sent again after the clamped wait, a
+bounded number of times; a resend reuses the same transaction id, so the homeserver
+deduplicates it (no double messages even when the first attempt did get through).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from nio import AsyncClient, ErrorResponse, RoomRedactResponse, RoomSendResponse
+
+from bot.outbox import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +64,8 @@ class DeliveryTxns:
 
 
 DELIVERY: ContextVar[DeliveryTxns | None] = ContextVar("matrix_delivery_txns", default=None)
+#: True while the outbox sends: a rate limit goes back to the outbox instead of waiting here.
+OUTBOX: ContextVar[bool] = ContextVar("matrix_outbox_send", default=False)
 
 
 def _txn() -> str:
@@ -78,6 +87,14 @@ class Transport:
         self._sleep = sleep or asyncio.sleep
         self.waits: list[float] = []  # every rate-limit wait (for logs and tests)
 
+    def _limited(self, wait: float, what: str) -> None:
+        """Note a rate limit; in an outbox delivery, hand it to the outbox (raises)."""
+        self.waits.append(wait)
+        if OUTBOX.get():
+            log.info("rate limited on %s; the outbox retries in %.2fs", what, wait)
+            raise RateLimited(wait, f"M_LIMIT_EXCEEDED on {what}")
+        log.info("rate limited on %s; waiting %.2fs", what, wait)
+
     async def retrying(self, call: Callable[[], Awaitable[R]], what: str) -> R:
         """Run ``call`` again after each ``M_LIMIT_EXCEEDED`` (clamped wait)."""
         for _ in range(MAX_ATTEMPTS):
@@ -85,8 +102,7 @@ class Transport:
             if not _rate_limited(resp):
                 return resp
             wait = clamp_wait(getattr(resp, "retry_after_ms", None))
-            self.waits.append(wait)
-            log.info("rate limited on %s; waiting %.2fs", what, wait)
+            self._limited(wait, what)
             await self._sleep(wait)
         raise MatrixSendError(f"{what}: still rate limited after {MAX_ATTEMPTS} attempts")
 
@@ -169,6 +185,6 @@ class Transport:
             if resp.status != 429:
                 return resp.status, answer
             wait = clamp_wait(answer.get("retry_after_ms"))
-            self.waits.append(wait)
+            self._limited(wait, f"{method} {path}")
             await self._sleep(wait)
         raise MatrixSendError(f"{method} {path}: still rate limited")

@@ -1,17 +1,17 @@
 """The Messenger port on Slack: chat.postMessage/postEphemeral/update/delete, DMs, files.
 
-Rate limits: every chat.postMessage to a channel waits until the previous one to that channel
-is ``pace`` seconds old (Slack allows about one message per second per channel), and the
-WebClient retries 429 answers after ``Retry-After`` (RateLimitErrorRetryHandler), 5xx answers
-and connection errors.
+Rate limits: one limiter, the outbox's (:mod:`bot.outbox.pacing`): this Messenger declares its
+pace (``pace_seconds``, Slack allows about one message per second per channel) and lets a 429
+surface as ``SlackApiError`` — the outbox reads its ``Retry-After``, puts the row back with
+``not_before`` and holds the channel. Nothing here sleeps. The WebClient retries 5xx answers
+and connection errors; a 429 only when built with ``rate_limit_retries`` (the direct answers'
+client: one bounded retry, see :class:`handlers.slack.runner.SlackRuntime`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 
 from bot.identity import Identity
 from bot.messenger import MessageRef
@@ -34,60 +35,40 @@ DEFAULT_PACE = 1.1  # a little over 1 s: network jitter must not make two posts 
 
 
 def make_client(
-    token: str, base_url: str | None = None, *, rate_limit_retries: int = 3
+    token: str, base_url: str | None = None, *, rate_limit_retries: int = 0
 ) -> WebClient:
-    """A WebClient that honours Retry-After on 429 and retries 5xx / connection errors."""
-    handlers = [
-        RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+    """A WebClient that retries 5xx answers and connection errors, and a 429 after its
+    Retry-After only ``rate_limit_retries`` times (none by default: the outbox's client)."""
+    handlers: list[RetryHandler] = [
         ServerErrorRetryHandler(max_retry_count=2),
         ConnectionErrorRetryHandler(max_retry_count=2),
     ]
+    if rate_limit_retries > 0:
+        handlers.insert(0, RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
     if base_url:
         base_url = base_url if base_url.endswith("/") else base_url + "/"
         return WebClient(token=token, base_url=base_url, retry_handlers=handlers)
     return WebClient(token=token, retry_handlers=handlers)
 
 
-class ChannelPacer:
-    """At most one message per ``interval`` seconds per channel, across threads."""
-
-    def __init__(
-        self,
-        interval: float = DEFAULT_PACE,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, channel: str) -> float:
-        """Reserve the next slot of ``channel`` and sleep until it; returns the wait."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next.get(channel, now))
-            self._next[channel] = slot + self.interval
-            if len(self._next) > 10_000:  # forget channels that are quiet anyway
-                self._next = {c: t for c, t in self._next.items() if t > now}
-        delay = slot - now
-        if delay > 0:
-            self._sleep(delay)
-        return delay
-
-
 class SlackMessenger:
     platform = PLATFORM
     #: The outbox may call this Messenger from this many threads at once (one channel each):
-    #: WebClient calls are independent, the pacer and the DM cache are locked.
+    #: WebClient calls are independent, the DM cache is locked.
     concurrent_sends = 4
 
-    def __init__(self, client: WebClient, pacer: ChannelPacer | None = None) -> None:
+    def __init__(self, client: WebClient, *, pace: float = DEFAULT_PACE) -> None:
         self.client = client
-        self.pacer = pacer or ChannelPacer()
+        self.pace_seconds = pace  # the outbox's pacing per channel (bot.outbox.pacing)
         self._dm_channels: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def sibling(self, client: WebClient, *, pace: float = DEFAULT_PACE) -> SlackMessenger:
+        """The same workspace through another WebClient (other retry rules), sharing the
+        cache of DM channels."""
+        other = SlackMessenger(client, pace=pace)
+        other._dm_channels, other._lock = self._dm_channels, self._lock
+        return other
 
     # -- Messenger port -------------------------------------------------------------------
     def post(
@@ -95,8 +76,7 @@ class SlackMessenger:
     ) -> MessageRef:
         thread_ts = (thread.thread_id or thread.message_id) if thread else None
         first: MessageRef | None = None
-        for page in render_pages(message):
-            self.pacer.wait(channel_id)
+        for page in render_pages(message):  # (a long message's pages go out as a burst)
             args: dict[str, Any] = {"channel": channel_id, "text": page.text}
             if page.blocks:
                 args["blocks"] = page.blocks

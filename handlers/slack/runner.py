@@ -1,4 +1,7 @@
-"""Run the Slack app: Socket Mode (SLACK_APP_TOKEN) or HTTP (/slack/events), plus the outbox.
+"""Run the Slack app: Socket Mode (SLACK_APP_TOKEN) or HTTP (/slack/events).
+
+The adapter gives the process's outbox its Messenger (``runtime.flusher.attach``) and kicks
+the flusher after each request; sending, pacing and retrying belong to :mod:`bot.outbox`.
 
 HTTP mode serves ``/slack/events`` from the bot's HTTP server (aiohttp.web, see
 handlers/http_server.py): body limit, timeouts and a bounded worker pool in which bolt's sync
@@ -12,22 +15,19 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
+from bot.runtime import ChatRuntime
 from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
 from handlers.slack.endpoint import EVENTS_PATH, add_slack_route
 from handlers.slack.listeners import SlackListeners
-from handlers.slack.messenger import DEFAULT_PACE, ChannelPacer, SlackMessenger, make_client
-
-if TYPE_CHECKING:
-    from app import Bot
+from handlers.slack.messenger import DEFAULT_PACE, PLATFORM, SlackMessenger, make_client
 
 log = logging.getLogger(__name__)
 
@@ -84,73 +84,39 @@ def keep_payloads_out_of_logs() -> None:
         logger.setLevel(max(logger.level, logging.INFO))
 
 
-class OutboxFlusher:
-    """Delivers outbox rows every ``interval`` seconds, and soon after each request.
-
-    Kicks are coalesced: after a flush the next one waits at least ``min_gap`` seconds, so
-    under load (every request kicks) the outbox is scanned about ten times a second, not
-    once per request, and what the requests queued in between goes out in one flush.
-    """
-
-    def __init__(
-        self, flush: Callable[[], int], interval: float = 0.5, min_gap: float = 0.1
-    ) -> None:
-        self._flush = flush
-        self._interval = interval
-        self._min_gap = min_gap
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="slack-outbox", daemon=True)
-        self._thread.start()
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            try:
-                self._flush()
-            except Exception:  # never let the flusher die; the rows stay pending
-                log.exception("outbox flush failed")
-            self._stop.wait(self._min_gap)  # kicks meanwhile leave _wake set: one flush
-
-
 class SlackRuntime:
-    """The bolt app, its listeners and the outbox flusher; start HTTP or Socket Mode."""
+    """The bolt app and its listeners; start HTTP or Socket Mode. While it runs, its
+    Messenger is attached to the process's outbox (``bot.flusher``).
+
+    Two WebClients: the direct answers' (``client``: one bounded retry after a 429, the
+    person is waiting) and the outbox's (``messenger.client``: no 429 retry — the outbox
+    reschedules the row at the ``Retry-After`` and holds the channel, see
+    :mod:`bot.outbox.pacing`). ``pace``: seconds between two outbox messages to one channel
+    (the outbox's database pacing); ``flush_interval``: how often the flusher looks."""
 
     def __init__(
         self,
-        bot: Bot,
+        bot: ChatRuntime,
         config: SlackConfig,
         *,
         pace: float = DEFAULT_PACE,
-        flush_interval: float = 0.5,
+        flush_interval: float | None = None,
         http_limits: HttpLimits | None = None,
     ) -> None:
         self.bot = bot
         self.config = config
+        self.flush_interval = flush_interval
         keep_payloads_out_of_logs()
-        self.client = make_client(config.bot_token, config.api_url)
-        self.messenger = SlackMessenger(self.client, ChannelPacer(pace))
-        sender = bot.sender({"slack": self.messenger})
-        self.flusher = OutboxFlusher(sender.flush, flush_interval)
+        self.client = make_client(config.bot_token, config.api_url, rate_limit_retries=1)
+        self.replies = SlackMessenger(self.client)  # direct answers (not through the outbox)
+        outbox_client = make_client(config.bot_token, config.api_url, rate_limit_retries=0)
+        self.messenger = self.replies.sibling(outbox_client, pace=pace)
         self.app = App(
             client=self.client,
             signing_secret=config.signing_secret or "",
             process_before_response=True,
         )
-        self.listeners = SlackListeners(bot, self.messenger, after_request=self.flusher.kick)
+        self.listeners = SlackListeners(bot, self.replies, after_request=bot.flusher.kick)
         self.listeners.register(self.app)
         self.http_limits = http_limits or HttpLimits()
         self._server: HttpServer | None = None
@@ -165,7 +131,7 @@ class SlackRuntime:
         add_slack_route(web_app, self.app, self._pool, limits)
         self._server = HttpServer(web_app, limits)
         bound = self._server.start(host, port)
-        self.flusher.start()
+        self.bot.flusher.attach(self.messenger, interval=self.flush_interval)
         return f"http://{host}:{bound}{EVENTS_PATH}"
 
     def start_socket_mode(self) -> None:
@@ -173,7 +139,7 @@ class SlackRuntime:
             raise SlackConfigError("Socket Mode needs SLACK_APP_TOKEN (xapp-…).")
         self._socket = SocketModeHandler(self.app, self.config.app_token, web_client=self.client)
         self._socket.connect()  # type: ignore[no-untyped-call]
-        self.flusher.start()
+        self.bot.flusher.attach(self.messenger, interval=self.flush_interval)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -186,11 +152,11 @@ class SlackRuntime:
             self._socket.close()  # type: ignore[no-untyped-call]
             self._socket = None
         self.listeners.close()
-        self.flusher.stop()
+        self.bot.flusher.detach(PLATFORM)
 
 
 def run_slack(
-    bot: Bot,
+    bot: ChatRuntime,
     *,
     http: bool,
     host: str = "127.0.0.1",

@@ -29,7 +29,7 @@ import handlers.console as console
 from app import main
 from bot.context import Reply, Request
 from bot.messenger import Messenger
-from bot.scheduling import delivery
+from bot.outbox import send as delivery
 from storage.models import OutboxMessage
 
 KILL_AT = int(os.environ.get("KILL_YEAR_AT") or "0")

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import reminders
 from bot.errors import NotFound, UserFacingError
+from bot.scheduling import due as reminders
 from bot.services import agenda, attendance, calendar, meetings
 from bot.services import registration as reg
 from bot.services.attendance import Answer

@@ -1,10 +1,14 @@
-"""Scheduled work on the database as truth: reminders, deadlines, milestone messages.
+"""The due-work kernel: scheduled work on the database as truth (reminders, deadlines,
+milestone messages).
 
 A row in ``reminders`` says *what* is due *when* (``kind`` + ids in ``target``; no personal data
-in the scheduler). Due rows are run by kind-specific handlers. A row is claimed, handled and
-marked done in one transaction, and the handler's messages are outbox rows in that same
-transaction — so a crash either leaves the row pending (and nothing was sent) or done (and its
-messages are queued): never lost, never doubled.
+in the scheduler): :func:`schedule`, :func:`cancel`. Each feature registers a handler per kind
+(:class:`DueHandlers`); the one executor (:func:`bot.scheduling.batch.run_batch`) claims due
+rows, runs their handlers with a :class:`DueContext` and marks them done in one transaction,
+and the handlers' messages are outbox rows in that same transaction — so a crash either
+leaves a row pending (and nothing was sent) or done (and its messages are queued): never
+lost, never doubled. What could not be done in time goes to the organisers' digest
+(:func:`record_missed`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.settings import Settings
 from storage.models import Reminder
@@ -134,82 +138,6 @@ def schedule(
 def cancel(uow: UnitOfWorkPort, key_prefix: str) -> int:
     """Cancel pending rows whose key starts with ``key_prefix``."""
     return uow.reminders.cancel_prefix(key_prefix)
-
-
-def due_ids(uow: UnitOfWork, now: datetime, limit: int = 500) -> list[int]:
-    return list(
-        uow.session.scalars(
-            select(Reminder.id)
-            .where(Reminder.status == "pending", Reminder.due_at <= now)
-            .order_by(Reminder.due_at, Reminder.id)
-            .limit(limit)
-        )
-    )
-
-
-def run_due(
-    uow_factory: Callable[[], UnitOfWork],
-    handlers: DueHandlers,
-    settings: Settings,
-    now: datetime,
-) -> int:
-    """Run every pending row due at ``now``, oldest first; returns how many were handled."""
-    with uow_factory() as uow:
-        ids = due_ids(uow, now)
-        realtime = uow.state.get(HEARTBEAT_KEY) is not None
-    done = 0
-    for reminder_id in ids:
-        done += _run_one(uow_factory, handlers, settings, now, reminder_id, realtime)
-    return done
-
-
-def _run_one(
-    uow_factory: Callable[[], UnitOfWork],
-    handlers: DueHandlers,
-    settings: Settings,
-    now: datetime,
-    reminder_id: int,
-    realtime: bool = False,
-    before_commit: Callable[[UnitOfWork], object] | None = None,
-) -> int:
-    with uow_factory() as uow:
-        claimed = uow.session.execute(
-            update(Reminder)
-            .where(Reminder.id == reminder_id, Reminder.status == "pending", Reminder.due_at <= now)
-            .values(status="running", attempts=Reminder.attempts + 1)
-        )
-        if getattr(claimed, "rowcount", 0) != 1:
-            return 0  # another worker has it
-        reminder = uow.session.get(Reminder, reminder_id)
-        assert reminder is not None
-        handler = handlers.get(reminder.kind)
-        if handler is None:
-            log.error("no handler for due kind %s (row %s)", reminder.kind, reminder_id)
-            reminder.status = "failed"
-            uow.commit()
-            return 0
-        try:
-            lateness = max(now - reminder.due_at, timedelta(0)) if realtime else timedelta(0)
-            handler(DueContext(uow, reminder, now, settings, lateness))
-        except Exception:
-            log.exception("due row %s (%s) failed", reminder_id, reminder.kind)
-            uow.rollback()
-            _mark_failed(uow_factory, reminder_id)
-            return 0
-        if reminder.status == "running":
-            reminder.status = "done"
-        if before_commit is not None:
-            before_commit(uow)
-        uow.commit()
-        return 1
-
-
-def _mark_failed(uow_factory: Callable[[], UnitOfWork], reminder_id: int) -> None:
-    with uow_factory() as uow:
-        uow.session.execute(
-            update(Reminder).where(Reminder.id == reminder_id).values(status="failed")
-        )
-        uow.commit()
 
 
 DIGEST_KIND = "reminders-digest"

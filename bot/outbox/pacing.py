@@ -1,12 +1,19 @@
-"""Outbox pacing and rate limits, kept in the database so every instance and every restart
-sees them: ~1 message per second per channel, and a platform's ``Retry-After``."""
+"""The outbox's one rate limiter per platform, kept in the database so every instance and every
+restart sees it: ``channel_pacing`` holds the earliest moment of each channel's next message —
+moved by the pace (~1 message per second per channel on Slack and Matrix) and by the
+platform's own answers (Slack's 429 ``Retry-After``, Matrix's ``M_LIMIT_EXCEEDED``
+``retry_after_ms``, both raised by the Messengers as :class:`RateLimited`). Nothing sleeps: a
+row that may not go yet keeps (or gets) a later ``not_before``."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import OutboxMessage
@@ -56,6 +63,44 @@ def pace_of(platform: str, messenger: object) -> float:
 def channel_of(row: OutboxMessage) -> str:
     target = row.target
     return str(target.get("channel_id") or target.get("identity") or "")
+
+
+_PACING = cast(Table, ChannelPacing.__table__)
+
+
+def take_slots(
+    uow: UnitOfWork, platform: str, channels: Collection[str], now: datetime, pace: float
+) -> set[str]:
+    """The channels among ``channels`` that may get a message now, for a whole batch at once.
+
+    With a pace, each free channel's next slot moves to ``now + pace`` in one conditional
+    upsert for the whole batch (a slot another sender holds, or a ``Retry-After`` hold, is
+    not taken: the row waits for the flusher). Without a pace only
+    the ``Retry-After`` holds matter: one SELECT, no lock."""
+    wanted = set(channels)
+    if not wanted:
+        return set()
+    if pace <= 0:
+        held = uow.session.scalars(
+            select(ChannelPacing.channel).where(
+                ChannelPacing.platform == platform,
+                ChannelPacing.channel.in_(wanted),
+                ChannelPacing.next_at > now,
+            )
+        )
+        return wanted.difference(held)
+    next_at = now + timedelta(seconds=pace)
+    dialect = uow.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    upsert = insert(_PACING).values(
+        [{"platform": platform, "channel": c, "next_at": next_at} for c in sorted(wanted)]
+    )
+    statement = upsert.on_conflict_do_update(
+        index_elements=["platform", "channel"],
+        set_={"next_at": upsert.excluded.next_at},
+        where=_PACING.c.next_at <= now,
+    ).returning(_PACING.c.channel)
+    return set(uow.session.scalars(statement))
 
 
 def next_slot(uow: UnitOfWork, platform: str, channel: str) -> datetime | None:

@@ -1,9 +1,15 @@
-"""One send of one outbox row through a Messenger, and writing its outcome to the row."""
+"""One send of one outbox row through a Messenger, and writing its outcome to the row.
+
+A platform's rate limit (:class:`bot.outbox.pacing.RateLimited`, or a ``SlackApiError`` with
+status 429) is not a failure: the row goes back to ``pending`` with ``not_before`` at the
+platform's ``Retry-After`` and the channel is held as long (:func:`record`)."""
 
 from __future__ import annotations
 
 import base64
 import logging
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +19,7 @@ from sqlalchemy import Table, bindparam, update
 
 from bot.identity import Identity
 from bot.messenger import MessageRef, Messenger
-from bot.scheduling import pacing
+from bot.outbox import pacing
 from bot.views import Message
 from storage.models import OutboxMessage, PostedMessage
 from storage.uow import UnitOfWork
@@ -39,9 +45,13 @@ def attempt(
     try:
         return Outcome(ref=send(row, messenger, renderers))
     except Exception as exc:  # the platform refused or failed: retry later
-        log.warning("outbox row %s failed: %s", row.id, exc)
+        wait = pacing.retry_after(exc)
+        if wait is None:
+            log.warning("outbox row %s failed: %s", row.id, exc)
+        else:  # not a failure: the row waits as the platform asks
+            log.info("outbox row %s rate limited: again in %.1f s", row.id, wait)
         error = str(exc)[:2000] or type(exc).__name__
-        return Outcome(error=error, wait=pacing.retry_after(exc))
+        return Outcome(error=error, wait=wait)
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -88,12 +98,39 @@ def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime)
                 _remember(uow, subject, ref)
 
 
+def release(uow: UnitOfWork, row: OutboxMessage) -> None:
+    """A claimed row that was not sent (its platform stopped): ``pending`` again."""
+    uow.session.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == row.id, _OUTBOX.c.status == "sending")
+        .values(status="pending", lease_until=None)
+    )
+
+
+_rendered: weakref.WeakKeyDictionary[OutboxMessage, Message] = weakref.WeakKeyDictionary()
+_rendered_lock = threading.Lock()
+
+
+def keep_rendered(row: OutboxMessage, message: Message) -> None:
+    """``row``'s payload is ``message`` (just rendered): :func:`send` may use it as it is."""
+    with _rendered_lock:
+        _rendered[row] = message
+
+
+def _message(row: OutboxMessage) -> Message | None:
+    with _rendered_lock:
+        rendered = _rendered.pop(row, None)
+    if rendered is not None:
+        return rendered
+    return Message.from_dict(row.payload["message"]) if row.payload.get("message") else None
+
+
 def send(
     row: OutboxMessage, messenger: Messenger, renderers: Mapping[str, Renderer] | None = None
 ) -> MessageRef | None:
     if row.operation == "refresh":
         return (renderers or {})[row.payload["render"]](row, messenger)
-    message = Message.from_dict(row.payload["message"]) if row.payload.get("message") else None
+    message = _message(row)
     target = row.target
     keyed: Any = messenger  # a deduplicating Messenger takes the row key as transaction id
     key = {"key": row.idempotency_key} if getattr(messenger, "deduplicates", False) else {}
