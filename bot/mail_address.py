@@ -12,6 +12,8 @@ from __future__ import annotations
 from email.headerregistry import Address
 from email.utils import parseaddr
 
+from email_validator import EmailNotValidError, validate_email
+
 from bot.errors import UserFacingError
 from bot.i18n import N_
 
@@ -31,8 +33,6 @@ def normalise(text: str) -> str:
         )
     if any(ch in candidate for ch in "\r\n\t ") or len(candidate) > MAX_LENGTH:
         raise _invalid(text)
-    from email_validator import EmailNotValidError, validate_email  # ~30 ms: only when used
-
     try:
         result = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError:
@@ -42,8 +42,6 @@ def normalise(text: str) -> str:
 
 def ascii_address(address: str) -> str:
     """``address`` for the SMTP envelope and headers: the domain as IDNA (punycode)."""
-    from email_validator import validate_email
-
     result = validate_email(address, check_deliverability=False)
     return str(result.ascii_email or result.normalized)
 

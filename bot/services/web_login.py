@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from bot import caller
+from bot.context import Conversation, Request, Role
+from bot.identity import Identity
+from storage.models import Cohort, Person
 from storage.models_web import WebLoginToken, WebSession
 from storage.uow import UnitOfWork
 
@@ -98,6 +103,69 @@ def find_session(uow: UnitOfWork, session_id: str | None, now: datetime) -> WebS
             WebSession.session_hash == digest(session_id), WebSession.expires_at > now
         )
     )
+
+
+def link_owner(uow: UnitOfWork, token: str, now: datetime) -> int | None:
+    """The person a still usable (unused, unexpired) link belongs to, without spending it."""
+    if not token or len(token) > 100:
+        return None
+    row = uow.session.scalar(select(WebLoginToken).where(WebLoginToken.token_hash == digest(token)))
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return None
+    return row.person_id
+
+
+WEB_CONVERSATION = Conversation(platform="web", channel_id=None, is_direct=True)
+
+
+@dataclass
+class SignedIn:
+    """Who is looking at a page: read again from the database on every request (session,
+    person, cohort, and the role from the chat's permission table)."""
+
+    person: Person
+    session: WebSession
+    cohort: Cohort | None
+    role: Role
+
+    def cohort_or(self, refuse: Callable[[], Exception]) -> Cohort:
+        """The cohort the viewer works in; ``refuse()`` is raised when there is none."""
+        if self.cohort is None:
+            raise refuse()
+        return self.cohort
+
+
+def signed_in(uow: UnitOfWork, cookie: str | None, now: datetime) -> SignedIn | None:
+    """The live session's person, cohort and role, or None (no, expired or forged session,
+    or an erased person)."""
+    session = find_session(uow, cookie, now)
+    person = uow.persons.get(session.person_id) if session else None
+    if session is None or person is None or person.erased_at is not None:
+        return None
+    cohort = uow.cohorts.get(session.cohort_id) if session.cohort_id else None
+    if cohort is None or cohort.purged_at is not None:
+        request = Request(
+            identity=Identity("web", str(person.id)), conversation=WEB_CONVERSATION, text=""
+        )
+        cohort = caller.cohort_for(uow, request, person)
+    return SignedIn(person, session, cohort, caller.role_of(uow, person, cohort))
+
+
+def choose_cohort(uow: UnitOfWork, session: WebSession, cohort_id: int | None) -> bool:
+    """Work in another cohort from the next page on; False when it does not exist (any more)."""
+    cohort = uow.cohorts.get(cohort_id) if cohort_id else None
+    if cohort is None or cohort.purged_at is not None:
+        return False
+    session.cohort_id = cohort.id
+    return True
+
+
+def set_flash(uow: UnitOfWork, session_id: int, message: str) -> None:
+    """A message for the next page (by id: the session row may have been read before a
+    rollback)."""
+    session = uow.session.get(WebSession, session_id)
+    if session is not None:
+        session.flash = message
 
 
 def close_session(uow: UnitOfWork, session_id: str | None) -> None:

@@ -261,3 +261,26 @@ def _rounds(uow: UnitOfWork, cohort: Cohort, now: datetime, live: int) -> tuple[
         )
         for r in rounds
     )
+
+
+def registrations(uow: UnitOfWork, cohort: Cohort) -> list[tuple[Participant, Person, int]]:
+    """Every registration with its person and place (seat number, or waitlist place), in the
+    chat's order (registration time), in one query."""
+    out: list[tuple[Participant, Person, int]] = []
+    seats = waiting = 0
+    for participant, person in uow.session.execute(
+        select(Participant, Person)
+        .join(Person, Person.id == Participant.person_id)
+        .where(Participant.cohort_id == cohort.id)
+        .order_by(Participant.registered_at, Participant.id)
+    ).all():
+        if participant.status == "confirmed":
+            seats += 1
+            place = seats
+        elif participant.status in ("waitlisted", "pending"):
+            waiting += 1
+            place = waiting
+        else:
+            place = 0
+        out.append((participant, person, place))
+    return out

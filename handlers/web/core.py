@@ -16,17 +16,12 @@ from typing import Any
 
 from jinja2 import Environment
 
-from bot import caller
 from bot.clock import Clock
-from bot.context import Conversation, Request, Role
 from bot.i18n import N_
-from bot.identity import Identity
 from bot.permissions import access
-from bot.services.web_login import csrf_matches, find_session
+from bot.services.web_login import SignedIn, csrf_matches, signed_in
 from bot.settings import Settings
 from handlers.web.render import Formats, render
-from storage.models import Cohort, Person
-from storage.models_web import WebSession
 from storage.uow import UnitOfWork
 
 COOKIE = "stadtlabor_sitzung"
@@ -66,11 +61,9 @@ class Page:
 
 
 @dataclass
-class Viewer:
-    person: Person
-    session: WebSession
-    cohort: Cohort | None
-    role: Role
+class Viewer(SignedIn):
+    """The signed-in person (:class:`bot.services.web_login.SignedIn`) with the page's formats."""
+
     formats: Formats
 
     def may(self, key: str) -> bool:
@@ -88,14 +81,12 @@ class Refused(Exception):
         self.params = params
 
 
-WEB_CONVERSATION = Conversation(platform="web", channel_id=None, is_direct=True)
-
-
-def formats_for(deps: WebDeps, person: Person | None, accept_language: str = "") -> Formats:
-    """A known person reads their chat language (or the installation's, like the chat); only
-    pages for nobody in particular follow the browser's Accept-Language."""
-    if person is not None:
-        language = person.language or deps.settings.language
+def formats_for(deps: WebDeps, language: str | None, accept_language: str = "") -> Formats:
+    """A known person reads their chat language (``language``, None for nobody in particular:
+    the installation's, like the chat); only pages for nobody in particular follow the
+    browser's Accept-Language."""
+    if language is not None:
+        language = language or deps.settings.language
     else:
         language = _from_header(accept_language) or deps.settings.language
     return Formats(language, deps.settings.tz)
@@ -108,9 +99,8 @@ def _from_header(header: str) -> str | None:
 
 def viewer_of(deps: WebDeps, uow: UnitOfWork, req: WebRequest, now: datetime) -> Viewer:
     """The logged-in viewer, or :class:`Refused` 401."""
-    session = find_session(uow, req.cookie, now)
-    person = uow.persons.get(session.person_id) if session else None
-    if session is None or person is None or person.erased_at is not None:
+    who = signed_in(uow, req.cookie, now)
+    if who is None:
         raise Refused(
             401,
             N_(
@@ -118,13 +108,8 @@ def viewer_of(deps: WebDeps, uow: UnitOfWork, req: WebRequest, now: datetime) ->
                 "dann erhalten Sie einen Link per Direktnachricht."
             ),
         )
-    cohort = uow.session.get(Cohort, session.cohort_id) if session.cohort_id else None
-    if cohort is None or cohort.purged_at is not None:
-        identity = Identity("web", str(person.id))
-        request = Request(identity=identity, conversation=WEB_CONVERSATION, text="")
-        cohort = caller.cohort_for(uow, request, person)
-    role = caller.role_of(uow, person, cohort)
-    return Viewer(person, session, cohort, role, formats_for(deps, person, req.accept_language))
+    formats = formats_for(deps, who.person.language or "", req.accept_language)
+    return Viewer(who.person, who.session, who.cohort, who.role, formats)
 
 
 def require(viewer: Viewer, key: str) -> None:

@@ -9,10 +9,8 @@ URL, and ``Referrer-Policy: no-referrer`` keeps it out of other sites' logs).
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot.i18n import N_
-from bot.services.web_login import close_session, digest, open_session, redeem
+from bot.services.web_login import close_session, link_owner, open_session, redeem
 from handlers.web.core import (
     Page,
     Refused,
@@ -23,7 +21,6 @@ from handlers.web.core import (
     viewer_of,
 )
 from handlers.web.render import render
-from storage.models_web import WebLoginToken
 
 EXPIRED = N_(
     "Dieser Link ist abgelaufen oder wurde schon benutzt. Schreiben Sie dem Bot im Chat "
@@ -35,14 +32,11 @@ def show_login(deps: WebDeps, req: WebRequest) -> Page:
     token = req.match.get("token", "")
     now = deps.clock.now()
     with deps.uow_factory() as uow:
-        row = uow.session.scalar(
-            select(WebLoginToken).where(WebLoginToken.token_hash == digest(token))
-        )
-        usable = row is not None and row.used_at is None and row.expires_at > now
-        person = uow.persons.get(row.person_id) if row is not None and usable else None
-        formats = formats_for(deps, person, req.accept_language)
-        if not usable:
+        owner = link_owner(uow, token, now)
+        person = uow.persons.get(owner) if owner is not None else None
+        if person is None:
             raise Refused(403, EXPIRED)
+        formats = formats_for(deps, person.language or "", req.accept_language)
         html = render(deps.templates, "login.html", formats, viewer=None, token=token)
     return Page(html=html)
 

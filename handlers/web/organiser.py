@@ -6,11 +6,9 @@ audit entry and the participant's DM), so the web and the chat cannot disagree.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.services import calendar, poll_close, web_overview, web_polls
+from bot.services import calendar, poll_close, web_login, web_overview, web_polls
 from bot.services import polls as polls_service
 from bot.services import registration as reg
 from bot.services.cohort_end import check_writable
@@ -18,7 +16,6 @@ from bot.services.participants import Row, export_csv
 from handlers.web.core import (
     Page,
     Refused,
-    Viewer,
     WebDeps,
     WebRequest,
     check_csrf,
@@ -26,17 +23,12 @@ from handlers.web.core import (
     require,
     viewer_of,
 )
-from storage.models import Cohort, Participant, Person
-from storage.models_web import WebSession
-from storage.uow import UnitOfWork
 
 NO_COHORT = N_("Es gibt noch keinen Jahrgang. Legen Sie ihn im Chat mit „jahrgang anlegen“ an.")
 
 
-def _cohort(viewer: Viewer) -> Cohort:
-    if viewer.cohort is None:
-        raise Refused(404, NO_COHORT)
-    return viewer.cohort
+def _no_cohort() -> Refused:
+    return Refused(404, NO_COHORT)
 
 
 def overview(deps: WebDeps, req: WebRequest) -> Page:
@@ -61,10 +53,8 @@ def choose_cohort(deps: WebDeps, req: WebRequest) -> Page:
         require(viewer, "teilnahme uebersicht")
         check_csrf(viewer, req)
         wanted = _int(req.form.get("jahrgang"))
-        cohort = uow.session.get(Cohort, wanted) if wanted else None
-        if cohort is None or cohort.purged_at is not None:
+        if not web_login.choose_cohort(uow, viewer.session, wanted):
             raise Refused(404, N_("Diesen Jahrgang gibt es nicht (mehr)."))
-        viewer.session.cohort_id = cohort.id
         uow.commit()
     return Page(status=303, location="/jahrgang")
 
@@ -73,36 +63,13 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
-def _rows(uow: UnitOfWork, cohort: Cohort) -> list[tuple[Participant, Person, int]]:
-    """Every registration with its person and place (seat number, or waitlist place), in the
-    chat's order (registration time), in one query."""
-    out: list[tuple[Participant, Person, int]] = []
-    seats = waiting = 0
-    for participant, person in uow.session.execute(
-        select(Participant, Person)
-        .join(Person, Person.id == Participant.person_id)
-        .where(Participant.cohort_id == cohort.id)
-        .order_by(Participant.registered_at, Participant.id)
-    ).all():
-        if participant.status == "confirmed":
-            seats += 1
-            place = seats
-        elif participant.status in ("waitlisted", "pending"):
-            waiting += 1
-            place = waiting
-        else:
-            place = 0
-        out.append((participant, person, place))
-    return out
-
-
 def participants(deps: WebDeps, req: WebRequest) -> Page:
     now = deps.clock.now()
     with deps.uow_factory() as uow:
         viewer = viewer_of(deps, uow, req, now)
         require(viewer, "teilnehmende")
-        cohort = _cohort(viewer)
-        rows = _rows(uow, cohort)
+        cohort = viewer.cohort_or(_no_cohort)
+        rows = web_overview.registrations(uow, cohort)
         confirmed = [r for r in rows if r[0].status == "confirmed"]
         waiting = [r for r in rows if r[0].status in ("waitlisted", "pending")]
         result = page(
@@ -127,7 +94,7 @@ def decide(deps: WebDeps, req: WebRequest) -> Page:
             raise Refused(400, N_("Unbekannte Aktion. Bitte laden Sie die Seite neu."))
         require(viewer, action)
         check_csrf(viewer, req)
-        cohort = _cohort(viewer)
+        cohort = viewer.cohort_or(_no_cohort)
         person_id = _int(req.form.get("person"))
         person = uow.persons.get(person_id) if person_id else None
         _ = viewer.formats.gettext
@@ -158,16 +125,9 @@ def decide(deps: WebDeps, req: WebRequest) -> Page:
                     )
                 else:
                     message = _(N_("{name} ist abgelehnt und wurde benachrichtigt."), name=name)
-        _flash(uow, session_id, message)
+        web_login.set_flash(uow, session_id, message)
         uow.commit()
     return Page(status=303, location="/teilnehmende")
-
-
-def _flash(uow: UnitOfWork, session_id: int, message: str) -> None:
-    """The message for the next page (the session row was read before a rollback)."""
-    session = uow.session.get(WebSession, session_id)
-    if session is not None:
-        session.flash = message
 
 
 def participants_csv(deps: WebDeps, req: WebRequest) -> Page:
@@ -175,7 +135,7 @@ def participants_csv(deps: WebDeps, req: WebRequest) -> Page:
     with deps.uow_factory() as uow:
         viewer = viewer_of(deps, uow, req, now)
         require(viewer, "export teilnehmende")
-        cohort = _cohort(viewer)
+        cohort = viewer.cohort_or(_no_cohort)
         rows = [
             Row(
                 person.id,
@@ -186,7 +146,7 @@ def participants_csv(deps: WebDeps, req: WebRequest) -> Page:
                 participant.status,
                 participant.is_host,
             )
-            for participant, person, _place in _rows(uow, cohort)
+            for participant, person, _place in web_overview.registrations(uow, cohort)
         ]
     return Page(
         body=export_csv(rows),
@@ -201,7 +161,7 @@ def cohort_ics(deps: WebDeps, req: WebRequest) -> Page:
     with deps.uow_factory() as uow:
         viewer = viewer_of(deps, uow, req, now)
         require(viewer, "kalender")
-        cohort = _cohort(viewer)
+        cohort = viewer.cohort_or(_no_cohort)
         body = calendar.build(
             uow,
             cohort,
@@ -220,7 +180,7 @@ def polls(deps: WebDeps, req: WebRequest) -> Page:
     with deps.uow_factory() as uow:
         viewer = viewer_of(deps, uow, req, now)
         require(viewer, "umfragen")
-        cohort = _cohort(viewer)
+        cohort = viewer.cohort_or(_no_cohort)
         rows = web_polls.results(uow, cohort.id, deps.settings.anonymity_threshold)
         result = page(
             deps,
@@ -243,7 +203,7 @@ def poll_csv(deps: WebDeps, req: WebRequest) -> Page:
         viewer = viewer_of(deps, uow, req, now)
         require(viewer, "export umfrage")
         check_csrf(viewer, req)
-        cohort = _cohort(viewer)
+        cohort = viewer.cohort_or(_no_cohort)
         number = _int(req.form.get("umfrage"))
         if number is None:
             raise Refused(400, N_("Welche Umfrage? Bitte laden Sie die Seite neu."))

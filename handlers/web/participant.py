@@ -10,7 +10,6 @@ from __future__ import annotations
 from bot.services import overview as ov
 from bot.services.meetings import span_label
 from handlers.web.core import Page, WebDeps, WebRequest, page, require, viewer_of
-from storage.models import Meeting
 
 
 def mine(deps: WebDeps, req: WebRequest) -> Page:
@@ -30,11 +29,7 @@ def mine(deps: WebDeps, req: WebRequest) -> Page:
         span = None
         location = None
         if model.meeting is not None and viewer.cohort is not None:
-            meeting = (
-                uow.session.query(Meeting)
-                .filter_by(cohort_id=viewer.cohort.id, number=model.meeting.number, deleted_at=None)
-                .first()
-            )
+            meeting = uow.meetings.get(viewer.cohort.id, model.meeting.number)
             if meeting is not None:
                 span = span_label(meeting, deps.settings.tz, viewer.formats.language)
                 location = ", ".join(p for p in (meeting.location, meeting.host_city) if p)

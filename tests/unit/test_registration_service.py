@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.actions import CommandAction
 from bot.errors import UserFacingError
 from bot.services import registration as reg
+from bot.views import Message
 from storage.models import Cohort, Person
 from tests.unit.conftest import BERLIN, World
 
@@ -153,8 +155,11 @@ def test_moderated_registration_waits_and_organisers_are_asked(world: World) -> 
     assert len(asked) == 1
     message = asked[0].payload["message"]
     assert "Neue Anmeldung für „Stadtlabor 2026/27“: Anna (Kassel)" in message["fallback"]
-    commands = [b["command"] for b in message["blocks"][-1]["buttons"]]
-    assert commands == ["bestaetigen console:anna", "ablehnen console:anna"]
+    buttons = Message.from_dict(message).blocks[-1].buttons  # type: ignore[union-attr]
+    assert [b.action for b in buttons] == [
+        CommandAction("bestaetigen", ("console:anna",)),
+        CommandAction("ablehnen", ("console:anna",)),
+    ]
     with pytest.raises(UserFacingError, match="bereits zur Bestätigung"):
         _register(world, cohort, anna)
 
