@@ -411,10 +411,13 @@ class FakeOutbox(_Repository):
         ]
         return sorted(rows, key=lambda m: m.id)
 
-    def delete_prefix(self, key_prefix: str) -> None:
-        for row in self.with_prefix(key_prefix):
-            if row.status != "sending":
-                self.db.delete(row)
+    def delete_prefix(self, *key_prefixes: str) -> None:
+        for key_prefix in key_prefixes:
+            for row in self.with_prefix(key_prefix):
+                if row.status in ("sending", "discard"):
+                    row.status = "discard"
+                else:
+                    self.db.delete(row)
 
 
 class FakeState(_Repository):

@@ -142,9 +142,12 @@ class Outbox(Protocol):
         ``status`` if given."""
         ...
 
-    def delete_prefix(self, key_prefix: str) -> None:
-        """Delete the rows whose key starts with ``key_prefix``, except one being sent right
-        now (one bulk statement)."""
+    def delete_prefix(self, *key_prefixes: str) -> None:
+        """Delete the rows whose key starts with one of ``key_prefixes``; a row being sent
+        right now becomes ``discard`` instead, and its sender deletes it once the send is
+        over (sent, failed or lost in a crash): rows that must not outlive what they were
+        about (an anonymous round's or a closed poll's per-person DMs) do not survive a send
+        that overlapped the close."""
         ...
 
 

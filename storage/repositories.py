@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, event, func, select, text, update
+from sqlalchemy import and_, bindparam, delete, event, func, or_, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import (
@@ -302,13 +302,16 @@ class OutboxRepository(_Repository):
             query = query.where(OutboxMessage.status == status)
         return list(self.session.scalars(query.order_by(OutboxMessage.id)))
 
-    def delete_prefix(self, key_prefix: str) -> None:
-        self.session.execute(
-            delete(OutboxMessage).where(
-                OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
-                OutboxMessage.status != "sending",
-            )
+    def delete_prefix(self, *key_prefixes: str) -> None:
+        match = or_(
+            *(OutboxMessage.idempotency_key.startswith(p, autoescape=True) for p in key_prefixes)
         )
+        self.session.execute(
+            update(OutboxMessage)
+            .where(match, OutboxMessage.status == "sending")
+            .values(status="discard")
+        )
+        self.session.execute(delete(OutboxMessage).where(match, OutboxMessage.status != "discard"))
 
 
 class StateRepository(_Repository):

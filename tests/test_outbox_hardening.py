@@ -171,3 +171,56 @@ def test_expired_lease_is_resent_with_the_same_key_where_the_platform_deduplicat
     messenger = DedupMessenger()
     assert bot.sender({"matrix": messenger}).flush() == 1
     assert messenger.keys == ["m1"] and _row(bot, "m1").status == "sent"
+
+
+def _gone(bot: Bot, key: str) -> bool:
+    with bot.uow_factory() as uow:
+        return uow.outbox.get_by_key(key) is None
+
+
+def test_a_row_deleted_while_its_sender_crashed_is_not_reported_or_kept(bot: Bot) -> None:
+    """An anonymous round closes while one of its reminder DMs is in flight and the sender
+    dies: the row must not survive as ``uncertain`` (who was reminded when) nor reach the
+    organisers' digest."""
+    clock = _clock(bot)
+    with bot.uow_factory() as uow:
+        ensure_person(uow, Identity("console", "orga"), clock.now(), "Orga")
+        uow.commit()
+    _crash_while_sending(bot, "feedback:9:remind:3", "console")
+    _post(bot, "feedback:9:remind:4", "C9")
+    with bot.uow_factory() as uow:
+        uow.outbox.delete_prefix("feedback:9:remind:")
+        uow.commit()
+    assert _gone(bot, "feedback:9:remind:4")  # not in flight: deleted at once
+    assert _row(bot, "feedback:9:remind:3").status == "discard"
+    clock.advance(timedelta(minutes=3))
+    messenger = RecordingMessenger()
+    bot.sender({"console": messenger}).flush()
+    assert _gone(bot, "feedback:9:remind:3")
+    bot.due.run_due(clock.now())
+    bot.sender({"console": messenger}).flush()
+    assert messenger.texts("post") == [] and messenger.texts("dm") == []  # no digest either
+
+
+class ClosingMessenger(RecordingMessenger):
+    """Sends, and while the send is on its way the subject closes (another transaction)."""
+
+    def __init__(self, bot: Bot, prefix: str) -> None:
+        super().__init__()
+        self.bot, self.prefix = bot, prefix
+
+    def post(
+        self, channel_id: str, message: Message, thread: MessageRef | None = None, **kw: Any
+    ) -> MessageRef:
+        with self.bot.uow_factory() as uow:
+            uow.outbox.delete_prefix(self.prefix)
+            uow.commit()
+        return super().post(channel_id, message, thread)
+
+
+def test_a_row_deleted_during_its_send_goes_once_the_send_is_recorded(bot: Bot) -> None:
+    _post(bot, "nudge:umfrage:5:7:1", "C9")
+    messenger = ClosingMessenger(bot, "nudge:umfrage:5:")
+    assert bot.sender({"console": messenger}).flush() == 1
+    assert messenger.texts("post") == ["nudge:umfrage:5:7:1"]  # sent once
+    assert _gone(bot, "nudge:umfrage:5:7:1")

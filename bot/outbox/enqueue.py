@@ -9,13 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
-
 from bot.views import Message
 from storage.models import OutboxMessage
 from storage.ports import UnitOfWorkPort
 from storage.repositories import NEW_OUTBOX_ROWS
-from storage.uow import UnitOfWork
 
 NEW_ROWS = NEW_OUTBOX_ROWS  # session.info: rows enqueued in the open transaction (claim_enqueued)
 
@@ -150,15 +147,4 @@ def dm_person(
         message=message,
         now=now,
         file=file,
-    )
-
-
-def delete_by_key_prefix(uow: UnitOfWork, prefix: str) -> None:
-    """Delete the rows whose key starts with ``prefix``, except one being sent right now: for
-    per-person rows that must not outlive what they were about (an anonymous round)."""
-    uow.session.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.idempotency_key.startswith(prefix, autoescape=True),
-            OutboxMessage.status != "sending",
-        )
     )

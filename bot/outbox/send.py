@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, delete, update
 
 from bot.identity import Identity
 from bot.messenger import MessageRef, Messenger
@@ -55,9 +55,12 @@ def attempt(
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+# A row whose purpose ended while it was being sent (OutboxRepository.delete_prefix marked it):
+# it goes as soon as its send is over, whatever the outcome.
+DISCARD = "discard"
 _SENT = (
     update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("b_id"))
+    .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.status != DISCARD)
     .values(
         status="sent",
         lease_until=None,
@@ -65,6 +68,7 @@ _SENT = (
     )
 )
 _SENT_WITH_RESULT = _SENT.values(result=bindparam("b_result", type_=_OUTBOX.c.result.type))
+_DISCARDED = delete(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.status == DISCARD)
 
 
 def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
@@ -74,10 +78,16 @@ def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime)
         ref = outcome.ref
         if ref is not None:
             values["b_result"] = {"channel_id": ref.channel_id, "message_id": ref.message_id}
-        uow.session.execute(_SENT if ref is None else _SENT_WITH_RESULT, values)
+        done = uow.session.execute(_SENT if ref is None else _SENT_WITH_RESULT, values)
+        if getattr(done, "rowcount", 1) == 0:
+            uow.session.execute(_DISCARDED, {"b_id": row.id})
         return
     stored = uow.session.get(OutboxMessage, row.id)
-    assert stored is not None
+    if stored is None:
+        return
+    if stored.status == DISCARD:
+        uow.session.delete(stored)
+        return
     stored.lease_until = None
     if outcome.wait is not None:  # rate limited: not a failure, wait as the platform asks
         stored.status, stored.error = "pending", outcome.error
@@ -105,6 +115,7 @@ def release(uow: UnitOfWork, row: OutboxMessage) -> None:
         .where(_OUTBOX.c.id == row.id, _OUTBOX.c.status == "sending")
         .values(status="pending", lease_until=None)
     )
+    uow.session.execute(_DISCARDED, {"b_id": row.id})
 
 
 _rendered: weakref.WeakKeyDictionary[OutboxMessage, Message] = weakref.WeakKeyDictionary()

@@ -151,13 +151,15 @@ class OutboxSender:
             stale = uow.session.scalars(
                 select(OutboxMessage).where(
                     OutboxMessage.platform == platform,
-                    OutboxMessage.status == "sending",
+                    OutboxMessage.status.in_(("sending", send.DISCARD)),
                     OutboxMessage.lease_until < now,
                 )
             ).all()
             for row in stale:
                 row.lease_until = None
-                if dedupes:
+                if row.status == send.DISCARD:  # no longer wanted: not resent, not reported
+                    uow.session.delete(row)
+                elif dedupes:
                     row.status = "pending"
                 else:
                     row.status = "uncertain"

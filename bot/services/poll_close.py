@@ -12,7 +12,7 @@ import csv
 import io
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 
 from bot.errors import PermissionDenied, UserFacingError
 from bot.i18n import N_, format_when, translator
@@ -32,7 +32,7 @@ from bot.services.poll_results import (
 from bot.services.poll_views import summary_message, vote_button
 from bot.services.polls import eligible_voters, is_open, lock_poll
 from bot.settings import Settings
-from storage.models import OutboxMessage, Person, Poll, PollOption, PostedMessage, Vote
+from storage.models import Person, Poll, PollOption, PostedMessage, Vote
 from storage.models_polls import PollBallot
 from storage.uow import UnitOfWork
 
@@ -102,18 +102,12 @@ def _seal(uow: UnitOfWork, poll: Poll, now: datetime) -> None:
     # Intermediate result edits, and the reminder DMs to those who had not voted yet (ours,
     # and nachfassen's ``nudge:umfrage:<poll>:<person>:<day>``): who was reminded when, next
     # to the ballot count's history, would say whose ballot came last. A row being sent at
-    # this very moment stays (its sender still records the outcome): see docs/polls.md.
-    prefixes = (
+    # this very moment is deleted by its sender once the send is over: see docs/polls.md.
+    uow.outbox.delete_prefix(
         f"poll-update:{poll.id}:",
         refresh_prefix(poll.id),
         f"poll-nudge:{poll.id}:",
         f"nudge:umfrage:{poll.id}:",
-    )
-    s.execute(
-        delete(OutboxMessage).where(
-            or_(*(OutboxMessage.idempotency_key.startswith(p, autoescape=True) for p in prefixes)),
-            OutboxMessage.status != "sending",
-        )
     )
     s.flush()
 
