@@ -27,33 +27,33 @@ def ensure_person(
 ) -> Person:
     """The person behind ``identity``; created on first contact."""
     link = uow.persons.identity(identity.platform, identity.external_id)
-    if link is not None:
-        # Write only when something changed: most requests then need no write transaction.
-        if link.last_seen_at is None or now - link.last_seen_at > LAST_SEEN_RESOLUTION:
-            link.last_seen_at = now
-        if handle and link.handle != handle:
-            link.handle = handle
-        person = uow.persons.get(link.person_id)
-        assert person is not None
-        if display_name and not person.display_name and person.erased_at is None:
-            person.display_name = display_name[:MAX_NAME_LENGTH]
-        return person
-    person = Person(
-        display_name=(display_name or None) and display_name[:MAX_NAME_LENGTH],
-        created_at=now,
-        is_organiser=False,
-    )
-    uow.persons.add(person)
-    uow.persons.add(
-        PlatformIdentity(
-            person_id=person.id,
+    if link is None:
+        person = Person(
+            display_name=(display_name or None) and display_name[:MAX_NAME_LENGTH],
+            created_at=now,
+            is_organiser=False,
+        )
+        first = PlatformIdentity(
             platform=identity.platform,
             external_id=identity.external_id,
             handle=handle or (identity.external_id if identity.platform == "console" else None),
             last_seen_at=now,
         )
-    )
-    return person
+        if uow.persons.add_first_contact(person, first):
+            return person
+        # Another instance (or a retried event) stored this first contact meanwhile: use theirs.
+        link = uow.persons.identity(identity.platform, identity.external_id)
+        assert link is not None
+    # Write only when something changed: most requests then need no write transaction.
+    if link.last_seen_at is None or now - link.last_seen_at > LAST_SEEN_RESOLUTION:
+        link.last_seen_at = now
+    if handle and link.handle != handle:
+        link.handle = handle
+    existing = uow.persons.get(link.person_id)
+    assert existing is not None
+    if display_name and not existing.display_name and existing.erased_at is None:
+        existing.display_name = display_name[:MAX_NAME_LENGTH]
+    return existing
 
 
 def resolve_person(uow: UnitOfWorkPort, text: str, platform: str) -> Person:

@@ -190,6 +190,14 @@ class FakePersons(_Repository):
     def add(self, obj: Person | PlatformIdentity) -> None:
         self.db.insert(obj)
 
+    def add_first_contact(self, person: Person, identity: PlatformIdentity) -> bool:
+        if self.identity(identity.platform, identity.external_id) is not None:
+            return False
+        self.db.insert(person)
+        identity.person_id = person.id
+        self.db.insert(identity)
+        return True
+
     def get(self, person_id: int) -> Person | None:
         return self.db.get(Person, person_id)
 

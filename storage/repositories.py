@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, event, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import (
@@ -49,6 +50,18 @@ class _Repository:
 
 
 class PersonRepository(_Repository):
+    def add_first_contact(self, person: Person, identity: PlatformIdentity) -> bool:
+        try:
+            with self.session.begin_nested():  # a savepoint: the caller's transaction survives
+                self.session.add(person)
+                self.session.flush()
+                identity.person_id = person.id
+                self.session.add(identity)
+                self.session.flush()
+        except IntegrityError:  # uq_identities_platform: the other writer won
+            return False
+        return True
+
     def get(self, person_id: int) -> Person | None:
         return self.session.get(Person, person_id)
 

@@ -116,6 +116,38 @@ def test_concurrent_first_contacts_do_not_break(bot: Bot) -> None:
         assert all(uow.persons.get_by_identity("console", f"p{i}") for i in range(8))
 
 
+def test_same_first_contact_from_two_writers_yields_one_person(bot: Bot) -> None:
+    """Two instances (or a retried Slack event) meet the same new identity at once: the one
+    that loses the insert uses the winner's person instead of failing (CI saw instance start-ups
+    crash on uq_identities_platform while seeding STADTLABOR_ORGANIZERS)."""
+    who = Identity("slack", "U0RACE")
+    with bot.uow_factory() as uow:
+        real_identity = uow.persons.identity
+        calls = 0
+
+        def identity_after_the_other_writer(
+            platform: str, external_id: str
+        ) -> PlatformIdentity | None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:  # this writer has looked and found nobody; the other one wins now
+                with bot.uow_factory() as other:
+                    ensure_person(other, who, datetime.now(UTC), "Erste")
+                    other.commit()
+                return None
+            return real_identity(platform, external_id)
+
+        uow.persons.identity = identity_after_the_other_writer  # type: ignore[method-assign]
+        person = ensure_person(uow, who, datetime.now(UTC), "Zweite")
+        person.is_organiser = True
+        uow.commit()
+    with bot.uow_factory() as uow:
+        stored = uow.persons.get_by_identity("slack", "U0RACE")
+        assert stored is not None and stored.id == person.id
+        assert stored.display_name == "Erste" and stored.is_organiser
+        assert uow.persons.find_by_name("Zweite") == []
+
+
 @pytest.mark.postgres
 def test_instances_starting_together_migrate_once(pg_schema_url: str) -> None:
     """Four processes' worth of start-ups at once on an empty PostgreSQL schema."""
