@@ -36,6 +36,7 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy import inspect as sa_inspect
 
 from storage.models import (
+    OUTBOX_DISCARD,
     AgendaItem,
     AuditEntry,
     Base,
@@ -422,8 +423,8 @@ class FakeOutbox(_Repository):
     def delete_prefix(self, *key_prefixes: str) -> None:
         for key_prefix in key_prefixes:
             for row in self.with_prefix(key_prefix):
-                if row.status in ("sending", "discard"):
-                    row.status = "discard"
+                if row.status in ("sending", OUTBOX_DISCARD):
+                    row.status = OUTBOX_DISCARD
                 else:
                     self.db.delete(row)
 

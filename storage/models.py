@@ -296,6 +296,12 @@ class Dialog(Base):
     updated_at: Mapped[datetime]
 
 
+# OutboxMessage.status of a row whose purpose ended while it was being sent (a sealed poll or
+# feedback round): OutboxRepository.delete_prefix marks it, its sender deletes it once the send
+# is over, whatever the outcome; never resent, never reported.
+OUTBOX_DISCARD = "discard"
+
+
 class OutboxMessage(Base):
     """Every message the bot sends that is not the direct answer to a command."""
 

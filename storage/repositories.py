@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import (
+    OUTBOX_DISCARD,
     AgendaItem,
     AuditEntry,
     ChannelBinding,
@@ -322,9 +323,11 @@ class OutboxRepository(_Repository):
         self.session.execute(
             update(OutboxMessage)
             .where(match, OutboxMessage.status == "sending")
-            .values(status="discard")
+            .values(status=OUTBOX_DISCARD)
         )
-        self.session.execute(delete(OutboxMessage).where(match, OutboxMessage.status != "discard"))
+        self.session.execute(
+            delete(OutboxMessage).where(match, OutboxMessage.status != OUTBOX_DISCARD)
+        )
 
 
 class StateRepository(_Repository):

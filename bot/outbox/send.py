@@ -21,7 +21,7 @@ from bot.identity import Identity
 from bot.messenger import MessageRef, Messenger
 from bot.outbox import pacing
 from bot.views import Message
-from storage.models import OutboxMessage, PostedMessage
+from storage.models import OUTBOX_DISCARD, OutboxMessage, PostedMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -55,9 +55,7 @@ def attempt(
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
-# A row whose purpose ended while it was being sent (OutboxRepository.delete_prefix marked it):
-# it goes as soon as its send is over, whatever the outcome.
-DISCARD = "discard"
+DISCARD = OUTBOX_DISCARD  # see storage.models
 _SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.status != DISCARD)

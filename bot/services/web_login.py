@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, select, update
 
 from bot import caller
 from bot.context import Conversation, Request, Role
@@ -49,18 +49,27 @@ def issue_link_token(uow: UnitOfWork, person_id: int, now: datetime) -> str:
     return token
 
 
+def _usable(token: str, now: datetime) -> ColumnElement[bool] | None:
+    """The condition of a login link that still works (known, unused, unexpired); None for a
+    token that cannot be one."""
+    if not token or len(token) > 100:
+        return None
+    return and_(
+        WebLoginToken.token_hash == digest(token),
+        WebLoginToken.used_at.is_(None),
+        WebLoginToken.expires_at > now,
+    )
+
+
 def redeem(uow: UnitOfWork, token: str, now: datetime) -> int | None:
     """The person the token logs in, marking it used; None if unknown, used or expired."""
-    if not token or len(token) > 100:
+    usable = _usable(token, now)
+    if usable is None:
         return None
     hashed = digest(token)
     claimed = uow.session.execute(
         update(WebLoginToken)
-        .where(
-            WebLoginToken.token_hash == hashed,
-            WebLoginToken.used_at.is_(None),
-            WebLoginToken.expires_at > now,
-        )
+        .where(usable)
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -107,12 +116,10 @@ def find_session(uow: UnitOfWork, session_id: str | None, now: datetime) -> WebS
 
 def link_owner(uow: UnitOfWork, token: str, now: datetime) -> int | None:
     """The person a still usable (unused, unexpired) link belongs to, without spending it."""
-    if not token or len(token) > 100:
+    usable = _usable(token, now)
+    if usable is None:
         return None
-    row = uow.session.scalar(select(WebLoginToken).where(WebLoginToken.token_hash == digest(token)))
-    if row is None or row.used_at is not None or row.expires_at <= now:
-        return None
-    return row.person_id
+    return uow.session.scalar(select(WebLoginToken.person_id).where(usable))
 
 
 WEB_CONVERSATION = Conversation(platform="web", channel_id=None, is_direct=True)
