@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.context import Request, Role
-from storage.models import Cohort, Participant, Person
+from storage.models import Cohort, Participant, Person, PlatformIdentity
 from storage.ports import UnitOfWorkPort
 
 
@@ -20,6 +20,7 @@ class Channel:
     cohort: Cohort | None
     participant: Participant | None
     person: Person | None = None  # held: the session's identity map keeps weak references
+    identity: PlatformIdentity | None = None  # the caller's, read in the same query
 
 
 def in_channel(uow: UnitOfWorkPort, request: Request) -> Channel | None:
@@ -35,7 +36,7 @@ def in_channel(uow: UnitOfWorkPort, request: Request) -> Channel | None:
         return Channel(None, None)
     if row[1] is None:
         return None  # first contact: read again once the person exists
-    return Channel(row[0], row[2], row[1])
+    return Channel(row[0], row[2], row[1], row[3])
 
 
 def cohort_for(uow: UnitOfWorkPort, request: Request, person: Person) -> Cohort | None:

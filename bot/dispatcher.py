@@ -101,8 +101,18 @@ class Dispatcher:
                 session = uow.session
                 forget_writes(session)
                 seen = caller.in_channel(uow, request)
+                known = (
+                    (seen.identity, seen.person)
+                    if seen is not None and seen.identity is not None and seen.person is not None
+                    else None
+                )
                 person = ensure_person(
-                    uow, request.identity, self.clock.now(), request.display_name, request.handle
+                    uow,
+                    request.identity,
+                    self.clock.now(),
+                    request.display_name,
+                    request.handle,
+                    known=known,
                 )
                 if has_written(session) or session.new or session.dirty:
                     # First contact, a new handle, last_seen_at (hourly): kept even if the

@@ -24,9 +24,13 @@ def ensure_person(
     now: datetime,
     display_name: str | None = None,
     handle: str | None = None,
+    known: tuple[PlatformIdentity, Person] | None = None,
 ) -> Person:
-    """The person behind ``identity``; created on first contact."""
-    link = uow.persons.identity(identity.platform, identity.external_id)
+    """The person behind ``identity``; created on first contact. ``known``: the identity row
+    and its person when the caller already read them (:func:`bot.caller.in_channel`)."""
+    if known is None:
+        known = uow.persons.known(identity.platform, identity.external_id)
+    link = known[0] if known is not None else None
     if link is None:
         person = Person(
             display_name=(display_name or None) and display_name[:MAX_NAME_LENGTH],
@@ -49,7 +53,7 @@ def ensure_person(
         link.last_seen_at = now
     if handle and link.handle != handle:
         link.handle = handle
-    existing = uow.persons.get(link.person_id)
+    existing = known[1] if known is not None else uow.persons.get(link.person_id)
     assert existing is not None
     if display_name and not existing.display_name and existing.erased_at is None:
         existing.display_name = display_name[:MAX_NAME_LENGTH]

@@ -216,6 +216,11 @@ class FakePersons(_Repository):
             None,
         )
 
+    def known(self, platform: str, external_id: str) -> tuple[PlatformIdentity, Person] | None:
+        ident = self.identity(platform, external_id)
+        person = self.get(ident.person_id) if ident is not None else None
+        return None if ident is None or person is None else (ident, person)
+
     def identities_of(self, person_id: int) -> list[PlatformIdentity]:
         mine = [i for i in self.db.rows(PlatformIdentity) if i.person_id == person_id]
         return sorted(
@@ -289,7 +294,7 @@ class FakeCohorts(_Repository):
 
     def caller_in_channel(
         self, platform: str, external_id: str, channel_platform: str, channel_id: str
-    ) -> tuple[Cohort, Person | None, Participant | None] | None:
+    ) -> tuple[Cohort, Person | None, Participant | None, PlatformIdentity | None] | None:
         cohort = self.get_by_channel(channel_platform, channel_id)
         if cohort is None:
             return None
@@ -310,7 +315,7 @@ class FakeCohorts(_Repository):
             ),
             None,
         )
-        return cohort, person, participant
+        return cohort, person, participant, ident
 
     def programme(self, name: str) -> Programme:
         found = next((p for p in self.db.rows(Programme) if p.name == name), None)

@@ -55,6 +55,10 @@ class Persons(Protocol):
 
     def identity(self, platform: str, external_id: str) -> PlatformIdentity | None: ...
 
+    def known(self, platform: str, external_id: str) -> tuple[PlatformIdentity, Person] | None:
+        """The identity and its person in one query (every request starts with it)."""
+        ...
+
     def identities_of(self, person_id: int) -> list[PlatformIdentity]:
         """Most recently seen first (never seen last), then by id."""
         ...
@@ -89,9 +93,9 @@ class Cohorts(Protocol):
 
     def caller_in_channel(
         self, platform: str, external_id: str, channel_platform: str, channel_id: str
-    ) -> tuple[Cohort, Person | None, Participant | None] | None:
-        """In one query: the cohort bound to the channel, the person with that identity and
-        their participation in the cohort. None if no cohort is bound there."""
+    ) -> tuple[Cohort, Person | None, Participant | None, PlatformIdentity | None] | None:
+        """In one query: the cohort bound to the channel, the person with that identity, their
+        participation in the cohort and the identity row. None if no cohort is bound there."""
         ...
 
     def programme(self, name: str) -> Programme: ...

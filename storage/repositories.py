@@ -84,6 +84,12 @@ class PersonRepository(_Repository):
             )
         )
 
+    def known(self, platform: str, external_id: str) -> tuple[PlatformIdentity, Person] | None:
+        row = self.session.execute(
+            KNOWN_IDENTITY, {"platform": platform, "external_id": external_id}
+        ).first()
+        return None if row is None else (row[0], row[1])
+
     def identities_of(self, person_id: int) -> list[PlatformIdentity]:
         return list(
             self.session.scalars(
@@ -117,8 +123,16 @@ class PersonRepository(_Repository):
 
 
 # Built once (the expression costs more Python than running it), run with the request's values.
+# The caller's identity and person, one query (a request's first read outside a channel).
+KNOWN_IDENTITY = (
+    select(PlatformIdentity, Person)
+    .join(Person, Person.id == PlatformIdentity.person_id)
+    .where(PlatformIdentity.platform == bindparam("platform"))
+    .where(PlatformIdentity.external_id == bindparam("external_id"))
+)
+
 CALLER_IN_CHANNEL = (
-    select(Cohort, Person, Participant)
+    select(Cohort, Person, Participant, PlatformIdentity)
     .select_from(ChannelBinding)
     .join(Cohort, Cohort.id == ChannelBinding.cohort_id)
     .outerjoin(
@@ -188,7 +202,7 @@ class CohortRepository(_Repository):
 
     def caller_in_channel(
         self, platform: str, external_id: str, channel_platform: str, channel_id: str
-    ) -> tuple[Cohort, Person | None, Participant | None] | None:
+    ) -> tuple[Cohort, Person | None, Participant | None, PlatformIdentity | None] | None:
         row = self.session.execute(
             CALLER_IN_CHANNEL,
             {
@@ -198,7 +212,7 @@ class CohortRepository(_Repository):
                 "channel_id": channel_id,
             },
         ).first()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1], row[2], row[3])
 
     def programme(self, name: str) -> Programme:
         found = self.session.scalar(select(Programme).where(Programme.name == name))

@@ -122,12 +122,12 @@ def test_same_first_contact_from_two_writers_yields_one_person(bot: Bot) -> None
     crash on uq_identities_platform while seeding STADTLABOR_ORGANIZERS)."""
     who = Identity("slack", "U0RACE")
     with bot.uow_factory() as uow:
-        real_identity = uow.persons.identity
+        real_known = uow.persons.known
         calls = 0
 
-        def identity_after_the_other_writer(
+        def known_after_the_other_writer(
             platform: str, external_id: str
-        ) -> PlatformIdentity | None:
+        ) -> tuple[PlatformIdentity, Person] | None:
             nonlocal calls
             calls += 1
             if calls == 1:  # this writer has looked and found nobody; the other one wins now
@@ -135,9 +135,9 @@ def test_same_first_contact_from_two_writers_yields_one_person(bot: Bot) -> None
                     ensure_person(other, who, datetime.now(UTC), "Erste")
                     other.commit()
                 return None
-            return real_identity(platform, external_id)
+            return real_known(platform, external_id)
 
-        uow.persons.identity = identity_after_the_other_writer  # type: ignore[method-assign]
+        uow.persons.known = known_after_the_other_writer  # type: ignore[method-assign]
         person = ensure_person(uow, who, datetime.now(UTC), "Zweite")
         person.is_organiser = True
         uow.commit()

@@ -248,8 +248,11 @@ def vote(ctx: CommandContext) -> Reply:
 
 
 def _vote_scope(uow: UnitOfWork, action: Action) -> int:
+    """The clicked poll's cohort, for the permission check: read with the poll's lock, which
+    the vote needs next anyway (one statement for both; a refused click rolls back)."""
     assert isinstance(action, VoteAction)
-    return polls.cohort_of(uow, action.poll)
+    poll, _options = polls.lock_by_id_with_options(uow, action.poll)
+    return poll.cohort_id
 
 
 def vote_clicked(ctx: CommandContext, action: Action) -> Reply:

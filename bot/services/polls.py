@@ -173,24 +173,26 @@ _LOCK_BY_ID = (
     .with_for_update(of=Poll)
     .execution_options(populate_existing=True)
 )
-_COHORT_OF = select(Poll.cohort_id).where(Poll.id == bindparam("b_poll"))
+
+
+# session.info key: the poll this transaction locked by id, with its options (see below)
+_LOCKED_BY_ID = "polls:locked-by-id"
 
 
 def lock_by_id_with_options(uow: UnitOfWork, poll_id: int) -> tuple[Poll, list[PollOption]]:
     """:func:`lock_with_options` for a poll named by its id (a clicked vote); the statement
-    is built once."""
+    is built once. A click's scope check (its cohort) and its vote ask for the same poll in
+    one transaction: the second call is answered from the first, lock still held."""
+    transaction = uow.session.get_transaction()
+    held = uow.session.info.get(_LOCKED_BY_ID)
+    if held is not None and held[0] is transaction and held[1].id == poll_id:
+        return held[1], held[2]
     rows = uow.session.execute(_LOCK_BY_ID, {"b_poll": poll_id}).all()
     if not rows:
         raise NotFound(N_("Diese Umfrage gibt es nicht mehr. „umfragen“ zeigt alle."))
-    return rows[0][0], [option for _poll, option in rows]
-
-
-def cohort_of(uow: UnitOfWork, poll_id: int) -> int:
-    """The cohort a poll belongs to (a click names the poll only)."""
-    cohort_id = uow.session.connection().scalar(_COHORT_OF, {"b_poll": poll_id})
-    if cohort_id is None:
-        raise NotFound(N_("Diese Umfrage gibt es nicht mehr. „umfragen“ zeigt alle."))
-    return int(cohort_id)
+    poll, options = rows[0][0], [option for _poll, option in rows]
+    uow.session.info[_LOCKED_BY_ID] = (uow.session.get_transaction(), poll, options)
+    return poll, options
 
 
 @dataclass(frozen=True)
