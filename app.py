@@ -38,6 +38,7 @@ from bot.services.poll_results import RENDERER, PollRefresher
 from bot.services.privacy import purge_expired, purge_never_registered
 from bot.services.privacy_traces import purge_erasure_rows, purge_expired_state
 from bot.settings import Settings, SettingsError, load_settings
+from handlers.http_server import SharedServer
 from storage.db import create_db_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork, UnitOfWork
@@ -201,26 +202,35 @@ def run_chat(
     port: int = 3000,
 ) -> int:
     """Run the configured chat platforms (Slack, Matrix, or both in one process) with one
-    reminder engine, one outbox sender and one flusher; returns the exit code."""
-    bot = build_bot_with_web(settings, SystemClock())
+    reminder engine, one outbox sender and one flusher; returns the exit code. With the web
+    pages on, one HTTP server serves them, /healthz and (in Slack's HTTP mode) /slack/events:
+    the Slack runtime adds its route and starts it."""
+    from handlers.web.app import web_server
+
+    bot = build_bot(settings, SystemClock())
+    web = web_server(bot)  # not started yet
+    if web is not None and "slack" not in backends:
+        web.start()
     warn_without_organisers(bot)
     start_chat(bot)
     try:
         if backends == ["slack"]:
             from handlers.slack.runner import run_slack
 
-            return run_slack(bot, http=slack_http, host=host, port=port)
+            return run_slack(bot, http=slack_http, host=host, port=port, shared=web)
         if backends == ["matrix"]:
             from handlers.matrix.runner import run_matrix
 
             return run_matrix(bot)
-        return _run_both(bot, slack_http, host, port)
+        return _run_both(bot, slack_http, host, port, web)
     finally:
         stop_chat(bot)
+        if web is not None and "slack" not in backends:
+            web.stop()
         bot.engine.dispose()
 
 
-def _run_both(bot: Bot, slack_http: bool, host: str, port: int) -> int:
+def _run_both(bot: Bot, slack_http: bool, host: str, port: int, web: SharedServer | None) -> int:
     from handlers.matrix.runner import load_config, serve
     from handlers.slack.runner import run_slack
 
@@ -228,7 +238,7 @@ def _run_both(bot: Bot, slack_http: bool, host: str, port: int) -> int:
     codes: list[int] = []
     slack = threading.Thread(
         target=lambda: codes.append(
-            run_slack(bot, http=slack_http, host=host, port=port, stop=stop)
+            run_slack(bot, http=slack_http, host=host, port=port, stop=stop, shared=web)
         ),
         name="slack",
         daemon=True,

@@ -16,13 +16,26 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from aiohttp import web
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class SharedServer(Protocol):
+    """A server another adapter owns and has not started yet (the web pages'): routes are
+    added to ``app`` first, then :meth:`start` serves them all on one port."""
+
+    app: web.Application
+
+    def start(self) -> str:
+        """Serve; returns the base URL."""
+        ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from app import Bot
 from bot.actions import VoteAction
 from bot.context import Conversation, Request
 from bot.identity import Identity
-from tests.helpers import DEFAULT_CHANNEL, Driver, signup
+from handlers.console import DEFAULT_CHANNEL
+from tests.helpers import Driver, signup
 
 # caller+identity+person+participation, poll+options locked, voter+ballot, old votes, the vote
 # row(s), counter, pending refresh, posted copies, and a new refresh row when none is pending

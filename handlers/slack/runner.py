@@ -24,7 +24,13 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
 from bot.runtime import ChatRuntime
-from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
+from handlers.http_server import (
+    HttpLimits,
+    HttpServer,
+    SharedServer,
+    WorkerPool,
+    make_application,
+)
 from handlers.slack.endpoint import EVENTS_PATH, add_slack_route
 from handlers.slack.listeners import SlackListeners
 from handlers.slack.messenger import DEFAULT_PACE, PLATFORM, SlackMessenger, make_client
@@ -120,19 +126,32 @@ class SlackRuntime:
         self.listeners.register(self.app)
         self.http_limits = http_limits or HttpLimits()
         self._server: HttpServer | None = None
+        self._shared: SharedServer | None = None
         self._pool: WorkerPool | None = None
         self._socket: SocketModeHandler | None = None
 
-    def start_http(self, host: str = "127.0.0.1", port: int = 3000) -> str:
-        """Serve /slack/events in a background thread; returns its URL."""
+    def start_http(
+        self, host: str = "127.0.0.1", port: int = 3000, shared: SharedServer | None = None
+    ) -> str:
+        """Serve /slack/events in a background thread; returns its URL. With ``shared`` (the
+        web pages' server, not started yet) the route joins it and that server starts: one
+        port for the pages, /healthz and Slack. Slack keeps its own worker pool, so a slow
+        page never delays an ack."""
         limits = self.http_limits
         self._pool = WorkerPool(limits)
-        web_app = make_application(limits)
-        add_slack_route(web_app, self.app, self._pool, limits)
-        self._server = HttpServer(web_app, limits)
-        bound = self._server.start(host, port)
+        if shared is not None:
+            add_slack_route(shared.app, self.app, self._pool, limits)
+            base = shared.start()
+            self._shared = shared
+            url = f"{base.rstrip('/')}{EVENTS_PATH}"
+        else:
+            web_app = make_application(limits)
+            add_slack_route(web_app, self.app, self._pool, limits)
+            self._server = HttpServer(web_app, limits)
+            bound = self._server.start(host, port)
+            url = f"http://{host}:{bound}{EVENTS_PATH}"
         self.bot.flusher.attach(self.messenger, interval=self.flush_interval)
-        return f"http://{host}:{bound}{EVENTS_PATH}"
+        return url
 
     def start_socket_mode(self) -> None:
         if not self.config.app_token:
@@ -145,6 +164,9 @@ class SlackRuntime:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._shared is not None:
+            self._shared.stop()
+            self._shared = None
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
@@ -163,8 +185,10 @@ def run_slack(
     port: int = 3000,
     config: SlackConfig | None = None,
     stop: threading.Event | None = None,
+    shared: SharedServer | None = None,
 ) -> int:
-    """Run until Ctrl-C (or ``stop`` is set). Returns the process exit code."""
+    """Run until Ctrl-C (or ``stop`` is set). Returns the process exit code. ``shared``: the
+    web pages' server, not started yet; in HTTP mode Slack's events are served on it."""
     try:
         config = config or SlackConfig.from_env()
         mode = config.mode(http)
@@ -178,8 +202,10 @@ def run_slack(
         if mode == "socket":
             runtime.start_socket_mode()
             log.warning("Slack: Socket Mode connected")
+            if shared is not None:  # no Slack route: the pages are served on their own
+                shared.start()
         else:
-            url = runtime.start_http(host, port)
+            url = runtime.start_http(host, port, shared=shared)
             log.warning("Slack: listening on %s", url)
         while not stop.wait(0.2):
             pass
@@ -187,4 +213,6 @@ def run_slack(
         pass
     finally:
         runtime.stop()
+        if shared is not None and mode == "socket":
+            shared.stop()
     return 0

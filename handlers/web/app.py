@@ -1,7 +1,9 @@
 """The web pages as routes on an aiohttp ``web.Application`` (the bot's one HTTP server).
 
-:func:`add_web_routes` adds them to any application (the Slack runner's or a new one);
-:func:`start_web` serves a new one for ``stadtlabor run``/``console`` with ``--web-port``.
+:func:`add_web_routes` adds them to an application; :func:`start_web` serves a new one for
+``stadtlabor run``/``console`` with ``--web-port``. In Slack's HTTP mode the Slack runtime
+adds ``/slack/events`` to the same server (:func:`web_server`, started by the runtime), so the
+bot answers everything on one port.
 Every response gets the security headers (CSP without scripts, no framing, no referrer);
 pages are not cached (they show personal data).
 """
@@ -171,7 +173,9 @@ def make_deps(uow_factory: Callable[[], UnitOfWork], settings: Settings, clock: 
 
 
 class WebServer:
-    """The web pages on their own port (``--web-port``); ``url`` is where they answer."""
+    """The bot's one HTTP server when the web pages are on (``--web-port``): the pages,
+    ``/healthz`` and, in Slack's HTTP mode, ``/slack/events`` (the Slack runtime adds its route
+    to ``app`` before :meth:`start`). ``url`` is where it answers."""
 
     def __init__(self, bot: Any, limits: HttpLimits | None = None) -> None:
         self.limits = limits or HttpLimits()
@@ -187,7 +191,14 @@ class WebServer:
         port = self._server.start(
             settings.web_host, 8080 if settings.web_port is None else settings.web_port
         )
+        if settings.web_port == 0 and not settings.web_url:
+            settings.web_port = port  # the login links name the bound port
         self.url = settings.web_base(port)
+        log.info("web pages: %s", self.url)
+        print(
+            f"stadtlabor: Webseite: {self.url}/ (Anmeldelink im Chat mit „dashboard“)",
+            file=sys.stderr,
+        )
         return self.url
 
     def stop(self) -> None:
@@ -195,14 +206,15 @@ class WebServer:
         self.pool.shutdown()
 
 
+def web_server(bot: Any) -> WebServer | None:
+    """The web server when STADTLABOR_WEB_URL/WEB_PORT (or --web-port) ask for it, not
+    started yet (other routes may still be added)."""
+    return WebServer(bot) if bot.settings.web_enabled else None
+
+
 def start_web(bot: Any) -> WebServer | None:
     """Start the web pages when STADTLABOR_WEB_URL/WEB_PORT (or --web-port) ask for them."""
-    if not bot.settings.web_enabled:
-        return None
-    server = WebServer(bot)
-    url = server.start()
-    if bot.settings.web_port == 0 and not bot.settings.web_url:
-        bot.settings.web_port = int(url.rsplit(":", 1)[1])  # the login links name the bound port
-    log.info("web pages: %s", url)
-    print(f"stadtlabor: Webseite: {url}/ (Anmeldelink im Chat mit „dashboard“)", file=sys.stderr)
+    server = web_server(bot)
+    if server is not None:
+        server.start()
     return server
