@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.services.web_login import SESSION_VALIDITY
 from bot.settings import Settings
 from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
-from handlers.web import health, login, organiser, participant
+from handlers.web import health, login, organiser, participant, privacy
 from handlers.web.core import COOKIE, Page, Refused, WebDeps, WebRequest, error_page, formats_for
 from handlers.web.render import STATIC, environment
 from storage.uow import UnitOfWork
@@ -162,6 +162,9 @@ def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> Non
         ("GET", "/umfragen", organiser.polls),
         ("POST", "/umfragen/export", organiser.poll_csv),
         ("GET", "/mein", participant.mine),
+        ("GET", "/mein/daten.json", privacy.my_data_download),
+        ("GET", "/mein/vergessen", privacy.forget_form),
+        ("POST", "/mein/vergessen", privacy.forget),
     ]
     for method, path, fn in routes:
         app.router.add_route(method, path, _handler(deps, pool, fn))

@@ -41,6 +41,8 @@ def mine(deps: WebDeps, req: WebRequest) -> Page:
             span=span,
             location=location,
             may_calendar=viewer.may("kalender") and viewer.cohort is not None,
+            may_my_data=viewer.may("meine-daten"),
+            may_forget=viewer.may("vergessen"),
         )
         uow.commit()
     return result

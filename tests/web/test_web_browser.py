@@ -213,8 +213,15 @@ def test_an_organiser_logs_in_and_confirms_by_keyboard_and_every_page_passes_axe
         browser.get(server.url + "/jahrgang")
         assert "dem Programmteam vorbehalten" in browser.page_source
         checks.page("verweigert")
+        browser.get(server.url + "/mein/vergessen")
+        checks.page("vergessen")
+        _tab_to(browser, "Endgültig löschen")  # without the tick: refused, nothing erased
+        _press_enter(browser)
+        WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "fehlt"))
+        checks.page("vergessen-ohne-haekchen")
     finally:
         browser.quit()
+    assert "Anna" in driver.say("orga", "teilnehmende")
 
 
 def test_the_pages_work_with_javascript_switched_off(site: tuple[Bot, WebServer]) -> None:
