@@ -514,6 +514,11 @@ class FakeAttendances(_Repository):
     def add(self, row: Attendance | MeetingState) -> None:
         self.db.insert(row)
 
+    def for_meeting(self, meeting_id: int) -> list[Attendance]:
+        return sorted(
+            (a for a in self.db.rows(Attendance) if a.meeting_id == meeting_id), key=lambda a: a.id
+        )
+
     def get(self, meeting_id: int, person_id: int) -> Attendance | None:
         return next(
             (

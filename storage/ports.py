@@ -213,6 +213,10 @@ class Attendances(Protocol):
 
     def state(self, meeting_id: int) -> MeetingState | None: ...
 
+    def for_meeting(self, meeting_id: int) -> list[Attendance]:
+        """Every answer given for the meeting, in one query."""
+        ...
+
     def of_person(self, person_id: int) -> list[tuple[Attendance, Meeting]]:
         """Every answer of the person with its meeting, by the meeting's start."""
         ...

@@ -433,6 +433,15 @@ class AttendanceRepository(_Repository):
     def state(self, meeting_id: int) -> MeetingState | None:
         return self.session.get(MeetingState, meeting_id)
 
+    def for_meeting(self, meeting_id: int) -> list[Attendance]:
+        return list(
+            self.session.scalars(
+                select(Attendance)
+                .where(Attendance.meeting_id == meeting_id)
+                .order_by(Attendance.id)
+            )
+        )
+
     def of_person(self, person_id: int) -> list[tuple[Attendance, Meeting]]:
         return [
             (attendance, meeting)

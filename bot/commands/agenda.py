@@ -261,14 +261,7 @@ def _done(
             )
     else:
         lines.append(ctx._(msgid, title=title))
-    updated = svc.refresh(
-        ctx.uow,
-        meeting,
-        now=ctx.now,
-        tz=ctx.tz,
-        language=post_language(meeting, ctx.default_language),
-        note=N_("Agenda geändert: Das Programm von Treffen {n} wurde aktualisiert."),
-    )
+    updated = svc.changed(ctx.uow, meeting, now=ctx.now, tz=ctx.tz, default=ctx.default_language)
     ctx.uow.commit()
     hint = ctx._(N_("„agenda {n}“ zeigt das ganze Programm."), n=meeting.number)
     if updated:

@@ -17,6 +17,7 @@ from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, translator
 from bot.outbox import enqueue, post_to_cohort
 from bot.router import fold
+from bot.services.cohorts import post_language
 from bot.services.meetings import day_label, items_of, local_days, span_label
 from bot.views import Header, Message, Note, Section
 from storage.models import AgendaItem, Meeting, PostedMessage
@@ -280,3 +281,17 @@ def refresh(
                 message=Message.text(t(note).format(n=meeting.number)),
             )
     return len(rows)
+
+
+CHANGED_NOTE = N_("Agenda geändert: Das Programm von Treffen {n} wurde aktualisiert.")
+
+
+def changed(
+    uow: UnitOfWorkPort, meeting: Meeting, *, now: datetime, tz: ZoneInfo, default: str
+) -> int:
+    """After an item was added, changed or deleted (in the chat or on the web page): every
+    posted copy of the agenda is edited in place, in the cohort's language, with a note in its
+    thread. Returns the number of copies."""
+    return refresh(
+        uow, meeting, now=now, tz=tz, language=post_language(meeting, default), note=CHANGED_NOTE
+    )

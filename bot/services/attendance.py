@@ -248,3 +248,35 @@ def export_person(uow: UnitOfWorkPort, person_id: int) -> dict[str, Any]:
 def erase_person(uow: UnitOfWorkPort, person_id: int, pseudonym: str) -> None:
     """Remove the person's answers (head counts of past meetings lose them; that is intended)."""
     uow.attendance.erase_person(person_id)
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One confirmed participant's line in the organisers' attendance table."""
+
+    name: str
+    municipality: str
+    days: tuple[int, ...] | None  # None: no answer yet; (): not coming
+    dietary: str
+    accessibility: str
+    overnight: bool | None
+
+
+def table(uow: UnitOfWorkPort, meeting: Meeting) -> list[TableRow]:
+    """Every confirmed participant with their answer, in registration order (the answers in
+    one query, not one per person)."""
+    answers = {row.person_id: row for row in uow.attendance.for_meeting(meeting.id)}
+    rows = []
+    for _p, person in _confirmed(uow, meeting.cohort_id):
+        answer = answers.get(person.id)
+        rows.append(
+            TableRow(
+                name=person.display_name or "?",
+                municipality=person.municipality or "",
+                days=None if answer is None else days_of(answer),
+                dietary=(answer.dietary or "") if answer else "",
+                accessibility=(answer.accessibility or "") if answer else "",
+                overnight=answer.overnight if answer else None,
+            )
+        )
+    return rows

@@ -185,6 +185,9 @@ def test_an_organiser_logs_in_and_confirms_by_keyboard_and_every_page_passes_axe
         assert "Jahrgang „Stadtlabor 2027“" in browser.find_element(By.TAG_NAME, "h1").text
         assert len(browser.find_elements(By.TAG_NAME, "progress")) == 1 + 2 + 2 + 1
         checks.page("jahrgang")
+        browser.get(server.url + "/treffen/1")
+        assert browser.find_elements(By.CSS_SELECTOR, "details")  # the agenda editor
+        checks.page("treffen")
         browser.get(server.url + "/umfragen")
         assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) == 2
         checks.page("umfragen")
