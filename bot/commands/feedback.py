@@ -18,8 +18,8 @@ from bot.router import fold
 from bot.scheduling.due import DueContext, DueHandlers
 from bot.services import feedback as fb
 from bot.services import feedback_close as fb_close
+from bot.services import feedback_export
 from bot.services import feedback_replies as replies
-from bot.services import feedback_views as views
 from bot.services.feedback_answers import message_body, parse_numbered, strip_answer_command
 from bot.services.feedback_publish import KIND_CLOSE, KIND_REMIND
 from bot.services.feedback_start import open_twin, read_request
@@ -302,16 +302,11 @@ def close(ctx: CommandContext, number: int) -> Reply:
 
 def export(ctx: CommandContext) -> Reply:
     rnd = _round(ctx, _number(ctx.args, "export feedback 2"))
-    info = fb.info(ctx.uow, rnd, ctx.language, ctx.settings)
-    shown = fb_close.answer_views(ctx.uow, rnd)
+    count, files = feedback_export.files(ctx.uow, rnd, ctx.language, ctx.settings, ctx.translate)
     caption = Message.text(
         ctx._(N_("Feedback-Runde #{n} „{title}“"), n=rnd.number, title=rnd.title)
     )
     tag = uuid4().hex
-    files = (
-        (f"feedback-{rnd.number}.md", views.export_markdown(info, shown, ctx.translate)),
-        (f"feedback-{rnd.number}.csv", views.export_csv(rnd, shown, ctx.translate)),
-    )
     for name, data in files:
         dm_person(
             ctx.uow,
@@ -329,7 +324,7 @@ def export(ctx: CommandContext) -> Reply:
                     "Der Export (Antworten: {count}) kommt als Markdown und CSV in Ihren "
                     "Direktchat."
                 ),
-                count=len(shown),
+                count=count,
             )
         )
     )

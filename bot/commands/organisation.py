@@ -9,7 +9,7 @@ from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
 from bot.people import resolve_person
 from bot.router import fold
-from bot.services import cohorts
+from bot.services import audit, cohorts
 from bot.services.participants import set_host, set_organiser
 from bot.views import Bullets, Header, Message, Section
 from storage.models import Person
@@ -138,14 +138,14 @@ def host(ctx: CommandContext) -> Reply:
 
 
 def audit_log(ctx: CommandContext) -> Reply:
-    entries = ctx.uow.audit.latest(ctx.cohort.id if ctx.cohort else None, limit=20)
+    entries = audit.lines(ctx.uow, ctx.cohort.id if ctx.cohort else None, limit=20)
     if not entries:
         return Reply(Message.text(ctx._(N_("Das Protokoll ist noch leer."))))
     lines = []
     for e in entries:
-        actor = _label(ctx, e.actor_person_id)
-        subject = f" → {_label(ctx, e.subject_person_id)}" if e.subject_person_id else ""
-        change = _change(e.before, e.after)
+        actor = e.actor if e.actor is not None else ctx._(audit.SYSTEM)
+        subject = f" → {e.subject}" if e.subject else ""
+        change = f" ({e.change})" if e.change else ""
         when = format_when(e.at.astimezone(ctx.tz), ctx.language)
         lines.append(f"{when}: {actor}: {e.action}{subject}{change}")
     return Reply(
@@ -153,24 +153,3 @@ def audit_log(ctx: CommandContext) -> Reply:
             (Header(ctx._(N_("Protokoll"))), Bullets(tuple(lines))), fallback=ctx._(N_("Protokoll"))
         )
     )
-
-
-def _label(ctx: CommandContext, person_id: int | None) -> str:
-    if person_id is None:
-        return ctx._(N_("System"))
-    person = ctx.uow.persons.get(person_id)
-    if person is None:
-        return "?"
-    if person.pseudonym or person.display_name:
-        return person.pseudonym or person.display_name or "?"
-    identities = ctx.uow.persons.identities_of(person.id)
-    return f"{identities[0].platform}:{identities[0].external_id}" if identities else "?"
-
-
-def _change(before: dict[str, object] | None, after: dict[str, object] | None) -> str:
-    def show(values: dict[str, object]) -> str:
-        return ", ".join(f"{k}={v}" for k, v in values.items())
-
-    if before and after:
-        return f" ({show(before)} → {show(after)})"
-    return f" ({show(after)})" if after else ""

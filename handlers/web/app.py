@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.services.web_login import SESSION_VALIDITY
 from bot.settings import Settings
 from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
-from handlers.web import health, login, meetings, organiser, participant, privacy
+from handlers.web import health, login, meetings, organiser, participant, privacy, records
 from handlers.web.core import COOKIE, Page, Refused, WebDeps, WebRequest, error_page, formats_for
 from handlers.web.render import STATIC, environment
 from storage.uow import UnitOfWork
@@ -164,6 +164,9 @@ def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> Non
         ("GET", "/treffen/{nr}", meetings.show),
         ("POST", "/treffen/{nr}/programm", meetings.change),
         ("GET", "/treffen/{nr}/teilnahme.csv", meetings.attendance_csv),
+        ("GET", "/protokoll", records.audit_log),
+        ("GET", "/feedback", records.rounds),
+        ("GET", r"/feedback/{nr:\d+}.{format:md|csv}", records.round_export),
         ("GET", "/mein", participant.mine),
         ("GET", "/mein/daten.json", privacy.my_data_download),
         ("GET", "/mein/vergessen", privacy.forget_form),
