@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.notifications import EMAIL, routes
+from bot.notifications import EMAIL, email_identity, routes
 from bot.views import Message
 from storage.models import OutboxMessage
 from storage.ports import UnitOfWorkPort
@@ -157,4 +157,32 @@ def dm_person(
             )
             or added
         )
+    return added
+
+
+def mail_participants(
+    uow: UnitOfWorkPort,
+    cohort_id: int,
+    message: Message,
+    key: str,
+    now: datetime,
+    *,
+    everyone: bool = False,
+) -> int:
+    """``message`` by e-mail to the cohort's confirmed participants whose messages go by
+    e-mail (:func:`bot.notifications.routes`: a post in the cohort's channels does not reach
+    them) or, with ``everyone``, to every confirmed participant with an address
+    (``ankuendigen … email=ja``). One row per person (key ``KEY:email:PERSON``); returns how
+    many were added."""
+    added = 0
+    for participant in uow.participants.in_cohort(cohort_id, "confirmed"):
+        pid = participant.person_id
+        if everyone:
+            person = uow.persons.get(pid)
+            found = None if person is None or person.erased_at else email_identity(person.email)
+        else:
+            found = next((i for i in routes(uow, pid) if i.platform == EMAIL), None)
+        if found is not None:
+            out = Outgoing.dm(f"{key}:email:{pid}", (EMAIL, found.external_id), message)
+            added += add(uow, out, now)
     return added
