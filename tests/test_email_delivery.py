@@ -26,14 +26,17 @@ from sqlalchemy import select
 
 from app import Bot, build_bot, build_bot_with_web
 from bot.clock import SimulatedClock
+from bot.mail_address import mailbox
 from bot.services.calendar import meeting_uid
 from handlers.console_app import start_console
+from handlers.email import message_id
 from storage.models import Meeting, OutboxMessage
 from storage.models_reminders import DigestEntry
 from tests.helpers import Driver, make_settings, signup
 from tests.support.smtp import SmtpServerDouble, smtp_server
 
 BEN = "ben@beispielstadt.de"
+SENDER = "Stadtlabor <stadtlabor@example.org>"
 OFFICE = "buero@annastadt.de"
 ADD_BEN = (
     'teilnehmende hinzufuegen name="Ben Beispiel" kommune=Beispielstadt '
@@ -54,7 +57,7 @@ def mailbot(db_url: str, clock: SimulatedClock, smtp: SmtpServerDouble) -> Itera
         db_url,
         organizers="console:orga",
         smtp_url=smtp.url,
-        mail_from="Stadtlabor <stadtlabor@example.org>",
+        mail_from=SENDER,
         mail_reply_to="Programmteam <team@example.org>",
     )
     built = build_bot(settings, clock)
@@ -281,3 +284,16 @@ def test_the_console_prints_mails_when_no_smtp_server_is_set_up(db_url: str) -> 
     assert "Datenschutzhinweis (Art. 13 DSGVO)" in printed
     assert f"[mail to Ben Beispiel <{BEN}>] Stadtlabor: Einladung: Auftakt" in printed
     assert "[attachment: einladung.ics]" in printed
+
+
+def test_an_invitation_mail_has_the_message_id_of_its_outbox_key(
+    mailbot: Bot, smtp: SmtpServerDouble
+) -> None:
+    d = Driver(mailbot)
+    d.say("orga", 'jahrgang anlegen "Stadtlabor 2026/27" plaetze=5')
+    d.say("orga", ADD_BEN)
+    d.say("orga", MEETING)
+    _flush_mail(mailbot)
+    [row] = [r for r in _rows(mailbot, "email") if r.idempotency_key.startswith("invite:")]
+    [mail] = [m for m in _to(smtp.mails(), BEN) if "Einladung" in str(m["Subject"])]
+    assert mail["Message-ID"] == message_id(row.idempotency_key, mailbox(SENDER))

@@ -168,8 +168,17 @@ def send(
         return cast(MessageRef, keyed.send_dm(Identity.parse(target["identity"]), message, **key))
     if row.operation == "file":
         content = base64.b64decode(row.payload["content_b64"])
-        return messenger.send_file(
-            Identity.parse(target["identity"]), row.payload["filename"], content, message
+        # a Messenger with ``keyed_files`` (e-mail: the Message-ID) takes the row key for files too
+        file_key = {"key": row.idempotency_key} if getattr(messenger, "keyed_files", False) else {}
+        return cast(
+            MessageRef,
+            keyed.send_file(
+                Identity.parse(target["identity"]),
+                row.payload["filename"],
+                content,
+                message,
+                **file_key,
+            ),
         )
     ref = MessageRef(row.platform, target["channel_id"], target["message_id"])
     if row.operation == "update":

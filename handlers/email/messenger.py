@@ -70,6 +70,7 @@ class EmailMessenger:
 
     platform: str = PLATFORM
     deduplicates: bool = True
+    keyed_files: bool = True  # send_file takes the row key too (an invitation's Message-ID)
     pace_seconds: float = 0.0  # no per-recipient pacing: per-domain pacing is done here
 
     connections_opened: int = 0
