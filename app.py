@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,6 +30,7 @@ from bot.clock import Clock, SystemClock
 from bot.commands import build_due_handlers, build_registry
 from bot.dispatcher import Dispatcher
 from bot.messenger import Messenger
+from bot.notifications import MailRecipient, describe_recipient
 from bot.outbox import OutboxFlusher, OutboxSender
 from bot.people import apply_configured_organisers
 from bot.runtime import StartupError
@@ -38,6 +40,8 @@ from bot.services.poll_results import RENDERER, PollRefresher
 from bot.services.privacy import purge_expired, purge_never_registered
 from bot.services.privacy_traces import purge_erasure_rows, purge_expired_state
 from bot.settings import Settings, SettingsError, load_settings
+from handlers.email import EmailMessenger
+from handlers.email import from_settings as email_from_settings
 from handlers.http_server import SharedServer
 from storage.db import create_db_engine, session_factory
 from storage.migrate import upgrade
@@ -61,15 +65,33 @@ class Bot:
     flusher: OutboxFlusher
     due: Scheduler  # everything due at a moment: run_due(now)
     reminders: ReminderEngine  # runs ``due`` on time (started by run_chat, not by build_bot)
+    #: platform ``email`` (attached to ``outbox``): SMTP, or printing mails when SMTP is not
+    #: set up but a stream was given (the console); None: mails stay in the outbox
+    mail: EmailMessenger | None = None
 
     def sender(self, messengers: dict[str, Messenger]) -> OutboxSender:
         """Another sender over ``messengers`` (tests, command-line tasks)."""
         refresh = {RENDERER: PollRefresher(self.uow_factory, self.settings)}
         return OutboxSender(self.uow_factory, messengers, self.clock, refresh)
 
+    def close(self) -> None:
+        """At shutdown: the mail connections kept open, then the database's."""
+        if self.mail is not None:
+            self.mail.close()
+        self.engine.dispose()
 
-def build_bot(settings: Settings, clock: Clock, *, bootstrap_organiser: bool = False) -> Bot:
-    """Open and migrate the database and wire the services. Raises StartupError."""
+
+def build_bot(
+    settings: Settings,
+    clock: Clock,
+    *,
+    bootstrap_organiser: bool = False,
+    mail_out: TextIO | None = None,
+) -> Bot:
+    """Open and migrate the database and wire the services. Raises StartupError.
+
+    Mails go over SMTP when STADTLABOR_SMTP_URL is set; without it they are printed to
+    ``mail_out`` (the console: ``[mail to …]``), or, without that either, kept in the outbox."""
     try:
         engine = create_db_engine(settings.database_url)
         upgrade(engine)
@@ -99,6 +121,9 @@ def build_bot(settings: Settings, clock: Clock, *, bootstrap_organiser: bool = F
     refresh = {RENDERER: PollRefresher(uow_factory, settings)}
     outbox = OutboxSender(uow_factory, {}, clock, refresh)
     flusher = OutboxFlusher(outbox, interval=FLUSH_INTERVAL_SECONDS)
+    mail = build_mail(settings, uow_factory, clock, mail_out)
+    if mail is not None:
+        outbox.attach(mail)  # sent by the flusher once it runs (console: after each line)
     # Scheduling: due rows through the one executor (their messages handed to ``outbox``
     # right after each batch's commit), then the periodic jobs; the engine runs it on time.
     due = Scheduler(uow_factory, build_due_handlers(), settings, sender=outbox)
@@ -111,7 +136,25 @@ def build_bot(settings: Settings, clock: Clock, *, bootstrap_organiser: bool = F
         clock=clock,
         refill=DUE_REFILL_SECONDS,
     )
-    return Bot(settings, engine, clock, uow_factory, dispatcher, outbox, flusher, due, reminders)
+    return Bot(
+        settings, engine, clock, uow_factory, dispatcher, outbox, flusher, due, reminders, mail
+    )
+
+
+def build_mail(
+    settings: Settings,
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    print_to: TextIO | None = None,
+) -> EmailMessenger | None:
+    """The Messenger of platform ``email`` (docs/email.md). Buttons in a mail name the chat
+    command to type (no per-button web links yet)."""
+
+    def recipient(address: str) -> MailRecipient:
+        with uow_factory() as uow:
+            return describe_recipient(uow, address, default_language=settings.language)
+
+    return email_from_settings(settings, recipient=recipient, now=clock.now, print_to=print_to)
 
 
 def _retention_job(uow_factory: Callable[[], UnitOfWork], settings: Settings, now: datetime) -> int:
@@ -151,7 +194,7 @@ def _safe_url(url: str) -> str:
         return "(unparseable URL)"
 
 
-def build_bot_with_web(settings: Settings, clock: Clock, **options: bool) -> Bot:
+def build_bot_with_web(settings: Settings, clock: Clock, **options: Any) -> Bot:
     """``build_bot``, then the web pages when STADTLABOR_WEB_URL/WEB_PORT or --web-port ask
     for them (a daemon thread: it ends with the process)."""
     bot = build_bot(settings, clock, **options)
@@ -165,6 +208,17 @@ def run_console(settings: Settings, stdin: Sequence[str] | None = None, echo: bo
     from handlers.console_app import start_console
 
     return start_console(settings, build_bot_with_web, stdin, echo=echo)
+
+
+def warn_without_mail(bot: Bot) -> None:
+    if bot.mail is None:
+        message = (
+            "stadtlabor: warning: STADTLABOR_SMTP_URL is not set, so mails (to people without a "
+            'chat account, to those who chose "benachrichtigung email", invitations) stay in '
+            "the outbox until it is set."
+        )
+        log.warning(message)
+        print(message, file=sys.stderr, flush=True)
 
 
 def warn_without_organisers(bot: Bot) -> None:
@@ -191,6 +245,8 @@ def start_chat(bot: Bot) -> None:
 def stop_chat(bot: Bot) -> None:
     bot.reminders.stop()  # (and waits until the last hand-overs' outcomes are written)
     bot.flusher.stop()
+    if bot.mail is not None:
+        bot.mail.close()
 
 
 def run_chat(
@@ -212,6 +268,7 @@ def run_chat(
     if web is not None and "slack" not in backends:
         web.start()
     warn_without_organisers(bot)
+    warn_without_mail(bot)
     start_chat(bot)
     try:
         if backends == ["slack"]:

@@ -18,6 +18,8 @@ from bot.errors import UserFacingError
 from bot.i18n import N_
 
 MAX_LENGTH = 254  # RFC 5321: the longest forward-path
+# The sender (and invitations' ORGANIZER) when STADTLABOR_MAIL_FROM is not set: printed mails
+LOCAL_SENDER = "Stadtlabor <stadtlabor@example.org>"
 
 
 def normalise(text: str) -> str:

@@ -23,6 +23,7 @@ from bot.errors import UserFacingError
 from bot.identity import Identity
 from bot.mail_address import normalise
 from storage.models import Participant, Person
+from storage.ports import UnitOfWorkPort
 from storage.uow import UnitOfWork
 
 Channel = Literal["chat", "email", "beides"]
@@ -41,7 +42,7 @@ class MailRecipient:
     on_behalf_of: str | None = None  # office copies: whose office they are
 
 
-def chat_identity(uow: UnitOfWork, person_id: int) -> Identity | None:
+def chat_identity(uow: UnitOfWorkPort, person_id: int) -> Identity | None:
     """The chat identity a DM goes to (the one seen last, as ``dm_person`` picks it)."""
     for ident in uow.persons.identities_of(person_id):
         if ident.platform != EMAIL:
@@ -59,14 +60,14 @@ def email_identity(address: str | None) -> Identity | None:
         return None
 
 
-def channel_of(uow: UnitOfWork, person: Person) -> Channel:
+def channel_of(uow: UnitOfWorkPort, person: Person) -> Channel:
     """The person's choice, or the default (chat with a chat account, else e-mail)."""
     if person.notify_via in CHANNELS:
         return person.notify_via
     return "chat" if chat_identity(uow, person.id) is not None else "email"
 
 
-def routes(uow: UnitOfWork, person_id: int) -> list[Identity]:
+def routes(uow: UnitOfWorkPort, person_id: int) -> list[Identity]:
     """Where a DM to this person goes: [] when they cannot be reached (or were erased)."""
     person = uow.persons.get(person_id)
     if person is None or person.erased_at is not None:
@@ -81,7 +82,7 @@ def routes(uow: UnitOfWork, person_id: int) -> list[Identity]:
     return [chosen] if chosen is not None else []
 
 
-def office_copies(uow: UnitOfWork, person_id: int) -> list[Identity]:
+def office_copies(uow: UnitOfWorkPort, person_id: int) -> list[Identity]:
     """The office contact's address for copies of invitations: ``Person.office_email``, else
     a ``bueroleitung=`` given at registration that is an e-mail address. Never the person's
     own address."""

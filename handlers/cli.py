@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.errors import UserFacingError
 from bot.i18n import N_, translator
 from bot.runtime import Runtime
-from bot.services import calendar, cohorts
+from bot.services import calendar, cohorts, invitations
 from bot.services import participants as parts
 from bot.services.import_file import csv_text, read_file
 
@@ -93,7 +93,9 @@ def import_cli(
                 language=bot.settings.language,
                 default_language=bot.settings.language,
                 tz=bot.settings.tz,
+                settings=bot.settings,
             )
+            invitations.send_for_cohort(uow, cohort.id, settings=bot.settings, now=bot.clock.now())
             uow.commit()
     except UserFacingError as exc:
         print(f"stadtlabor: {exc.render(_)}", file=sys.stderr)

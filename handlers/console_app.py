@@ -29,7 +29,7 @@ def start_console(
 ) -> int:
     out = out or sys.stdout
     clock = SimulatedClock()
-    bot = build_bot(settings, clock, bootstrap_organiser=not settings.organizers)
+    bot = build_bot(settings, clock, bootstrap_organiser=not settings.organizers, mail_out=out)
 
     with bot.uow_factory() as uow:
         stored = uow.state.get(CLOCK_KEY)
@@ -75,4 +75,4 @@ def start_console(
     try:
         return backend.run(lines)
     finally:
-        bot.engine.dispose()
+        bot.close()

@@ -27,9 +27,10 @@ from bot.messenger import MessageRef, Messenger
 from bot.views import Message
 from handlers.slack.runner import SlackRuntime
 from storage.models import OutboxMessage
-from tests.helpers import make_settings
+from tests.helpers import Driver, make_settings, signup, wait_for
 from tests.support import slack_double_fanout as fan
 from tests.support.slack_double import SlackDouble
+from tests.support.smtp import smtp_server
 
 PEOPLE = 40
 INJECTED = 6
@@ -157,3 +158,62 @@ def test_lanes_keep_each_channels_order_and_run_side_by_side(db_url: str) -> Non
         assert fake.most_active > 1  # the three channels went out side by side
     finally:
         bot.engine.dispose()
+
+
+MAIL_PEOPLE = 12
+MEETING = 'titel=Auftakt von="27.3.2027 10 Uhr" bis="28.3.2027 16 Uhr"'
+OFFICES = 3
+
+
+def test_an_email_fan_out_with_421_and_451_delivers_every_mail_exactly_once(db_url: str) -> None:
+    """E-mail rows in the fan-out: people without a chat account (their registration mails and
+    the meeting's invitation) and office copies, sent by the process's flusher thread over
+    SMTP while the server answers 421 and 451 for a while: every mail arrives once, every row
+    ends ``sent``."""
+    with smtp_server() as smtp:
+        settings = make_settings(
+            db_url,
+            organizers="console:orga",
+            smtp_url=smtp.url,
+            mail_from="Stadtlabor <stadtlabor@example.org>",
+            mail_per_minute=6000,
+        )
+        bot = build_bot(settings, SystemClock())
+        try:
+            assert bot.mail is not None and "email" in bot.outbox.platforms
+            smtp.fail_next(3, 421, "Service not available")
+            smtp.fail_next(4, 451, "Try again later")
+            bot.flusher.start()  # the flusher sends while the organiser keeps enqueueing
+            d = Driver(bot)
+            d.say("orga", f'jahrgang anlegen "Fanout" plaetze={MAIL_PEOPLE + OFFICES}')
+            for i in range(OFFICES):
+                d.say(f"chat{i}", signup(f"chat{i}", bueroleitung=f"buero{i}@amt{i % 2}.de"))
+            for i in range(MAIL_PEOPLE):
+                d.say(
+                    "orga",
+                    f'teilnehmende hinzufuegen name="Person {i}" kommune=Stadt{i} '
+                    f"funktion=Beigeordneter email=p{i}@stadt{i % 3}.de",
+                )
+                bot.flusher.kick()
+            d.say("orga", f"treffen anlegen {MEETING}")
+            bot.flusher.kick()
+            expected = 2 * MAIL_PEOPLE + OFFICES  # welcome + invitation; office copies
+
+            def settled() -> bool:
+                with bot.uow_factory() as uow:
+                    rows = uow.session.scalars(
+                        select(OutboxMessage.status).where(OutboxMessage.platform == "email")
+                    ).all()
+                return len(rows) == expected and set(rows) == {"sent"}
+
+            wait_for(settled, timeout=60, what="every mail row sent")
+        finally:
+            bot.flusher.stop()
+            bot.close()
+        mails = smtp.mails()
+    assert smtp.answered_failures == 7
+    seen = [(str(m["To"]), str(m["Subject"])) for m in mails]
+    assert len(seen) == expected and len(set(seen)) == expected  # each once
+    assert len({m["Message-ID"] for m in mails}) == expected
+    invited = sorted(to for to, subject in seen if subject == "Stadtlabor: Einladung: Auftakt")
+    assert len(invited) == MAIL_PEOPLE + OFFICES

@@ -16,7 +16,7 @@ from bot.permissions import require
 from bot.router import confirmed, fold, shorten
 from bot.scheduling.due import DueHandlers
 from bot.services import agenda as agenda_service
-from bot.services import calendar
+from bot.services import calendar, invitations
 from bot.services import meetings as svc
 from bot.services.cohorts import post_language
 from bot.views import Bullets, Message, Note, Section
@@ -149,6 +149,7 @@ def create(ctx: CommandContext) -> Reply:
         title, start, end, texts.get("location"), texts.get("host_city"), texts.get("notes")
     )
     meeting = svc.create(ctx.uow, ctx.cohort, data, actor_id=ctx.person.id, now=ctx.now, tz=ctx.tz)
+    invitations.send_for_meeting(ctx.uow, meeting, settings=ctx.settings, now=ctx.now)
     ctx.uow.commit()
     text = ctx._(
         N_("Treffen {n} „{title}“ ist angelegt: {span}."),
@@ -236,6 +237,7 @@ def _change(ctx: CommandContext, meeting: Meeting) -> Reply:
         language=post_language(meeting, ctx.default_language),
         note=N_("Agenda geändert: Treffen {n} wurde aktualisiert."),
     )
+    invitations.send_for_meeting(ctx.uow, meeting, settings=ctx.settings, now=ctx.now)
     ctx.uow.commit()
     text = ctx._(
         N_("Treffen {n} „{title}“ ist geändert: {span}."),
@@ -275,6 +277,7 @@ def _delete(ctx: CommandContext, meeting: Meeting, confirmed: bool) -> Reply:
         note=None,
         cancelled=True,
     )
+    invitations.send_for_meeting(ctx.uow, meeting, settings=ctx.settings, now=ctx.now)
     ctx.uow.commit()
     return Reply(
         Message.text(

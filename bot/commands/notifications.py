@@ -15,6 +15,7 @@ from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.mail_address import normalise
 from bot.notifications import Channel, channel_of
+from bot.services import invitations
 from bot.views import Message, Note, Section
 
 _CHOICES: dict[str, Channel] = {
@@ -82,6 +83,7 @@ def notifications_command(ctx: CommandContext) -> Reply:
         person.notify_via = choice
         changed = True
     if changed:
+        invitations.send_for_person(ctx.uow, person.id, settings=ctx.settings, now=ctx.now)
         ctx.uow.commit()
     return Reply(_summary(ctx, changed))
 

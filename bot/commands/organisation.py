@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import confirm
-from bot.commands.registry import CommandRegistry, CommandSpec
+from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
@@ -25,11 +25,18 @@ def register(registry: CommandRegistry) -> None:
             ("ankuendigen",),
             announce,
             N_("schickt eine Ankündigung in alle Kanäle des Jahrgangs"),
-            'ankuendigen "TEXT"',
-            'ankuendigen "Die Anmeldung ist geöffnet."',
+            'ankuendigen "TEXT" [email=ja]',
+            'ankuendigen "Die Anmeldung ist geöffnet." email=ja',
             (("announce",),),
             "organisation",
             needs_cohort=True,
+            options=(
+                Option(
+                    "email",
+                    N_("ja: auch per E-Mail an alle bestätigten Teilnehmenden"),
+                    ("mail",),
+                ),
+            ),
         )
     )
     add(
@@ -81,16 +88,43 @@ def announce(ctx: CommandContext) -> Reply:
             length=len(text),
             limit=3000,
         )
+    by_mail = _by_mail(ctx)
     message = Message((Header("📣 " + ctx.cohort.name), Section((text,))), fallback=text[:150])
     if not confirm.approved(ctx, message):
         return confirm.preview(ctx, message)
-    count = cohorts.announce(
-        ctx.uow, actor_id=ctx.person.id, cohort=ctx.cohort, message=message, now=ctx.now
+    count, mails = cohorts.announce(
+        ctx.uow,
+        actor_id=ctx.person.id,
+        cohort=ctx.cohort,
+        message=message,
+        now=ctx.now,
+        by_mail=by_mail,
     )
     ctx.uow.commit()
     if count == 1:
-        return Reply(Message.text(ctx._(N_("Ankündigung an 1 Kanal verschickt."))))
-    return Reply(Message.text(ctx._(N_("Ankündigung an {n} Kanäle verschickt."), n=count)))
+        lines = [ctx._(N_("Ankündigung an 1 Kanal verschickt."))]
+    else:
+        lines = [ctx._(N_("Ankündigung an {n} Kanäle verschickt."), n=count)]
+    if by_mail:
+        lines.append(ctx._(N_("Per E-Mail an {n} bestätigte Teilnehmende."), n=mails))
+    return Reply(Message.text(*lines))
+
+
+def _by_mail(ctx: CommandContext) -> bool:
+    """``email=ja|nein`` (default: no mail); anything else is refused, not guessed."""
+    given = ctx.options.get("email")
+    if given is None:
+        return False
+    if fold(given) in YES:
+        return True
+    if fold(given) in NO:
+        return False
+    raise UserFacingError(
+        N_(
+            "email= versteht „ja“ oder „nein“, z. B. ankuendigen "
+            '"Die Anmeldung ist geöffnet." email=ja'
+        )
+    )
 
 
 def _person_and_flag(

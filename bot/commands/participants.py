@@ -16,6 +16,7 @@ from bot.outbox import dm_person
 from bot.people import resolve_person
 from bot.router import confirmed
 from bot.services import import_file as imports
+from bot.services import invitations
 from bot.services import participants as parts
 from bot.services import registration as reg
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
@@ -154,7 +155,9 @@ def add_person(ctx: CommandContext) -> Reply:
         language=ctx.language,
         default_language=ctx.default_language,
         tz=ctx.tz,
+        settings=ctx.settings,
     )
+    invitations.send_for_cohort(ctx.uow, ctx.cohort.id, settings=ctx.settings, now=ctx.now)
     ctx.uow.commit()
     state = {
         "confirmed": N_("bestätigt (Platz {n})"),
@@ -234,6 +237,7 @@ def remove_person(ctx: CommandContext) -> Reply:
         now=ctx.now,
         default_language=ctx.default_language,
     )
+    invitations.send_for_cohort(ctx.uow, ctx.cohort.id, settings=ctx.settings, now=ctx.now)
     ctx.uow.commit()
     lines = [ctx._(N_("{name} wurde entfernt und per Direktnachricht informiert."), name=name)]
     if moved_up is not None:
@@ -299,7 +303,9 @@ def import_csv(ctx: CommandContext) -> Reply:
             language=ctx.language,
             default_language=ctx.default_language,
             tz=ctx.tz,
+            settings=ctx.settings,
         )
+        invitations.send_for_cohort(ctx.uow, ctx.cohort.id, settings=ctx.settings, now=ctx.now)
         ctx.uow.commit()
         lines.append(ctx._(N_("Import ausgeführt.")))
     return Reply(Message.text(*lines))

@@ -10,7 +10,7 @@ from bot.i18n import N_
 from bot.networking.profiles import ask_once as ask_for_profile
 from bot.people import resolve_person
 from bot.router import shorten
-from bot.services import functions
+from bot.services import functions, invitations, welcome
 from bot.services import registration as reg
 from bot.views import Form, FormField, Message, Note, Section
 from storage.models import Cohort
@@ -99,20 +99,7 @@ def register(registry: CommandRegistry) -> None:
 
 
 def privacy_notice(ctx: CommandContext) -> str:
-    if ctx.settings.privacy_notice:
-        return ctx.settings.privacy_notice
-    return ctx._(
-        N_(
-            "Datenschutzhinweis (Art. 13 DSGVO): Die Körber-Stiftung verarbeitet Ihren Namen, "
-            "Ihre Kommune, Ihre Funktion, Ihre E-Mail-Adresse und Ihre Beiträge im Bot, um das "
-            "Stadtlabor zu organisieren (Anmeldung, Termine, Umfragen, Feedback, "
-            "Erinnerungen). Grundlage ist "
-            "Ihre Einwilligung (Art. 6 Abs. 1 lit. a DSGVO); Sie können sie jederzeit mit "
-            "„vergessen“ widerrufen. „meine-daten“ schickt Ihnen alles, was gespeichert ist. Die "
-            "Daten werden {days} Tage nach Ende des Jahrgangs gelöscht."
-        ),
-        days=ctx.settings.retention_days,
-    )
+    return welcome.privacy_notice(ctx.settings, ctx.language)
 
 
 def registration_form(ctx: CommandContext, cohort: Cohort, given: dict[str, str]) -> Form:
@@ -250,6 +237,7 @@ def submit(ctx: CommandContext, values: dict[str, str], cohort: Cohort | None = 
     _link_delegate(ctx, cohort, details.office_contact)
     if ctx.settings.profile_question:
         ask_for_profile(ctx.uow, ctx.person, now=ctx.now, default_language=ctx.default_language)
+    invitations.send_for_cohort(ctx.uow, cohort.id, settings=ctx.settings, now=ctx.now)
     ctx.uow.commit()
     return Reply(_outcome_message(ctx, cohort, outcome))
 
@@ -306,6 +294,7 @@ def withdraw(ctx: CommandContext) -> Reply:
         now=ctx.now,
         default_language=ctx.default_language,
     )
+    invitations.send_for_cohort(ctx.uow, ctx.cohort.id, settings=ctx.settings, now=ctx.now)
     ctx.uow.commit()
     return Reply(
         Message.text(
@@ -331,6 +320,7 @@ def decide(ctx: CommandContext, accept: bool) -> Reply:
         now=ctx.now,
         default_language=ctx.default_language,
     )
+    invitations.send_for_cohort(ctx.uow, ctx.cohort.id, settings=ctx.settings, now=ctx.now)
     ctx.uow.commit()
     name = person.display_name or "?"
     if outcome.status == "confirmed":

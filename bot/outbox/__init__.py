@@ -15,7 +15,7 @@ Adapters only provide a :class:`bot.messenger.Messenger` (with its capabilities
 ``concurrent_sends``, ``deduplicates`` and ``pace_seconds``); ``app.py`` wires the rest.
 """
 
-from bot.outbox.enqueue import NEW_ROWS, dm_person, enqueue, post_to_cohort
+from bot.outbox.enqueue import NEW_ROWS, dm_person, enqueue, mail_participants, post_to_cohort
 from bot.outbox.flusher import OutboxFlusher
 from bot.outbox.pacing import RateLimited
 from bot.outbox.sender import LEASE, MAX_ATTEMPTS, OutboxSender
@@ -29,5 +29,6 @@ __all__ = [
     "RateLimited",
     "dm_person",
     "enqueue",
+    "mail_participants",
     "post_to_cohort",
 ]

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.notifications import EMAIL, email_identity, routes
 from bot.views import Message
 from storage.models import OutboxMessage
 from storage.ports import UnitOfWorkPort
 from storage.repositories import NEW_OUTBOX_ROWS
 
+MAIL_KEY_SUFFIX = ":email"  # the key of a DM's mail row: the chat row's key + this
 NEW_ROWS = NEW_OUTBOX_ROWS  # session.info: rows enqueued in the open transaction (claim_enqueued)
 
 
@@ -131,20 +133,56 @@ def dm_person(
     now: datetime,
     file: tuple[str, bytes] | None = None,
 ) -> bool:
-    """A DM to the person on the platform where they were seen last."""
-    identity = identity_of(uow, person_id)
-    if identity is None:
-        return False
-    if file is None:
-        return add(uow, Outgoing.dm(key, identity, message), now)
-    platform, external_id = identity
-    return enqueue(
-        uow,
-        key=key,
-        platform=platform,
-        operation="file",
-        target={"identity": f"{platform}:{external_id}"},
-        message=message,
-        now=now,
-        file=file,
-    )
+    """A DM to the person wherever their messages go (:func:`bot.notifications.routes`: the
+    chat, e-mail or both): one row per route. The chat row has ``key``, the mail row
+    ``key + ":email"`` (stable whatever the person chose, so a second enqueue stays a no-op).
+    True if a row was added."""
+    added = False
+    for identity in routes(uow, person_id):
+        row_key = f"{key}{MAIL_KEY_SUFFIX}" if identity.platform == EMAIL else key
+        if file is None:
+            out = Outgoing.dm(row_key, (identity.platform, identity.external_id), message)
+            added = add(uow, out, now) or added
+            continue
+        added = (
+            enqueue(
+                uow,
+                key=row_key,
+                platform=identity.platform,
+                operation="file",
+                target={"identity": str(identity)},
+                message=message,
+                now=now,
+                file=file,
+            )
+            or added
+        )
+    return added
+
+
+def mail_participants(
+    uow: UnitOfWorkPort,
+    cohort_id: int,
+    message: Message,
+    key: str,
+    now: datetime,
+    *,
+    everyone: bool = False,
+) -> int:
+    """``message`` by e-mail to the cohort's confirmed participants whose messages go by
+    e-mail (:func:`bot.notifications.routes`: a post in the cohort's channels does not reach
+    them) or, with ``everyone``, to every confirmed participant with an address
+    (``ankuendigen … email=ja``). One row per person (key ``KEY:email:PERSON``); returns how
+    many were added."""
+    added = 0
+    for participant in uow.participants.in_cohort(cohort_id, "confirmed"):
+        pid = participant.person_id
+        if everyone:
+            person = uow.persons.get(pid)
+            found = None if person is None or person.erased_at else email_identity(person.email)
+        else:
+            found = next((i for i in routes(uow, pid) if i.platform == EMAIL), None)
+        if found is not None:
+            out = Outgoing.dm(f"{key}:email:{pid}", (EMAIL, found.external_id), message)
+            added += add(uow, out, now)
+    return added

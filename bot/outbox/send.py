@@ -2,7 +2,10 @@
 
 A platform's rate limit (:class:`bot.outbox.pacing.RateLimited`, or a ``SlackApiError`` with
 status 429) is not a failure: the row goes back to ``pending`` with ``not_before`` at the
-platform's ``Retry-After`` and the channel is held as long (:func:`record`)."""
+platform's ``Retry-After`` and the channel is held as long (:func:`record`). A
+:class:`bot.delivery_errors.PermanentDeliveryError` (an SMTP 5xx, a mail over 1 MB) marks the
+row ``failed`` at once and puts it into the organisers' digest; any other error is retried with
+back-off until ``MAX_ATTEMPTS``."""
 
 from __future__ import annotations
 
@@ -17,15 +20,18 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, update
 
+from bot.delivery_errors import PermanentDeliveryError
 from bot.identity import Identity
 from bot.messenger import MessageRef, Messenger
 from bot.outbox import pacing
+from bot.scheduling.due import record_missed
 from bot.views import Message
 from storage.models import OUTBOX_DISCARD, OutboxMessage, PostedMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
 MAX_ATTEMPTS = 6
+FAILED_SOURCE = "outbox-failed"  # digest entries of rows refused for good (an SMTP 5xx)
 # A ``refresh`` row is rendered when it is sent, from the database (``payload["render"]``
 # names the renderer, e.g. the live poll result): coalesced edits, nothing rendered on enqueue.
 Renderer = Callable[[OutboxMessage, Messenger], MessageRef | None]
@@ -36,6 +42,7 @@ class Outcome:
     ref: MessageRef | None = None
     error: str | None = None
     wait: float | None = None  # the platform's Retry-After, if it rate-limited us
+    permanent: bool = False  # retrying cannot help (PermanentDeliveryError): failed at once
 
 
 def attempt(
@@ -44,6 +51,9 @@ def attempt(
     """Call the platform (no transaction may be open: SQLite would hold its lock)."""
     try:
         return Outcome(ref=send(row, messenger, renderers))
+    except PermanentDeliveryError as exc:  # e.g. SMTP 550: no retry, the digest names it
+        log.warning("outbox row %s failed for good: %s", row.id, exc)
+        return Outcome(error=str(exc)[:2000] or type(exc).__name__, permanent=True)
     except Exception as exc:  # the platform refused or failed: retry later
         wait = pacing.retry_after(exc)
         if wait is None:
@@ -91,6 +101,10 @@ def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime)
         stored.status, stored.error = "pending", outcome.error
         stored.not_before = now + timedelta(seconds=outcome.wait)
         pacing.hold_channel(uow, row.platform, pacing.channel_of(row), now, outcome.wait)
+    elif outcome.permanent:
+        stored.attempts += 1
+        stored.error, stored.status = outcome.error, "failed"
+        record_missed(uow, FAILED_SOURCE, row.id, now)  # the organisers' digest names it
     elif outcome.error is not None:
         stored.attempts += 1
         stored.error = outcome.error
@@ -152,8 +166,17 @@ def send(
         return cast(MessageRef, keyed.send_dm(Identity.parse(target["identity"]), message, **key))
     if row.operation == "file":
         content = base64.b64decode(row.payload["content_b64"])
-        return messenger.send_file(
-            Identity.parse(target["identity"]), row.payload["filename"], content, message
+        # a Messenger with ``keyed_files`` (e-mail: the Message-ID) takes the row key for files too
+        file_key = {"key": row.idempotency_key} if getattr(messenger, "keyed_files", False) else {}
+        return cast(
+            MessageRef,
+            keyed.send_file(
+                Identity.parse(target["identity"]),
+                row.payload["filename"],
+                content,
+                message,
+                **file_key,
+            ),
         )
     ref = MessageRef(row.platform, target["channel_id"], target["message_id"])
     if row.operation == "update":

@@ -2,7 +2,8 @@
 
 Entries (:class:`storage.models_reminders.DigestEntry`) are written where the problem is seen:
 a reminder later than the grace period, an outbox row whose lease ran out on a platform that
-does not deduplicate. The digest row (kind ``reminders-digest``) reports every unreported entry
+does not deduplicate, an outbox row the platform refused for good (an SMTP 5xx: the address is
+named). The digest row (kind ``reminders-digest``) reports every unreported entry
 once, in each organiser's language.
 """
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from bot.i18n import format_when, translator
 from bot.outbox import dm_person
+from bot.outbox.send import FAILED_SOURCE
 from bot.scheduling.due import DueContext
 from bot.views import Bullets, Header, Message, Section
 from storage.models import OutboxMessage, Reminder
@@ -30,6 +32,17 @@ def _line(ctx: DueContext, entry: DigestEntry, language: str) -> str:
         )
     message = ctx.uow.session.get(OutboxMessage, entry.ref_id)
     platform = message.platform if message else "?"
+    if entry.source == FAILED_SOURCE:
+        target = message.target if message else {}
+        recipient = str(target.get("identity") or target.get("channel_id") or "?")
+        return _(
+            "Nachricht Nr. {id} an {recipient}: dauerhaft abgelehnt ({error}). Bitte prüfen Sie "
+            "die Adresse (z. B. „teilnehmende“) und benachrichtigen Sie die Person auf anderem Weg."
+        ).format(
+            id=entry.ref_id,
+            recipient=recipient.removeprefix("email:"),
+            error=(message.error or "?")[:200] if message else "?",
+        )
     return _(
         "Nachricht Nr. {id} ({platform}): Zustellung unsicher – vielleicht nicht oder doppelt "
         "angekommen"

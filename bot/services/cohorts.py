@@ -11,7 +11,7 @@ from sqlalchemy.orm import object_session
 
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
-from bot.outbox import post_to_cohort
+from bot.outbox import mail_participants, post_to_cohort
 from bot.services.audit import record
 from bot.views import Message
 from storage.models import ChannelBinding, Cohort
@@ -183,15 +183,26 @@ def info(uow: UnitOfWorkPort, cohort: Cohort) -> CohortInfo:
 
 
 def announce(
-    uow: UnitOfWorkPort, *, actor_id: int, cohort: Cohort, message: Message, now: datetime
-) -> int:
-    count = post_to_cohort(uow, cohort.id, message, f"announce:{cohort.id}:{uuid4().hex}", now)
+    uow: UnitOfWorkPort,
+    *,
+    actor_id: int,
+    cohort: Cohort,
+    message: Message,
+    now: datetime,
+    by_mail: bool = False,
+) -> tuple[int, int]:
+    """Post ``message`` to every channel of the cohort and, ``by_mail``, mail it to every
+    confirmed participant with an address; returns (channels, mails)."""
+    key = f"announce:{cohort.id}:{uuid4().hex}"
+    count = post_to_cohort(uow, cohort.id, message, key, now)
+    mails = mail_participants(uow, cohort.id, message, key, now, everyone=True) if by_mail else 0
+    after = {"kanaele": count, "emails": mails} if by_mail else {"kanaele": count}
     record(
         uow,
         actor_id=actor_id,
         action="ankuendigen",
         now=now,
         cohort_id=cohort.id,
-        after={"kanaele": count},
+        after=after,
     )
-    return count
+    return count, mails

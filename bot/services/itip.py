@@ -208,3 +208,15 @@ def record(uow: UnitOfWork, pending: Pending, now: datetime) -> None:
         uow.session.add(row)
     row.person_id, row.role = pending.person_id, pending.role
     row.sequence, row.method, row.sent_at = pending.sequence, pending.method, now
+
+
+def invited_addresses(uow: UnitOfWork, meeting_id: int) -> set[str]:
+    """The addresses whose calendar has the meeting now (their last mail was a REQUEST)."""
+    return {
+        row.address
+        for row in uow.session.scalars(
+            select(MeetingInvitation).where(
+                MeetingInvitation.meeting_id == meeting_id, MeetingInvitation.method == "REQUEST"
+            )
+        )
+    }

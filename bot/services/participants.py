@@ -15,6 +15,8 @@ from bot.i18n import N_
 from bot.notify import tell
 from bot.services.audit import record
 from bot.services.registration import FUNCTIONS, Details, register, withdraw
+from bot.services.welcome import tell_added
+from bot.settings import Settings
 from bot.views import FormField
 from storage.models import Cohort, Person
 from storage.ports import UnitOfWorkPort
@@ -199,6 +201,7 @@ def apply_import(
     language: str,
     default_language: str,
     tz: ZoneInfo,
+    settings: Settings | None = None,
 ) -> None:
     """Write a checked import, all rows or none (the caller commits once)."""
     if report.errors:
@@ -243,6 +246,7 @@ def apply_import(
             language=language,
             default_language=default_language,
             tz=tz,
+            settings=settings,
         )
 
 
@@ -256,7 +260,11 @@ def add_on_behalf(
     language: str,
     default_language: str,
     tz: ZoneInfo,
+    settings: Settings | None = None,
 ) -> tuple[Person, str, int]:
+    """Register a new person on their behalf (the organiser has their consent); with
+    ``settings`` they are told where they stand, with the privacy notice (by e-mail when they
+    have no chat account)."""
     person = Person(display_name=details.name, created_at=now, is_organiser=False)
     uow.persons.add(person)
     outcome = register(
@@ -271,6 +279,16 @@ def add_on_behalf(
         tz=tz,
         on_behalf_of=actor_id,
     )
+    if settings is not None:
+        tell_added(
+            uow,
+            person,
+            cohort=cohort,
+            status=outcome.status,
+            position=outcome.position,
+            settings=settings,
+            now=now,
+        )
     return person, outcome.status, outcome.position
 
 

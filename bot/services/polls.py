@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, select
 
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_
-from bot.outbox import post_to_cohort
+from bot.outbox import mail_participants, post_to_cohort
 from bot.scheduling import due as reminders
 from bot.services import poll_votes
 from bot.services.audit import record
@@ -101,6 +101,8 @@ def create_poll(
     uow.session.flush()
     message = render_for_channel(uow, poll, settings)
     post_to_cohort(uow, cohort.id, message, f"poll:{poll.id}:post", now, subject=f"poll:{poll.id}")
+    # people outside the chat get the question by mail (a button there names the command)
+    mail_participants(uow, cohort.id, message, f"poll:{poll.id}:post", now)
     if poll.closes_at is not None:
         base = {"poll_id": poll.id}
         reminders.schedule(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.delivery_errors import PermanentDeliveryError, TransientDeliveryError
 from bot.identity import Identity
-from bot.mail_address import ascii_address, domain_of, mailbox
+from bot.mail_address import LOCAL_SENDER, ascii_address, domain_of, mailbox
 from bot.messenger import MessageRef
 from bot.notifications import MailRecipient
 from bot.outbox.pacing import RateLimited
@@ -70,6 +70,7 @@ class EmailMessenger:
 
     platform: str = PLATFORM
     deduplicates: bool = True
+    keyed_files: bool = True  # send_file takes the row key too (an invitation's Message-ID)
     pace_seconds: float = 0.0  # no per-recipient pacing: per-domain pacing is done here
 
     connections_opened: int = 0
@@ -329,9 +330,6 @@ def from_settings(
     return messenger
 
 
-LOCAL_SENDER = "Stadtlabor <stadtlabor@example.org>"  # printed mails only
-
-
 def printer(stream: TextIO) -> Callable[[EmailMessage, str], None]:
     """A transport that prints the mail's subject, text part and attachments to ``stream``."""
     lock = threading.Lock()
@@ -343,7 +341,7 @@ def printer(stream: TextIO) -> Callable[[EmailMessage, str], None]:
         lines = [f"[mail to {mail['To']}] {mail['Subject']}", text.replace("\r\n", "\n").rstrip()]
         lines += [f"[attachment: {name}]" for name in files]
         with lock:
-            stream.write("\n".join(lines) + "\n")
+            stream.write("\n".join(lines) + "\n\n")  # a blank line after it, like a DM
             stream.flush()
 
     return show

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.services import calendar, poll_close, web_login, web_overview, web_polls
+from bot.services import calendar, invitations, poll_close, web_login, web_overview, web_polls
 from bot.services import polls as polls_service
 from bot.services import registration as reg
 from bot.services.cohort_end import check_writable
@@ -119,6 +119,7 @@ def decide(deps: WebDeps, req: WebRequest) -> Page:
                 uow.rollback()
                 message = exc.render(viewer.formats.gettext)
             else:
+                invitations.send_for_cohort(uow, cohort.id, settings=deps.settings, now=now)
                 if outcome.status == "confirmed":
                     message = _(
                         N_("{name} ist bestätigt (Platz {n})."), name=name, n=outcome.position
