@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.services.web_login import SESSION_VALIDITY
 from bot.settings import Settings
 from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
-from handlers.web import health, login, organiser, participant
+from handlers.web import answers, health, login, organiser, participant
 from handlers.web.core import COOKIE, Page, Refused, WebDeps, WebRequest, error_page, formats_for
 from handlers.web.render import STATIC, environment
 from storage.uow import UnitOfWork
@@ -38,7 +38,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-MAX_FORM_FIELDS = 20
+MAX_FORM_FIELDS = 30  # a multiple-choice poll's answer page: up to 20 options and its fields
 
 PageFn = Callable[[WebDeps, WebRequest], Page]
 
@@ -160,6 +160,8 @@ def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> Non
         ("GET", "/umfragen", organiser.polls),
         ("POST", "/umfragen/export", organiser.poll_csv),
         ("GET", "/mein", participant.mine),
+        ("GET", "/antwort/{token}", answers.show),
+        ("POST", "/antwort", answers.answer),
     ]
     for method, path, fn in routes:
         app.router.add_route(method, path, _handler(deps, pool, fn))
