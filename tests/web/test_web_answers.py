@@ -28,7 +28,9 @@ POLL = 'umfrage "Welches Thema zuerst?" "Wohnen" "Mobilität" bis="Freitag 12 Uh
 
 def answer_link(driver: Driver, user: str) -> str:
     """The answer link in the newest DM to ``user``."""
-    dms = [s.text for s in driver.messenger.transcript if s.kind == "dm" and s.target.endswith(user)]
+    dms = [
+        s.text for s in driver.messenger.transcript if s.kind == "dm" and s.target.endswith(user)
+    ]
     found = ANSWER_LINK.findall(dms[-1]) if dms else []
     assert found, dms[-1:] or "no DM"
     return str(found[-1])
@@ -186,13 +188,9 @@ async def test_a_page_never_shows_other_peoples_answers(driver: Driver, web_bot:
     assert "Anna" not in page and "Ihre Stimme" not in page and "<table" not in page
 
 
-async def test_attendance_by_link_like_teilnahme_in_the_chat(
-    driver: Driver, web_bot: Bot
-) -> None:
+async def test_attendance_by_link_like_teilnahme_in_the_chat(driver: Driver, web_bot: Bot) -> None:
     world(driver)
-    driver.say(
-        "orga", 'treffen anlegen titel="Auftakt" von="1.3.2027 10:00" bis="2.3.2027 16:00"'
-    )
+    driver.say("orga", 'treffen anlegen titel="Auftakt" von="1.3.2027 10:00" bis="2.3.2027 16:00"')
     assert "Erinnerung an 2" in driver.say("orga", "nachfassen teilnahme 1")
     link = answer_link(driver, "anna")
     async with client_for(web_bot) as client:
