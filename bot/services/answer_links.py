@@ -42,8 +42,7 @@ from storage.uow import UnitOfWork
 
 Kind = Literal["umfrage", "teilnahme", "feedback"]
 KINDS: tuple[Kind, ...] = ("umfrage", "teilnahme", "feedback")
-# the kinds the answer page handles so far (a feedback round's page is still to come)
-ANSWERABLE: tuple[Kind, ...] = ("umfrage", "teilnahme")
+ANSWERABLE: tuple[Kind, ...] = KINDS  # the kinds the answer page handles
 ANSWER_PATH = "/antwort/"
 RENDER = "answer-link"  # the outbox renderer's name (``payload["render"]``)
 CLOSED_KEPT = timedelta(days=30)  # a link of a closed item still says "closed" this long
@@ -141,15 +140,19 @@ def is_open(uow: UnitOfWork, target: LinkTarget, now: datetime) -> bool:
 
 
 def item_closed(
-    uow: UnitOfWork, kind: Kind, item_id: int, now: datetime, *, anonymous: bool
+    uow: UnitOfWorkPort, kind: Kind, item_id: int, now: datetime, *, anonymous: bool
 ) -> None:
     """The item closed: its links only say so from now on, for :data:`CLOSED_KEPT`. An
     anonymous item's links lose their person and their time (the sealing rule: nothing
-    stored says who was asked when)."""
+    stored says who was asked when). Takes the port, as the feedback services do; the
+    in-memory unit of work of the service tests has no session and keeps no links."""
+    session = getattr(uow, "session", None)
+    if session is None:
+        return
     values: dict[str, Any] = {"expires_at": now + CLOSED_KEPT}
     if anonymous:
         values |= {"person_id": None, "created_at": now}
-    uow.session.execute(
+    session.execute(
         update(WebAnswerLink)
         .where(WebAnswerLink.kind == kind, WebAnswerLink.item_id == item_id)
         .values(**values)

@@ -15,14 +15,16 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bot.errors import UserFacingError
-from bot.i18n import N_
+from bot.i18n import N_, translator
 from bot.services import attendance, poll_votes, polls
+from bot.services import feedback as fb
+from bot.services import feedback_views as fb_views
 from bot.services.answer_links import LinkTarget, is_open
 from bot.services.meetings import day_label, local_days, span_label
 from bot.services.poll_results import options_of, results_visible, tally
 from bot.services.web_polls import Bar
 from bot.settings import Settings
-from storage.models import Meeting, Person, Poll, PollOption, Vote
+from storage.models import FeedbackRound, Meeting, Person, Poll, PollOption, Vote
 from storage.models_meetings import Attendance
 from storage.uow import UnitOfWork
 
@@ -51,12 +53,23 @@ class AttendanceQuestion:
 
 
 @dataclass(frozen=True)
+class FeedbackQuestion:
+    round: FeedbackRound
+    presenters: str
+    deadline: str
+    questions: tuple[str, ...]
+    answers: tuple[str, ...]  # the link owner's answers; () none yet (or sealed)
+    locked: bool  # anonymous and already published: no longer changeable (the chat's rule)
+
+
+@dataclass(frozen=True)
 class LinkView:
     target: LinkTarget
     person: Person | None  # None once an anonymous item was sealed
     open: bool
     poll: PollQuestion | None = None
     attendance: AttendanceQuestion | None = None
+    feedback: FeedbackQuestion | None = None
 
 
 def view(
@@ -73,7 +86,8 @@ def view(
     if target.kind == "teilnahme":
         question = _attendance(uow, target, person, settings, language)
         return LinkView(target, person, open_now, attendance=question)
-    raise UserFacingError(GONE)
+    asked = _feedback(uow, target, person, settings, language)
+    return LinkView(target, person, open_now, feedback=asked)
 
 
 def _poll(
@@ -133,6 +147,39 @@ def _attendance(
         row,
         attendance.days_of(row) if row is not None else (),
     )
+
+
+def _feedback(
+    uow: UnitOfWork,
+    target: LinkTarget,
+    person: Person | None,
+    settings: Settings,
+    language: str,
+) -> FeedbackQuestion:
+    rnd = uow.session.get(FeedbackRound, target.item_id)
+    if rnd is None:
+        raise UserFacingError(GONE)
+    about = fb.info(uow, rnd, language, settings)
+    own = fb.response_of(uow, rnd, person.id) if person is not None else None
+    answers = tuple(str(a) for a in own.answers.get("answers", [])) if own else ()
+    locked = own is not None and rnd.anonymous and own.published_at is not None
+    asked = tuple(fb_views.questions(rnd, translator(language)))
+    return FeedbackQuestion(rnd, about.presenters, about.deadline, asked, answers, locked)
+
+
+def give_feedback(
+    uow: UnitOfWork,
+    target: LinkTarget,
+    answers: list[str],
+    now: datetime,
+    settings: Settings,
+) -> fb.Submitted:
+    """The link owner's answers (``feedback N antworten 1. … 2. …``); the caller commits."""
+    person = uow.persons.get(target.person_id) if target.person_id is not None else None
+    rnd = uow.session.get(FeedbackRound, target.item_id)
+    if person is None or rnd is None or target.kind != "feedback":
+        raise UserFacingError(GONE)
+    return fb.submit(uow, rnd=rnd, person=person, answers=answers, now=now, settings=settings)
 
 
 def vote(

@@ -11,12 +11,14 @@ owner's chat language.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from bot.errors import UserFacingError
 from bot.i18n import N_
 from bot.services import web_answers
 from bot.services.answer_links import LinkTarget, csrf_for, csrf_matches, resolve
+from bot.services.feedback_start import MAX_QUESTIONS
 from bot.services.poll_votes import VoteOutcome
 from handlers.web.core import Page, Refused, WebDeps, WebRequest, error_page, formats_for
 from handlers.web.render import Formats, render
@@ -57,7 +59,9 @@ def answer(deps: WebDeps, req: WebRequest) -> Page:
         except UserFacingError as exc:
             uow.rollback()
             problem = exc.render(formats.gettext)
-            return _page(deps, uow, formats, target, token, now, problem=problem, status=400)
+            return _page(
+                deps, uow, formats, target, token, now, problem=problem, status=400, typed=req.form
+            )
         uow.commit()
         return _page(deps, uow, formats, target, token, now, notice=notice)
 
@@ -89,6 +93,8 @@ def _store(
             positions = _positions(req)
             outcome = web_answers.vote(uow, target, positions, now, deps.settings)
         return _vote_text(formats, outcome)
+    if target.kind == "feedback":
+        return _feedback(deps, uow, formats, target, req)
     coming = req.form.get("aktion") != "absagen"
     days = _days(req) if coming else ()
     if coming and not days:
@@ -109,6 +115,20 @@ def _store(
         title=meeting.title,
         days=", ".join(str(d) for d in days),
     )
+
+
+def _feedback(
+    deps: WebDeps, uow: UnitOfWork, formats: Formats, target: LinkTarget, req: WebRequest
+) -> str:
+    """The answers, one field per question (``antwort-1`` …); the count is checked by the
+    chat's service (every question answered, the length limit)."""
+    given = [
+        req.form[f"antwort-{i}"] for i in range(1, MAX_QUESTIONS + 1) if f"antwort-{i}" in req.form
+    ]
+    done = web_answers.give_feedback(uow, target, given, deps.clock.now(), deps.settings)
+    if done.edited:
+        return formats.gettext(N_("Ihre Antworten sind geändert."))
+    return formats.gettext(N_("Danke! Ihre Antworten sind gespeichert."))
 
 
 def _numbers(req: WebRequest, prefix: str, limit: int) -> tuple[int, ...]:
@@ -168,7 +188,9 @@ def _page(
     notice: str | None = None,
     problem: str | None = None,
     status: int = 200,
+    typed: Mapping[str, str] | None = None,
 ) -> Page:
+    """The page; ``typed``: a refused form's fields, shown again (nothing typed is lost)."""
     try:
         shown = web_answers.view(uow, target, now, deps.settings, formats.language)
     except UserFacingError as exc:
@@ -184,5 +206,6 @@ def _page(
         notice=notice,
         problem=problem,
         threshold=deps.settings.anonymity_threshold,
+        typed=typed or {},
     )
     return Page(status=status, html=html)

@@ -15,7 +15,7 @@ from app import Bot, build_bot
 from bot.clock import SimulatedClock
 from bot.services.answer_links import csrf_for
 from bot.services.web_login import digest
-from storage.models import OutboxMessage, Poll
+from storage.models import FeedbackResponse, OutboxMessage, Poll
 from storage.models_answers import WebAnswerLink
 from tests.helpers import Driver, make_settings, signup
 from tests.test_polls_anonymity import _rows_naming_voters, _snapshot
@@ -267,3 +267,65 @@ async def test_an_anonymous_poll_answered_by_link_is_sealed_like_the_chat(
         closed_at = uow.session.scalars(select(Poll.closed_at)).one()
         assert len(rows) == 5 and {r.person_id for r in rows} == {None}
         assert {r.created_at for r in rows} == {closed_at}
+
+
+ROUND = 'feedback starten titel="Quartier" fuer=@anna bis="in 7 Tagen" sofort'
+
+
+async def test_a_feedback_prompt_link_answers_shows_and_edits_the_answers(
+    driver: Driver, web_bot: Bot
+) -> None:
+    world(driver)
+    driver.say("orga", ROUND)
+    link = answer_link(driver, "bert")  # the round's own prompt DM
+    async with client_for(web_bot) as client:
+        status, page = await open_page(client, link)
+        assert status == 200 and "Feedbackrunde 1: Quartier" in page
+        assert "Was hat Sie überzeugt?" in page and 'name="antwort-3"' in page
+        typed = {"antwort-1": "Der Mut", "antwort-2": "", "antwort-3": "Früh beteiligen"}
+        status, page = await post_answer(client, link, typed)
+        assert status == 400 and "Frage 2 ist leer" in page
+        assert ">Der Mut</textarea>" in page  # what was typed is shown again
+        typed["antwort-2"] = "Die Kosten"
+        status, page = await post_answer(client, link, typed)
+        assert status == 200 and "Ihre Antworten sind gespeichert" in page
+        status, page = await open_page(client, link)
+        assert "Sie haben geantwortet." in page and ">Die Kosten</textarea>" in page
+        status, page = await post_answer(client, link, {**typed, "antwort-2": "Der Zeitplan"})
+        assert "Ihre Antworten sind geändert" in page
+    with web_bot.uow_factory() as uow:  # stored by the chat's service, edited in place
+        stored = uow.session.scalars(select(FeedbackResponse)).one()
+        assert stored.answers["answers"] == ["Der Mut", "Der Zeitplan", "Früh beteiligen"]
+    driver.say("orga", "feedback 1 schliessen")
+    async with client_for(web_bot) as client:
+        status, page = await open_page(client, link)
+        assert "Diese Feedbackrunde ist geschlossen" in page and "<textarea" not in page
+        status, page = await post_answer(client, link, typed)
+        assert status == 400 and "geschlossen" in page
+
+
+async def test_an_anonymous_round_answered_by_link_keeps_no_author(
+    driver: Driver, web_bot: Bot
+) -> None:
+    driver.say("orga", 'jahrgang anlegen "Anonym" plaetze=5')
+    for name in ("anna", "bert", "cora", "dora", "emil"):
+        driver.say(name, signup(name))  # anna presents, three answer (k = 3), emil does not
+    before = _snapshot(web_bot)
+    driver.say("orga", ROUND.replace(" sofort", " anonym sofort"))
+    with web_bot.uow_factory() as uow:
+        ids = {
+            n: p.id
+            for n in ("bert", "cora", "dora")
+            if (p := uow.persons.get_by_identity("console", n))
+        }
+    async with client_for(web_bot) as client:
+        for name in ids:
+            link = answer_link(driver, name)
+            answers = {f"antwort-{i}": f"{name} sagt {i}" for i in (1, 2, 3)}
+            status, page = await post_answer(client, link, answers)
+            assert status == 200, page
+    driver.say("orga", "feedback 1 schliessen")
+    assert _rows_naming_voters(before, web_bot, ids) == []
+    with web_bot.uow_factory() as uow:
+        rows = uow.session.scalars(select(WebAnswerLink)).all()
+        assert len(rows) == 4 and {r.person_id for r in rows} == {None}
