@@ -329,3 +329,29 @@ async def test_an_anonymous_round_answered_by_link_keeps_no_author(
     with web_bot.uow_factory() as uow:
         rows = uow.session.scalars(select(WebAnswerLink)).all()
         assert len(rows) == 4 and {r.person_id for r in rows} == {None}
+
+
+async def test_scheduled_prompts_carry_the_link_and_it_answers(
+    driver: Driver, web_bot: Bot, clock: SimulatedClock
+) -> None:
+    """The poll's own reminder (24 h before its deadline) and the attendance question (21
+    days before a meeting) go out with their links when they fall due."""
+    world(driver)
+    driver.say("orga", POLL)  # Friday 12:00: the reminder is due Thursday 12:00
+    driver.say(
+        "orga", 'treffen anlegen titel="Winter" von="17.12.2026 10:00" bis="17.12.2026 16:00"'
+    )
+    clock.advance(timedelta(days=1, hours=1))  # Thursday 13:00, three weeks before minus a day
+    web_bot.due.run_due(clock.now())
+    driver.flush()
+    to_anna = [s.text for s in driver.messenger.transcript if s.target.endswith("anna")]
+    reminder = next(t for t in to_anna if t.startswith("Erinnerung: Umfrage 1"))
+    question = next(t for t in to_anna if t.startswith("Kommen Sie zu Treffen 1"))
+    poll_link, meeting_link = ANSWER_LINK.findall(reminder)[0], ANSWER_LINK.findall(question)[0]
+    assert "längstens bis Freitag, 27. November 2026, 12:00 Uhr" in reminder
+    async with client_for(web_bot) as client:
+        status, page = await post_answer(client, poll_link, {"option": "1"})
+        assert status == 200 and "gezählt" in page
+        status, page = await post_answer(client, meeting_link, {"aktion": "absagen"})
+        assert status == 200 and "Sie sagen ab" in page
+    assert "Sie sagen ab" in driver.say("anna", "teilnahme 1")
