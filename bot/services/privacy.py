@@ -27,6 +27,7 @@ from bot.services.audit import record
 from bot.services.cohorts import end_of
 from bot.services.feedback_erase import erase_named_answers
 from bot.services.privacy_traces import (
+    DM_OPERATIONS,
     Erasure,
     collect_secrets,
     scrub_audit,
@@ -172,12 +173,16 @@ def _erase_dialogs(uow: UnitOfWork, e: Erasure) -> None:
 def _export_messages(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
     rows = uow.session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.operation.in_(("dm", "file")))
+        .where(OutboxMessage.operation.in_(DM_OPERATIONS))
         .order_by(OutboxMessage.id)
     )
     return {
         "nachrichten_an_sie": [
-            {"art": r.operation, "erstellt": r.created_at.isoformat(), "status": r.status}
+            {
+                "art": "dm" if r.operation == "refresh" else r.operation,
+                "erstellt": r.created_at.isoformat(),
+                "status": r.status,
+            }
             for r in rows
             if r.target.get("identity") in e.identities
         ]

@@ -355,3 +355,33 @@ async def test_scheduled_prompts_carry_the_link_and_it_answers(
         status, page = await post_answer(client, meeting_link, {"aktion": "absagen"})
         assert status == 200 and "Sie sagen ab" in page
     assert "Sie sagen ab" in driver.say("anna", "teilnahme 1")
+
+
+async def test_vergessen_deletes_the_links_and_the_prompts_like_other_dms(
+    driver: Driver, web_bot: Bot
+) -> None:
+    world(driver)
+    driver.say("orga", POLL)
+    driver.say("orga", "nachfassen umfrage 1")
+    link = answer_link(driver, "anna")
+    mine = driver.say("anna", "meine-daten", dm=True)
+    files = [s for s in driver.messenger.transcript if s.filename and s.target.endswith("anna")]
+    exported = (files[-1].content or b"").decode("utf-8-sig") if files else mine
+    assert "web_antwortlinks" in exported and '"art": "umfrage"' in exported
+    with web_bot.uow_factory() as uow:
+        anna = uow.persons.get_by_identity("console", "anna")
+        assert anna is not None
+        anna_id = anna.id
+    assert "gelöscht" in driver.say("anna", "vergessen ja")
+    with web_bot.uow_factory() as uow:
+        assert (
+            uow.session.scalars(
+                select(WebAnswerLink).where(WebAnswerLink.person_id == anna_id)
+            ).all()
+            == []
+        )
+        prompt = uow.outbox.get_by_key(f"nudge:umfrage:1:{anna_id}:2026-11-25")
+        assert prompt is not None and prompt.payload == {}  # what was sent to her goes
+    async with client_for(web_bot) as client:
+        status, _page = await open_page(client, link)
+        assert status == 403
