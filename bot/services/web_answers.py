@@ -167,6 +167,19 @@ def _feedback(
     return FeedbackQuestion(rnd, about.presenters, about.deadline, asked, answers, locked)
 
 
+SEALED = N_("Diese Frage ist geschlossen; Antworten sind nicht mehr möglich.")
+
+
+def _owner(uow: UnitOfWork, target: LinkTarget) -> Person:
+    """The link's person: a sealed link (anonymous item, closed) has none any more."""
+    if target.person_id is None:
+        raise UserFacingError(SEALED)
+    person = uow.persons.get(target.person_id)
+    if person is None or person.erased_at is not None:
+        raise UserFacingError(GONE)
+    return person
+
+
 def give_feedback(
     uow: UnitOfWork,
     target: LinkTarget,
@@ -175,9 +188,9 @@ def give_feedback(
     settings: Settings,
 ) -> fb.Submitted:
     """The link owner's answers (``feedback N antworten 1. … 2. …``); the caller commits."""
-    person = uow.persons.get(target.person_id) if target.person_id is not None else None
+    person = _owner(uow, target)
     rnd = uow.session.get(FeedbackRound, target.item_id)
-    if person is None or rnd is None or target.kind != "feedback":
+    if rnd is None or target.kind != "feedback":
         raise UserFacingError(GONE)
     return fb.submit(uow, rnd=rnd, person=person, answers=answers, now=now, settings=settings)
 
@@ -188,37 +201,22 @@ def vote(
     positions: tuple[int, ...],
     now: datetime,
     settings: Settings,
+    *,
+    withdraw: bool = False,
 ) -> poll_votes.VoteOutcome:
-    """The link owner's whole choice (like ``abstimmen N 1,3``); the caller commits."""
-    if target.person_id is None or target.kind != "umfrage":
+    """The link owner's whole choice (like ``abstimmen N 1,3``), or ``withdraw`` it (``abstimmen
+    N zurueckziehen``), under the poll's lock like a click; the caller commits."""
+    person = _owner(uow, target)
+    if target.kind != "umfrage":
         raise UserFacingError(GONE)
-    if not positions:
+    if not positions and not withdraw:
         raise UserFacingError(N_("Bitte wählen Sie mindestens eine Option aus, dann „Abstimmen“."))
     poll, options = polls.lock_by_id_with_options(uow, target.item_id)
     return poll_votes.cast_vote(
         uow,
         poll,
-        person_id=target.person_id,
-        positions=positions,
-        mode="replace",
-        now=now,
-        settings=settings,
-        options=options,
-    )
-
-
-def withdraw(
-    uow: UnitOfWork, target: LinkTarget, now: datetime, settings: Settings
-) -> poll_votes.VoteOutcome:
-    """``abstimmen N zurueckziehen`` from the page; the caller commits."""
-    if target.person_id is None or target.kind != "umfrage":
-        raise UserFacingError(GONE)
-    poll, options = polls.lock_by_id_with_options(uow, target.item_id)
-    return poll_votes.cast_vote(
-        uow,
-        poll,
-        person_id=target.person_id,
-        positions=(),
+        person_id=person.id,
+        positions=() if withdraw else positions,
         mode="replace",
         now=now,
         settings=settings,
@@ -234,9 +232,9 @@ def attend(
     now: datetime,
 ) -> tuple[Meeting, Attendance]:
     """The link owner's attendance answer (``teilnahme N tag1 essen=…``); caller commits."""
-    person = uow.persons.get(target.person_id) if target.person_id is not None else None
+    person = _owner(uow, target)
     meeting = uow.meetings.by_id(target.item_id)
-    if person is None or meeting is None or target.kind != "teilnahme":
+    if meeting is None or meeting.deleted_at is not None or target.kind != "teilnahme":
         raise UserFacingError(GONE)
     row = attendance.give(uow, meeting, person, attendance.Answer(days), now, **needs)
     return meeting, row

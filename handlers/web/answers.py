@@ -87,11 +87,9 @@ def _store(
     """Store the posted answer through the chat's service; the confirmation to show."""
     now = deps.clock.now()
     if target.kind == "umfrage":
-        if req.form.get("aktion") == "zurueckziehen":
-            outcome = web_answers.withdraw(uow, target, now, deps.settings)
-        else:
-            positions = _positions(req)
-            outcome = web_answers.vote(uow, target, positions, now, deps.settings)
+        withdraw = req.form.get("aktion") == "zurueckziehen"
+        positions = () if withdraw else _positions(req)
+        outcome = web_answers.vote(uow, target, positions, now, deps.settings, withdraw=withdraw)
         return _vote_text(formats, outcome)
     if target.kind == "feedback":
         return _feedback(deps, uow, formats, target, req)

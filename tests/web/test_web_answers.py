@@ -261,6 +261,8 @@ async def test_an_anonymous_poll_answered_by_link_is_sealed_like_the_chat(
         status, page = await open_page(client, links["ben"])
         assert status == 200 and "Diese Umfrage ist geschlossen" in page
         assert "Ihre Stimme" not in page and "Hafen</td><td>3</td>" in page
+        status, page = await post_answer(client, links["ben"], {"option": "1"})
+        assert status == 400 and "Diese Frage ist geschlossen" in page
     assert _rows_naming_voters(before, web_bot, ids) == []
     with web_bot.uow_factory() as uow:
         rows = uow.session.scalars(select(WebAnswerLink)).all()
@@ -385,3 +387,23 @@ async def test_vergessen_deletes_the_links_and_the_prompts_like_other_dms(
     async with client_for(web_bot) as client:
         status, _page = await open_page(client, link)
         assert status == 403
+
+
+async def test_multiple_choice_and_withdrawing_by_link(driver: Driver, web_bot: Bot) -> None:
+    world(driver)
+    driver.say("orga", 'umfrage "Welche zwei?" "Wohnen" "Mobilität" "Pflege" mehrfach=2 sofort')
+    driver.say("orga", "nachfassen umfrage 1")
+    link = answer_link(driver, "anna")
+    async with client_for(web_bot) as client:
+        _status, page = await open_page(client, link)
+        assert 'type="checkbox" name="option-3"' in page and "höchstens 2" in page
+        everything = {"option-1": "1", "option-2": "1", "option-3": "1"}
+        status, page = await post_answer(client, link, everything)
+        assert status == 400 and "höchstens 2 Optionen" in page  # the chat's own refusal
+        status, page = await post_answer(client, link, {"option-1": "1", "option-3": "1"})
+        assert status == 200 and "Ihre Stimme ist gezählt: 1. Wohnen, 3. Pflege" in page
+        assert "Ihre Stimme: 1, 3" in page
+        status, page = await post_answer(client, link, {"aktion": "zurueckziehen"})
+        assert status == 200 and "Ihre Stimme ist zurückgezogen." in page
+        assert "Sie haben noch nicht abgestimmt." in page
+    assert "Sie haben noch nicht abgestimmt" in driver.say("anna", "umfragen")
