@@ -1,12 +1,12 @@
 """Answering a prompt from its one-time link: ``GET /antwort/<token>``, ``POST /antwort``.
 
 No login: the link is the credential for one person and one item (a poll, a meeting's
-attendance question). The GET only shows the question with the owner's current answer —
-chat platforms fetch links for previews, so a GET never changes anything. The POST carries
-the token in its body with the form's CSRF value (bound to the link) and stores the answer
-through the chat's services (:mod:`bot.services.web_answers`). The item comes from the
-token alone: nothing in the form can name another item or person. The page speaks the link
-owner's chat language.
+attendance question, a feedback round). The GET only shows the question with the owner's
+current answer — chat platforms fetch links for previews, so a GET never changes anything.
+The POST carries the token in its body with the form's CSRF value (bound to the link) and
+stores the answer through the chat's services (:mod:`bot.services.web_answers`). The item
+comes from the token alone: nothing in the form can name another item or person. The page
+speaks the link owner's chat language.
 """
 
 from __future__ import annotations
