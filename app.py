@@ -32,10 +32,12 @@ from bot.dispatcher import Dispatcher
 from bot.messenger import Messenger
 from bot.notifications import MailRecipient, describe_recipient
 from bot.outbox import OutboxFlusher, OutboxSender
+from bot.outbox.send import Renderer
 from bot.people import apply_configured_organisers
 from bot.runtime import StartupError
 from bot.scheduling.engine import ReminderEngine
 from bot.scheduling.scheduler import Scheduler
+from bot.services import answer_links
 from bot.services.poll_results import RENDERER, PollRefresher
 from bot.services.privacy import purge_expired, purge_never_registered
 from bot.services.privacy_traces import purge_erasure_rows, purge_expired_state
@@ -71,7 +73,7 @@ class Bot:
 
     def sender(self, messengers: dict[str, Messenger]) -> OutboxSender:
         """Another sender over ``messengers`` (tests, command-line tasks)."""
-        refresh = {RENDERER: PollRefresher(self.uow_factory, self.settings)}
+        refresh = send_time_renderers(self.uow_factory, self.settings, self.clock)
         return OutboxSender(self.uow_factory, messengers, self.clock, refresh)
 
     def close(self) -> None:
@@ -79,6 +81,17 @@ class Bot:
         if self.mail is not None:
             self.mail.close()
         self.engine.dispose()
+
+
+def send_time_renderers(
+    uow_factory: Callable[[], UnitOfWork], settings: Settings, clock: Clock
+) -> dict[str, Renderer]:
+    """The outbox rows rendered when they are sent: a poll's live result (coalesced edits)
+    and a prompt with its one-time answer link (the secret never stored)."""
+    return {
+        RENDERER: PollRefresher(uow_factory, settings),
+        answer_links.RENDER: answer_links.AnswerLinkRenderer(uow_factory, settings, clock),
+    }
 
 
 def build_bot(
@@ -118,7 +131,7 @@ def build_bot(
     )
     # Delivery: one sender over the Messengers the adapters attach, one flush loop.
     # A poll's live result is rendered when its ``refresh`` row is sent (coalesced edits).
-    refresh = {RENDERER: PollRefresher(uow_factory, settings)}
+    refresh = send_time_renderers(uow_factory, settings, clock)
     outbox = OutboxSender(uow_factory, {}, clock, refresh)
     flusher = OutboxFlusher(outbox, interval=FLUSH_INTERVAL_SECONDS)
     mail = build_mail(settings, uow_factory, clock, mail_out)

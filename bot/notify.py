@@ -7,6 +7,7 @@ from uuid import uuid4
 
 from bot.i18n import translator
 from bot.outbox import dm_person
+from bot.services.answer_links import AnswerItem, prompt_dm
 from bot.views import Actions, Button, Message, Note, Section
 from storage.models import Person
 from storage.ports import UnitOfWorkPort
@@ -22,10 +23,13 @@ def tell(
     key: str | None = None,
     buttons: tuple[Button, ...] = (),
     note: str | None = None,
+    answer: AnswerItem | None = None,
     **params: object,
 ) -> bool:
-    """DM ``person`` the message ``msgid`` in their language (idempotent by ``key``)."""
-    return _tell(uow, person, msgid, params, now, default_language, key, buttons, note)
+    """DM ``person`` the message ``msgid`` in their language (idempotent by ``key``).
+    ``answer``: the item the message asks about; its one-time answer link is added when the
+    DM is sent (:mod:`bot.services.answer_links`)."""
+    return _tell(uow, person, msgid, params, now, default_language, key, buttons, note, answer)
 
 
 def _tell(
@@ -38,8 +42,10 @@ def _tell(
     key: str | None,
     buttons: tuple[Button, ...],
     note: str | None,
+    answer: AnswerItem | None = None,
 ) -> bool:
-    translate = translator(person.language or default_language)
+    language = person.language or default_language
+    translate = translator(language)
     text = translate(msgid).format(**params)
     blocks: list[Section | Note | Actions] = [Section(lines=(text,))]
     if note:
@@ -53,7 +59,10 @@ def _tell(
             )
         )
     message = Message(blocks=tuple(blocks), fallback=text[:150])
-    return dm_person(uow, person.id, message, key or f"tell:{uuid4().hex}", now)
+    key = key or f"tell:{uuid4().hex}"
+    if answer is not None:
+        return prompt_dm(uow, person.id, message, key, now, answer, language)
+    return dm_person(uow, person.id, message, key, now)
 
 
 def tell_organisers(

@@ -20,6 +20,7 @@ from bot.router import fold
 from bot.scheduling.due import DueContext, DueHandlers
 from bot.services import agenda as agenda_service
 from bot.services import attendance as attendance_service
+from bot.services.answer_links import answer_item
 from bot.services.cohorts import post_language
 from bot.views import Message, Section
 from storage.models import Meeting, Person
@@ -89,6 +90,7 @@ def ask(ctx: DueContext) -> None:
             now=ctx.now,
             default_language=ctx.settings.language,
             key=f"meeting:{meeting.id}:ask:{person.id}",
+            answer=answer_item(ctx.settings, "teilnahme", meeting.id),
             n=meeting.number,
             title=meeting.title,
             date=_date(meeting, ctx),

@@ -15,9 +15,9 @@ from typing import Any
 
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when, translator
-from bot.outbox import dm_person
 from bot.services import feedback_publish as publish
 from bot.services import feedback_views as views
+from bot.services.answer_links import answer_item, prompt_dm
 from bot.services.feedback_start import RoundRequest
 from bot.settings import Settings
 from storage.models import Cohort, FeedbackResponse, FeedbackRound, Person
@@ -154,12 +154,14 @@ def open_round(
     for person in wanted.presenters:
         uow.feedback_rounds.add(FeedbackPresenter(round_id=rnd.id, person_id=person.id))
     publish.announce(uow, rnd, info(uow, rnd, settings.language, settings), now, settings)
+    item = answer_item(settings, "feedback", rnd.id)
     for person in eligible(uow, rnd):
         language = person.language or settings.language
         message = views.prompt(
             info(uow, rnd, language, settings), settings.anonymity_threshold, translator(language)
         )
-        dm_person(uow, person.id, message, f"feedback:{rnd.id}:prompt:{person.id}", now)
+        key = f"feedback:{rnd.id}:prompt:{person.id}"
+        prompt_dm(uow, person.id, message, key, now, item, language)
     publish.schedule_due(uow, rnd, now)
     return rnd
 

@@ -15,6 +15,7 @@ from bot.i18n import N_, format_when, translator
 from bot.outbox import dm_person
 from bot.services import feedback_publish as publish
 from bot.services import feedback_views as views
+from bot.services.answer_links import answer_item, item_closed, prompt_dm
 from bot.services.feedback import (
     eligible,
     info,
@@ -108,6 +109,7 @@ def close(uow: UnitOfWorkPort, rnd: FeedbackRound, now: datetime, settings: Sett
     if rnd.anonymous:
         withheld = publish.anonymous_at_close(uow, rnd, all_responses, invited, now, settings)
         seal(uow, rnd, all_responses, now)
+    item_closed(uow, "feedback", rnd.id, now, anonymous=rnd.anonymous)
     outcome = Closed(len(all_responses), len(invited), withheld)
     publish.closing_posts(uow, rnd, outcome.answered, outcome.invited, withheld, now, settings)
     k = settings.anonymity_threshold
@@ -134,6 +136,7 @@ def remind(
     if not is_open(rnd, now):
         return 0
     answered = {r.author_person_id for r in responses(uow, rnd)}
+    item = answer_item(settings, "feedback", rnd.id)
     sent = 0
     for person in eligible(uow, rnd):
         if person.id in answered:
@@ -147,7 +150,6 @@ def remind(
             translate,
             reminder=when,
         )
-        sent += dm_person(
-            uow, person.id, message, f"feedback:{rnd.id}:remind:{label}:{person.id}", now
-        )
+        key = f"feedback:{rnd.id}:remind:{label}:{person.id}"
+        sent += prompt_dm(uow, person.id, message, key, now, item, language)
     return sent

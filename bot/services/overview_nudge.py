@@ -15,6 +15,7 @@ from bot.i18n import N_, format_when
 from bot.notify import tell
 from bot.services import attendance, meetings, polls
 from bot.services import feedback as fb
+from bot.services.answer_links import answer_item
 from bot.services.audit import record
 from bot.services.overview import attendance_missing, poll_missing, round_missing
 from bot.services.overview_views import Kind
@@ -58,6 +59,7 @@ def nudge(
 ) -> Nudged:
     """One DM to each eligible person still missing; idempotent per item, person and day."""
     people, title, when, obj_id, buttons = _targets(uow, cohort, kind, number, now)
+    answer = answer_item(settings, kind, obj_id)
     day = now.astimezone(settings.tz).date().isoformat()
     sent = 0
     for person in people:
@@ -72,6 +74,7 @@ def nudge(
             default_language=settings.language,
             key=f"nudge:{kind}:{obj_id}:{person.id}:{day}",
             buttons=buttons,
+            answer=answer,
             number=number,
             title=title[:150],
             when=format_when(when.astimezone(settings.tz), language) if when else "–",

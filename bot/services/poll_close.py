@@ -19,6 +19,7 @@ from bot.i18n import N_, format_when, translator
 from bot.notify import tell
 from bot.outbox import enqueue, post_to_cohort
 from bot.scheduling import due as reminders
+from bot.services.answer_links import answer_item, item_closed
 from bot.services.audit import record
 from bot.services.cohorts import post_language
 from bot.services.participants import safe_cell
@@ -58,6 +59,7 @@ def close_poll(
     poll.closed_at = now
     if poll.anonymous:
         _seal(uow, poll, now)
+    item_closed(uow, "umfrage", poll.id, now, anonymous=poll.anonymous)
     reminders.cancel(uow, f"poll:{poll.id}:")
     push_results(uow, poll, now, settings)
     counted = tally(uow, poll)
@@ -138,6 +140,7 @@ def nudge(uow: UnitOfWork, poll_id: int, *, now: datetime, settings: Settings) -
             default_language=settings.language,
             key=f"poll-nudge:{poll.id}:{person_id}",
             buttons=buttons,
+            answer=answer_item(settings, "umfrage", poll.id),
             number=poll.number,
             question=poll.question,
             when=format_when(poll.closes_at.astimezone(settings.tz), language),

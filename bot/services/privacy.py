@@ -21,12 +21,13 @@ from sqlalchemy import delete, select, update
 from bot.i18n import N_
 from bot.networking import privacy as networking_privacy
 from bot.scheduling import service as scheduling_service
-from bot.services import attendance, poll_privacy, web_login
+from bot.services import answer_links, attendance, poll_privacy, web_login
 from bot.services import feedback as feedback_service
 from bot.services.audit import record
 from bot.services.cohorts import end_of
 from bot.services.feedback_erase import erase_named_answers
 from bot.services.privacy_traces import (
+    DM_OPERATIONS,
     Erasure,
     collect_secrets,
     scrub_audit,
@@ -172,12 +173,16 @@ def _erase_dialogs(uow: UnitOfWork, e: Erasure) -> None:
 def _export_messages(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
     rows = uow.session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.operation.in_(("dm", "file")))
+        .where(OutboxMessage.operation.in_(DM_OPERATIONS))
         .order_by(OutboxMessage.id)
     )
     return {
         "nachrichten_an_sie": [
-            {"art": r.operation, "erstellt": r.created_at.isoformat(), "status": r.status}
+            {
+                "art": "dm" if r.operation == "refresh" else r.operation,
+                "erstellt": r.created_at.isoformat(),
+                "status": r.status,
+            }
             for r in rows
             if r.target.get("identity") in e.identities
         ]
@@ -275,6 +280,17 @@ _POLLS = _feature(poll_privacy)
 _ATTENDANCE = _feature(attendance)
 _WEB = _feature(web_login)
 
+
+def _export_web(uow: UnitOfWork, e: Erasure) -> dict[str, Any]:
+    """Web sessions and login links, and the answer links sent in prompts."""
+    return _WEB[0](uow, e) | answer_links.export_person(uow, e.person.id)
+
+
+def _erase_web(uow: UnitOfWork, e: Erasure) -> None:
+    _WEB[1](uow, e)
+    answer_links.erase_person(uow, e.person.id)
+
+
 # Erased in this order: registrations first (a freed seat is offered while names are still
 # known), texts before identities (the secrets are collected up front), the person row last.
 STORES: tuple[PersonalDataStore, ...] = (
@@ -332,7 +348,10 @@ STORES: tuple[PersonalDataStore, ...] = (
         _erase_state,
     ),
     PersonalDataStore(
-        "web", N_("Anmeldungen auf den Webseiten (Sitzungen und Anmeldelinks)"), *_WEB
+        "web",
+        N_("Anmeldungen auf den Webseiten (Sitzungen und Anmeldelinks)"),
+        _export_web,
+        _erase_web,
     ),
     PersonalDataStore(
         "benachrichtigung",

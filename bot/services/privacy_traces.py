@@ -178,8 +178,13 @@ def scrub_outbox(uow: UnitOfWork, erasure: Erasure) -> None:
             _scrub_row(row, erasure)
 
 
+# A DM is an outbox row to an identity: ``dm``, ``file``, or a ``refresh`` rendered when sent
+# (a prompt with its answer link, bot.services.answer_links).
+DM_OPERATIONS = ("dm", "file", "refresh")
+
+
 def _for_them(row: OutboxMessage, erasure: Erasure) -> bool:
-    return row.operation in ("dm", "file") and row.target.get("identity") in erasure.identities
+    return row.operation in DM_OPERATIONS and row.target.get("identity") in erasure.identities
 
 
 def _correct_on_platform(

@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.services.web_login import SESSION_VALIDITY
 from bot.settings import Settings
 from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
-from handlers.web import health, login, meetings, organiser, participant, privacy, records
+from handlers.web import answers, health, login, meetings, organiser, participant, privacy, records
 from handlers.web.core import COOKIE, Page, Refused, WebDeps, WebRequest, error_page, formats_for
 from handlers.web.render import STATIC, environment
 from storage.uow import UnitOfWork
@@ -40,7 +40,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-MAX_FORM_FIELDS = 20
+MAX_FORM_FIELDS = 30  # a multiple-choice poll's answer page: up to 20 options and its fields
 
 PageFn = Callable[[WebDeps, WebRequest], Page]
 
@@ -171,6 +171,8 @@ def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> Non
         ("GET", "/mein/daten.json", privacy.my_data_download),
         ("GET", "/mein/vergessen", privacy.forget_form),
         ("POST", "/mein/vergessen", privacy.forget),
+        ("GET", "/antwort/{token}", answers.show),
+        ("POST", "/antwort", answers.answer),
     ]
     for method, path, fn in routes:
         app.router.add_route(method, path, _handler(deps, pool, fn))
