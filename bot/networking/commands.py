@@ -1,5 +1,6 @@
 """profil, profil aendern, wer kennt sich aus, vorstellen, vorstellen ablehnen (and, from
-tandem_commands, tandems starten and tandems): the networking feature's command table."""
+tandem_commands, tandems starten, tandems, tandems stand and tandem): the networking feature's
+command table and its scheduled work."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bot.networking import introductions, profiles, tandem_commands, views
 from bot.networking.ranking import rank
 from bot.networking.topics import canonical, close_to, suggestions
 from bot.people import resolve_person
+from bot.scheduling.due import DueHandlers
 from bot.views import Form, FormField, Message, Note, Section
 
 FORM_ID = "profile"
@@ -109,6 +111,10 @@ def register(registry: CommandRegistry) -> None:
             GROUP,
         )
     )
+
+
+def register_due(handlers: DueHandlers) -> None:
+    tandem_commands.register_due(handlers)
 
 
 def show_profile(ctx: CommandContext) -> Reply:

@@ -6,7 +6,13 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select
 
-from storage.models_networking import Introduction, Profile, TandemMember, TandemRound
+from storage.models_networking import (
+    Introduction,
+    Profile,
+    TandemAnswer,
+    TandemMember,
+    TandemRound,
+)
 from storage.uow import UnitOfWork
 
 
@@ -46,11 +52,23 @@ def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
     ]
     if rounds:
         data["tandems"] = rounds
+    answers = [
+        {"runde": number, "ausgetauscht": a.met, "erkenntnis": a.insight, "mit_namen": a.named}
+        for a, number in uow.session.execute(
+            select(TandemAnswer, TandemRound.number)
+            .join(TandemRound, TandemRound.id == TandemAnswer.round_id)
+            .where(TandemAnswer.person_id == person_id)
+            .order_by(TandemRound.id)
+        )
+    ]
+    if answers:
+        data["tandem_antworten"] = answers
     return data
 
 
 def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
-    """Drop the profile, every introduction and every tandem place of the person."""
+    """Drop the profile, every introduction, every tandem place and answer of the person."""
+    uow.session.execute(delete(TandemAnswer).where(TandemAnswer.person_id == person_id))
     uow.session.execute(delete(TandemMember).where(TandemMember.person_id == person_id))
     uow.session.execute(delete(Introduction).where(_involves(person_id)))
     uow.session.execute(delete(Profile).where(Profile.person_id == person_id))
