@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,7 @@ from handlers.slack.runner import SlackConfig, SlackRuntime
 from tests.helpers import make_settings
 from tests.support import slack_requests as sr
 from tests.support.slack_double import PostedMessage, SlackDouble
-from tests.test_slack_cohort_flow import GENERAL, ORGA, PEOPLE, Flow, _signup, _texts
+from tests.test_slack_cohort_flow import GENERAL, ORGA, PEOPLE, Flow, _buttons, _signup, _texts
 
 
 @pytest.fixture
@@ -57,3 +59,50 @@ def test_who_knows_and_introduce_over_slack(flow: Flow) -> None:
     flow.answer(ben, "vorstellen ablehnen")
     told = flow.wait(lambda: [t for t in _dm_texts(flow, anna.id) if "nicht austauschen" in t])
     assert "Person 01 kann sich gerade leider nicht austauschen" in told[0]
+
+
+def test_tandem_question_buttons_and_modal_over_slack(flow: Flow) -> None:
+    """At the deadline the DM asks with buttons; "Ja" opens a modal; the insight reaches the
+    organisers' rate without a name, as promised in the DM."""
+    anna, ben = PEOPLE[:2]
+    flow.answer(ORGA, 'jahrgang anlegen "Tandems Slack" plaetze=5')
+    for n, person in enumerate((anna, ben)):
+        flow.answer(person, _signup(person, n))
+    assert "Tandem-Runde 1" in flow.answer(ORGA, "tandems starten bis=30.11.2026")
+    flow.bot.due.run_due(flow.clock.advance(timedelta(days=6)))
+    asked = flow.wait(
+        lambda: [
+            m
+            for m in flow.slack.messages(flow.slack.dm_channel_for(anna.id))
+            if "Haben Sie sich mit" in _texts(m.blocks or [])
+        ]
+    )
+    assert "Person 01" in _texts(asked[0].blocks or [])
+    (yes,) = [b for b in _buttons(asked[0]) if b["text"]["text"] == "Ja"]
+    views_before = len(flow.slack.views())
+    flow.send(
+        sr.block_actions(
+            yes["action_id"],
+            yes["value"],
+            user_id=anna.id,
+            channel_id=flow.slack.dm_channel_for(anna.id),
+            message_ts=asked[0].ts,
+            user_name=anna.display_name,
+        )
+    )
+    view = flow.wait(lambda: flow.slack.views()[views_before:])[-1]
+    assert "Erkenntnis" in _texts(view.get("blocks") or [])
+    values: dict[str, dict[str, Any]] = {
+        "erkenntnis": {"value": "Ein Seniorenbeirat braucht ein eigenes Budget."},
+        "namen": {"value": {"type": "static_select", "selected_option": {"value": "1"}}},
+    }
+    flow.send(
+        sr.view_submission(
+            "stadtlabor_form", values, anna.id, view["private_metadata"], view_id="V0TANDEM"
+        )
+    )
+    status = flow.wait(
+        lambda: (s := flow.answer(ORGA, "tandems stand")) and "Seniorenbeirat" in s and s
+    )
+    assert "1 von 1 Tandems haben sich ausgetauscht" in status
+    assert "Antworten: 1 von 2 (ja: 1, nein: 0)" in status and "Person 00" not in status
