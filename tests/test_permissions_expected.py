@@ -99,6 +99,10 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "tandems starten": TEAM,
     "tandems stand": TEAM,
     "tandem": SEAT,  # answering "Haben Sie sich ausgetauscht?" needs a place in a tandem
+    # Vorhaben check-ins: answered and read by the cohort's seats, scheduled by the team
+    "checkin": SEAT,
+    "checkin tag": TEAM,
+    "checkins": SEAT,
     "umfrage schliessen": SEAT,  # one's own poll; organisers any
     "umfragen": SEAT,
     "abstimmen": SEAT,
@@ -269,6 +273,9 @@ CASES: dict[str, tuple[Run, str]] = {
     "tandems starten": (_line("tandems starten"), "Tandem-Runde 1"),
     "tandems stand": (_line("tandems stand"), "Noch keine Tandems"),
     "tandem": (_line("tandem ja Gut"), "keiner Tandem-Runde"),
+    "checkin": (_line("checkin"), "noch kein Vorhaben|Check-ins sind für bestätigte"),
+    "checkin tag": (_line("checkin tag"), "monatlichen Check-ins sind aus"),
+    "checkins": (_line("checkins"), "Noch niemand im Jahrgang hat ein Vorhaben"),
     "umfrage schliessen": (
         _then('umfrage "Eigene?" "X" "Y" sofort', r"Umfrage (\d+)", "umfrage {n} schliessen"),
         "(?i)geschlossen",

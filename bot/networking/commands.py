@@ -1,6 +1,7 @@
 """profil, profil aendern, wer kennt sich aus, vorstellen, vorstellen ablehnen (and, from
-tandem_commands, tandems starten, tandems, tandems stand and tandem): the networking feature's
-command table and its scheduled work."""
+tandem_commands, tandems starten, tandems, tandems stand and tandem; from checkin_commands,
+checkin, checkin tag and checkins): the networking feature's command table and its scheduled
+work."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import PermissionDenied, UserFacingError
 from bot.i18n import N_
-from bot.networking import introductions, profiles, tandem_commands, views
+from bot.networking import checkin_commands, introductions, profiles, tandem_commands, views
 from bot.networking.ranking import rank
 from bot.networking.topics import canonical, close_to, suggestions
 from bot.people import resolve_person
@@ -75,6 +76,7 @@ def register(registry: CommandRegistry) -> None:
     )
     registry.add_form(FORM_ID, "profil aendern", submit_profile)
     tandem_commands.register(registry)
+    checkin_commands.register(registry)
     add(
         CommandSpec(
             ("wer", "kennt", "sich", "aus"),
@@ -115,6 +117,7 @@ def register(registry: CommandRegistry) -> None:
 
 def register_due(handlers: DueHandlers) -> None:
     tandem_commands.register_due(handlers)
+    checkin_commands.register_due(handlers)
 
 
 def show_profile(ctx: CommandContext) -> Reply:
