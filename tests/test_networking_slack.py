@@ -106,3 +106,49 @@ def test_tandem_question_buttons_and_modal_over_slack(flow: Flow) -> None:
     )
     assert "1 von 1 Tandems haben sich ausgetauscht" in status
     assert "Antworten: 1 von 2 (ja: 1, nein: 0)" in status and "Person 00" not in status
+
+
+def test_checkin_button_and_modal_over_slack(flow: Flow) -> None:
+    """The monthly DM's "Antworten" opens a modal with the three questions; the shared answer
+    is what another participant reads with "checkins"."""
+    anna, ben = PEOPLE[:2]
+    flow.answer(ORGA, 'jahrgang anlegen "Check-ins Slack" plaetze=5')
+    for n, person in enumerate((anna, ben)):
+        flow.answer(person, _signup(person, n))
+    flow.answer(anna, 'profil aendern vorhaben="Seniorenbüro im Rathaus"')
+    assert "jeden ersten Montag" in flow.answer(ORGA, "checkin tag an")
+    flow.bot.due.run_due(flow.clock.advance(timedelta(days=12)))
+    asked = flow.wait(
+        lambda: [
+            m
+            for m in flow.slack.messages(flow.slack.dm_channel_for(anna.id))
+            if "Seniorenbüro im Rathaus" in _texts(m.blocks or [])
+        ]
+    )
+    (button,) = _buttons(asked[0])
+    views_before = len(flow.slack.views())
+    flow.send(
+        sr.block_actions(
+            button["action_id"],
+            button["value"],
+            user_id=anna.id,
+            channel_id=flow.slack.dm_channel_for(anna.id),
+            message_ts=asked[0].ts,
+            user_name=anna.display_name,
+        )
+    )
+    view = flow.wait(lambda: flow.slack.views()[views_before:])[-1]
+    assert "Was ist vorangekommen?" in _texts(view.get("blocks") or [])
+    values: dict[str, dict[str, Any]] = {
+        "a1": {"value": "Raum gefunden"},
+        "a2": {"value": "Personal fehlt"},
+        "a3": {"value": "Beispiele anderer Kommunen"},
+        "teilen": {"value": {"type": "static_select", "selected_option": {"value": "2"}}},
+    }
+    flow.send(
+        sr.view_submission(
+            "stadtlabor_form", values, anna.id, view["private_metadata"], view_id="V0CHECKIN"
+        )
+    )
+    seen = flow.wait(lambda: (s := flow.answer(ben, "checkins")) and "Personal fehlt" in s and s)
+    assert "Person 00 (Kommune 00): „Seniorenbüro im Rathaus“" in seen
