@@ -101,6 +101,11 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "vorstellen ablehnen": MEMBERS,
     "tandems": ORGANISERS,
     "tandems starten": ORGANISERS,
+    "tandems stand": ORGANISERS,
+    "tandem": MEMBERS,
+    "checkin": MEMBERS,
+    "checkin tag": ORGANISERS,
+    "checkins": MEMBERS,
     # the web pages: a login link by DM (each page checks its own command's row on each request)
     "dashboard": _row(A, A, A, A, R),
 }

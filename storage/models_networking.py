@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -65,3 +65,39 @@ class TandemMember(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("tandem_rounds.id", ondelete="CASCADE"))
     group_no: Mapped[int] = mapped_column(Integer)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+
+
+class TandemAnswer(Base):
+    """A member's answer to "Haben Sie sich ausgetauscht?" (at the round's deadline or before):
+    ``met``, an optional one-sentence insight, and whether the organisers may see their name
+    with it (``named``; default not). One per member and round; answering again replaces it.
+    No time is kept: the organisers' list of insights is sorted by text, not by who came last.
+    Personal data: exported and erased with the person (bot.networking.privacy)."""
+
+    __tablename__ = "tandem_answers"
+    __table_args__ = (UniqueConstraint("round_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("tandem_rounds.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    met: Mapped[bool] = mapped_column(Boolean)
+    insight: Mapped[str | None] = mapped_column(Text)
+    named: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CheckinAnswer(Base):
+    """A participant's monthly Vorhaben check-in (``period`` "2027-01", Europe/Berlin by
+    default): progress, obstacle, what would help. ``shared``: the cohort may read it
+    (``checkin teilen ja``); the organisers always can. One per person, cohort and month;
+    answering again replaces it. Personal data (bot.networking.privacy)."""
+
+    __tablename__ = "checkin_answers"
+    __table_args__ = (UniqueConstraint("cohort_id", "person_id", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    progress: Mapped[str] = mapped_column(Text)
+    obstacle: Mapped[str] = mapped_column(Text)
+    help: Mapped[str] = mapped_column(Text)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime]

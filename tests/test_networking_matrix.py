@@ -1,7 +1,9 @@
-"""Networking against a real Synapse: the profile dialog by DM, "wer kennt sich aus", vorstellen."""
+"""Networking against a real Synapse: the profile dialog by DM, "wer kennt sich aus", vorstellen,
+the tandem answer and the Vorhaben check-in dialog."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -66,3 +68,53 @@ async def test_networking_over_matrix(world: World) -> None:
     assert not [b for b in in_room if "Ben Muster" in b]  # answered privately, in the DM
     console.flush()
     assert any("Darf ich vorstellen: Nora Muster" in t for t in console.messenger.texts("dm"))
+
+
+async def _due_now(world: World, key: str) -> None:
+    """Time passes in the database: the due row ``key`` is moved to now and the due work runs
+    (the bot runs on the real clock here, so the outbox sends at once)."""
+    now = world.bot.clock.now()
+    with world.bot.uow_factory() as uow:
+        row = uow.reminders.by_key(key)
+        assert row is not None and row.status == "pending", key
+        row.due_at = now
+        uow.commit()
+    await asyncio.to_thread(world.bot.due.run_due, now)  # off the loop, as the engine does
+
+
+async def test_tandem_answer_and_checkin_over_matrix(world: World) -> None:
+    matrix = await world.start_bot()
+    human, bot_id = world.human, matrix.user_id
+    room = await world.shared_room()
+    await human.say(room, '!stadtlabor jahrgang anlegen "Nachfassen Matrix" plaetze=5')
+    await human.wait_for(body_has(bot_id, "angelegt"))
+    await human.say(room, "!stadtlabor " + signup("nora", kommune="Lübeck"))
+    dm = (await human.wait_for(body_has(bot_id, "Möchten Sie Ihr Profil ausfüllen?")))["room_id"]
+    console = Driver(world.bot)
+    console.say("ben", signup("ben"), dm=True)
+    await human.say(dm, 'profil aendern vorhaben="Quartiersbüro" stand=Umsetzung')
+    await human.wait_for(body_has(bot_id, "Ihr Profil ist gespeichert"))
+
+    await human.say(room, "!stadtlabor checkin tag an")
+    await human.wait_for(body_has(bot_id, "jeden ersten Montag im Monat"))
+    await _due_now(world, "checkin:1")
+    await human.wait_for(body_has(bot_id, "Wie steht es um Ihr Vorhaben „Quartiersbüro“?"))
+    await human.say(dm, "checkin")  # the three questions, asked one by one in the DM
+    await human.wait_for(body_has(bot_id, "1. Was ist vorangekommen?"))
+    for answer in ("Räume gefunden", "Träger fehlt", "Kontakte zu Trägern"):
+        await human.say(dm, answer)
+    await human.wait_for(body_has(bot_id, "Mit dem Jahrgang teilen?"))
+    await human.say(dm, "ja")
+    await human.wait_for(body_has(bot_id, "für den Jahrgang sichtbar"))
+    assert "Träger fehlt" in console.say("ben", "checkins", dm=True)
+
+    await human.say(room, "!stadtlabor tandems starten bis=31.12.2026")
+    await human.wait_for(body_has(bot_id, "Tandem-Runde 1"))
+    await _due_now(world, "tandem-ask:1")
+    asked = await human.wait_for(body_has(bot_id, "Haben Sie sich mit Ben Muster ausgetauscht?"))
+    assert asked["room_id"] == dm
+    await human.say(dm, "tandem ja Zuhören lohnt sich.")
+    await human.wait_for(body_has(bot_id, "Ihre Erkenntnis ist gespeichert"))
+    await human.say(dm, "tandems stand")
+    status = await human.wait_for(body_has(bot_id, "Tandems haben sich ausgetauscht"))
+    assert "Zuhören lohnt sich." in status["content"]["body"]

@@ -97,6 +97,12 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "vorstellen ablehnen": SEAT,
     "tandems": TEAM,
     "tandems starten": TEAM,
+    "tandems stand": TEAM,
+    "tandem": SEAT,  # answering "Haben Sie sich ausgetauscht?" needs a place in a tandem
+    # Vorhaben check-ins: answered and read by the cohort's seats, scheduled by the team
+    "checkin": SEAT,
+    "checkin tag": TEAM,
+    "checkins": SEAT,
     "umfrage schliessen": SEAT,  # one's own poll; organisers any
     "umfragen": SEAT,
     "abstimmen": SEAT,
@@ -265,6 +271,11 @@ CASES: dict[str, tuple[Run, str]] = {
     "vorstellen ablehnen": (_line("vorstellen ablehnen"), "keine offene Vorstellung"),
     "tandems": (_line("tandems"), "Noch keine Tandems"),
     "tandems starten": (_line("tandems starten"), "Tandem-Runde 1"),
+    "tandems stand": (_line("tandems stand"), "Noch keine Tandems"),
+    "tandem": (_line("tandem ja Gut"), "keiner Tandem-Runde"),
+    "checkin": (_line("checkin"), "noch kein Vorhaben|Check-ins sind für bestätigte"),
+    "checkin tag": (_line("checkin tag"), "monatlichen Check-ins sind aus"),
+    "checkins": (_line("checkins"), "Noch niemand im Jahrgang hat ein Vorhaben"),
     "umfrage schliessen": (
         _then('umfrage "Eigene?" "X" "Y" sofort', r"Umfrage (\d+)", "umfrage {n} schliessen"),
         "(?i)geschlossen",

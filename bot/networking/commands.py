@@ -1,5 +1,7 @@
 """profil, profil aendern, wer kennt sich aus, vorstellen, vorstellen ablehnen (and, from
-tandem_commands, tandems starten and tandems): the networking feature's command table."""
+tandem_commands, tandems starten, tandems, tandems stand and tandem; from checkin_commands,
+checkin, checkin tag and checkins): the networking feature's command table and its scheduled
+work."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import PermissionDenied, UserFacingError
 from bot.i18n import N_
-from bot.networking import introductions, profiles, tandem_commands, views
+from bot.networking import checkin_commands, introductions, profiles, tandem_commands, views
 from bot.networking.ranking import rank
 from bot.networking.topics import canonical, close_to, suggestions
 from bot.people import resolve_person
+from bot.scheduling.due import DueHandlers
 from bot.views import Form, FormField, Message, Note, Section
 
 FORM_ID = "profile"
@@ -73,6 +76,7 @@ def register(registry: CommandRegistry) -> None:
     )
     registry.add_form(FORM_ID, "profil aendern", submit_profile)
     tandem_commands.register(registry)
+    checkin_commands.register(registry)
     add(
         CommandSpec(
             ("wer", "kennt", "sich", "aus"),
@@ -109,6 +113,11 @@ def register(registry: CommandRegistry) -> None:
             GROUP,
         )
     )
+
+
+def register_due(handlers: DueHandlers) -> None:
+    tandem_commands.register_due(handlers)
+    checkin_commands.register_due(handlers)
 
 
 def show_profile(ctx: CommandContext) -> Reply:

@@ -6,12 +6,20 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select
 
-from storage.models_networking import Introduction, Profile, TandemMember, TandemRound
+from storage.models_networking import (
+    CheckinAnswer,
+    Introduction,
+    Profile,
+    TandemAnswer,
+    TandemMember,
+    TandemRound,
+)
 from storage.uow import UnitOfWork
 
 
 def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
-    """Their profile, and the introductions they asked for or received (topic and dates)."""
+    """Their profile, the introductions they asked for or received (topic and dates), their
+    tandem places and answers, and their Vorhaben check-ins."""
     profile = uow.session.get(Profile, person_id)
     data: dict[str, Any] = {}
     if profile is not None:
@@ -46,11 +54,42 @@ def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
     ]
     if rounds:
         data["tandems"] = rounds
+    answers = [
+        {"runde": number, "ausgetauscht": a.met, "erkenntnis": a.insight, "mit_namen": a.named}
+        for a, number in uow.session.execute(
+            select(TandemAnswer, TandemRound.number)
+            .join(TandemRound, TandemRound.id == TandemAnswer.round_id)
+            .where(TandemAnswer.person_id == person_id)
+            .order_by(TandemRound.id)
+        )
+    ]
+    if answers:
+        data["tandem_antworten"] = answers
+    checkins = [
+        {
+            "monat": c.period,
+            "fortschritt": c.progress,
+            "hindernis": c.obstacle,
+            "hilfe": c.help,
+            "geteilt": c.shared,
+            "am": c.answered_at.isoformat(),
+        }
+        for c in uow.session.scalars(
+            select(CheckinAnswer)
+            .where(CheckinAnswer.person_id == person_id)
+            .order_by(CheckinAnswer.period, CheckinAnswer.id)
+        )
+    ]
+    if checkins:
+        data["checkins"] = checkins
     return data
 
 
 def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
-    """Drop the profile, every introduction and every tandem place of the person."""
+    """Drop the profile, every introduction, tandem place, tandem answer and Vorhaben
+    check-in of the person."""
+    uow.session.execute(delete(CheckinAnswer).where(CheckinAnswer.person_id == person_id))
+    uow.session.execute(delete(TandemAnswer).where(TandemAnswer.person_id == person_id))
     uow.session.execute(delete(TandemMember).where(TandemMember.person_id == person_id))
     uow.session.execute(delete(Introduction).where(_involves(person_id)))
     uow.session.execute(delete(Profile).where(Profile.person_id == person_id))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.errors import UserFacingError
 from bot.i18n import N_, translator
-from bot.networking import profiles
+from bot.networking import profiles, tandem_followup
 from bot.networking.matching import Member, Pair, pair_up, pairs_of
 from bot.networking.topics import CURATED, canonical, fold_key, key, words_for
 from bot.notify import tell
@@ -145,6 +145,7 @@ def start(
             )
         _introduce(uow, tandem_round, group, topic, now=now, language=default_language, tz=tz)
     uow.session.flush()
+    tandem_followup.schedule_followup(uow, tandem_round, now)
     unplaced = [p for pid in result.unplaced if (p := persons[pid]) is not None]
     return Started(tandem_round, groups, shared, unplaced)
 

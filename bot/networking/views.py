@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.actions import CommandAction
 from bot.i18n import N_
 from bot.networking.ranking import Match, Strength
+from bot.networking.tandem_followup import Insight, RoundStatus
 from bot.networking.topics import suggestions
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
 from storage.models import Person
@@ -125,3 +126,48 @@ def tandems_message(
     else:
         blocks.append(Note(_(N_("Alle haben eine Direktnachricht mit drei Gesprächsfragen."))))
     return Message(tuple(blocks), fallback=head)
+
+
+def tandem_status_message(
+    _: Translate, tandem_round: TandemRound, status: RoundStatus, tz: ZoneInfo
+) -> Message:
+    """The organisers' rate of a round: counts, and the insights without names unless
+    allowed (sorted by text, so that nothing says whose answer came last)."""
+    head = _(
+        N_(
+            "Tandem-Runde {number} (bis {due}): {met} von {tandems} Tandems haben sich ausgetauscht"
+        ),
+        number=tandem_round.number,
+        due=tandem_round.due_at.astimezone(tz).strftime("%d.%m.%Y"),
+        met=status.met,
+        tandems=status.tandems,
+    )
+    counts = _(
+        N_("Antworten: {answers} von {members} (ja: {yes}, nein: {no})"),
+        answers=status.answers,
+        members=status.members,
+        yes=status.yes,
+        no=status.no,
+    )
+    blocks: list[Header | Section | Bullets | Note] = [Header(head), Section((counts,))]
+    if status.insights:
+        blocks.append(Section((_(N_("Erkenntnisse:")),)))
+        blocks.append(Bullets(tuple(_insight(_, i) for i in status.insights)))
+    else:
+        blocks.append(Section((_(N_("Noch keine Erkenntnisse.")),)))
+    blocks.append(
+        Note(
+            _(
+                N_(
+                    "Ein Tandem zählt als ausgetauscht, wenn mindestens eine Person „ja“ "
+                    "geantwortet hat. Namen nur, wo die Person es erlaubt hat."
+                )
+            )
+        )
+    )
+    return Message(tuple(blocks), fallback=head)
+
+
+def _insight(_: Translate, insight: Insight) -> str:
+    text = insight.text if insight.met else _(N_("(nicht getroffen) {text}"), text=insight.text)
+    return f"{text} — {insight.name}" if insight.name else text

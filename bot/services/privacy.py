@@ -337,7 +337,10 @@ STORES: tuple[PersonalDataStore, ...] = (
     ),
     PersonalDataStore(
         "vernetzung",
-        N_("Vernetzung: Ihr Profil (Themen, Vorhaben), Vorstellungen und Tandems"),
+        N_(
+            "Vernetzung: Ihr Profil (Themen, Vorhaben), Check-ins zum Vorhaben, Vorstellungen "
+            "und Tandems (mit Ihren Antworten)"
+        ),
         lambda uow, e: networking_privacy.export_person(uow, e.person.id),
         lambda uow, e: networking_privacy.erase_person(uow, e.person.id, e.pseudonym),
     ),
