@@ -19,6 +19,15 @@ from tests.support.slack_double import SlackDouble, SlackUser
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _clean_env() -> dict[str, str]:
+    """This process's environment without any bot, Slack or Matrix setting."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("STADTLABOR_", "SLACK_", "MATRIX_"))
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -40,11 +49,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float = 30) 
 def test_run_starts_slack_http_and_answers_a_signed_command(tmp_path: Path) -> None:
     port = _free_port()
     with SlackDouble(users=[SlackUser(id="U0ANNA", real_name="Anna Schmidt")]) as slack:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("STADTLABOR_", "SLACK_", "MATRIX_"))
-        }
+        env = _clean_env()
         env.update(
             {
                 "STADTLABOR_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
@@ -85,11 +90,7 @@ def test_web_pages_and_slack_events_share_one_port(tmp_path: Path) -> None:
     given with --port stays closed."""
     web_port, slack_port = _free_port(), _free_port()
     with SlackDouble(users=[SlackUser(id="U0ANNA", real_name="Anna Schmidt")]) as slack:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("STADTLABOR_", "SLACK_", "MATRIX_"))
-        }
+        env = _clean_env()
         env.update(
             {
                 "STADTLABOR_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",

@@ -251,17 +251,7 @@ def ask(due: DueContext) -> None:
     asked_at = due.reminder.due_at
     _next(due)  # (late after downtime it is still asked: a check-in a day late is fine)
     period = period_of(asked_at, due.settings)
-    for person, profile in with_vorhaben(due.uow, cohort_id):
-        if answer_of(due.uow, cohort_id, person.id, period) is not None:
-            continue
-        language = person.language or due.settings.language
-        dm_person(
-            due.uow,
-            person.id,
-            views.ask_message(language, profile, person.id, nudge=False),
-            f"checkin:{cohort_id}:{period}:{person.id}",
-            due.now,
-        )
+    _ask_unanswered(due, cohort_id, period, nudge=False)
     schedule(
         due.uow,
         key=f"checkin-nudge:{cohort_id}:{period}",
@@ -273,12 +263,10 @@ def ask(due: DueContext) -> None:
     )
 
 
-def nudge(due: DueContext) -> None:
-    """Once: those asked this month who have not answered yet."""
-    cohort_id = _open_cohort(due)
-    if cohort_id is None:
-        return
-    period = str(due.reminder.target.get("period", ""))
+def _ask_unanswered(due: DueContext, cohort_id: int, period: str, *, nudge: bool) -> None:
+    """The check-in DM (or its one nudge) to everyone with a Vorhaben who has not answered
+    for ``period`` yet; one outbox row per person and period."""
+    prefix = "checkin-nudge" if nudge else "checkin"
     for person, profile in with_vorhaben(due.uow, cohort_id):
         if answer_of(due.uow, cohort_id, person.id, period) is not None:
             continue
@@ -286,10 +274,19 @@ def nudge(due: DueContext) -> None:
         dm_person(
             due.uow,
             person.id,
-            views.ask_message(language, profile, person.id, nudge=True),
-            f"checkin-nudge:{cohort_id}:{period}:{person.id}",
+            views.ask_message(language, profile, person.id, nudge=nudge),
+            f"{prefix}:{cohort_id}:{period}:{person.id}",
             due.now,
         )
+
+
+def nudge(due: DueContext) -> None:
+    """Once: those asked this month who have not answered yet."""
+    cohort_id = _open_cohort(due)
+    if cohort_id is None:
+        return
+    period = str(due.reminder.target.get("period", ""))
+    _ask_unanswered(due, cohort_id, period, nudge=True)
 
 
 def digest(due: DueContext) -> None:
