@@ -67,6 +67,8 @@ class Bot:
     flusher: OutboxFlusher
     due: Scheduler  # everything due at a moment: run_due(now)
     reminders: ReminderEngine  # runs ``due`` on time (started by run_chat, not by build_bot)
+    #: for what only reads (the web pages): no writer queue on SQLite, READ ONLY on PostgreSQL
+    read_uow_factory: Callable[[], UnitOfWork]
     #: platform ``email`` (attached to ``outbox``): SMTP, or printing mails when SMTP is not
     #: set up but a stream was given (the console); None: mails stay in the outbox
     mail: EmailMessenger | None = None
@@ -119,6 +121,9 @@ def build_bot(
     def uow_factory() -> UnitOfWork:
         return SqlUnitOfWork(factory)
 
+    def read_uow_factory() -> UnitOfWork:
+        return SqlUnitOfWork(factory, read_only=True)
+
     with uow_factory() as uow:
         apply_configured_organisers(uow, settings.organizer_identities, clock.now())
         uow.commit()
@@ -150,7 +155,17 @@ def build_bot(
         refill=DUE_REFILL_SECONDS,
     )
     return Bot(
-        settings, engine, clock, uow_factory, dispatcher, outbox, flusher, due, reminders, mail
+        settings,
+        engine,
+        clock,
+        uow_factory,
+        dispatcher,
+        outbox,
+        flusher,
+        due,
+        reminders,
+        read_uow_factory=read_uow_factory,
+        mail=mail,
     )
 
 

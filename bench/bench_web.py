@@ -1,6 +1,6 @@
 """Benchmark: the organisers' overview page (issue 17) under 10 concurrent browsers.
 
-Run:  .venv/bin/python bench/bench_web.py [--requests 600] [--concurrency 10]
+Run:  .venv/bin/python bench/bench_web.py [--seconds 10] [--concurrency 10]
       [--cohorts 100] [--backends sqlite,postgres]
 Per backend (a SQLite file; PostgreSQL from STADTLABOR_TEST_DATABASE_URL in a fresh schema) a
 cohort of 20 confirmed participants with 3 meetings, 10 open polls and 6 open feedback rounds
@@ -37,9 +37,12 @@ from sqlalchemy import event, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # bench/ is not a package; make bot/ and storage/ importable
 
+from request_load import drive_get  # noqa: E402
+
 from app import Bot, build_bot  # noqa: E402
 from bot.clock import SimulatedClock  # noqa: E402
 from handlers.web.app import start_web  # noqa: E402
+from handlers.web.core import COOKIE  # noqa: E402
 from storage.models import (  # noqa: E402
     Cohort,
     FeedbackRound,
@@ -162,33 +165,18 @@ async def log_in(session: aiohttp.ClientSession, base: str, link: str) -> None:
         assert chosen.status == 200
 
 
-async def load(
-    session: aiohttp.ClientSession, url: str, requests: int, concurrency: int
-) -> dict[str, float]:
-    latencies: list[float] = []
-    remaining = requests
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            began = time.perf_counter()
-            async with session.get(url) as answer:
-                await answer.read()
-                assert answer.status == 200, answer.status
-            latencies.append((time.perf_counter() - began) * 1000)
-
-    for _ in range(20):  # warm-up
-        async with session.get(url) as answer:
-            await answer.read()
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - began
-    latencies.sort()
+def load(url: str, cookie: str, seconds: float, concurrency: int) -> dict[str, float]:
+    """``url`` under ``concurrency`` keep-alive connections for ``seconds``, driven by wrk in
+    its own process (an in-process client would take the server's interpreter lock)."""
+    headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+    drive_get(url, headers=headers, concurrency=concurrency, seconds=1)  # warm-up
+    run = drive_get(url, headers=headers, concurrency=concurrency, seconds=seconds)
+    assert run.errors == 0, f"{run.errors} errors on {url}"
     return {
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
-        "per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(run.p50_ms, 2),
+        "p99_ms": round(run.p99_ms, 2),
+        "per_second": round(run.rps, 1),
+        "requests": run.requests,
     }
 
 
@@ -202,7 +190,9 @@ async def sql_ms(bot: Bot, session: aiohttp.ClientSession, url: str, n: int = 40
         started[id(ctx)] = time.perf_counter()
 
     def after(_c: object, _cur: object, _s: str, _p: object, ctx: Any, _m: bool) -> None:
-        spent.append((time.perf_counter() - started.pop(id(ctx))) * 1000)
+        began = started.pop(id(ctx), None)
+        if began is not None:
+            spent.append((time.perf_counter() - began) * 1000)
 
     event.listen(bot.engine, "before_cursor_execute", before)
     event.listen(bot.engine, "after_cursor_execute", after)
@@ -231,16 +221,15 @@ async def measure(bot: Bot, args: argparse.Namespace) -> dict[str, Any]:
         connector = aiohttp.TCPConnector(limit=args.concurrency)
         async with aiohttp.ClientSession(cookie_jar=jar, connector=connector) as session:
             await log_in(session, base, login_link(driver, "orga"))
-            result["healthz"] = await load(
-                session, base + "/healthz", args.requests, args.concurrency
-            )
+            cookie = next(c.value for c in jar if c.key == COOKIE)
+            result["healthz"] = load(base + "/healthz", "", args.seconds, args.concurrency)
             with counted(bot) as statements:
                 async with session.get(base + "/jahrgang") as page:
                     size = len(await page.read())
             result["statements_per_overview"] = len(statements)
             result["overview_bytes"] = size
-            result["overview_1_cohort"] = await load(
-                session, base + "/jahrgang", args.requests, args.concurrency
+            result["overview_1_cohort"] = load(
+                base + "/jahrgang", cookie, args.seconds, args.concurrency
             )
             result["sql_ms_per_overview_1_cohort"] = await sql_ms(bot, session, base + "/jahrgang")
             with bot.uow_factory() as uow:
@@ -252,8 +241,8 @@ async def measure(bot: Bot, args: argparse.Namespace) -> dict[str, Any]:
                 async with session.get(base + "/jahrgang") as page:
                     assert "Frage 10?" in await page.text()
             result["statements_per_overview_many"] = len(statements)
-            result[f"overview_{args.cohorts}_cohorts"] = await load(
-                session, base + "/jahrgang", args.requests, args.concurrency
+            result[f"overview_{args.cohorts}_cohorts"] = load(
+                base + "/jahrgang", cookie, args.seconds, args.concurrency
             )
             result[f"sql_ms_per_overview_{args.cohorts}_cohorts"] = await sql_ms(
                 bot, session, base + "/jahrgang"
@@ -269,7 +258,7 @@ async def measure(bot: Bot, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--cohorts", type=int, default=100)
     parser.add_argument("--backends", default="sqlite,postgres")
@@ -277,7 +266,7 @@ def main() -> None:
     report: dict[str, Any] = {
         "date": datetime.now(UTC).date().isoformat(),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
-        "requests": args.requests,
+        "seconds": args.seconds,
         "concurrency": args.concurrency,
         "cohorts": args.cohorts,
         "goal": "overview p99 < 30 ms at 10 concurrent; 100 cohorts do not slow it down",

@@ -70,6 +70,17 @@ function done(summary, latency, requests)
 end
 """
 
+# The same summary for plain GETs (a page with its session cookie): wrk's own requests.
+LUA_GET = LUA[LUA.index("function done") :].replace(
+    """  local top = -1
+  for _, t in ipairs(threads) do
+    local v = t:get("top")
+    if v and v > top then top = v end
+  end
+""",
+    "  local top = -1\n",
+)
+
 
 @dataclass(frozen=True)
 class Run:
@@ -153,11 +164,7 @@ def drive(url: str, *, concurrency: int, seconds: float, voters: int, start: int
             str(threads),
             "0",
         ]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("JSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
-    data = json.loads(line[5:])
+        data = _run_wrk(cmd)
     seconds_run = data["duration_us"] / 1e6
     top = start + int(data["top"]) if data["top"] >= 0 else start + data["requests"]
     return Run(
@@ -168,4 +175,36 @@ def drive(url: str, *, concurrency: int, seconds: float, voters: int, start: int
         requests=int(data["requests"]),
         errors=int(data["errors"]) + int(data["non_2xx"]),
         next_start=-(-(top + 1) // voters) * voters,  # the next full round of voters
+    )
+
+
+def _run_wrk(cmd: list[str]) -> dict[str, int]:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
+    data: dict[str, int] = json.loads(line[5:])
+    return data
+
+
+def drive_get(url: str, *, headers: dict[str, str], concurrency: int, seconds: float) -> Run:
+    """``wrk`` GETting ``url`` for ``seconds`` at ``concurrency`` keep-alive connections, in
+    its own process (the load generator must not share the server's interpreter)."""
+    threads = min(2, concurrency)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "get.lua"
+        script.write_text(LUA_GET, encoding="utf-8")
+        cmd = [wrk_path(), f"-t{threads}", f"-c{concurrency}", f"-d{round(seconds)}s"]
+        cmd += ["--timeout", "30s", "-s", str(script)]
+        for name, value in headers.items():
+            cmd += ["-H", f"{name}: {value}"]
+        data = _run_wrk([*cmd, url])
+    return Run(
+        rps=data["requests"] / (data["duration_us"] / 1e6),
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+        requests=int(data["requests"]),
+        errors=int(data["errors"]) + int(data["non_2xx"]),
+        next_start=0,
     )

@@ -5,7 +5,8 @@ that later writes must not fail with "database is locked"), so transactions of o
 first queue on an in-process lock per database file, taken before ``BEGIN IMMEDIATE`` and
 released right after COMMIT or ROLLBACK: the next thread starts at once instead of sleeping in
 SQLite's busy handler (which backs off up to 100 ms between tries). Other processes still
-meet the busy timeout, as before.
+meet the busy timeout, as before. A read-only unit of work (pages that only show) starts a
+plain ``BEGIN`` without the lock: WAL lets it read next to the writer.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ PG_MAX_OVERFLOW = 10
 log = logging.getLogger(__name__)
 
 _HELD = "stadtlabor_writer_lock"
+#: execution option of a read-only unit of work (storage.uow.SqlUnitOfWork(read_only=True))
+READ_ONLY = "stadtlabor_read_only"
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -93,6 +96,11 @@ def _configure_sqlite(engine: Engine, lock: threading.Lock) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A read-only unit of work reads a WAL snapshot next to the writer: no writer
+            # lock, no queue (it never writes; the unit of work refuses to commit).
+            connection.exec_driver_sql("BEGIN")
+            return
         # Queue in process first; after the busy timeout go on without the lock (a transaction
         # left open in this process then fails as it did before: "database is locked").
         info = _info(connection.connection)

@@ -12,6 +12,7 @@ from typing import Protocol, Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.db import READ_ONLY
 from storage.ports import UnitOfWorkPort
 from storage.repositories import (
     AccountRepository,
@@ -41,11 +42,21 @@ class UnitOfWork(UnitOfWorkPort, Protocol):
 
 
 class SqlUnitOfWork:
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    """One transaction. ``read_only``: for what only shows (the web pages' GETs): SQLite reads
+    its snapshot without queueing behind writers, PostgreSQL runs a READ ONLY transaction;
+    :meth:`commit` is refused, so a write slipped into a reading path fails in the tests
+    instead of queueing unseen."""
+
+    def __init__(self, factory: sessionmaker[Session], *, read_only: bool = False) -> None:
         self._factory = factory
+        self.read_only = read_only
 
     def __enter__(self) -> Self:
         self.session = self._factory()
+        if self.read_only:
+            self.session.connection(
+                execution_options={READ_ONLY: True, "postgresql_readonly": True}
+            )
         self.persons = PersonRepository(self.session)
         self.cohorts = CohortRepository(self.session)
         self.participants = ParticipantRepository(self.session)
@@ -75,6 +86,8 @@ class SqlUnitOfWork:
         self.session.close()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self.session.commit()
 
     def rollback(self) -> None:

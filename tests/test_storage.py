@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app import Bot
 from bot.identity import Identity
@@ -174,3 +174,20 @@ def test_instances_starting_together_migrate_once(pg_schema_url: str) -> None:
     engine = create_db_engine(pg_schema_url)
     assert is_current(engine)
     engine.dispose()
+
+
+def test_a_read_only_unit_of_work_cannot_write(bot: Bot) -> None:
+    """What only shows (the web pages) cannot change anything by mistake: commit is refused,
+    and PostgreSQL refuses the write itself (a READ ONLY transaction)."""
+    now = datetime.now(UTC)
+    with bot.read_uow_factory() as uow:
+        if bot.engine.dialect.name == "postgresql":
+            with pytest.raises(DBAPIError, match="read-only transaction"):
+                uow.persons.add(Person(display_name="Nur gelesen", created_at=now))
+                uow.session.flush()
+        else:
+            uow.persons.add(Person(display_name="Nur gelesen", created_at=now))
+            with pytest.raises(RuntimeError, match="read-only"):
+                uow.commit()
+    with bot.uow_factory() as uow:
+        assert uow.persons.find_by_name("Nur gelesen") == []

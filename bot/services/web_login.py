@@ -14,14 +14,15 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, select, update
 
 from bot import caller
 from bot.context import Conversation, Request, Role
 from bot.identity import Identity
-from storage.models import Cohort, Person
+from storage.models import Cohort, Participant, Person
 from storage.models_web import WebLoginToken, WebSession
 from storage.uow import UnitOfWork
 
@@ -103,17 +104,6 @@ def open_session(uow: UnitOfWork, person_id: int, now: datetime) -> NewSession:
     return NewSession(session_id, csrf)
 
 
-def find_session(uow: UnitOfWork, session_id: str | None, now: datetime) -> WebSession | None:
-    """The live session for a cookie value, or None (unknown, forged or expired)."""
-    if not session_id or len(session_id) > 100:
-        return None
-    return uow.session.scalar(
-        select(WebSession).where(
-            WebSession.session_hash == digest(session_id), WebSession.expires_at > now
-        )
-    )
-
-
 def link_owner(uow: UnitOfWork, token: str, now: datetime) -> int | None:
     """The person a still usable (unused, unexpired) link belongs to, without spending it."""
     usable = _usable(token, now)
@@ -142,19 +132,47 @@ class SignedIn:
         return self.cohort
 
 
+@cache
+def _signed_in_statement() -> Select[WebSession, Person, Cohort, Participant]:
+    """Session, person, chosen cohort and the person's registration in it: every page asks
+    this first, so it is one statement, built once (on first use, not at import)."""
+    return (
+        select(WebSession, Person, Cohort, Participant)
+        .join(Person, Person.id == WebSession.person_id)
+        .outerjoin(Cohort, Cohort.id == WebSession.cohort_id)
+        .outerjoin(
+            Participant,
+            and_(
+                Participant.cohort_id == WebSession.cohort_id,
+                Participant.person_id == WebSession.person_id,
+            ),
+        )
+        .where(
+            WebSession.session_hash == bindparam("hash"), WebSession.expires_at > bindparam("now")
+        )
+    )
+
+
 def signed_in(uow: UnitOfWork, cookie: str | None, now: datetime) -> SignedIn | None:
     """The live session's person, cohort and role, or None (no, expired or forged session,
     or an erased person)."""
-    session = find_session(uow, cookie, now)
-    person = uow.persons.get(session.person_id) if session else None
-    if session is None or person is None or person.erased_at is not None:
+    if not cookie or len(cookie) > 100:
         return None
-    cohort = uow.cohorts.get(session.cohort_id) if session.cohort_id else None
-    if cohort is None or cohort.purged_at is not None:
-        request = Request(
-            identity=Identity("web", str(person.id)), conversation=WEB_CONVERSATION, text=""
-        )
-        cohort = caller.cohort_for(uow, request, person)
+    row = uow.session.execute(_signed_in_statement(), {"hash": digest(cookie), "now": now}).first()
+    if row is None:
+        return None
+    session: WebSession = row[0]
+    person: Person = row[1]
+    cohort: Cohort | None = row[2]
+    participant: Participant | None = row[3]
+    if person.erased_at is not None:
+        return None
+    if cohort is not None and cohort.purged_at is None:
+        return SignedIn(person, session, cohort, caller.role(person, cohort, participant))
+    request = Request(
+        identity=Identity("web", str(person.id)), conversation=WEB_CONVERSATION, text=""
+    )
+    cohort = caller.cohort_for(uow, request, person)
     return SignedIn(person, session, cohort, caller.role_of(uow, person, cohort))
 
 
@@ -173,6 +191,16 @@ def set_flash(uow: UnitOfWork, session_id: int, message: str) -> None:
     session = uow.session.get(WebSession, session_id)
     if session is not None:
         session.flash = message
+
+
+def clear_flash(uow: UnitOfWork, session_id: int, message: str) -> None:
+    """The message a page showed is gone — unless a newer one has replaced it meanwhile."""
+    uow.session.execute(
+        update(WebSession)
+        .where(WebSession.id == session_id, WebSession.flash == message)
+        .values(flash=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def close_session(uow: UnitOfWork, session_id: str | None) -> None:

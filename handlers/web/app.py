@@ -17,14 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.clock import Clock
+from bot.services import web_login
 from bot.services.web_login import SESSION_VALIDITY
-from bot.settings import Settings
 from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
 from handlers.web import answers, health, login, meetings, organiser, participant, privacy, records
 from handlers.web.core import COOKIE, Page, Refused, WebDeps, WebRequest, error_page, formats_for
 from handlers.web.render import STATIC, environment
-from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +76,12 @@ def _to_response(deps: WebDeps, page: Page) -> web.StreamResponse:
 
 def _run_page(deps: WebDeps, fn: PageFn, req: WebRequest) -> Page:
     try:
-        return fn(deps, req)
+        page = fn(deps, req)
+        if page.shown_flash is not None:
+            with deps.uow_factory() as uow:  # shown once: a read-only page could not clear it
+                web_login.clear_flash(uow, *page.shown_flash)
+                uow.commit()
+        return page
     except Refused as refused:
         formats = formats_for(deps, None, req.accept_language)
         return error_page(
@@ -179,8 +182,9 @@ def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> Non
     app.router.add_static("/static/", STATIC, append_version=False)
 
 
-def make_deps(uow_factory: Callable[[], UnitOfWork], settings: Settings, clock: Clock) -> WebDeps:
-    return WebDeps(uow_factory, settings, clock, environment())
+def make_deps(bot: Any) -> WebDeps:
+    """What the pages need of the bot (:class:`app.Bot`)."""
+    return WebDeps(bot.uow_factory, bot.settings, bot.clock, environment(), bot.read_uow_factory)
 
 
 class WebServer:
@@ -190,7 +194,7 @@ class WebServer:
 
     def __init__(self, bot: Any, limits: HttpLimits | None = None) -> None:
         self.limits = limits or HttpLimits()
-        self.deps = make_deps(bot.uow_factory, bot.settings, bot.clock)
+        self.deps = make_deps(bot)
         self.pool = WorkerPool(self.limits)
         self.app = make_application(self.limits)
         add_web_routes(self.app, self.deps, self.pool)

@@ -33,10 +33,17 @@ class WebDeps:
     settings: Settings
     clock: Clock
     templates: Environment
+    #: units of work for pages that only show (see storage.uow.SqlUnitOfWork(read_only=True))
+    read_uow_factory: Callable[[], UnitOfWork]
 
     @property
     def secure_cookies(self) -> bool:
         return self.settings.web_url.startswith("https://")
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work for a page that only shows: it reads next to the chat's writers
+        instead of queueing behind them, and cannot commit."""
+        return self.read_uow_factory()
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class Page:
     filename: str | None = None
     new_session: str | None = None  # set this cookie (login)
     end_session: bool = False  # clear the cookie (logout, unknown session)
+    shown_flash: tuple[int, str] | None = None  # (session id, message) a read-only page showed
 
 
 @dataclass
@@ -65,6 +73,7 @@ class Viewer(SignedIn):
     """The signed-in person (:class:`bot.services.web_login.SignedIn`) with the page's formats."""
 
     formats: Formats
+    reading: bool = False  # read in a read-only unit of work: the page cannot write
 
     def may(self, key: str) -> bool:
         """Full access to what the command ``key`` shows (a reduced view is not enough)."""
@@ -109,7 +118,8 @@ def viewer_of(deps: WebDeps, uow: UnitOfWork, req: WebRequest, now: datetime) ->
             ),
         )
     formats = formats_for(deps, who.person.language or "", req.accept_language)
-    return Viewer(who.person, who.session, who.cohort, who.role, formats)
+    reading = bool(getattr(uow, "read_only", False))
+    return Viewer(who.person, who.session, who.cohort, who.role, formats, reading)
 
 
 def require(viewer: Viewer, key: str) -> None:
@@ -130,7 +140,7 @@ def check_csrf(viewer: Viewer, req: WebRequest) -> None:
 
 def page(deps: WebDeps, viewer: Viewer, template: str, **context: Any) -> Page:
     flash = viewer.session.flash
-    if flash:
+    if flash and not viewer.reading:
         viewer.session.flash = None  # shown once; the caller's unit of work commits
     html = render(
         deps.templates,
@@ -141,7 +151,9 @@ def page(deps: WebDeps, viewer: Viewer, template: str, **context: Any) -> Page:
         flash=flash,
         **context,
     )
-    return Page(html=html)
+    # A read-only page cannot clear the message it showed: the server does it afterwards.
+    shown = (viewer.session.id, flash) if flash and viewer.reading else None
+    return Page(html=html, shown_flash=shown)
 
 
 def error_page(deps: WebDeps, formats: Formats, status: int, message: str) -> Page:

@@ -33,17 +33,14 @@ def _no_cohort() -> Refused:
 
 def overview(deps: WebDeps, req: WebRequest) -> Page:
     now = deps.clock.now()
-    with deps.uow_factory() as uow:
+    with deps.reading() as uow:
         viewer = viewer_of(deps, uow, req, now)
         require(viewer, "teilnahme uebersicht")
         choices = uow.cohorts.active()
         if viewer.cohort is None:
-            result = page(deps, viewer, "overview.html", ov=None, choices=choices)
-        else:
-            model = web_overview.read(uow, viewer.cohort, now)
-            result = page(deps, viewer, "overview.html", ov=model, choices=choices)
-        uow.commit()  # the flash message was shown
-    return result
+            return page(deps, viewer, "overview.html", ov=None, choices=choices)
+        model = web_overview.read(uow, viewer.cohort, now)
+        return page(deps, viewer, "overview.html", ov=model, choices=choices)
 
 
 def choose_cohort(deps: WebDeps, req: WebRequest) -> Page:

@@ -52,7 +52,7 @@ async def client_for(bot: Bot) -> AsyncIterator[TestClient[Any, Any]]:
     limits = HttpLimits()
     pool = WorkerPool(limits)
     app: web.Application = make_application(limits)
-    add_web_routes(app, make_deps(bot.uow_factory, bot.settings, bot.clock), pool)
+    add_web_routes(app, make_deps(bot), pool)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
     try:
