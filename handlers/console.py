@@ -148,13 +148,24 @@ class ConsoleBackend:
                     moment = datetime.fromisoformat(arg)
                     if moment.tzinfo is None:
                         moment = moment.replace(tzinfo=self.tz)
+                    if moment < self.clock.now():
+                        current = self.clock.now().astimezone(self.tz)
+                        self.out.write(
+                            f"!clock: {arg[:40]} liegt vor der simulierten Zeit "
+                            f"({current.isoformat(timespec='minutes')}); die Uhr läuft nur "
+                            "vorwärts. Nichts geändert.\n\n"
+                        )
+                        return
                     self.clock.set(moment)
         except (ValueError, OverflowError):
             # the typed text, not Python's exception text, and what works instead
+            example = (self.clock.now().astimezone(self.tz) + timedelta(days=1)).replace(
+                hour=9, minute=0, second=0, microsecond=0
+            )
             self.out.write(
                 f"!clock: „{arg[:40]}“ verstehe ich nicht. Vorspulen mit +N und s, m, h, d "
                 "oder w (z. B. !clock +30s, !clock +3h, !clock +2d) oder eine Zeit setzen "
-                "(!clock 2026-12-01T09:00).\n\n"
+                f"(!clock {example.strftime('%Y-%m-%dT%H:%M')}).\n\n"
             )
             return
         now = self.clock.now().astimezone(self.tz)

@@ -118,6 +118,18 @@ def test_clock_moves_forward_and_reports(tmp_path: Path) -> None:
     ]
 
 
+def test_clock_set_into_the_past_says_so_and_keeps_the_time(tmp_path: Path) -> None:
+    out = io.StringIO()
+    settings = make_settings(f"sqlite:///{tmp_path}/c.db")
+    lines = ["!clock 2030-01-01T09:00", "!clock 2029-12-31T09:00", "!clock"]
+    start_console(settings, build_bot, lines, out)
+    text = out.getvalue()
+    said = "!clock: 2029-12-31T09:00 liegt vor der simulierten Zeit (2030-01-01T09:00+01:00)"
+    assert said in text
+    assert "verstehe ich nicht" not in text
+    assert text.rstrip().endswith("[clock] 2030-01-01T09:00+01:00")
+
+
 def test_echo_prints_the_script_as_a_transcript(tmp_path: Path) -> None:
     result = _stadtlabor(tmp_path, "# Teil 1\n@anna hilfe sprache\n", "console", "--echo")
     lines = result.stdout.splitlines()
