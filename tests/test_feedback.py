@@ -43,7 +43,8 @@ def thread_texts(driver: Driver) -> list[str]:
 
 def test_named_round_from_opening_to_export(driver: Driver) -> None:
     answer = driver.say("orga", START_NAMED)
-    assert "#1" in answer and "namentlich" in answer and "4 Teilnehmende" in answer
+    assert "#1" in answer and "namentlich" in answer
+    assert "per Direktnachricht gefragt: 4." in answer
     assert "Freitag, 27. November 2026, 18:00 Uhr" in answer
     root = [s for s in driver.messenger.transcript if s.kind == "post"]
     assert len(root) == 1 and "Wo sehen Sie Risiken oder offene Fragen?" in root[0].text
@@ -90,6 +91,10 @@ def test_named_round_from_opening_to_export(driver: Driver) -> None:
     to_anna = [s for s in driver.messenger.transcript if s.target == "console:anna"]
     assert to_anna and "Cara Muster (Carastadt)" in to_anna[0].text
     assert to_anna[0].filename == "feedback-1.md"
+
+    log = driver.say("orga", "protokoll")  # opened by the organiser, closed by the deadline
+    assert "feedback.starten" in log and "feedback.schliessen" in log
+    assert "antworten=2, gefragt=4" in log
 
     late = driver.say("dora", "Meine Antwort auf Frage 1", dm=True)  # her dialog has ended
     assert "Unbekannter Befehl" in late

@@ -219,7 +219,7 @@ def test_cohort_flow_over_slack(flow: Flow) -> None:
     started = flow.answer(
         ORGA, 'feedback starten titel="Musterstadt" fuer=<@U0P01> bis="Freitag 18 Uhr" sofort'
     )
-    assert "#1" in started and "19 Teilnehmende" in started, started
+    assert "#1" in started and "gefragt: 19." in started, started
     (root,) = flow.wait(lambda: _posted(slack, "Kollegiale Beratung #1: Musterstadt"))
     assert "Für: Person 01 (Kommune 01)" in _texts(root.blocks or [])
     giver = PEOPLE[4]

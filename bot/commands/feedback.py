@@ -262,14 +262,19 @@ def start(ctx: CommandContext) -> Reply:
     if not confirm.approved(ctx, shown):
         return confirm.preview(ctx, shown)
     rnd = fb.open_round(
-        ctx.uow, cohort=ctx.cohort, wanted=wanted, now=ctx.now, settings=ctx.settings
+        ctx.uow,
+        cohort=ctx.cohort,
+        wanted=wanted,
+        now=ctx.now,
+        settings=ctx.settings,
+        actor_id=ctx.person.id,
     )
     invited = len(fb.eligible(ctx.uow, rnd))
     ctx.uow.commit()
     text = ctx._(
         N_(
             "Feedback-Runde #{n} „{title}“ ist offen ({mode}) und im Kanal angekündigt; "
-            "{invited} Teilnehmende wurden per Direktnachricht gefragt."
+            "per Direktnachricht gefragt: {invited}."
         ),
         n=rnd.number,
         title=rnd.title,
@@ -283,7 +288,7 @@ def start(ctx: CommandContext) -> Reply:
 def close(ctx: CommandContext, number: int) -> Reply:
     require(ctx, "feedback schliessen")
     rnd = _round(ctx, number)
-    done = fb_close.close(ctx.uow, rnd, ctx.now, ctx.settings)
+    done = fb_close.close(ctx.uow, rnd, ctx.now, ctx.settings, actor_id=ctx.person.id)
     ctx.uow.commit()
     text = ctx._(
         N_("Runde #{n} „{title}“ ist geschlossen: {answered} von {invited} haben geantwortet."),

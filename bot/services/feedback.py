@@ -18,6 +18,7 @@ from bot.i18n import N_, format_when, translator
 from bot.services import feedback_publish as publish
 from bot.services import feedback_views as views
 from bot.services.answer_links import answer_item, prompt_dm
+from bot.services.audit import record
 from bot.services.feedback_start import RoundRequest
 from bot.settings import Settings
 from storage.models import Cohort, FeedbackResponse, FeedbackRound, Person
@@ -132,6 +133,7 @@ def open_round(
     wanted: RoundRequest,
     now: datetime,
     settings: Settings,
+    actor_id: int | None = None,
 ) -> FeedbackRound:
     number = uow.feedback_rounds.highest_number(cohort.id) + 1
     stored: dict[str, Any] = (
@@ -163,6 +165,14 @@ def open_round(
         key = f"feedback:{rnd.id}:prompt:{person.id}"
         prompt_dm(uow, person.id, message, key, now, item, language)
     publish.schedule_due(uow, rnd, now)
+    record(
+        uow,
+        actor_id=actor_id,
+        action="feedback.starten",
+        now=now,
+        cohort_id=cohort.id,
+        after={"runde": rnd.number, "titel": rnd.title, "anonym": rnd.anonymous},
+    )
     return rnd
 
 

@@ -16,6 +16,7 @@ from bot.outbox import dm_person
 from bot.services import feedback_publish as publish
 from bot.services import feedback_views as views
 from bot.services.answer_links import answer_item, item_closed, prompt_dm
+from bot.services.audit import record
 from bot.services.feedback import (
     eligible,
     info,
@@ -96,7 +97,15 @@ def seal(
         uow.outbox.delete_prefix(prefix)
 
 
-def close(uow: UnitOfWorkPort, rnd: FeedbackRound, now: datetime, settings: Settings) -> Closed:
+def close(
+    uow: UnitOfWorkPort,
+    rnd: FeedbackRound,
+    now: datetime,
+    settings: Settings,
+    actor_id: int | None = None,
+) -> Closed:
+    """Close ``rnd``; ``actor_id`` is the organiser who closed it (None: the deadline or the
+    end of the cohort closed it, shown as "System" in the audit log)."""
     lock(uow, rnd)
     if rnd.closed_at is not None:
         raise UserFacingError(N_("Die Runde „{title}“ ist bereits geschlossen."), title=rnd.title)
@@ -111,6 +120,14 @@ def close(uow: UnitOfWorkPort, rnd: FeedbackRound, now: datetime, settings: Sett
         seal(uow, rnd, all_responses, now)
     item_closed(uow, "feedback", rnd.id, now, anonymous=rnd.anonymous)
     outcome = Closed(len(all_responses), len(invited), withheld)
+    record(
+        uow,
+        actor_id=actor_id,
+        action="feedback.schliessen",
+        now=now,
+        cohort_id=rnd.cohort_id,
+        after={"runde": rnd.number, "antworten": outcome.answered, "gefragt": outcome.invited},
+    )
     publish.closing_posts(uow, rnd, outcome.answered, outcome.invited, withheld, now, settings)
     k = settings.anonymity_threshold
     for person in presenters_of(uow, rnd):
