@@ -107,6 +107,8 @@ def test_named_round_from_opening_to_export(driver: Driver) -> None:
     csv_text = files["feedback-1.csv"]
     assert "Ben Muster (Benstadt),Neu" in csv_text and "'@Mehr Beteiligung" in csv_text
     assert "**Cara Muster \\(Carastadt\\):** Personal" in files["feedback-1.md"]
+    log = driver.say("orga", "protokoll")  # who took which file with answers in it, and when
+    assert "datei=feedback-1.md" in log and "datei=feedback-1.csv" in log
 
 
 def test_bad_input_gets_a_clear_answer(driver: Driver) -> None:

@@ -125,6 +125,9 @@ def test_organiser_tools_roles_host_announce_audit(driver: Driver) -> None:
     for action in ("jahrgang.anlegen", "gastgeber", "rolle", "ankuendigen", "jahrgang.verbinden"):
         assert action in log
     assert "gastgeber=False → gastgeber=True" in log
+    assert "export" not in log
+    assert "Direktchat" in driver.say("orga", "export teilnehmende")
+    assert "datei=teilnehmende-" in driver.say("orga", "protokoll")  # exports are accounted for
 
 
 def test_remove_needs_confirmation(driver: Driver) -> None:

@@ -14,6 +14,7 @@ from bot.outbox import dm_person
 from bot.permissions import require
 from bot.router import fold
 from bot.services import attendance as svc
+from bot.services import audit
 from bot.services import meetings as meeting_service
 from bot.views import Bullets, Message, Note, Section
 from storage.models import Meeting
@@ -230,6 +231,13 @@ def export(ctx: CommandContext) -> Reply:
         f"export-attendance:{meeting.id}:{uuid4().hex}",
         ctx.now,
         file=(f"teilnahme-treffen-{meeting.number}.csv", svc.export_csv(ctx.uow, meeting)),
+    )
+    audit.exported(
+        ctx.uow,
+        actor_id=ctx.person.id,
+        cohort_id=ctx.cohort.id,
+        filename=f"teilnahme-treffen-{meeting.number}.csv",
+        now=ctx.now,
     )
     ctx.uow.commit()
     return Reply(Message.text(ctx._(N_("Ich schicke Ihnen die CSV-Datei als Direktnachricht."))))

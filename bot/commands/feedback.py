@@ -16,9 +16,9 @@ from bot.outbox import dm_person
 from bot.permissions import require
 from bot.router import fold
 from bot.scheduling.due import DueContext, DueHandlers
+from bot.services import audit, feedback_export
 from bot.services import feedback as fb
 from bot.services import feedback_close as fb_close
-from bot.services import feedback_export
 from bot.services import feedback_replies as replies
 from bot.services.feedback_answers import message_body, parse_numbered, strip_answer_command
 from bot.services.feedback_publish import KIND_CLOSE, KIND_REMIND
@@ -320,6 +320,9 @@ def export(ctx: CommandContext) -> Reply:
             f"export:feedback:{rnd.id}:{tag}:{name}",
             ctx.now,
             file=(name, data),
+        )
+        audit.exported(
+            ctx.uow, actor_id=ctx.person.id, cohort_id=rnd.cohort_id, filename=name, now=ctx.now
         )
     ctx.uow.commit()
     return Reply(

@@ -15,8 +15,8 @@ from bot.i18n import N_
 from bot.outbox import dm_person
 from bot.people import resolve_person
 from bot.router import confirmed
+from bot.services import audit, invitations
 from bot.services import import_file as imports
-from bot.services import invitations
 from bot.services import participants as parts
 from bot.services import registration as reg
 from bot.views import Actions, Bullets, Button, Header, Message, Note, Section
@@ -341,6 +341,9 @@ def export_csv(ctx: CommandContext) -> Reply:
         f"export:{ctx.cohort.id}:{uuid4().hex}",
         ctx.now,
         file=(filename, data),
+    )
+    audit.exported(
+        ctx.uow, actor_id=ctx.person.id, cohort_id=ctx.cohort.id, filename=filename, now=ctx.now
     )
     ctx.uow.commit()
     return Reply(Message.text(ctx._(N_("Die Liste kommt als Datei in Ihren Direktchat."))))

@@ -28,7 +28,7 @@ from bot.outbox import dm_person
 from bot.permissions import require
 from bot.router import fold
 from bot.scheduling.due import DueContext, DueHandlers
-from bot.services import poll_close, poll_votes, polls
+from bot.services import audit, poll_close, poll_votes, polls
 from bot.services.poll_results import render_for_channel
 from bot.services.poll_spec import validate
 from bot.views import Message, Note, Section
@@ -365,6 +365,13 @@ def export(ctx: CommandContext) -> Reply:
         f"poll-export:{poll.id}:{uuid4().hex}",
         ctx.now,
         file=(f"umfrage-{poll.number}.csv", data),
+    )
+    audit.exported(
+        ctx.uow,
+        actor_id=ctx.person.id,
+        cohort_id=ctx.cohort.id,
+        filename=f"umfrage-{poll.number}.csv",
+        now=ctx.now,
     )
     ctx.uow.commit()
     return Reply(Message.text(ctx._(N_("Die Auswertung kommt als Datei in Ihren Direktchat."))))

@@ -37,6 +37,21 @@ def record(
     )
 
 
+def exported(
+    uow: UnitOfWorkPort, *, actor_id: int, cohort_id: int | None, filename: str, now: datetime
+) -> None:
+    """An export of personal data left the bot (a file in someone's direct chat or a download):
+    accountability under Art. 5(2) DSGVO asks who took which list when."""
+    record(
+        uow,
+        actor_id=actor_id,
+        action="export",
+        now=now,
+        cohort_id=cohort_id,
+        after={"datei": filename},
+    )
+
+
 @dataclass(frozen=True)
 class Line:
     """One entry as the chat's ``protokoll`` and the web page show it. ``actor`` is None for
