@@ -188,6 +188,11 @@ def polls(deps: WebDeps, req: WebRequest) -> Page:
             rows=rows,
             threshold=deps.settings.anonymity_threshold,
             may_export=viewer.may("export umfrage"),
+            closable={
+                r.poll.number
+                for r in rows
+                if viewer.may("umfrage schliessen") and web_polls.closable(r.poll, viewer.person)
+            },
         )
         uow.commit()
     return result
