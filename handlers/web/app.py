@@ -31,6 +31,7 @@ from handlers.web import (
     poll_actions,
     privacy,
     records,
+    reminders,
 )
 from handlers.web.core import COOKIE, Page, Refused, WebDeps, WebRequest, error_page, formats_for
 from handlers.web.render import STATIC, environment
@@ -190,6 +191,9 @@ def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> Non
         ("POST", "/treffen/{nr}/programm", meetings.change),
         ("GET", "/treffen/{nr}/teilnahme.csv", meetings.attendance_csv),
         ("GET", "/protokoll", records.audit_log),
+        ("GET", "/erinnerungen", reminders.show),
+        ("POST", "/erinnerungen/loeschen", reminders.cancel),
+        ("POST", "/erinnerungen/jetzt", reminders.remind_now),
         ("GET", "/feedback", records.rounds),
         ("GET", r"/feedback/{nr:\d+}.{format:md|csv}", records.round_export),
         ("GET", "/mein", participant.mine),
