@@ -124,3 +124,21 @@ def _targets(
     yes = Button(N_("Ich komme"), CommandAction("teilnahme", (str(number), "ja")), "primary")
     no = Button(N_("Ich komme nicht"), CommandAction("teilnahme", (str(number), "nein")))
     return people, meeting.title, meeting.starts_at, meeting.id, (yes, no)
+
+
+def report(done: Nudged) -> tuple[str, dict[str, object]]:
+    """What ``nachfassen`` answers (message id and values; ``{what}`` is the caller's)."""
+    if done.missing == 0:
+        return N_("Bei {what} fehlt niemand mehr – keine Erinnerung nötig."), {}
+    if done.sent == done.missing:
+        return (
+            N_("Erinnerung an {sent} Person(en) verschickt, die bei {what} noch fehlen."),
+            {"sent": done.sent},
+        )
+    return (
+        N_(
+            "Erinnerung an {sent} von {missing} fehlenden Person(en) verschickt; "
+            "die anderen wurden heute schon erinnert."
+        ),
+        {"sent": done.sent, "missing": done.missing},
+    )

@@ -14,7 +14,7 @@ from bot.forms import validate_field
 from bot.i18n import N_
 from bot.notify import tell
 from bot.services.audit import record
-from bot.services.registration import FUNCTIONS, Details, register, withdraw
+from bot.services.registration import ACTIVE, FUNCTIONS, Details, register, withdraw
 from bot.services.welcome import tell_added
 from bot.settings import Settings
 from bot.views import FormField
@@ -382,3 +382,53 @@ def set_host(
         before={"gastgeber": before},
         after={"gastgeber": host},
     )
+
+
+def change(
+    uow: UnitOfWorkPort,
+    *,
+    actor_id: int,
+    cohort: Cohort,
+    person: Person,
+    details: Details,
+    now: datetime,
+) -> dict[str, tuple[str | None, str | None]]:
+    """An organiser corrects a registered person's details (name, municipality, function,
+    e-mail, office contact); the audit log records ``teilnehmende.aendern`` with only what
+    changed. Returns ``{field: (before, after)}``; nothing changed is refused."""
+    participant = uow.participants.get(cohort.id, person.id)
+    if participant is None or participant.status not in ACTIVE:
+        raise UserFacingError(
+            N_("{name} ist in diesem Jahrgang nicht angemeldet."), name=person.display_name or "?"
+        )
+    before = {
+        "name": person.display_name,
+        "kommune": person.municipality,
+        "funktion": person.function,
+        "email": person.email,
+        "bueroleitung": participant.office_contact,
+    }
+    after = {
+        "name": details.name,
+        "kommune": details.municipality,
+        "funktion": details.function,
+        "email": details.email,
+        "bueroleitung": details.office_contact or None,
+    }
+    changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    if not changed:
+        raise UserFacingError(N_("Nichts geändert: Die Angaben sind dieselben wie bisher."))
+    person.display_name, person.municipality = details.name, details.municipality
+    person.function, person.email = details.function, details.email
+    participant.office_contact = details.office_contact or None
+    record(
+        uow,
+        actor_id=actor_id,
+        action="teilnehmende.aendern",
+        now=now,
+        cohort_id=cohort.id,
+        subject_id=person.id,
+        before={k: old for k, (old, _new) in changed.items()},
+        after={k: new for k, (_old, new) in changed.items()},
+    )
+    return changed

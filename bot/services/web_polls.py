@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
+from bot.errors import PermissionDenied
+from bot.services import poll_close
 from bot.services.poll_results import results_visible
 from bot.services.poll_views import Tally
-from storage.models import Poll, PollOption, Vote
+from bot.settings import Settings
+from storage.models import Person, Poll, PollOption, Vote
 from storage.models_polls import PollCounter
 from storage.uow import UnitOfWork
 
@@ -78,3 +82,30 @@ def results(uow: UnitOfWork, cohort_id: int, threshold: int) -> list[PollResult]
         labels = tuple(f"{o.position}. {o.label}" for o in options[poll.id])
         out.append(PollResult(poll, tally.ballots, bars, labels))
     return out
+
+
+def may_close(poll: Poll, person: Person) -> None:
+    """The chat's rule (:func:`bot.services.poll_close.may_close`); raises PermissionDenied."""
+    poll_close.may_close(poll, person)
+
+
+def closable(poll: Poll, person: Person) -> bool:
+    """Whether ``person`` may close ``poll`` now (the chat's rule: the programme team and the
+    poll's creator; only an open poll)."""
+    if poll.closed_at is not None:
+        return False
+    try:
+        poll_close.may_close(poll, person)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def close(
+    uow: UnitOfWork, poll: Poll, person: Person, *, now: datetime, settings: Settings
+) -> Poll:
+    """Close ``poll`` as ``umfrage N schliessen`` does: the same permission check, then
+    :func:`bot.services.poll_close.close_poll` (seal, result in place, summary post, audit
+    entry ``umfrage.schliessen``). A closed poll raises the chat's "bereits geschlossen"."""
+    poll_close.may_close(poll, person)
+    return poll_close.close_poll(uow, poll.id, now=now, settings=settings, actor_id=person.id)

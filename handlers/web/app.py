@@ -20,7 +20,19 @@ from aiohttp import web
 from bot.services import web_login
 from bot.services.web_login import SESSION_VALIDITY
 from handlers.http_server import HttpLimits, HttpServer, WorkerPool, make_application
-from handlers.web import answers, health, login, meetings, organiser, participant, privacy, records
+from handlers.web import (
+    answers,
+    health,
+    login,
+    meetings,
+    organiser,
+    participant,
+    people,
+    poll_actions,
+    privacy,
+    records,
+    reminders,
+)
 from handlers.web.core import COOKIE, Page, Refused, WebDeps, WebRequest, error_page, formats_for
 from handlers.web.render import STATIC, environment
 
@@ -109,11 +121,18 @@ def _handler(
             form=form,
             match=dict(request.match_info),
             accept_language=request.headers.get("Accept-Language", ""),
+            query=_query(request),
         )
         page = await pool.run(lambda: _run_page(deps, fn, req))
         return _to_response(deps, page)
 
     return handle
+
+
+def _query(request: web.Request) -> dict[str, str]:
+    if len(request.query) > MAX_FORM_FIELDS:
+        raise web.HTTPBadRequest(text="too many query parameters")
+    return {key: value[:200] for key, value in request.query.items()}
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -158,16 +177,23 @@ def add_web_routes(app: web.Application, deps: WebDeps, pool: WorkerPool) -> Non
         ("POST", "/abmelden", login.log_out),
         ("GET", "/jahrgang", organiser.overview),
         ("POST", "/jahrgang/wahl", organiser.choose_cohort),
-        ("GET", "/teilnehmende", organiser.participants),
+        ("GET", "/teilnehmende", people.participants),
+        ("POST", "/teilnehmende/neu", people.add),
+        ("POST", "/teilnehmende/bearbeiten", people.edit),
+        ("POST", "/teilnehmende/entfernen", people.remove),
         ("POST", "/teilnehmende/entscheidung", organiser.decide),
         ("GET", "/teilnehmende.csv", organiser.participants_csv),
         ("GET", "/kalender.ics", organiser.cohort_ics),
         ("GET", "/umfragen", organiser.polls),
         ("POST", "/umfragen/export", organiser.poll_csv),
+        ("POST", "/umfragen/schliessen", poll_actions.close),
         ("GET", "/treffen/{nr}", meetings.show),
         ("POST", "/treffen/{nr}/programm", meetings.change),
         ("GET", "/treffen/{nr}/teilnahme.csv", meetings.attendance_csv),
         ("GET", "/protokoll", records.audit_log),
+        ("GET", "/erinnerungen", reminders.show),
+        ("POST", "/erinnerungen/loeschen", reminders.cancel),
+        ("POST", "/erinnerungen/jetzt", reminders.remind_now),
         ("GET", "/feedback", records.rounds),
         ("GET", r"/feedback/{nr:\d+}.{format:md|csv}", records.round_export),
         ("GET", "/mein", participant.mine),

@@ -53,6 +53,8 @@ class WebRequest:
     form: Mapping[str, str] = field(default_factory=dict)
     match: Mapping[str, str] = field(default_factory=dict)
     accept_language: str = ""
+    #: the GET query (filters and sorting only: pages put no personal data in URLs)
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

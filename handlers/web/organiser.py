@@ -60,28 +60,6 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
-def participants(deps: WebDeps, req: WebRequest) -> Page:
-    now = deps.clock.now()
-    with deps.uow_factory() as uow:
-        viewer = viewer_of(deps, uow, req, now)
-        require(viewer, "teilnehmende")
-        cohort = viewer.cohort_or(_no_cohort)
-        rows = web_overview.registrations(uow, cohort)
-        confirmed = [r for r in rows if r[0].status == "confirmed"]
-        waiting = [r for r in rows if r[0].status in ("waitlisted", "pending")]
-        result = page(
-            deps,
-            viewer,
-            "participants.html",
-            cohort=cohort,
-            confirmed=confirmed,
-            waiting=waiting,
-            may_decide=viewer.may("bestaetigen") and cohort.ended_at is None,
-        )
-        uow.commit()
-    return result
-
-
 def decide(deps: WebDeps, req: WebRequest) -> Page:
     now = deps.clock.now()
     with deps.uow_factory() as uow:
@@ -188,6 +166,11 @@ def polls(deps: WebDeps, req: WebRequest) -> Page:
             rows=rows,
             threshold=deps.settings.anonymity_threshold,
             may_export=viewer.may("export umfrage"),
+            closable={
+                r.poll.number
+                for r in rows
+                if viewer.may("umfrage schliessen") and web_polls.closable(r.poll, viewer.person)
+            },
         )
         uow.commit()
     return result

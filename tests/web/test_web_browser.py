@@ -244,3 +244,69 @@ def test_the_pages_work_with_javascript_switched_off(site: tuple[Bot, WebServer]
         assert status == "Dora Muster ist abgelehnt und wurde benachrichtigt."
     finally:
         browser.quit()
+
+
+def _downloads(browser: WebDriver, folder: Path) -> None:
+    """Let the headless browser save downloads into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    browser.execute_cdp_cmd(
+        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)}
+    )
+
+
+def test_an_organiser_closes_a_poll_downloads_the_csv_and_the_new_pages_pass_axe(
+    site: tuple[Bot, WebServer], axe_source: str, tmp_path: Path
+) -> None:
+    bot, server = site
+    driver = Driver(bot)
+    world(driver)
+    seed.add(driver, ["anna", "bert"], polls=1)
+    driver.say("anna", "abstimmen 1 2")
+    driver.say("orga", "erinnern kanal morgen 9 Uhr; Bitte Berichte schicken")
+    browser = _browser()
+    downloads = tmp_path / "downloads"
+    try:
+        _downloads(browser, downloads)
+        checks = Checks(browser, server.url, axe_source, tmp_path)
+        browser.get(login_link(driver, "orga"))
+        browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+        _arrive(browser, server.url + "/jahrgang")
+        browser.get(server.url + "/umfragen")
+        _tab_to(browser, "Abstimmung schließen: Umfrage 1")  # keyboard only
+        _press_enter(browser)
+        WebDriverWait(browser, 10).until(lambda b: "Umfrage 1 schließen?" in b.page_source)
+        checks.page("umfrage-schliessen")
+        _tab_to(browser, "Ja, Abstimmung schließen")
+        _press_enter(browser)
+        status = _status(browser)
+        assert status == "Umfrage 1 ist geschlossen; das Ergebnis steht im Kanal."
+        assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) == 1
+        assert "Abstimmung schließen" not in browser.page_source
+        checks.page("umfrage-geschlossen")
+        _tab_to(browser, "Auswertung als CSV: Umfrage 1")
+        _press_enter(browser)
+        csv_file = downloads / "umfrage-1.csv"
+        WebDriverWait(browser, 10).until(lambda _b: csv_file.exists())
+        content = csv_file.read_text(encoding="utf-8-sig")
+        assert "Frage 1?" in content and "stimmzettel,1" in content
+
+        browser.get(server.url + "/teilnehmende?status=bestaetigt&sortierung=name")
+        assert "Cora Muster" not in browser.find_element(By.TAG_NAME, "main").text
+        checks.page("teilnehmende-filter")
+        _tab_to(browser, "Ändern: Anna Muster")
+        _press_enter(browser)
+        WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "p-kommune"))
+        checks.page("teilnehmende-aendern")
+        browser.get(server.url + "/teilnehmende")
+        _tab_to(browser, "Entfernen: Bert Muster")
+        _press_enter(browser)
+        WebDriverWait(browser, 10).until(lambda b: "Bert Muster entfernen?" in b.page_source)
+        checks.page("teilnehmende-entfernen")
+        browser.get(server.url + "/erinnerungen")
+        assert "Bitte Berichte schicken" in browser.page_source
+        checks.page("erinnerungen")
+    finally:
+        browser.quit()
+    driver.flush()
+    posts = driver.messenger.texts("post")
+    assert any("Umfrage 1 ist geschlossen: Frage 1?" in p for p in posts), posts
