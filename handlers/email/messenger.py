@@ -188,7 +188,11 @@ class EmailMessenger:
         smtp: smtplib.SMTP | None = None
         try:
             smtp = self._acquire()
-            refused = smtp.send_message(mail, from_addr=sender, to_addrs=[to])
+            wire = getattr(mail, "wire", b"")  # a ComposedMail: serialised once, in compose
+            if wire:
+                refused = smtp.sendmail(sender, [to], wire)
+            else:
+                refused = smtp.send_message(mail, from_addr=sender, to_addrs=[to])
         except smtplib.SMTPRecipientsRefused as exc:
             _close(smtp)
             code, reply = next(iter(exc.recipients.values()), (0, b""))
