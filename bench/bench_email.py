@@ -1,141 +1,189 @@
-"""Benchmark: 500 meeting invitations by e-mail (20 participants × 25 cohorts) to a local SMTP
-server (aiosmtpd), paced per recipient domain; wall time against the pacing floor.
+"""Benchmark: 500 meeting invitations by e-mail (20 participants × 25 cohorts) on the real outbox
+path to a local SMTP server (aiosmtpd), paced per recipient domain; wall time against the
+pacing floor.
 
 Run:  .venv/bin/python bench/bench_email.py [--cohorts 25] [--people 20] [--domains 10]
-      [--per-minute 30] [--injected 10] [--lanes 2]
+      [--per-minute 30] [--injected 10] [--profile]
 
-Each mail is a real invitation (bot.services.itip, text + HTML + text/calendar part) sent by
-``handlers.email.EmailMessenger``. A small loop stands in for the outbox (the wiring comes with
-the outbox restructuring): ``--lanes`` threads take due mails; ``RateLimited`` reschedules a
-mail at ``now + retry_after`` (the outbox does the same, it never sleeps in a send); a 4xx
-(``--injected`` answers of 451, spread over the run) retries after 1 s. The participants'
-addresses spread over ``--domains`` municipal domains; the floor is what the pacing alone
-allows: a domain with n mails needs ⌊(n−1)/per_minute⌋ full minutes. The baseline is the same
-500 mails without pacing (``per_minute`` 100000) in the same run. Prints the figures, writes
-bench/results/email.json; exits 1 if a mail was lost or duplicated.
+The bot is built as in production (``app.build_bot`` with ``STADTLABOR_SMTP_URL``, a SQLite file
+database, the system clock). Setup goes through the commands: per cohort ``jahrgang anlegen``,
+20 × ``teilnehmende hinzufuegen … email=`` (people without a chat account: their messages go by
+e-mail) and ``treffen anlegen``, whose transaction enqueues one invitation row per participant
+(``bot.services.invitations``: iTIP REQUEST with text, HTML and ``text/calendar`` parts). The
+registration mails of the setup are taken out of the measurement (marked sent), and the e-mail
+messenger is detached during the setup so that nothing is handed over early. Then the clock
+starts and the process's ``OutboxSender.flush`` runs until no mail row is left: each row is
+claimed, sent by ``handlers.email.EmailMessenger`` and recorded; a domain whose minute is full
+raises ``RateLimited`` and the row waits (``not_before``); ``--injected`` 451 answers, spread
+over the run, are retried with the outbox's back-off.
+
+The participants' addresses spread over ``--domains`` municipal domains; the floor is what the
+pacing alone allows: a domain with n mails needs ⌊(n−1)/per_minute⌋ full minutes. The goal is
+≤ 1.2 × floor. The baseline is the same path without pacing (``per_minute`` 6000, the highest
+allowed). ``--profile`` adds an unpaced run under cProfile (to stderr). Prints the figures and
+writes bench/results/email.json. Exits 0 even when the goal is missed (the figures say so;
+``make bench`` goes on); 1 only when a mail was lost or sent twice.
 """
 
 from __future__ import annotations
 
 import argparse
-import heapq
+import cProfile
+import io
 import json
 import os
 import platform
+import pstats
 import sys
-import threading
+import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # bench/ is not a package; make bot/ and handlers/ importable
 
-from bot.delivery_errors import TransientDeliveryError  # noqa: E402
-from bot.identity import Identity  # noqa: E402
-from bot.mail_address import mailbox  # noqa: E402
-from bot.outbox.pacing import RateLimited  # noqa: E402
-from bot.services.itip import MeetingInvite, invitation  # noqa: E402
-from bot.smtp import parse_smtp_url  # noqa: E402
-from bot.views import Header, Message, Section  # noqa: E402
-from handlers.email import EmailMessenger  # noqa: E402
-from tests.support.smtp import smtp_server  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
+
+from app import Bot, build_bot  # noqa: E402
+from bot.clock import SystemClock  # noqa: E402
+from storage.models import OutboxMessage  # noqa: E402
+from tests.helpers import Driver, make_settings  # noqa: E402
+from tests.support.smtp import SmtpServerDouble, smtp_server  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "email.json"
-BERLIN = ZoneInfo("Europe/Berlin")
-SENDER = mailbox("Stadtlabor <stadtlabor@example.org>")
+GOAL = 1.2
 
 
-def mails(cohorts: int, people: int, domains: int) -> list[tuple[Identity, bytes, str]]:
-    """(recipient, invitation .ics, outbox key) for every participant of every cohort."""
-    start = datetime(2027, 3, 27, 10, 0, tzinfo=BERLIN)
-    now = datetime.now(UTC)
-    out = []
+def build(db: Path, server: SmtpServerDouble, per_minute: int) -> Bot:
+    settings = make_settings(
+        f"sqlite:///{db}",
+        organizers="console:orga",
+        smtp_url=server.url,
+        mail_from="Stadtlabor <stadtlabor@example.org>",
+        mail_per_minute=per_minute,
+    )
+    return build_bot(settings, SystemClock())
+
+
+def set_up(bot: Bot, cohorts: int, people: int, domains: int) -> int:
+    """Cohorts, participants (by address only) and one meeting each; returns the invitations."""
+    assert bot.mail is not None
+    bot.outbox.detach("email")  # nothing handed over during the setup
+    d = Driver(bot)
     for c in range(cohorts):
-        meeting = MeetingInvite(
-            c + 1,
-            f"Auftakt {c + 1}",
-            start,
-            start + timedelta(days=1, hours=6),
-            "Rathaus",
-            "Hamburg",
+        room = f"jahrgang-{c + 1}"  # one console channel per cohort
+        answer = d.say(
+            "orga", f'jahrgang anlegen "Stadtlabor {c + 1}" plaetze={people}', channel=room
         )
+        assert "angelegt" in answer, answer
         for p in range(people):
             n = c * people + p
-            address = f"person{n}@kommune{n % domains}.de"
-            ics = invitation(
-                meeting, sequence=0, organizer=SENDER, attendee=address, tz=BERLIN, now=now
+            answer = d.say(
+                "orga",
+                f'teilnehmende hinzufuegen name="Person {n}" kommune="Kommune {n % domains}" '
+                f"funktion=Beigeordnete email=person{n}@kommune{n % domains}.de",
+                channel=room,
             )
-            out.append((Identity("email", address), ics, f"invite:{c}:{p}:0"))
-    return out
+            assert "angemeldet" in answer or "bestätigt" in answer, answer
+        answer = d.say(
+            "orga",
+            f'treffen anlegen titel="Auftakt {c + 1}" von="27.03.2027 10 Uhr" '
+            f'bis="28.03.2027 16 Uhr" ort="Rathaus" gastgeber=Hamburg',
+            channel=room,
+        )
+        assert "angelegt" in answer.lower(), answer
+    with bot.uow_factory() as uow:
+        uow.session.execute(  # the registration mails are not what is measured
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.platform == "email",
+                ~OutboxMessage.idempotency_key.startswith("invite:"),
+            )
+            .values(status="sent")
+        )
+        uow.commit()
+        invites = uow.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.platform == "email", OutboxMessage.status == "pending")
+        )
+    bot.outbox.attach(bot.mail)
+    return int(invites or 0)
 
 
-def run(
-    work: list[tuple[Identity, bytes, str]], per_minute: int, injected: int, lanes: int
-) -> dict[str, Any]:
-    body = Message((Header("Einladung: Auftakt"), Section(("Sa, 27.03.2027, 10:00",))), "x")
-    with smtp_server() as server:
-        messenger = EmailMessenger(parse_smtp_url(server.url), SENDER, per_minute=per_minute)
-        queue: list[tuple[float, int]] = [(0.0, i) for i in range(len(work))]
-        heapq.heapify(queue)
-        lock = threading.Lock()
-        done = Counter[str]()
-        gap = max(len(work) // max(injected, 1), 1)
-        t0 = time.monotonic()
+def left(bot: Bot) -> tuple[int, float | None]:
+    """Mail rows not yet done, and seconds until the earliest may go (None: one is due)."""
+    with bot.uow_factory() as uow:
+        count, earliest = uow.session.execute(
+            select(func.count(), func.min(OutboxMessage.not_before)).where(
+                OutboxMessage.platform == "email",
+                OutboxMessage.status.in_(("pending", "sending")),
+            )
+        ).one()
+    if not count or earliest is None:
+        return int(count or 0), None
+    wait = (earliest - bot.clock.now()).total_seconds()
+    return int(count), wait if wait > 0 else None
 
-        def lane() -> None:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    due, index = queue[0]
-                    wait = due - (time.monotonic() - t0)
-                    if wait <= 0:
-                        heapq.heappop(queue)
-                if wait > 0:
-                    time.sleep(min(wait, 0.05))
-                    continue
-                user, ics, key = work[index]
-                if injected and index % gap == 0 and done["injected"] < injected:
-                    with lock:
-                        done["injected"] += 1
-                    server.fail_next(1, 451)
-                try:
-                    messenger.send_file(user, "einladung.ics", ics, body, key=key)
-                    with lock:
-                        done["sent"] += 1
-                except RateLimited as exc:
-                    with lock:
-                        done["rescheduled"] += 1
-                        elapsed = time.monotonic() - t0
-                        heapq.heappush(queue, (elapsed + exc.retry_after, index))
-                except TransientDeliveryError:
-                    with lock:
-                        done["retried"] += 1
-                        heapq.heappush(queue, (time.monotonic() - t0 + 1.0, index))
 
-        threads = [threading.Thread(target=lane) for _ in range(lanes)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.monotonic() - t0
-        messenger.close()
-        ids = Counter(str(m["Message-ID"]) for m in server.mails())
+def drain(bot: Bot, server: SmtpServerDouble, expected: int, injected: int) -> dict[str, Any]:
+    gap = max(expected // max(injected, 1), 1)
+    done, next_at = 0, 0
+    t0 = time.monotonic()
+    while True:
+        # one 451 per ``gap`` mails received: spread over the run, never several at once on
+        # the same row (each answer would double that row's back-off: 2 + 4 + 8 … seconds)
+        if injected and done < injected and len(server.received) >= next_at:
+            server.fail_next(1, 451, "Try again later")
+            done += 1
+            next_at = len(server.received) + gap
+        bot.outbox.flush(limit=1000)
+        count, wait = left(bot)
+        if count == 0:
+            break
+        if wait is not None:
+            time.sleep(min(wait, 0.5))
+    elapsed = time.monotonic() - t0
+    ids = Counter(str(m["Message-ID"]) for m in server.mails())
+    with bot.uow_factory() as uow:
+        attempts = uow.session.scalar(
+            select(func.sum(OutboxMessage.attempts)).where(OutboxMessage.platform == "email")
+        )
+    assert bot.mail is not None
     return {
         "elapsed_s": round(elapsed, 2),
         "received": sum(ids.values()),
         "distinct": len(ids),
-        "lost": len(work) - len(ids),  # one Message-ID per key: distinct ids = distinct mails
+        "lost": expected - len(ids),  # one Message-ID per row key: distinct ids = distinct mails
         "duplicated": sum(n - 1 for n in ids.values() if n > 1),
-        "rescheduled": done["rescheduled"],
-        "retried_4xx": done["retried"],
-        "connections": messenger.connections_opened,
+        "answered_4xx": server.answered_failures,
+        "failed_attempts": int(attempts or 0),
+        "connections": bot.mail.connections_opened,
         "mails_per_s": round(sum(ids.values()) / elapsed, 1),
     }
+
+
+def run(args: argparse.Namespace, per_minute: int, injected: int, profile: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, smtp_server() as server:
+        bot = build(Path(tmp) / "bench.db", server, per_minute)
+        try:
+            t0 = time.monotonic()
+            expected = set_up(bot, args.cohorts, args.people, args.domains)
+            setup_s = time.monotonic() - t0
+            profiler = cProfile.Profile() if profile else None
+            if profiler:
+                profiler.enable()
+            result = drain(bot, server, expected, injected)
+            if profiler:
+                profiler.disable()
+                out = io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+                print(out.getvalue(), file=sys.stderr)
+        finally:
+            bot.close()
+    return {"invitations": expected, "setup_s": round(setup_s, 1), **result}
 
 
 def main() -> int:
@@ -145,29 +193,36 @@ def main() -> int:
     parser.add_argument("--domains", type=int, default=10)
     parser.add_argument("--per-minute", type=int, default=30)
     parser.add_argument("--injected", type=int, default=10)
-    parser.add_argument("--lanes", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="also cProfile an unpaced drain")
     args = parser.parse_args()
-    work = mails(args.cohorts, args.people, args.domains)
-    per_domain = Counter(user.external_id.rpartition("@")[2] for user, _, _ in work)
+    total = args.cohorts * args.people
+    per_domain = Counter(n % args.domains for n in range(total))
     floor = max((n - 1) // args.per_minute for n in per_domain.values()) * 60.0
-    baseline = run(work, 100_000, 0, args.lanes)
-    paced = run(work, args.per_minute, args.injected, args.lanes)
+    if args.profile:  # an extra unpaced run under cProfile (stderr); not one of the figures
+        run(args, 6000, 0, True)
+    baseline = run(args, 6000, 0, False)
+    paced = run(args, args.per_minute, args.injected, False)
     ratio = paced["elapsed_s"] / floor if floor else None
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
-        "date": datetime.now(UTC).date().isoformat(),
-        "mails": len(work),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "path": "app.build_bot → invitations.send_for_meeting → outbox → EmailMessenger → SMTP",
+        "mails": total,
         "domains": len(per_domain),
         "per_minute": args.per_minute,
         "floor_s": floor,
         "baseline_unpaced": baseline,
         "paced": paced,
         "ratio_to_floor": round(ratio, 3) if ratio else None,
+        "goal": f"<= {GOAL} x floor",
+        "goal_met": bool(ratio is not None and ratio <= GOAL),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
+    if not result["goal_met"]:
+        print(f"bench_email: goal missed ({result['ratio_to_floor']} x floor > {GOAL})")
     ok = all(r["lost"] == 0 and r["duplicated"] == 0 for r in (baseline, paced))
     return 0 if ok else 1
 

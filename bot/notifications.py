@@ -72,9 +72,15 @@ def routes(uow: UnitOfWorkPort, person_id: int) -> list[Identity]:
     person = uow.persons.get(person_id)
     if person is None or person.erased_at is not None:
         return []
-    chat = chat_identity(uow, person_id)
-    mail = email_identity(person.email)
-    choice = channel_of(uow, person)
+    return pick_routes(person.notify_via, chat_identity(uow, person_id), person.email)
+
+
+def pick_routes(choice: str | None, chat: Identity | None, email: str | None) -> list[Identity]:
+    """:func:`routes` from what is stored (the choice, the chat identity seen last, the
+    address), for callers that load these for many people at once (the reminder batches)."""
+    mail = email_identity(email)
+    if choice not in CHANNELS:
+        choice = "chat" if chat is not None else "email"
     if choice == "beides":
         return [i for i in (chat, mail) if i is not None]
     first, second = (chat, mail) if choice == "chat" else (mail, chat)

@@ -16,7 +16,7 @@ from bot.permissions import require
 from bot.router import confirmed, fold, shorten
 from bot.scheduling.due import DueHandlers
 from bot.services import agenda as agenda_service
-from bot.services import calendar, invitations
+from bot.services import agenda_invites, calendar, invitations
 from bot.services import meetings as svc
 from bot.services.cohorts import post_language
 from bot.views import Bullets, Message, Note, Section
@@ -43,6 +43,7 @@ END_OPTIONS = ("bis", "ende", "to", "end")
 
 def register_due(handlers: DueHandlers) -> None:
     meeting_reminders.register_due(handlers)
+    handlers.add(agenda_invites.KIND, invitations.send_agenda_update)
 
 
 # the options of "treffen anlegen" and "treffen N aendern" (see TEXT_OPTIONS, START_OPTIONS)

@@ -203,7 +203,13 @@ def forget(ctx: CommandContext) -> Reply:
         return Reply(
             Message.text(ctx._(N_("Über Sie ist nichts gespeichert; der Bot kennt Sie nicht.")))
         )
-    privacy.forget(ctx.uow, ctx.person, now=ctx.now, default_language=ctx.default_language)
+    privacy.forget(
+        ctx.uow,
+        ctx.person,
+        now=ctx.now,
+        default_language=ctx.default_language,
+        settings=ctx.settings,
+    )
     ctx.uow.commit()
     text = (
         "Done. Your data has been erased; the bot no longer knows you."

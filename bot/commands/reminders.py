@@ -10,6 +10,7 @@ from bot.context import CommandContext, Reply
 from bot.dates import describe_when, parse_when
 from bot.errors import UserFacingError
 from bot.i18n import N_
+from bot.notifications import EMAIL, routes
 from bot.router import clean, fold, strip_prefix
 from bot.scheduling import digest
 from bot.scheduling import service as svc
@@ -168,13 +169,31 @@ def remind(ctx: CommandContext, *, channel: bool) -> Reply:
     if channel:
         head = ctx._(N_("Erinnerung Nr. {id} für die Kanäle des Jahrgangs angelegt."), id=row.id)
     else:
-        head = ctx._(
-            N_("Erinnerung Nr. {id} angelegt; ich schreibe Ihnen per Direktnachricht."), id=row.id
-        )
+        head = ctx._(_BY_ROUTE[_route_kind(ctx)], id=row.id)
     hint = ctx._(N_("Löschen mit „erinnerung {id} löschen“."), id=row.id)
     return Reply(
         Message(blocks=(Section(lines=(head, _echo(ctx, row))), Note(hint)), fallback=head)
     )
+
+
+_BY_ROUTE = {
+    "chat": N_("Erinnerung Nr. {id} angelegt; ich schreibe Ihnen per Direktnachricht."),
+    "email": N_(
+        "Erinnerung Nr. {id} angelegt; ich schreibe Ihnen per E-Mail (so haben Sie es mit "
+        "„benachrichtigung“ gewählt)."
+    ),
+    "beides": N_(
+        "Erinnerung Nr. {id} angelegt; ich schreibe Ihnen per Direktnachricht und E-Mail."
+    ),
+}
+
+
+def _route_kind(ctx: CommandContext) -> str:
+    """Where the reminder will go (bot.notifications.routes), for the confirmation."""
+    platforms = {i.platform for i in routes(ctx.uow, ctx.person.id)}
+    if EMAIL in platforms:
+        return "beides" if len(platforms) > 1 else "email"
+    return "chat"
 
 
 def list_reminders(ctx: CommandContext) -> Reply:

@@ -34,6 +34,15 @@ LEFT_BEHIND = "outbox:left"  # session.info: claim_enqueued left new rows for th
 MAX_ATTEMPTS = send.MAX_ATTEMPTS
 
 
+def resends_cut_sends(messenger: Messenger) -> bool:
+    """Whether a row whose send was cut by a crash goes out again (``pending``) rather than
+    becoming ``uncertain``: a deduplicating Messenger's choice unless it says otherwise with
+    ``resend_after_crash`` (e-mail: False — the key is its Message-ID, but a mail the server
+    took cannot be recalled, so it is reported, like a Slack post)."""
+    dedupes = bool(getattr(messenger, "deduplicates", False))
+    return bool(getattr(messenger, "resend_after_crash", dedupes))
+
+
 def _concurrency(messenger: Messenger) -> int:
     value = getattr(messenger, "concurrent_sends", 1)
     return max(1, int(value)) if isinstance(value, int) else 1
@@ -46,8 +55,9 @@ class OutboxSender:
     ``channel_pacing`` (about one message per second per channel on Slack and Matrix) and the
     lease of a row in ``sending``. A row whose lease ran out was perhaps delivered: it is sent
     again only by a Messenger that deduplicates (``deduplicates = True``: the row's key is
-    passed as ``key=``, Matrix uses it as the transaction id); otherwise it becomes
-    ``uncertain`` and is listed in the organisers' digest.
+    passed as ``key=``, Matrix uses it as the transaction id) and does not say
+    ``resend_after_crash = False`` (e-mail); otherwise it becomes ``uncertain`` and is listed
+    in the organisers' digest (see :func:`resends_cut_sends`).
     """
 
     def __init__(
@@ -146,7 +156,7 @@ class OutboxSender:
     def _recover(self, platform: str, messenger: Messenger) -> None:
         """Rows left in ``sending`` by a crashed sender: resend if deduplicated, else report."""
         now = self._clock.now()
-        dedupes = bool(getattr(messenger, "deduplicates", False))
+        dedupes = resends_cut_sends(messenger)
         with self._uow_factory() as uow:
             stale = uow.session.scalars(
                 select(OutboxMessage).where(
@@ -217,15 +227,15 @@ class OutboxSender:
         for platform, lanes in by_platform.items():
             messenger = messengers[platform]
             pace = pacing.pace_of(platform, messenger)
-            if not getattr(messenger, "deduplicates", False):
+            resends = resends_cut_sends(messenger)
+            if not resends:
                 first = next(iter(lanes))
                 lanes = {first: lanes[first]}  # one row in flight at a time
             free = pacing.take_slots(uow, platform, lanes.keys(), now, pace)
             for channel, rows in lanes.items():
                 if channel in free:
-                    # one row unless the platform deduplicates and the channel is unpaced
-                    dedupes = getattr(messenger, "deduplicates", False)
-                    claimed.extend(rows if dedupes and pace <= 0 else rows[:1])
+                    # one row unless a cut send is resent and the channel is unpaced
+                    claimed.extend(rows if resends and pace <= 0 else rows[:1])
         _mark_sending(uow, claimed, now + LEASE)
         if len(claimed) < new:
             taken = set(map(id, claimed))

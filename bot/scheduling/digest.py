@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.i18n import format_when, translator
+from bot.notifications import EMAIL
 from bot.outbox import dm_person
 from bot.outbox.send import FAILED_SOURCE
 from bot.scheduling.due import DueContext
@@ -43,6 +44,12 @@ def _line(ctx: DueContext, entry: DigestEntry, language: str) -> str:
             recipient=recipient.removeprefix("email:"),
             error=(message.error or "?")[:200] if message else "?",
         )
+    address = str((message.target if message else {}).get("identity") or "")
+    if platform == EMAIL and address.startswith(f"{EMAIL}:"):  # cut by a crash: name the address
+        return _(
+            "Nachricht Nr. {id} (E-Mail an {recipient}): Zustellung unsicher – vielleicht nicht "
+            "oder doppelt angekommen. Bitte fragen Sie bei Bedarf nach."
+        ).format(id=entry.ref_id, recipient=address.removeprefix(f"{EMAIL}:"))
     return _(
         "Nachricht Nr. {id} ({platform}): Zustellung unsicher – vielleicht nicht oder doppelt "
         "angekommen"

@@ -11,7 +11,7 @@ only if the claimed row still matches the snapshot the plan was made from (a row
 moved in between is not claimed or is planned again). A kill -9 loses only plans; the rows
 stay pending. Only the kinds ``dm`` and ``channel`` are planned: their recipients do not depend
 on state that changes at the due time; every other kind runs its handler at the due time.
-What a plan may miss: a change to the person's identities, language or delegates within the
+What a plan may miss: a change to the person's identities, route, language or delegates within the
 last ``ahead`` seconds before the due time.
 """
 
@@ -28,6 +28,8 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from bot.identity import Identity
+from bot.notifications import EMAIL, pick_routes
 from bot.outbox.enqueue import Outgoing
 from bot.scheduling import service
 from bot.scheduling.due import DueHandlers
@@ -192,24 +194,26 @@ def plan_rows(session: Session, settings: Settings, rows: Sequence[Snapshot]) ->
             if delegate_id is not None and delegate_id != person_id:
                 delegates.setdefault(person_id, set()).add(delegate_id)
     everyone = dm_people.union(*delegates.values())
-    persons: dict[int, tuple[str | None, str | None]] = {}
-    first: dict[int, tuple[str, str]] = {}
+    persons: dict[int, tuple[str | None, str | None, str | None, str | None]] = {}
+    chat: dict[int, Identity] = {}
     if everyone:
-        for pid, name, language in session.execute(
-            select(Person.id, Person.display_name, Person.language).where(Person.id.in_(everyone))
+        for pid, name, language, choice, email in session.execute(
+            select(
+                Person.id, Person.display_name, Person.language, Person.notify_via, Person.email
+            ).where(Person.id.in_(everyone), Person.erased_at.is_(None))
         ):
-            persons[pid] = (name, language)
+            persons[pid] = (name, language, choice, email)
         ident = PlatformIdentity
         for pid, platform, external_id in session.execute(
             select(ident.person_id, ident.platform, ident.external_id)
-            .where(PlatformIdentity.person_id.in_(everyone))
+            .where(PlatformIdentity.person_id.in_(everyone), PlatformIdentity.platform != EMAIL)
             .order_by(
                 PlatformIdentity.person_id,
                 PlatformIdentity.last_seen_at.desc().nulls_last(),
                 PlatformIdentity.id,
             )
         ):
-            first.setdefault(pid, (platform, external_id))
+            chat.setdefault(pid, Identity(platform, external_id))
     cohorts = {r.cohort_id for r in rows if r.kind == service.KIND_CHANNEL and r.cohort_id}
     bindings: dict[int, list[tuple[str, str]]] = {}
     if cohorts:
@@ -226,8 +230,13 @@ def plan_rows(session: Session, settings: Settings, rows: Sequence[Snapshot]) ->
         ):
             post_languages[cohort_id] = language or settings.language
     recipients = {
-        pid: service.Recipient(pid, name, language, first.get(pid))
-        for pid, (name, language) in persons.items()
+        pid: service.Recipient(
+            pid,
+            name,
+            language,
+            tuple((i.platform, i.external_id) for i in pick_routes(choice, chat.get(pid), email)),
+        )
+        for pid, (name, language, choice, email) in persons.items()
     }
     plans: dict[int, Plan] = {}
     for row in rows:

@@ -21,7 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from bot.actions import CommandAction
 from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, format_when, translator
-from bot.outbox.enqueue import Outgoing, add, cohort_channels, identity_of
+from bot.notifications import EMAIL, routes
+from bot.outbox.enqueue import MAIL_KEY_SUFFIX, Outgoing, add, cohort_channels
 from bot.scheduling.due import DueContext, record_missed, schedule
 from bot.scheduling.recurrence import next_occurrence
 from bot.services.cohorts import post_language
@@ -196,7 +197,8 @@ class Recipient:
     person_id: int
     name: str | None
     language: str | None
-    identity: tuple[str, str] | None  # (platform, external id) seen last: where the DM goes
+    #: (platform, external id) of each route (bot.notifications.routes: chat, e-mail or both)
+    identities: tuple[tuple[str, str], ...]
 
 
 def no_late_note(_language: str) -> str | None:
@@ -214,17 +216,26 @@ def dm_outgoing(
     """What a DM reminder sends: the person's DM, and a copy to each of their office contacts
     (``delegate_person_id``). The one renderer of the ``dm`` kind: its handler
     (:func:`deliver_dm`) and the batch plans (:func:`bot.scheduling.prepare.plan_rows`) both
-    enqueue exactly this. A recipient without a platform identity gets nothing."""
+    enqueue exactly this. Each goes by the recipient's routes (chat, e-mail or both; the mail
+    row's key gets ``:email`` as in :func:`bot.outbox.dm_person`); a recipient who cannot be
+    reached gets nothing."""
     language = person.language or default_language
     message = render_message(text, KIND_DM, language, late(language))
-    out = [Outgoing.dm(key, person.identity, message)] if person.identity else []
+    out = _routed(key, person.identities, message)
     for delegate in sorted(delegates, key=lambda d: d.person_id):
-        if delegate.person_id == person.person_id or delegate.identity is None:
+        if delegate.person_id == person.person_id:
             continue
         lang = delegate.language or default_language
         copy = render_message(text, KIND_DM, lang, late(lang), for_name=person.name or "—")
-        out.append(Outgoing.dm(f"{key}:copy:{delegate.person_id}", delegate.identity, copy))
+        out += _routed(f"{key}:copy:{delegate.person_id}", delegate.identities, copy)
     return tuple(out)
+
+
+def _routed(key: str, identities: Sequence[tuple[str, str]], message: Message) -> list[Outgoing]:
+    return [
+        Outgoing.dm(f"{key}{MAIL_KEY_SUFFIX}" if ident[0] == EMAIL else key, ident, message)
+        for ident in identities
+    ]
 
 
 def channel_outgoing(
@@ -241,8 +252,8 @@ def channel_outgoing(
 
 
 def recipient(uow: UnitOfWork, person: Person) -> Recipient:
-    identity = identity_of(uow, person.id)
-    return Recipient(person.id, person.display_name, person.language, identity)
+    identities = tuple((i.platform, i.external_id) for i in routes(uow, person.id))
+    return Recipient(person.id, person.display_name, person.language, identities)
 
 
 def deliver_dm(ctx: DueContext) -> None:

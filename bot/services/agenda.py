@@ -17,6 +17,7 @@ from bot.errors import NotFound, UserFacingError
 from bot.i18n import N_, translator
 from bot.outbox import enqueue, post_to_cohort
 from bot.router import fold
+from bot.services import agenda_invites
 from bot.services.cohorts import post_language
 from bot.services.meetings import day_label, items_of, local_days, span_label
 from bot.views import Header, Message, Note, Section
@@ -133,8 +134,7 @@ def add_item(uow: UnitOfWorkPort, meeting: Meeting, data: ItemData, tz: ZoneInfo
         description=data.description,
     )
     uow.agenda.add(item)
-    meeting.sequence += 1
-    return item
+    return item  # the SEQUENCE goes up in changed()
 
 
 def update_item(
@@ -144,12 +144,10 @@ def update_item(
     for key in ("starts_at", "ends_at", "kind", "speaker", "room", "description"):
         setattr(item, key, getattr(data, key))
     item.title = data.title.strip()
-    meeting.sequence += 1
 
 
 def delete_item(uow: UnitOfWorkPort, meeting: Meeting, item: AgendaItem) -> None:
     uow.agenda.remove(item)
-    meeting.sequence += 1
 
 
 def data_of(item: AgendaItem) -> ItemData:
@@ -291,7 +289,11 @@ def changed(
 ) -> int:
     """After an item was added, changed or deleted (in the chat or on the web page): every
     posted copy of the agenda is edited in place, in the cohort's language, with a note in its
-    thread. Returns the number of copies."""
+    thread. The SEQUENCE goes up at once, or — when addresses have the invitation by e-mail —
+    once for a burst of edits, with the coalesced update
+    (:func:`bot.services.agenda_invites.schedule_update`). Returns the number of copies."""
+    if agenda_invites.schedule_update(uow, meeting, now) is None:
+        meeting.sequence += 1  # no mail to send: calendar exports see the change now
     return refresh(
         uow, meeting, now=now, tz=tz, language=post_language(meeting, default), note=CHANGED_NOTE
     )

@@ -30,7 +30,8 @@ from bot.clock import Clock
 from bot.i18n import N_, format_when, translator
 from bot.identity import Identity
 from bot.messenger import MessageRef, Messenger
-from bot.outbox.enqueue import Outgoing, add, dm_person, identity_of
+from bot.notifications import EMAIL, routes
+from bot.outbox.enqueue import MAIL_KEY_SUFFIX, Outgoing, add, dm_person
 from bot.services.web_login import digest
 from bot.settings import Settings
 from bot.views import Actions, Message, Note
@@ -180,13 +181,55 @@ def prompt_dm(
     item: AnswerItem | None,
     language: str,
 ) -> bool:
-    """DM a prompt (idempotent by ``key``); with ``item``, the link is added when it is sent."""
+    """DM a prompt (idempotent by ``key``) wherever the person's messages go
+    (:func:`bot.notifications.routes`: chat, e-mail or both; the mail row's key is ``key``
+    + ``:email`` as in :func:`bot.outbox.dm_person`). With ``item``, each row gets its own
+    link when it is sent; without it (no web pages), a button in a mail names the command."""
     if item is None:
         return dm_person(uow, person_id, message, key, now)
-    identity = identity_of(uow, person_id)
-    if identity is None:
-        return False
-    platform, external_id = identity
+    added = False
+    for identity in routes(uow, person_id):
+        row_key = f"{key}{MAIL_KEY_SUFFIX}" if identity.platform == EMAIL else key
+        added = (
+            _prompt_row(uow, identity, row_key, message, now, item, person_id, language) or added
+        )
+    return added
+
+
+def mail_prompts(
+    uow: UnitOfWorkPort,
+    cohort_id: int,
+    message: Message,
+    key: str,
+    now: datetime,
+    item: AnswerItem,
+    default_language: str,
+) -> int:
+    """:func:`bot.outbox.mail_participants` for a prompt (a new poll): the mail to each
+    confirmed participant whose messages go by e-mail carries their own answer link (key
+    ``KEY:email:PERSON``, as there). Returns how many rows were added."""
+    added = 0
+    for participant in uow.participants.in_cohort(cohort_id, "confirmed"):
+        pid = participant.person_id
+        found = next((i for i in routes(uow, pid) if i.platform == EMAIL), None)
+        person = uow.persons.get(pid)
+        if found is None or person is None:
+            continue
+        language = person.language or default_language
+        added += _prompt_row(uow, found, f"{key}:email:{pid}", message, now, item, pid, language)
+    return added
+
+
+def _prompt_row(
+    uow: UnitOfWorkPort,
+    identity: Identity,
+    key: str,
+    message: Message,
+    now: datetime,
+    item: AnswerItem,
+    person_id: int,
+    language: str,
+) -> bool:
     payload = {
         "render": RENDER,
         "message": message.to_dict(),
@@ -197,8 +240,8 @@ def prompt_dm(
             "language": language,
         },
     }
-    target = {"identity": f"{platform}:{external_id}"}
-    return add(uow, Outgoing(key, platform, "refresh", target, payload, message), now)
+    target = {"identity": str(identity)}
+    return add(uow, Outgoing(key, identity.platform, "refresh", target, payload, message), now)
 
 
 LINK_TEXT = N_(

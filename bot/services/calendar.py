@@ -18,6 +18,7 @@ from __future__ import annotations
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard
@@ -74,7 +75,14 @@ class _Rule:
 
 
 def _transitions(tz: ZoneInfo, years: range) -> list[_Transition]:
-    """Every change of UTC offset in ``years``, found by stepping and bisecting to the second."""
+    """Every change of UTC offset in ``years``, found by stepping and bisecting to the second.
+    Cached per zone and years: an invitation fan-out builds a VTIMEZONE per recipient, and
+    the scan (~1,500 offset look-ups a year, then bisection) cost more than the rest of it."""
+    return list(_transitions_cached(tz, years))
+
+
+@lru_cache(maxsize=64)
+def _transitions_cached(tz: ZoneInfo, years: range) -> tuple[_Transition, ...]:
 
     def offset(moment: datetime) -> timedelta:
         return moment.astimezone(tz).utcoffset() or timedelta()
@@ -94,7 +102,7 @@ def _transitions(tz: ZoneInfo, years: range) -> list[_Transition]:
             found.append(_Transition(high, current, new, local.tzname() or "", bool(local.dst())))
             current, later = new, high
         moment = later
-    return found
+    return tuple(found)
 
 
 def _yearly_rule(changes: list[_Transition], years: range) -> _Rule | None:

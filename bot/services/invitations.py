@@ -18,6 +18,7 @@ from email.headerregistry import Address
 from bot.i18n import N_, translator
 from bot.mail_address import LOCAL_SENDER, mailbox
 from bot.outbox import enqueue
+from bot.scheduling.due import DueContext
 from bot.services import meetings as meetings_service
 from bot.services.itip import (
     MeetingInvite,
@@ -74,6 +75,21 @@ def send_for_meeting(
         )
         record(uow, pending, now)
     return len(todo)
+
+
+def send_agenda_update(ctx: DueContext) -> None:
+    """The due row of :mod:`bot.services.agenda_invites`: the agenda changed, so the SEQUENCE
+    goes up once and every invited address gets a REQUEST with the agenda as it is now.
+    Nothing to do when the meeting is gone or over, or a meeting change has raised the
+    SEQUENCE since (its invitations carried the agenda already)."""
+    target = ctx.reminder.target
+    meeting = ctx.uow.session.get(Meeting, int(target["meeting_id"]))
+    if meeting is None or meeting.deleted_at is not None or meeting.ends_at <= ctx.now:
+        return
+    if meeting.sequence != int(target["sequence"]):
+        return
+    meeting.sequence += 1
+    send_for_meeting(ctx.uow, meeting, settings=ctx.settings, now=ctx.now)
 
 
 def send_for_cohort(uow: UnitOfWork, cohort_id: int, *, settings: Settings, now: datetime) -> int:

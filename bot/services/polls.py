@@ -18,6 +18,7 @@ from bot.i18n import N_
 from bot.outbox import mail_participants, post_to_cohort
 from bot.scheduling import due as reminders
 from bot.services import poll_votes
+from bot.services.answer_links import answer_item, mail_prompts
 from bot.services.audit import record
 from bot.services.poll_results import render_for_channel
 from bot.services.poll_spec import PollSpec as PollSpec
@@ -101,8 +102,13 @@ def create_poll(
     uow.session.flush()
     message = render_for_channel(uow, poll, settings)
     post_to_cohort(uow, cohort.id, message, f"poll:{poll.id}:post", now, subject=f"poll:{poll.id}")
-    # people outside the chat get the question by mail (a button there names the command)
-    mail_participants(uow, cohort.id, message, f"poll:{poll.id}:post", now)
+    # people outside the chat get the question by mail: with the web pages on, with their own
+    # answer link; otherwise a button there names the command to type
+    item = answer_item(settings, "umfrage", poll.id)
+    if item is None:
+        mail_participants(uow, cohort.id, message, f"poll:{poll.id}:post", now)
+    else:
+        mail_prompts(uow, cohort.id, message, f"poll:{poll.id}:post", now, item, settings.language)
     if poll.closes_at is not None:
         base = {"poll_id": poll.id}
         reminders.schedule(

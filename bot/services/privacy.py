@@ -21,7 +21,7 @@ from sqlalchemy import delete, select, update
 from bot.i18n import N_
 from bot.networking import privacy as networking_privacy
 from bot.scheduling import service as scheduling_service
-from bot.services import answer_links, attendance, poll_privacy, web_login
+from bot.services import answer_links, attendance, invitations, poll_privacy, web_login
 from bot.services import feedback as feedback_service
 from bot.services.audit import record
 from bot.services.cohorts import end_of
@@ -37,6 +37,7 @@ from bot.services.privacy_traces import (
     state_of,
 )
 from bot.services.registration import fill_free_seat
+from bot.settings import Settings
 from storage.models import (
     AuditEntry,
     Cohort,
@@ -424,12 +425,27 @@ def my_data_json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def forget(uow: UnitOfWork, person: Person, *, now: datetime, default_language: str) -> str:
-    """Withdraw ``person`` everywhere and erase their personal data; returns the pseudonym."""
+def forget(
+    uow: UnitOfWork,
+    person: Person,
+    *,
+    now: datetime,
+    default_language: str,
+    settings: Settings | None = None,
+) -> str:
+    """Withdraw ``person`` everywhere and erase their personal data; returns the pseudonym.
+    A freed seat goes to the first on the waitlist (told by their route, see
+    :func:`bot.services.registration.fill_free_seat`); with ``settings``, whoever moved up
+    also gets the meeting invitations by e-mail
+    (:func:`bot.services.invitations.send_for_cohort`)."""
+    seats = [p.cohort_id for p in uow.participants.of_person(person.id) if p.status == "confirmed"]
     erasure = _context(uow, person, now, default_language)
     for store in STORES:
         store.erase(uow, erasure)
         uow.session.flush()
+    if settings is not None:
+        for cohort_id in sorted(set(seats)):
+            invitations.send_for_cohort(uow, cohort_id, settings=settings, now=now)
     record(
         uow,
         actor_id=None,

@@ -29,6 +29,13 @@ class MailTooLarge(PermanentDeliveryError):
     """The mail would be larger than :data:`MAX_BYTES`; no server is asked."""
 
 
+class ComposedMail(EmailMessage):
+    """A finished mail and its bytes as sent (``wire``): serialised once, for the size check
+    and for the SMTP DATA (``send_message`` would serialise it a second time)."""
+
+    wire: bytes = b""
+
+
 def message_id(key: str, sender: Address) -> str:
     """``<sha256(key)[:32]@sender-domain>``: the same outbox row always gets the same id, so a
     mail resent after a crash is recognisable (and dropped by servers and clients that
@@ -53,8 +60,8 @@ def compose(
     key: str | None = None,
     reply_to: Address | None = None,
     attachment: Attachment | None = None,
-) -> EmailMessage:
-    mail = EmailMessage(policy=policy.SMTP)
+) -> ComposedMail:
+    mail = ComposedMail(policy=policy.SMTP)
     mail["From"] = _clean(sender)
     mail["To"] = _clean(recipient)
     if reply_to is not None:
@@ -70,7 +77,8 @@ def compose(
     if attachment is not None:
         _attach(mail, attachment)
     mail["Content-Language"] = language  # after the parts: set_content drops Content-* headers
-    size = len(mail.as_bytes())
+    mail.wire = mail.as_bytes()
+    size = len(mail.wire)
     if size > MAX_BYTES:
         raise MailTooLarge(
             f"mail to {recipient.addr_spec} is {size} bytes, more than the limit of {MAX_BYTES}",

@@ -11,7 +11,9 @@ what a mail cannot do (channel posts, edits, deletions). Failures say whether to
   reschedules the row.
 
 ``deduplicates = True``: the outbox passes the row key, and the ``Message-ID`` is derived from
-it, so a mail resent after a crash carries the same id (docs/email.md).
+it, so a resent mail carries the same id (docs/email.md). ``resend_after_crash = False``: a
+mail whose send a crash cut (the server may have accepted its DATA) is not sent again; its row
+becomes ``uncertain`` and the organisers' digest names the address, as for a Slack post.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ class EmailMessenger:
 
     platform: str = PLATFORM
     deduplicates: bool = True
+    #: a mail cut by a crash (the server may have taken it) is not resent: ``uncertain``,
+    #: named in the organisers' digest (bot.outbox.sender.resends_cut_sends)
+    resend_after_crash: bool = False
     keyed_files: bool = True  # send_file takes the row key too (an invitation's Message-ID)
     pace_seconds: float = 0.0  # no per-recipient pacing: per-domain pacing is done here
 
@@ -183,7 +188,11 @@ class EmailMessenger:
         smtp: smtplib.SMTP | None = None
         try:
             smtp = self._acquire()
-            refused = smtp.send_message(mail, from_addr=sender, to_addrs=[to])
+            wire = getattr(mail, "wire", b"")  # a ComposedMail: serialised once, in compose
+            if wire:
+                refused = smtp.sendmail(sender, [to], wire)
+            else:
+                refused = smtp.send_message(mail, from_addr=sender, to_addrs=[to])
         except smtplib.SMTPRecipientsRefused as exc:
             _close(smtp)
             code, reply = next(iter(exc.recipients.values()), (0, b""))

@@ -54,7 +54,13 @@ def forget(deps: WebDeps, req: WebRequest) -> Page:
             return result
         formats = viewer.formats
         close_session(uow, req.cookie)
-        privacy.forget(uow, viewer.person, now=now, default_language=deps.settings.language)
+        privacy.forget(
+            uow,
+            viewer.person,
+            now=now,
+            default_language=deps.settings.language,
+            settings=deps.settings,
+        )
         uow.commit()
     html = render(deps.templates, "forgotten.html", formats, viewer=None)
     return Page(html=html, end_session=True)
