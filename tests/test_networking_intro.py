@@ -124,18 +124,28 @@ def test_a_decline_is_neutral_and_blocks_a_repeat_for_30_days(
     (his,) = _export(driver, "ben")["vorstellungen"]
     assert his["stand"] == "abgelehnt" and his["abgelehnt"]
     clock.advance(timedelta(days=31))
+    bot.due.run_due(clock.now())  # the request's expiry was cancelled by the decline
+    driver.flush()
+    assert len([t for t in _dms_to(driver, "anna") if "nicht möglich" in t]) == 1
     assert "gefragt" in driver.say("anna", "vorstellen @ben thema=Pflege")
     assert "„Pflege“" in _dms_to(driver, "ben")[-1]
     assert _row(bot)["declined_at"] is None
 
 
-def test_requests_expire_after_14_days(driver: Driver, clock: SimulatedClock) -> None:
+def test_requests_expire_after_14_days(driver: Driver, bot: Bot, clock: SimulatedClock) -> None:
     driver.say("anna", "vorstellen @ben")
     ask = _dms_to(driver, "ben")[-1]
     assert "möchte Sie gern kennenlernen und sich mit Ihnen austauschen" in ask
     clock.advance(timedelta(days=13))
+    bot.due.run_due(clock.now())
+    driver.flush()
     assert "noch offen" in driver.say("anna", "vorstellen @ben")
+    assert not [t for t in _dms_to(driver, "anna") if "nicht möglich" in t]
     clock.advance(timedelta(days=2))
+    bot.due.run_due(clock.now())
+    driver.flush()
+    # Anna hears the same sentence as after a decline: she cannot tell the two apart.
+    assert _dms_to(driver, "anna")[-1].startswith("Eine Vorstellung bei Ben Muster ist derzeit")
     late = driver.say("ben", _button(ask, "Annehmen"))
     assert "Die Anfrage von Anna Muster ist am" in late and "abgelaufen" in late
     assert "vorstellen console:anna" in late  # what to do instead

@@ -135,6 +135,7 @@ def register(registry: CommandRegistry) -> None:
 
 
 def register_due(handlers: DueHandlers) -> None:
+    handlers.add(introductions.KIND_EXPIRE, introductions.expire)
     tandem_commands.register_due(handlers)
     checkin_commands.register_due(handlers)
 

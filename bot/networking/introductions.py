@@ -21,12 +21,14 @@ from bot.networking import intro_room, profiles
 from bot.networking.ranking import match_of
 from bot.networking.topics import key
 from bot.notify import tell
+from bot.scheduling.due import DueContext, cancel, schedule
 from bot.services.registration import person_ref
 from bot.views import Button
 from storage.models import Cohort, Person
 from storage.models_networking import Introduction
 from storage.uow import UnitOfWork
 
+KIND_EXPIRE = "intro-expire"
 ACCEPT = "vorstellen annehmen"
 DECLINE = "vorstellen ablehnen"
 EXPIRES = timedelta(days=14)
@@ -147,6 +149,18 @@ def introduce(
         intro.declined_at = intro.accepted_at = None
         intro.conversation_platform = intro.conversation_id = None
     uow.session.flush()
+    stamp = int(now.timestamp())
+    # At the end of the 14 days the requester hears the same neutral sentence as after a
+    # decline (:func:`expire`): the two cannot be told apart.
+    schedule(
+        uow,
+        key=f"{KIND_EXPIRE}:{intro.id}:{stamp}",
+        due_at=now + EXPIRES,
+        kind=KIND_EXPIRE,
+        now=now,
+        person_id=requester.id,
+        target={"introduction_id": intro.id, "asked": stamp},
+    )
     ref = person_ref(uow, requester)
     tell(
         uow,
@@ -154,7 +168,7 @@ def introduce(
         ASK if subject else ASK_NO_TOPIC,
         now=now,
         default_language=default_language,
-        key=f"intro-ask:{intro.id}:{int(now.timestamp())}",
+        key=f"intro-ask:{intro.id}:{stamp}",
         # The buttons name the requester: with two open requests they answer this one.
         buttons=(
             Button(N_("Annehmen"), CommandAction(ACCEPT, (ref,), other.id), "primary"),
@@ -217,6 +231,7 @@ def accept(
     and how they meet (:data:`bot.networking.intro_room.GROUP` or ``DIRECT``)."""
     intro = _open_for(uow, person, requester, now)
     intro.accepted_at = now
+    cancel(uow, f"{KIND_EXPIRE}:{intro.id}:")
     asker = uow.persons.get(intro.requester_person_id)
     assert asker is not None
     how = intro_room.open_conversation(
@@ -238,6 +253,7 @@ def decline(
     (only the date stays, for the 30 days in which the same request is refused)."""
     intro = _open_for(uow, person, requester, now)
     intro.declined_at, intro.topic = now, None
+    cancel(uow, f"{KIND_EXPIRE}:{intro.id}:")
     asker = uow.persons.get(intro.requester_person_id)
     assert asker is not None
     tell(
@@ -251,3 +267,27 @@ def decline(
     )
     uow.session.flush()
     return asker
+
+
+def expire(due: DueContext) -> None:
+    """A request left unanswered for 14 days: the requester is told it is not possible."""
+    intro = due.uow.session.get(Introduction, int(due.reminder.target.get("introduction_id", 0)))
+    if intro is None or int(intro.created_at.timestamp()) != due.reminder.target.get("asked"):
+        return  # erased meanwhile, or asked again (the new request has its own row)
+    if state_of(intro, due.now) != "abgelaufen":
+        return
+    asker, other = (
+        due.uow.persons.get(intro.requester_person_id),
+        due.uow.persons.get(intro.other_person_id),
+    )
+    if asker is None or other is None:
+        return
+    tell(
+        due.uow,
+        asker,
+        NOT_POSSIBLE,
+        now=due.now,
+        default_language=due.settings.language,
+        key=f"intro-expired:{intro.id}:{due.reminder.target['asked']}",
+        name=other.display_name or "?",
+    )
