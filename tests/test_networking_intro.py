@@ -151,7 +151,10 @@ def test_requests_expire_after_14_days(driver: Driver, bot: Bot, clock: Simulate
     assert "vorstellen console:anna" in late  # what to do instead
     assert "abgelaufen" in driver.say("ben", "vorstellen ablehnen")
     assert not _groups(driver)
-    assert "gefragt" in driver.say("anna", "vorstellen @ben")  # an expired one may be renewed
+    # Asking again is refused as after a decline, for 30 days from the expiry.
+    assert "derzeit nicht möglich" in driver.say("anna", "vorstellen @ben")
+    clock.advance(timedelta(days=30))
+    assert "gefragt" in driver.say("anna", "vorstellen @ben")  # then it may be renewed
     assert "Schön" in driver.say("ben", "vorstellen annehmen")
     assert len(_groups(driver)) == 1
 

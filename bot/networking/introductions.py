@@ -3,9 +3,10 @@
 ``requester`` asks; ``other`` gets a DM with the buttons Annehmen / Ablehnen (or types
 ``vorstellen annehmen|ablehnen [PERSON]``). On acceptance :mod:`bot.networking.intro_room` opens
 a conversation with both; on a decline the requester hears one neutral sentence. A request
-expires after :data:`EXPIRES` (checked when it is read); the same person cannot ask again while
-a request is open, nor within :data:`COOLDOWN` of a decline — and is then told only that it is
-"nicht möglich", exactly as after an expiry-free decline, so nothing more can be learnt.
+expires after :data:`EXPIRES` (checked when it is read; a due row tells the requester); the
+same person cannot ask again while a request is open, nor within :data:`COOLDOWN` of a decline
+or an expiry — and is told only that it is "nicht möglich", the same sentence in every case, so
+nothing more can be learnt.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ def _refuse_repeat(uow: UnitOfWork, earlier: Introduction, other: Person, now: d
             name=name,
             until=_day(earlier.created_at + EXPIRES),
         )
-    if state == "abgelehnt" and earlier.declined_at and now < earlier.declined_at + COOLDOWN:
+    # An unanswered request counts as a decline at its expiry: the requester, told the same
+    # sentence in both cases, must not tell them apart by asking again.
+    ended = earlier.declined_at if state == "abgelehnt" else earlier.created_at + EXPIRES
+    if ended is not None and now < ended + COOLDOWN:
         raise UserFacingError(NOT_POSSIBLE, name=name)
 
 
