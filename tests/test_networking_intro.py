@@ -221,3 +221,28 @@ def test_an_erased_person_leaves_no_trace(driver: Driver, bot: Bot) -> None:
     assert "vorstellungen" not in _export(driver, "cara")
     answer = driver.say("anna", "vorstellen console:ben")
     assert "Ben Muster" not in answer and "gefragt" not in answer
+
+
+def test_the_conversation_is_on_a_platform_both_use(driver: Driver, bot: Bot) -> None:
+    """Ben was seen last on Slack but also uses the console, Anna only the console: they meet
+    on the console, not in two DMs."""
+    with bot.engine.begin() as conn:
+        ben = conn.execute(
+            text("select person_id from identities where external_id = 'ben'")
+        ).scalar_one()
+        conn.execute(
+            text(
+                "insert into identities (person_id, platform, external_id, last_seen_at) "
+                "values (:p, 'slack', 'U0BEN', :seen)"
+            ),
+            {"p": ben, "seen": bot.clock.now() + timedelta(hours=1)},
+        )
+    driver.say("anna", "vorstellen @ben")
+    with bot.engine.begin() as conn:  # saying something makes the console the latest again
+        conn.execute(
+            text("update identities set last_seen_at = :seen where external_id = 'U0BEN'"),
+            {"seen": bot.clock.now() + timedelta(days=1)},
+        )
+    assert "Ich eröffne gleich eine Unterhaltung" in driver.say("ben", "vorstellen annehmen")
+    (group,) = _groups(driver)
+    assert group.target == "console:anna console:ben"

@@ -60,11 +60,27 @@ def intro_text(intro: Introduction, requester: Person, other: Person, language: 
     )
 
 
-def _by_chat(uow: UnitOfWork, person: Person) -> Identity | None:
-    """The chat identity a conversation with the person can use (not if they chose e-mail)."""
+def _chats(uow: UnitOfWork, person: Person) -> list[Identity]:
+    """The person's chat identities, the one seen last first ([] if they chose e-mail)."""
     if channel_of(uow, person) == "email":
-        return None
-    return chat_identity(uow, person.id)
+        return []
+    return [
+        Identity(i.platform, i.external_id)
+        for i in uow.persons.identities_of(person.id)
+        if i.platform != EMAIL
+    ]
+
+
+def shared_platform(
+    uow: UnitOfWork, requester: Person, other: Person
+) -> tuple[Identity, Identity] | None:
+    """Both people's identities on one platform: the requester's latest that the other also
+    has (a person on Slack and Matrix meets a Matrix-only person on Matrix)."""
+    theirs = {i.platform: i for i in reversed(_chats(uow, other))}  # the latest per platform
+    for mine in _chats(uow, requester):
+        if mine.platform in theirs:
+            return mine, theirs[mine.platform]
+    return None
 
 
 def open_conversation(
@@ -77,8 +93,9 @@ def open_conversation(
     default_language: str,
 ) -> str:
     """Enqueue the conversation (or the two DMs); returns :data:`GROUP` or :data:`DIRECT`."""
-    a, b = _by_chat(uow, requester), _by_chat(uow, other)
-    if a is not None and b is not None and a.platform == b.platform and a.platform != EMAIL:
+    pair = shared_platform(uow, requester, other)
+    if pair is not None:
+        a, b = pair
         languages = dict.fromkeys(p.language or default_language for p in (other, requester))
         text = "\n\n".join(intro_text(intro, requester, other, lang) for lang in languages)
         message = Message(blocks=(Section(lines=(text,)),), fallback=text[:150])
