@@ -52,9 +52,25 @@ class Messenger(Protocol):
         ...
 
 
+class GroupMessenger(Protocol):
+    """A platform that can open a new conversation with several people and the bot (Slack: a
+    group DM via ``conversations.open``; Matrix: a new private room; console: a printed block).
+    ``key`` is the outbox row's: a retried delivery reuses the conversation it opened."""
+
+    platform: str
+
+    def open_group(self, users: list[Identity], message: Message, key: str) -> MessageRef:
+        """Open (or, for the same ``key``, reuse) the conversation and post ``message``."""
+        ...
+
+
+def can_open_groups(messenger: object) -> bool:
+    return callable(getattr(messenger, "open_group", None))
+
+
 @dataclass(frozen=True)
 class Sent:
-    kind: str  # post | thread | dm | private | update | delete | file
+    kind: str  # post | thread | dm | private | update | delete | file | group
     target: str
     text: str
     ref: MessageRef | None = None
@@ -107,6 +123,12 @@ class RecordingMessenger:
         ref = self._ref(f"dm:{user}")
         text = comment.plain_text() if comment else ""
         self._record(Sent("file", str(user), text, ref, filename, content))
+        return ref
+
+    def open_group(self, users: list[Identity], message: Message, key: str) -> MessageRef:
+        ref = self._ref(f"group:{key}")
+        target = " ".join(str(u) for u in users)
+        self._record(Sent("group", target, message.plain_text(), ref))
         return ref
 
     def texts(self, kind: str | None = None) -> list[str]:

@@ -98,6 +98,7 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "profil aendern": _row(A, A, A, A, R),
     "wer kennt sich aus": MEMBERS,
     "vorstellen": MEMBERS,
+    "vorstellen annehmen": MEMBERS,
     "vorstellen ablehnen": MEMBERS,
     "tandems": ORGANISERS,
     "tandems starten": ORGANISERS,

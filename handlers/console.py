@@ -62,6 +62,12 @@ class ConsoleMessenger:
     def send_private(self, user: Identity, channel_id: str | None, message: Message) -> None:
         self._block(f"[dm @{user.external_id}]", message)
 
+    def open_group(self, users: list[Identity], message: Message, key: str) -> MessageRef:
+        """A conversation of the bot with ``users``: ``[group @anna @ben]``."""
+        names = " ".join(f"@{u.external_id}" for u in users)
+        self._block(f"[group {names}]", message)
+        return MessageRef("console", "group:" + ",".join(u.external_id for u in users), key)
+
     def update(self, ref: MessageRef, message: Message) -> None:
         self._block(f"[#{ref.channel_id}] (#{ref.message_id} bearbeitet/edited)", message)
 

@@ -30,7 +30,10 @@ class Profile(Base):
 
 
 class Introduction(Base):
-    """``requester`` asked the bot to introduce them to ``other``; ``other`` may decline."""
+    """``requester`` asked the bot to introduce them to ``other``; ``other`` accepts or declines
+    (a request open for 14 days expires). One row per ordered pair: a new request after an
+    expiry, or 30 days after a decline, renews the row (bot.networking.introductions). On
+    acceptance the bot opens a group DM / private room; where it lives is kept here."""
 
     __tablename__ = "introductions"
     __table_args__ = (UniqueConstraint("requester_person_id", "other_person_id"),)
@@ -41,6 +44,9 @@ class Introduction(Base):
     topic: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     declined_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    conversation_platform: Mapped[str | None] = mapped_column(String(20))
+    conversation_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class TandemRound(Base):

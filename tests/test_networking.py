@@ -1,4 +1,5 @@
-"""Networking through the console: profiles, "wer kennt sich aus", introductions, DSGVO."""
+"""Networking through the console: profiles, "wer kennt sich aus", DSGVO (introductions with
+consent: test_networking_intro)."""
 
 from __future__ import annotations
 
@@ -135,28 +136,6 @@ def test_who_knows_ranks_and_answers_privately(driver: Driver) -> None:
     assert "Cara Muster" in english
 
 
-def test_introduce_and_decline(driver: Driver) -> None:
-    driver.say("anna", signup("anna"))
-    driver.say("ben", signup("ben"))
-    assert "Anführungszeichen" in driver.say("anna", "profil aendern themen=Pflege, Mobilität")
-    driver.say("anna", 'profil aendern themen="Pflege, Mobilität"')
-    driver.say("ben", "profil aendern themen=Mobilität")
-    assert "Direktnachricht" in driver.say("anna", "vorstellen @ben")
-    to_ben = _dms_to(driver, "ben")[-1]
-    assert "Anna Muster (Annastadt)" in to_ben and "„Mobilität“" in to_ben
-    assert "vorstellen ablehnen" in to_ben
-    assert "Ben Muster" in _dms_to(driver, "anna")[-1]
-    assert "bereits gebeten" in driver.say("anna", "vorstellen @ben")
-    assert "Sich selbst" in driver.say("anna", "vorstellen @anna")
-    assert "abgesagt" in driver.say("ben", "vorstellen ablehnen")
-    told = _dms_to(driver, "anna")[-1]
-    assert "Ben Muster kann sich gerade leider nicht austauschen" in told
-    assert "keine offene Vorstellung" in driver.say("ben", "introduce decline")
-    driver.say("cara", signup("cara"))  # no profile, no topic given: no topic made up
-    driver.say("cara", "vorstellen @ben")
-    assert "möchte sich mit Ihnen austauschen" in _dms_to(driver, "ben")[-1]
-
-
 def test_my_data_exports_and_forget_erases_the_profile(driver: Driver, bot: Bot) -> None:
     driver.say("anna", signup("anna"))
     driver.say("ben", signup("ben"))
@@ -175,18 +154,3 @@ def test_my_data_exports_and_forget_erases_the_profile(driver: Driver, bot: Bot)
         assert conn.execute(text("select count(*) from profiles")).scalar() == 0
         assert conn.execute(text("select count(*) from introductions")).scalar() == 0
     assert "Geheimes Vorhaben" not in driver.say("ben", "wer kennt sich aus mit Einsamkeit")
-
-
-def test_the_decline_button_declines_its_own_introduction(driver: Driver) -> None:
-    for user in ("anna", "ben", "cara"):
-        driver.say(user, signup(user))
-    driver.say("anna", "vorstellen @ben thema=Pflege")
-    from_anna = _dms_to(driver, "ben")[-1]
-    driver.say("cara", "vorstellen @ben thema=Bildung")  # the later one
-    button = from_anna.splitlines()[-1]
-    assert button == "[Lieber nicht] → vorstellen ablehnen console:anna"
-    driver.say("ben", button.split("→ ")[1])
-    assert "nicht austauschen" in _dms_to(driver, "anna")[-1]
-    assert not [t for t in _dms_to(driver, "cara") if "nicht austauschen" in t]
-    driver.say("ben", "vorstellen ablehnen")  # without a name: the latest open one
-    assert "nicht austauschen" in _dms_to(driver, "cara")[-1]

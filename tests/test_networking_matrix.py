@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from nio import JoinedMembersResponse, RoomInviteResponse
+from sqlalchemy import text
 
 from tests.helpers import Driver, signup
 from tests.support.fixtures_matrix import matrix_user, synapse  # noqa: F401
@@ -63,11 +65,14 @@ async def test_networking_over_matrix(world: World) -> None:
         in (found["content"]["body"])
     )
     await human.say(dm, 'vorstellen "Ben Muster" thema=Mobilität')
-    await human.wait_for(body_has(bot_id, "Ich habe Sie Ben Muster (Benstadt) vorgestellt"))
+    await human.wait_for(body_has(bot_id, "Ich habe Ben Muster gefragt"))
     in_room = [e["content"]["body"] for e in human.from_bot(bot_id, room)]
     assert not [b for b in in_room if "Ben Muster" in b]  # answered privately, in the DM
     console.flush()
-    assert any("Darf ich vorstellen: Nora Muster" in t for t in console.messenger.texts("dm"))
+    assert any(
+        "Nora Muster (Lübeck) möchte Sie gern kennenlernen" in t
+        for t in console.messenger.texts("dm")
+    )
 
 
 async def _due_now(world: World, key: str) -> None:
@@ -118,3 +123,51 @@ async def test_tandem_answer_and_checkin_over_matrix(world: World) -> None:
     await human.say(dm, "tandems stand")
     status = await human.wait_for(body_has(bot_id, "Tandems haben sich ausgetauscht"))
     assert "Zuhören lohnt sich." in status["content"]["body"]
+
+
+async def test_an_accepted_introduction_opens_a_private_room_with_both(
+    world: World,
+    matrix_user: Callable[[str], MatrixUser],  # noqa: F811
+) -> None:
+    matrix = await world.start_bot()
+    nora, bot_id = world.human, matrix.user_id
+    mara = await login_human(world.synapse, matrix_user("mara"))
+    try:
+        room = await world.shared_room()
+        await nora.say(room, '!stadtlabor jahrgang anlegen "Vorstellen Matrix" plaetze=5')
+        await nora.wait_for(body_has(bot_id, "angelegt"))
+        invited = await nora.client.room_invite(room, mara.user_id)
+        assert isinstance(invited, RoomInviteResponse), invited
+        await mara.sync()  # she accepts the invitation
+        for human, user in ((nora, "nora"), (mara, "mara")):
+            await human.say(room, "!stadtlabor " + signup(user))
+            await human.wait_for(body_has(bot_id, "Möchten Sie Ihr Profil ausfüllen?"))
+        nora_dm = (await nora.wait_for(body_has(bot_id, "Möchten Sie Ihr Profil")))["room_id"]
+        await nora.say(nora_dm, 'vorstellen "Mara Muster" thema=Pflege')
+        await nora.wait_for(body_has(bot_id, "Ich habe Mara Muster gefragt"))
+        ask = await mara.wait_for(body_has(bot_id, "möchte Sie gern kennenlernen"))
+        assert "Nora Muster (Norastadt)" in ask["content"]["body"]
+        assert "vorstellen annehmen" in ask["content"]["body"]  # the button's typed form
+        await mara.say(ask["room_id"], "vorstellen annehmen")
+        intro = await mara.wait_for(body_has(bot_id, "Darf ich vorstellen: Nora Muster"))
+        group = intro["room_id"]
+        assert group not in (room, ask["room_id"], nora_dm)
+        assert "Mara Muster (Marastadt)" in intro["content"]["body"]
+        seen = await nora.wait_for(body_has(bot_id, "Darf ich vorstellen: Nora Muster"))
+        assert seen["room_id"] == group
+        members = await nora.client.joined_members(group)
+        assert isinstance(members, JoinedMembersResponse), members
+        assert {m.user_id for m in members.members} == {bot_id, nora.user_id, mara.user_id}
+        with world.bot.engine.connect() as conn:
+            stored = conn.execute(
+                text("select conversation_platform, conversation_id from introductions")
+            ).one()
+        assert tuple(stored) == ("matrix", group)
+        await nora.wait_for(body_has(bot_id, "Mara Muster hat Ihre Anfrage angenommen"))
+        await nora.say(group, "Guten Tag, Frau Muster!")  # chat among them: the bot stays quiet
+        await mara.wait_for(lambda e: "Guten Tag, Frau Muster" in str(e.get("content")))
+        await asyncio.sleep(1.5)
+        await mara.sync()
+        assert len(mara.from_bot(bot_id, group)) == 1
+    finally:
+        await mara.client.close()

@@ -7,13 +7,21 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import text
 
 from app import build_bot
 from bot.clock import SimulatedClock
+from bot.outbox.send import send as outbox_send
+from bot.views import Message
+from handlers.slack.messenger import SlackMessenger
 from handlers.slack.runner import SlackConfig, SlackRuntime
+from storage.models import OutboxMessage
 from tests.helpers import make_settings
 from tests.support import slack_requests as sr
 from tests.support.slack_double import PostedMessage, SlackDouble
+from tests.support.slack_double_models import BOT_USER_ID
 from tests.test_slack_cohort_flow import GENERAL, ORGA, PEOPLE, Flow, _buttons, _signup, _texts
 
 
@@ -53,12 +61,84 @@ def test_who_knows_and_introduce_over_slack(flow: Flow) -> None:
     assert not [t for t in posted if "Mobilität" in t]  # answered privately (ephemeral)
     assert 'vorstellen "Person 01" thema="Mobilität"' in answer  # the next step, ready to type
     done = flow.answer(anna, f"vorstellen <@{ben.id}> thema=Mobilität")
-    assert "Direktnachricht" in done, done
-    intro = flow.wait(lambda: [t for t in _dm_texts(flow, ben.id) if "Darf ich vorstellen" in t])
-    assert "Person 00 (Kommune 00)" in intro[0] and "„Mobilität“" in intro[0]
-    flow.answer(ben, "vorstellen ablehnen")
-    told = flow.wait(lambda: [t for t in _dm_texts(flow, anna.id) if "nicht austauschen" in t])
-    assert "Person 01 kann sich gerade leider nicht austauschen" in told[0]
+    assert "Ich habe Person 01 gefragt" in done, done
+    ask = flow.wait(
+        lambda: [
+            m
+            for m in flow.slack.messages(flow.slack.dm_channel_for(ben.id))
+            if "möchte Sie gern kennenlernen" in _texts(m.blocks or [])
+        ]
+    )[0]
+    assert "Person 00 (Kommune 00)" in _texts(ask.blocks or []) and "„Mobilität“" in _texts(
+        ask.blocks or []
+    )
+    assert not flow.slack.group_dms()  # nothing is opened before Ben agrees
+    (accept,) = [b for b in _buttons(ask) if b["text"]["text"] == "Annehmen"]
+    flow.send(
+        sr.block_actions(
+            accept["action_id"],
+            accept["value"],
+            user_id=ben.id,
+            channel_id=flow.slack.dm_channel_for(ben.id),
+            message_ts=ask.ts,
+            user_name=ben.display_name,
+        )
+    )
+    (channel, members) = flow.wait(lambda: list(flow.slack.group_dms().items()))[0]
+    assert members == sorted([anna.id, ben.id, BOT_USER_ID])
+    posted = flow.wait(lambda: flow.slack.messages(channel))
+    intro = _texts(posted[0].blocks or [])
+    assert "Darf ich vorstellen: Person 00 (Kommune 00) und Person 01 (Kommune 01)" in intro
+    assert "„Mobilität“" in intro and "3. " in intro
+    told = flow.wait(lambda: [t for t in _dm_texts(flow, anna.id) if "angenommen" in t])
+    assert "Person 01 hat Ihre Anfrage angenommen" in told[0]
+    opened = [c for c in flow.slack.calls("conversations.open") if "," in str(c.args)]
+    assert len(opened) == 1
+    with flow.bot.engine.connect() as conn:
+        stored = conn.execute(
+            text("select conversation_platform, conversation_id from introductions")
+        ).one()
+    assert tuple(stored) == ("slack", channel)
+    # Cara declines Anna's request: Anna hears one neutral sentence.
+    flow.answer(anna, f"vorstellen <@{cara.id}>")
+    flow.wait(lambda: [t for t in _dm_texts(flow, cara.id) if "kennenlernen" in t])
+    flow.answer(cara, "vorstellen ablehnen")
+    declined = flow.wait(lambda: [t for t in _dm_texts(flow, anna.id) if "nicht möglich" in t])
+    assert declined[0].startswith("Eine Vorstellung bei Person 02 ist derzeit nicht möglich.")
+
+
+def test_the_group_dm_is_opened_once_when_its_post_is_retried() -> None:
+    """The outbox retries a group row whose post failed: the retry reuses the group DM."""
+    anna, ben = PEOPLE[:2]
+    with SlackDouble(users=[anna, ben]) as slack:
+        messenger = SlackMessenger(WebClient(token="xoxb-test", base_url=slack.base_url))
+        row = OutboxMessage(
+            id=1,
+            idempotency_key="intro-room:7",
+            platform="slack",
+            operation="group",
+            target={"identities": [f"slack:{anna.id}", f"slack:{ben.id}"], "group": "x"},
+            payload={"message": Message.text("Darf ich vorstellen").to_dict()},
+        )
+        slack.fail_next("chat.postMessage", status=500)
+        with pytest.raises(SlackApiError):
+            outbox_send(row, messenger)
+        ref = outbox_send(row, messenger)
+        assert ref is not None and ref.channel_id.startswith("G")
+        assert len(slack.calls("conversations.open")) == 1
+        assert [m.text for m in slack.messages(ref.channel_id)] == ["Darf ich vorstellen"]
+        assert slack.group_dms()[ref.channel_id] == sorted([anna.id, ben.id, BOT_USER_ID])
+
+
+def test_the_double_refuses_a_group_dm_without_the_scope() -> None:
+    """The double checks the manifest's scope, so a missing ``mpim:write`` would fail here."""
+    anna, ben = PEOPLE[:2]
+    with SlackDouble(users=[anna, ben]) as slack:
+        slack.state.scopes.discard("mpim:write")
+        client = WebClient(token="xoxb-test", base_url=slack.base_url)
+        with pytest.raises(SlackApiError, match="missing_scope"):
+            client.conversations_open(users=f"{anna.id},{ben.id}")
+        assert client.conversations_open(users=anna.id)["channel"]["id"].startswith("D")
 
 
 def _modal(flow: Flow, needle: str) -> dict[str, Any] | None:

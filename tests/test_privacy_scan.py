@@ -170,12 +170,14 @@ def _fill_every_feature(w: World) -> None:
     say(CONSOLE, f"feedback 1 antworten 1. Gut 2. Risiko 3. {FEEDBACK_TEXT}", dm=True)
     say("orga", "feedback schliessen 1")
     say("orga", f'feedback starten titel="Quartiersidee" fuer=@{CONSOLE} bis="übermorgen" sofort')
-    # Her networking profile with a Vorhaben of her own words, an introduction to Ben.
+    # Her networking profile with a Vorhaben of her own words, an introduction to Ben (accepted:
+    # the DM to Ben gives her contact details).
     assert "Profil" in say(
         CONSOLE,
         f'profil aendern themen="Pflege, Mobilität" vorhaben="{PROJECT}" groesse=Kleinstadt',
     )
     say(CONSOLE, "vorstellen @ben thema=Pflege")
+    assert "Schön!" in say("ben", "vorstellen annehmen")  # Ben gets her contact details
     # Reminders, her data export, an export naming her sent to someone else, a DM on Slack.
     say(CONSOLE, "erinnern morgen 9 Uhr; an die Anreise denken", dm=True)
     say(CONSOLE, "meine-daten", dm=True)

@@ -1,4 +1,4 @@
-"""profil, profil aendern, wer kennt sich aus, vorstellen, vorstellen ablehnen (and, from
+"""profil, profil aendern, wer kennt sich aus, vorstellen, vorstellen annehmen|ablehnen (and, from
 tandem_commands, tandems starten, tandems, tandems stand and tandem; from checkin_commands,
 checkin, checkin tag and checkins): the networking feature's command table and its scheduled
 work."""
@@ -9,12 +9,20 @@ from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import PermissionDenied, UserFacingError
 from bot.i18n import N_
-from bot.networking import checkin_commands, introductions, profiles, tandem_commands, views
+from bot.networking import (
+    checkin_commands,
+    intro_room,
+    introductions,
+    profiles,
+    tandem_commands,
+    views,
+)
 from bot.networking.ranking import rank
 from bot.networking.topics import canonical, close_to, suggestions
 from bot.people import resolve_person
 from bot.scheduling.due import DueHandlers
 from bot.views import Form, FormField, Message, Note, Section
+from storage.models import Person
 
 FORM_ID = "profile"
 GROUP = "jahrgang"  # shown in "hilfe" with the other cohort commands
@@ -93,7 +101,7 @@ def register(registry: CommandRegistry) -> None:
         CommandSpec(
             ("vorstellen",),
             introduce,
-            N_("stellt Sie per Direktnachricht einer Person aus Ihrem Jahrgang vor"),
+            N_("bittet eine Person aus Ihrem Jahrgang, ob ich Sie einander vorstellen darf"),
             "vorstellen PERSON [thema=…]",
             "vorstellen @ben thema=Mobilität",
             (("introduce",),),
@@ -104,9 +112,20 @@ def register(registry: CommandRegistry) -> None:
     )
     add(
         CommandSpec(
+            ("vorstellen", "annehmen"),
+            accept,
+            N_("nimmt eine Anfrage zur Vorstellung an und eröffnet eine gemeinsame Unterhaltung"),
+            "vorstellen annehmen [PERSON]",
+            "vorstellen annehmen",
+            (("introduce", "accept"),),
+            GROUP,
+        )
+    )
+    add(
+        CommandSpec(
             ("vorstellen", "ablehnen"),
             decline,
-            N_("lehnt eine Vorstellung freundlich ab"),
+            N_("lehnt eine Anfrage zur Vorstellung freundlich ab"),
             "vorstellen ablehnen [PERSON]",
             "vorstellen ablehnen",
             (("introduce", "decline"),),
@@ -116,6 +135,7 @@ def register(registry: CommandRegistry) -> None:
 
 
 def register_due(handlers: DueHandlers) -> None:
+    handlers.add(introductions.KIND_EXPIRE, introductions.expire)
     tandem_commands.register_due(handlers)
     checkin_commands.register_due(handlers)
 
@@ -312,23 +332,47 @@ def introduce(ctx: CommandContext) -> Reply:
     return Reply(
         Message.text(
             ctx._(
-                N_("Erledigt: {name} und Sie erhalten eine Direktnachricht mit der Vorstellung."),
+                N_(
+                    "Ich habe {name} gefragt, ob eine Vorstellung passt. Sobald {name} annimmt, "
+                    "eröffne ich eine Unterhaltung mit Ihnen beiden; die Anfrage gilt 14 Tage."
+                ),
                 name=other.display_name or "?",
             )
         )
     )
 
 
-def decline(ctx: CommandContext) -> Reply:
-    requester = (
-        resolve_person(ctx.uow, " ".join(ctx.args), ctx.request.conversation.platform)
-        if ctx.args
-        else None
+def _requester(ctx: CommandContext) -> Person | None:
+    if not ctx.args:
+        return None
+    return resolve_person(ctx.uow, " ".join(ctx.args), ctx.request.conversation.platform)
+
+
+def accept(ctx: CommandContext) -> Reply:
+    requester, how = introductions.accept(
+        ctx.uow,
+        ctx.person,
+        requester=_requester(ctx),
+        now=ctx.now,
+        default_language=ctx.default_language,
     )
+    ctx.uow.commit()
+    text = (
+        N_("Schön! Ich eröffne gleich eine Unterhaltung mit {name} und Ihnen.")
+        if how == intro_room.GROUP
+        else N_(
+            "Schön! {name} und Sie erhalten von mir eine Nachricht mit der Vorstellung und "
+            "den Kontaktdaten."
+        )
+    )
+    return Reply(Message.text(ctx._(text, name=requester.display_name or "?")))
+
+
+def decline(ctx: CommandContext) -> Reply:
     introductions.decline(
         ctx.uow,
         ctx.person,
-        requester=requester,
+        requester=_requester(ctx),
         now=ctx.now,
         default_language=ctx.default_language,
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select
 
+from bot.networking.introductions import state_of
 from storage.models_networking import (
     CheckinAnswer,
     Introduction,
@@ -17,7 +19,7 @@ from storage.models_networking import (
 from storage.uow import UnitOfWork
 
 
-def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
+def export_person(uow: UnitOfWork, person_id: int, now: datetime) -> dict[str, Any]:
     """Their profile, the introductions they asked for or received (topic and dates), their
     tandem places and answers, and their Vorhaben check-ins."""
     profile = uow.session.get(Profile, person_id)
@@ -33,13 +35,10 @@ def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
             "geaendert": profile.updated_at.isoformat(),
         }
     intros = [
-        {
-            "rolle": "angefragt" if i.requester_person_id == person_id else "vorgestellt",
-            "thema": i.topic,
-            "am": i.created_at.isoformat(),
-            "abgelehnt": i.declined_at.isoformat() if i.declined_at else None,
-        }
-        for i in uow.session.scalars(select(Introduction).where(_involves(person_id)))
+        _introduction(i, person_id, now)
+        for i in uow.session.scalars(
+            select(Introduction).where(_involves(person_id)).order_by(Introduction.id)
+        )
     ]
     if intros:
         data["vorstellungen"] = intros
@@ -94,6 +93,28 @@ def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
     uow.session.execute(delete(Introduction).where(_involves(person_id)))
     uow.session.execute(delete(Profile).where(Profile.person_id == person_id))
     uow.session.flush()
+
+
+def _introduction(intro: Introduction, person_id: int, now: datetime) -> dict[str, Any]:
+    """One introduction as the person may see it. The requester learns no more than the
+    bot told them: a declined request shows as "nicht zustande gekommen", like an expired
+    one, without the decline's date (that is the other person's)."""
+    asked = intro.requester_person_id == person_id
+    state = state_of(intro, now)
+    if asked and state in ("abgelehnt", "abgelaufen"):
+        state = "nicht zustande gekommen"
+    entry: dict[str, Any] = {
+        "rolle": "angefragt" if asked else "angefragt von jemandem",
+        "thema": intro.topic,
+        "am": intro.created_at.isoformat(),
+        "stand": state,
+    }
+    if not asked and intro.declined_at is not None:
+        entry["abgelehnt"] = intro.declined_at.isoformat()
+    if intro.accepted_at is not None:
+        entry["angenommen"] = intro.accepted_at.isoformat()
+        entry["unterhaltung"] = intro.conversation_platform
+    return entry
 
 
 def _involves(person_id: int) -> Any:

@@ -62,7 +62,7 @@ def pace_of(platform: str, messenger: object) -> float:
 
 def channel_of(row: OutboxMessage) -> str:
     target = row.target
-    return str(target.get("channel_id") or target.get("identity") or "")
+    return str(target.get("channel_id") or target.get("identity") or target.get("group") or "")
 
 
 _PACING = cast(Table, ChannelPacing.__table__)

@@ -22,11 +22,12 @@ from sqlalchemy import Table, bindparam, delete, update
 
 from bot.delivery_errors import PermanentDeliveryError
 from bot.identity import Identity
-from bot.messenger import MessageRef, Messenger
+from bot.messenger import MessageRef, Messenger, can_open_groups
 from bot.outbox import pacing
 from bot.scheduling.due import record_missed
 from bot.views import Message
 from storage.models import OUTBOX_DISCARD, OutboxMessage, PostedMessage
+from storage.models_networking import Introduction
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -34,6 +35,7 @@ MAX_ATTEMPTS = 6
 FAILED_SOURCE = "outbox-failed"  # digest entries of rows refused for good (an SMTP 5xx)
 # A ``refresh`` row is rendered when it is sent, from the database (``payload["render"]``
 # names the renderer, e.g. the live poll result): coalesced edits, nothing rendered on enqueue.
+GROUP = "group"  # open a conversation with target["identities"] (bot.messenger.GroupMessenger)
 Renderer = Callable[[OutboxMessage, Messenger], MessageRef | None]
 
 
@@ -80,7 +82,8 @@ _DISCARDED = delete(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.
 
 
 def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
-    if outcome.wait is None and outcome.error is None and not row.target.get("subject"):
+    quiet = not row.target.get("subject") and row.operation != GROUP
+    if outcome.wait is None and outcome.error is None and quiet:
         # The common case in one statement (no load): sent, nothing to remember.
         values: dict[str, Any] = {"b_id": row.id, "b_now": now}
         ref = outcome.ref
@@ -118,6 +121,8 @@ def record(uow: UnitOfWork, row: OutboxMessage, outcome: Outcome, now: datetime)
             subject = stored.target.get("subject")
             if subject:
                 _remember(uow, subject, ref)
+            if stored.operation == GROUP and stored.target.get("introduction_id"):
+                _opened(uow, int(stored.target["introduction_id"]), ref)
 
 
 def release(uow: UnitOfWork, row: OutboxMessage) -> None:
@@ -164,6 +169,12 @@ def send(
     if row.operation == "dm":
         assert message is not None
         return cast(MessageRef, keyed.send_dm(Identity.parse(target["identity"]), message, **key))
+    if row.operation == GROUP:
+        assert message is not None
+        if not can_open_groups(messenger):
+            raise PermanentDeliveryError(f"{row.platform} cannot open a group conversation")
+        users = [Identity.parse(i) for i in target["identities"]]
+        return cast(MessageRef, keyed.open_group(users, message, row.idempotency_key))
     if row.operation == "file":
         content = base64.b64decode(row.payload["content_b64"])
         # a Messenger with ``keyed_files`` (e-mail: the Message-ID) takes the row key for files too
@@ -193,6 +204,15 @@ def _thread_ref(platform: str, target: dict[str, Any]) -> MessageRef | None:
     if not target.get("thread_id"):
         return None
     return MessageRef(platform, target["channel_id"], target["thread_id"])
+
+
+def _opened(uow: UnitOfWork, introduction_id: int, ref: MessageRef) -> None:
+    """Where the introduction's conversation lives (gone if a person was erased meanwhile)."""
+    uow.session.execute(
+        update(Introduction)
+        .where(Introduction.id == introduction_id)
+        .values(conversation_platform=ref.platform, conversation_id=ref.channel_id)
+    )
 
 
 def _remember(uow: UnitOfWork, subject: str, ref: MessageRef) -> None:

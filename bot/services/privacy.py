@@ -342,7 +342,7 @@ STORES: tuple[PersonalDataStore, ...] = (
             "Vernetzung: Ihr Profil (Themen, Vorhaben), Check-ins zum Vorhaben, Vorstellungen "
             "und Tandems (mit Ihren Antworten)"
         ),
-        lambda uow, e: networking_privacy.export_person(uow, e.person.id),
+        lambda uow, e: networking_privacy.export_person(uow, e.person.id, e.now),
         lambda uow, e: networking_privacy.erase_person(uow, e.person.id, e.pseudonym),
     ),
     PersonalDataStore(

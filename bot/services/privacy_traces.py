@@ -184,6 +184,8 @@ DM_OPERATIONS = ("dm", "file", "refresh")
 
 
 def _for_them(row: OutboxMessage, erasure: Erasure) -> bool:
+    if row.operation == "group":  # an introduction's conversation with them: it goes
+        return any(i in erasure.identities for i in row.target.get("identities") or [])
     return row.operation in DM_OPERATIONS and row.target.get("identity") in erasure.identities
 
 

@@ -46,6 +46,11 @@ class DirectRooms:
                 if rooms:
                     self._by_user.setdefault(user_id, str(rooms[-1]))
 
+    @property
+    def encrypts(self) -> bool:
+        """Rooms the bot creates are encrypted (the bot's E2EE setting)."""
+        return self._encrypt
+
     def is_direct(self, room_id: str) -> bool:
         return room_id in self._rooms
 

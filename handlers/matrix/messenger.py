@@ -17,7 +17,7 @@ from nio import UploadResponse
 from bot.identity import Identity
 from bot.messenger import MessageRef
 from bot.views import Message
-from handlers.matrix import polls, render
+from handlers.matrix import groups, polls, render
 from handlers.matrix.direct import DirectRooms
 from handlers.matrix.state import MatrixState
 from handlers.matrix.transport import (
@@ -66,6 +66,19 @@ class AsyncMatrixMessenger:
 
     async def send_dm(self, user: Identity, message: Message) -> MessageRef:
         room_id = await self.direct.room_for(_user(user))
+        return await self.post(room_id, message)
+
+    async def open_group(self, users: list[Identity], message: Message, key: str) -> MessageRef:
+        """A new private room with ``users`` invited (one per ``key``), then ``message``."""
+        if self.state is None:
+            raise MatrixSendError("a group room needs the bot's state (bot_state)")
+        room_id = await groups.group_room(
+            self.transport,
+            self.state,
+            [_user(u) for u in users],
+            key,
+            encrypt=self.direct.encrypts,
+        )
         return await self.post(room_id, message)
 
     async def send_private(self, user: Identity, channel_id: str | None, message: Message) -> None:
@@ -213,6 +226,9 @@ class MatrixMessenger:
 
     def send_dm(self, user: Identity, message: Message, key: str | None = None) -> MessageRef:
         return self._run(_keyed(key, self.inner.send_dm(user, message)))
+
+    def open_group(self, users: list[Identity], message: Message, key: str) -> MessageRef:
+        return self._run(_keyed(key, self.inner.open_group(users, message, key)))
 
     def send_private(self, user: Identity, channel_id: str | None, message: Message) -> None:
         self._run(self.inner.send_private(user, channel_id, message))

@@ -61,6 +61,7 @@ class SlackMessenger:
         self.client = client
         self.pace_seconds = pace  # the outbox's pacing per channel (bot.outbox.pacing)
         self._dm_channels: dict[str, str] = {}
+        self._groups: dict[str, str] = {}  # outbox key -> group DM opened for it
         self._lock = threading.Lock()
 
     def sibling(self, client: WebClient, *, pace: float = DEFAULT_PACE) -> SlackMessenger:
@@ -68,6 +69,7 @@ class SlackMessenger:
         cache of DM channels."""
         other = SlackMessenger(client, pace=pace)
         other._dm_channels, other._lock = self._dm_channels, self._lock
+        other._groups = self._groups
         return other
 
     # -- Messenger port -------------------------------------------------------------------
@@ -149,6 +151,24 @@ class SlackMessenger:
         )
         file_id = str((resp.get("file") or {}).get("id", ""))
         return MessageRef(PLATFORM, channel, file_id)
+
+    def open_group(self, users: list[Identity], message: Message, key: str) -> MessageRef:
+        """A group DM of the bot with ``users`` (conversations.open, scope ``mpim:write``),
+        opened once per outbox ``key``: a retry after a failed post reuses it (Slack would
+        return the same group DM anyway, but conversations.open is a Tier 3 method)."""
+        with self._lock:
+            channel = self._groups.get(key)
+        if channel is None:
+            ids = ",".join(u.external_id for u in users)
+            channel = str(self.client.conversations_open(users=ids)["channel"]["id"])
+            with self._lock:
+                if len(self._groups) >= 10_000:
+                    self._groups.clear()
+                self._groups[key] = channel
+        ref = self.post(channel, message)
+        with self._lock:
+            self._groups.pop(key, None)  # delivered: the outbox row is done
+        return ref
 
     # -- helpers --------------------------------------------------------------------------
     def dm_channel(self, user_id: str) -> str:

@@ -284,6 +284,11 @@ class SlackDouble:
         with self._lock:
             return list(self.state.files.values())
 
+    def group_dms(self) -> dict[str, list[str]]:
+        """Group DMs opened with ``conversations.open`` (channel -> members, bot included)."""
+        with self._lock:
+            return {k: list(v) for k, v in self.state.group_dms.items()}
+
     def dm_channel_for(self, user_id: str) -> str:
         """The DM channel id ``conversations.open(users=user_id)`` answers (stable)."""
         with self._lock:

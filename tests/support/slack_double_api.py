@@ -11,6 +11,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .slack_double_blocks import MAX_MESSAGE_TEXT, blocks_problem, view_problem
@@ -26,6 +27,16 @@ from .slack_double_models import (
     PostedMessage,
     SlackUser,
     UploadedFile,
+)
+
+MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yml"
+MANIFEST_SCOPES = tuple(
+    line.split("#")[0].strip().removeprefix("- ").strip()
+    for line in MANIFEST.read_text(encoding="utf-8")
+    .split("bot:", 1)[1]
+    .split("settings:")[0]
+    .splitlines()
+    if line.strip().startswith("- ")
 )
 
 
@@ -56,6 +67,8 @@ class SlackApiState:
         self._public_url = public_url
         self.strict_triggers = strict_triggers
         self.users: dict[str, SlackUser] = {}
+        # The bot token's scopes (slack/manifest.yml); a method needing another one fails.
+        self.scopes: set[str] = set(MANIFEST_SCOPES)
         self.channels: dict[str, dict[str, Any]] = {}
         self.reset()
         self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -85,6 +98,7 @@ class SlackApiState:
         self.views: dict[str, dict[str, Any]] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
         self.dms: dict[str, str] = {}
+        self.group_dms: dict[str, list[str]] = {}  # group DM channel -> members (bot included)
         self.files: dict[str, UploadedFile] = {}
         self.used_triggers: set[str] = set()
         self._last_ts_us = 0
@@ -206,11 +220,30 @@ class SlackApiState:
         if not users or not all(_USER_RE.match(u) for u in users):
             raise ApiError("user_not_found")
         if len(users) > 1:
-            channel = "G" + hashlib.sha1(",".join(sorted(users)).encode()).hexdigest()[:10].upper()
-            self.channels.setdefault(channel, {"id": channel, "is_mpim": True, "is_private": True})
-            return {"channel": {"id": channel}}
+            return self._open_mpim(users)
         existed = users[0] in self.dms
         result: dict[str, Any] = {"channel": {"id": self.dm_channel_for(users[0])}}
+        if existed:
+            result.update(no_op=True, already_open=True)
+        return result
+
+    def _open_mpim(self, users: list[str]) -> dict[str, Any]:
+        """A group DM as Slack opens it (scope ``mpim:write``): 2 to 8 known users, the
+        same group DM for the same set of users; its members are recorded."""
+        if "mpim:write" not in self.scopes:
+            raise ApiError("missing_scope", "[ERROR] needed: mpim:write")
+        if len(users) > 8:
+            raise ApiError("too_many_users")
+        if self.users and any(u not in self.users for u in users):
+            raise ApiError("user_not_found")
+        members = sorted({*users, BOT_USER_ID})
+        channel = "G" + hashlib.sha1(",".join(sorted(users)).encode()).hexdigest()[:10].upper()
+        self.channels.setdefault(
+            channel, {"id": channel, "is_mpim": True, "is_private": True, "members": members}
+        )
+        existed = channel in self.group_dms
+        self.group_dms[channel] = members
+        result: dict[str, Any] = {"channel": {"id": channel}}
         if existed:
             result.update(no_op=True, already_open=True)
         return result
