@@ -106,6 +106,8 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "checkin": MEMBERS,
     "checkin tag": ORGANISERS,
     "checkins": MEMBERS,
+    # the alumni circle: anyone may ask their state; joining checks for a closed cohort
+    "alumni": EVERYONE,
     # the web pages: a login link by DM (each page checks its own command's row on each request)
     "dashboard": _row(A, A, A, A, R),
 }

@@ -103,6 +103,8 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "checkin": SEAT,
     "checkin tag": TEAM,
     "checkins": SEAT,
+    # the alumni circle: anyone asks their own state; joining checks for a closed cohort
+    "alumni": ALL,
     "umfrage schliessen": SEAT,  # one's own poll; organisers any
     "umfragen": SEAT,
     "abstimmen": SEAT,
@@ -276,6 +278,7 @@ CASES: dict[str, tuple[Run, str]] = {
     "checkin": (_line("checkin"), "noch kein Vorhaben|Check-ins sind für bestätigte"),
     "checkin tag": (_line("checkin tag"), "monatlichen Check-ins sind aus"),
     "checkins": (_line("checkins"), "Noch niemand im Jahrgang hat ein Vorhaben"),
+    "alumni": (_line("alumni"), "nicht im Alumni-Kreis"),
     "umfrage schliessen": (
         _then('umfrage "Eigene?" "X" "Y" sofort', r"Umfrage (\d+)", "umfrage {n} schliessen"),
         "(?i)geschlossen",

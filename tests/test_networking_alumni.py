@@ -1,0 +1,179 @@
+"""The alumni circle through the console, on SQLite and PostgreSQL: the question when a cohort
+closes, ``alumni ja|nein``, ``wer kennt sich aus`` across cohorts, the retention purge that
+keeps an alumnus' profile, and attacker-style privacy checks (nein, vergessen)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from app import Bot
+from bot.clock import SimulatedClock
+from bot.services.privacy import purge_expired
+from tests.helpers import Driver, signup
+
+NEW = "neu"  # the channel of the second cohort
+
+
+@pytest.fixture
+def driver(bot: Bot) -> Driver:
+    """Cohort "Stadtlabor 2026" with anna and ben (profiles with Mobilität), closed; a second
+    cohort "Stadtlabor 2027" in another channel with cara and dora."""
+    d = Driver(bot)
+    d.say("orga", 'jahrgang anlegen "Stadtlabor 2026" plaetze=5')
+    for user in ("anna", "ben"):
+        d.say(user, signup(user))
+    d.say("anna", 'profil aendern themen="ÖPNV, Pflege" vorhaben="Bürgerbus im Landkreis"')
+    d.say("ben", 'profil aendern themen="Mobilität"')
+    d.say("orga", 'jahrgang anlegen "Stadtlabor 2027" plaetze=5', channel=NEW)
+    for user in ("cara", "dora"):
+        d.say(user, signup(user), channel=NEW)
+    d.say("dora", 'profil aendern themen="Mobilität"', channel=NEW)
+    return d
+
+
+def _close_first(driver: Driver) -> None:
+    assert "ist abgeschlossen" in driver.say("orga", "jahrgang abschliessen ja")
+
+
+def _dms(driver: Driver, user: str, phrase: str) -> list[str]:
+    return [
+        s.text
+        for s in driver.messenger.transcript
+        if s.target == f"console:{user}" and phrase in s.text
+    ]
+
+
+def _count(bot: Bot, sql: str) -> int:
+    with bot.engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar() or 0)
+
+
+def test_closing_asks_each_participant_once_with_buttons(driver: Driver) -> None:
+    _close_first(driver)
+    for user in ("anna", "ben"):
+        asked = _dms(driver, user, "Alumni-Kreis des Stadtlabors")
+        assert len(asked) == 1
+        assert "[Ja] → alumni ja" in asked[0] and "[Nein] → alumni nein" in asked[0]
+    assert not _dms(driver, "cara", "Alumni-Kreis")  # the other cohort is still running
+
+
+def test_alumni_ja_nein_and_state(driver: Driver, bot: Bot) -> None:
+    early = driver.say("anna", "alumni ja", dm=True)
+    assert "sobald Ihr Jahrgang abgeschlossen ist" in early
+    assert _count(bot, "select count(*) from alumni") == 0
+    _close_first(driver)
+    assert "nicht im Alumni-Kreis. Beitreten: alumni ja" in driver.say("anna", "alumni", dm=True)
+    assert "Willkommen im Alumni-Kreis" in driver.say("anna", "alumni ja", dm=True)
+    assert "Jahrgang 2026" in driver.say("anna", "alumni ja", dm=True)  # twice: one row
+    assert _count(bot, "select count(*) from alumni") == 1
+    assert "seit" in driver.say("anna", "alumni", dm=True)
+    assert "versteht „ja“ oder „nein“" in driver.say("anna", "alumni vielleicht", dm=True)
+    left = driver.say("anna", "alumni nein", dm=True)
+    assert "ausgetreten" in left and "Eintrag ist gelöscht" in left
+    assert _count(bot, "select count(*) from alumni") == 0
+    assert _count(bot, "select count(*) from alumni_topic_keys") == 0
+    assert "es ist nichts gespeichert" in driver.say("anna", "alumni nein", dm=True)
+
+
+def test_english_alumni(driver: Driver) -> None:
+    _close_first(driver)
+    driver.say("ben", "sprache en", dm=True)
+    assert "Welcome to the alumni circle" in driver.say("ben", "alumni yes", dm=True)
+    assert "You have left the alumni circle" in driver.say("ben", "alumni no", dm=True)
+
+
+def test_who_knows_finds_alumni_after_members(driver: Driver) -> None:
+    _close_first(driver)
+    driver.say("anna", "alumni ja", dm=True)
+    # ben did not opt in: never found by the other cohort
+    answer = driver.say("cara", "wer kennt sich aus mit Mobilität", channel=NEW)
+    lines = [line for line in answer.splitlines() if line.startswith("• ")]
+    # equal strength (both typed or folded onto Mobilität): the current member first
+    assert lines == [
+        "• Dora Muster (Dorastadt) – Expertise: Mobilität",
+        "• Anna Muster (Annastadt; Alumni, Jahrgang 2026) – Expertise: Mobilität",
+    ]
+    assert "Ben" not in answer
+    care = driver.say("cara", "wer kennt sich aus mit Altenpflege", channel=NEW)
+    assert "Anna Muster (Annastadt; Alumni, Jahrgang 2026) – Expertise: Pflege (verwandtes" in care
+    assert "Dora" not in care
+    assert 'vorstellen "Anna Muster"' in care
+    # a profile change (rectification: allowed in the closed cohort's channel) reaches the
+    # alumni keys at once
+    assert "gespeichert" in driver.say("anna", 'profil aendern themen="Hitzeschutz"')
+    assert "Anna" not in driver.say("cara", "wer kennt sich aus mit Pflege", channel=NEW)
+    assert "Anna" in driver.say("cara", "wer kennt sich aus mit Klimaanpassung", channel=NEW)
+
+
+def test_only_members_of_a_cohort_may_ask(driver: Driver) -> None:
+    _close_first(driver)
+    driver.say("anna", "alumni ja", dm=True)
+    outsider = driver.say("eve", "wer kennt sich aus mit Mobilität", channel=NEW)
+    assert "Anna" not in outsider
+
+
+def test_purge_keeps_an_alumnus_profile_only(driver: Driver, bot: Bot) -> None:
+    _close_first(driver)
+    driver.say("anna", "alumni ja", dm=True)
+    assert isinstance(bot.clock, SimulatedClock)
+    with bot.uow_factory() as uow:
+        purged = purge_expired(
+            uow,
+            now=bot.clock.now() + timedelta(days=400),
+            retention_days=365,
+            default_language="de",
+        )
+        uow.commit()
+    assert purged == ["Stadtlabor 2026"]
+    # ben's data is gone; anna keeps profile, name and route, not her registration
+    assert _count(bot, "select count(*) from profiles") == 2  # anna's and dora's
+    assert _count(bot, "select count(*) from persons where email = 'ben@example.org'") == 0
+    assert _count(bot, "select count(*) from persons where email = 'anna@example.org'") == 1
+    assert _count(bot, "select count(*) from participants where status = 'confirmed'") == 2
+    answer = driver.say("cara", "wer kennt sich aus mit Pflege", channel=NEW)
+    assert "Anna Muster (Annastadt; Alumni, Jahrgang 2026)" in answer
+    # leaving after the retention period: everything goes at once
+    gone = driver.say("anna", "alumni nein", dm=True)
+    assert "alle übrigen Daten jetzt gelöscht" in gone
+    assert _count(bot, "select count(*) from persons where email = 'anna@example.org'") == 0
+    assert _count(bot, "select count(*) from profiles") == 1
+    assert "Anna" not in driver.say("cara", "wer kennt sich aus mit Pflege", channel=NEW)
+
+
+def test_meine_daten_and_vergessen_cover_the_alumni_row(driver: Driver, bot: Bot) -> None:
+    _close_first(driver)
+    driver.say("anna", "alumni ja", dm=True)
+    driver.say("anna", "meine-daten", dm=True)
+    files = [s for s in driver.messenger.transcript if s.kind == "file"]
+    exported = json.loads(files[-1].content or b"")["alumni"]
+    assert exported["jahrgang"] == "Stadtlabor 2026" and exported["einwilligung"] == "ja"
+    assert exported["quelle"] == "cohort" and exported["jahr"] == 2026
+    driver.say("anna", "vergessen ja", dm=True)
+    assert _count(bot, "select count(*) from alumni") == 0
+    assert _count(bot, "select count(*) from alumni_topic_keys") == 0
+    for query in ("Mobilität", "ÖPNV", "Pflege", "Landkreis"):
+        assert "Anna" not in driver.say("cara", f"wer kennt sich aus mit {query}", channel=NEW)
+
+
+def test_an_erased_person_row_is_never_found_even_with_keys_left(driver: Driver, bot: Bot) -> None:
+    """Attacker-style: even if an alumni row outlived its person's erasure (a bug elsewhere),
+    the lookup refuses rows whose person is erased."""
+    _close_first(driver)
+    driver.say("anna", "alumni ja", dm=True)
+    with bot.engine.begin() as conn:
+        conn.execute(
+            text("update persons set erased_at = created_at where email = :e"),
+            {"e": "anna@example.org"},
+        )
+    assert "Anna" not in driver.say("cara", "wer kennt sich aus mit ÖPNV", channel=NEW)
+
+
+def test_closed_cohort_still_reads_tandem_status_and_checkins(driver: Driver) -> None:
+    _close_first(driver)
+    assert "nicht mehr möglich" not in driver.say("orga", "tandems stand")
+    assert "nicht mehr möglich" not in driver.say("anna", "checkins")
+    assert "nicht mehr möglich" in driver.say("orga", "tandems starten")
