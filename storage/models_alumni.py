@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -61,3 +61,28 @@ class AlumniImport(Base):
     imported_at: Mapped[datetime]
     with_consent: Mapped[int] = mapped_column(Integer)
     without_consent: Mapped[int] = mapped_column(Integer)
+
+
+class AlumniMeeting(Base):
+    """A meeting the organisers opened for alumni (``treffen N oeffnen fuer alumni``)."""
+
+    __tablename__ = "alumni_meetings"
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    opened_at: Mapped[datetime]
+
+
+class AlumniGuest(Base):
+    """An alumnus invited to an open meeting, and their answer (None: not yet; "ja" | "nein").
+    Deleted with the alumnus (``alumni nein``, ``vergessen``) and when the meeting is closed
+    for alumni again."""
+
+    __tablename__ = "alumni_guests"
+    __table_args__ = (UniqueConstraint("meeting_id", "alumnus_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    alumnus_id: Mapped[int] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"))
+    answer: Mapped[str | None] = mapped_column(String(10))
+    invited_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]

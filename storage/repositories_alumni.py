@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Person
-from storage.models_alumni import AlumniImport, AlumniTopicKey, Alumnus
+from storage.models_alumni import (
+    AlumniGuest,
+    AlumniImport,
+    AlumniMeeting,
+    AlumniTopicKey,
+    Alumnus,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class AlumniRepository:
 
     def remove(self, alumnus: Alumnus) -> None:
         self.session.execute(delete(AlumniTopicKey).where(AlumniTopicKey.alumnus_id == alumnus.id))
+        self.session.execute(delete(AlumniGuest).where(AlumniGuest.alumnus_id == alumnus.id))
         self.session.delete(alumnus)
         self.session.flush()
 
@@ -117,3 +125,48 @@ class AlumniRepository:
     def record_import(self, alumni_import: AlumniImport) -> None:
         self.session.add(alumni_import)
         self.session.flush()
+
+    # -- meetings opened for alumni -------------------------------------------------------------
+
+    def meeting_open(self, meeting_id: int) -> AlumniMeeting | None:
+        return self.session.get(AlumniMeeting, meeting_id)
+
+    def open_meeting(self, meeting_id: int, now: datetime) -> None:
+        self.session.add(AlumniMeeting(meeting_id=meeting_id, opened_at=now))
+        self.session.flush()
+
+    def close_meeting(self, meeting_id: int) -> list[AlumniGuest]:
+        """Close the meeting for alumni; returns the guests (removed)."""
+        guests = self.guests(meeting_id)
+        self.session.execute(delete(AlumniGuest).where(AlumniGuest.meeting_id == meeting_id))
+        self.session.execute(delete(AlumniMeeting).where(AlumniMeeting.meeting_id == meeting_id))
+        self.session.flush()
+        return guests
+
+    def guests(self, meeting_id: int) -> list[AlumniGuest]:
+        return list(
+            self.session.scalars(
+                select(AlumniGuest)
+                .where(AlumniGuest.meeting_id == meeting_id)
+                .order_by(AlumniGuest.id)
+            )
+        )
+
+    def guest(self, meeting_id: int, alumnus_id: int) -> AlumniGuest | None:
+        return self.session.scalar(
+            select(AlumniGuest).where(
+                AlumniGuest.meeting_id == meeting_id, AlumniGuest.alumnus_id == alumnus_id
+            )
+        )
+
+    def guest_rows_of(self, alumnus_id: int) -> list[AlumniGuest]:
+        return list(
+            self.session.scalars(select(AlumniGuest).where(AlumniGuest.alumnus_id == alumnus_id))
+        )
+
+    def add_guest(self, guest: AlumniGuest) -> None:
+        self.session.add(guest)
+        self.session.flush()
+
+    def get(self, alumnus_id: int) -> Alumnus | None:
+        return self.session.get(Alumnus, alumnus_id)

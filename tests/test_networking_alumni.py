@@ -177,3 +177,53 @@ def test_closed_cohort_still_reads_tandem_status_and_checkins(driver: Driver) ->
     assert "nicht mehr möglich" not in driver.say("orga", "tandems stand")
     assert "nicht mehr möglich" not in driver.say("anna", "checkins")
     assert "nicht mehr möglich" in driver.say("orga", "tandems starten")
+
+
+MEETING = (
+    'treffen anlegen titel="Auftakt" von="27.03.2027 10 Uhr" bis="28.03.2027 16 Uhr" '
+    'ort="Rathaus" gastgeber="Bonn"'
+)
+
+
+def test_meeting_opened_for_alumni_invites_and_counts_them_apart(driver: Driver) -> None:
+    _close_first(driver)
+    driver.say("anna", "alumni ja", dm=True)
+    driver.say("orga", MEETING, channel=NEW)
+    refused = driver.say("cara", "treffen 1 oeffnen fuer alumni", channel=NEW)
+    assert "Programmteam vorbehalten" in refused
+    opened = driver.say("orga", "treffen 1 oeffnen fuer alumni", channel=NEW)
+    assert "für Alumni geöffnet; 1 Alumni sind eingeladen" in opened
+    assert "bereits für Alumni geöffnet" in driver.say(
+        "orga", "treffen 1 oeffnen fuer alumni", channel=NEW
+    )
+    invited = _dms(driver, "anna", "Einladung für Alumni")
+    assert len(invited) == 1 and "„Auftakt“" in invited[0] and "Rathaus, Bonn" in invited[0]
+    assert not _dms(driver, "ben", "Einladung für Alumni")  # did not opt in
+    number = invited[0].split("alumni treffen ")[1].split()[0]
+    assert f"[Ja] → alumni treffen {number} ja" in invited[0]
+    assert "angemeldet" in driver.say("anna", f"alumni treffen {number} ja", dm=True)
+    assert "nicht im Alumni-Kreis" in driver.say("ben", f"alumni treffen {number} ja", dm=True)
+    assert "Nummer aus der Einladung" in driver.say("anna", "alumni treffen eins ja", dm=True)
+    overview = driver.say("orga", "teilnahme 1 uebersicht", channel=NEW)
+    assert "Alumni-Gäste (nicht im Jahrgang gezählt)" in overview
+    assert "Alumni, die kommen: Anna Muster (Annastadt, 2026)" in overview
+    assert "Tag 1: 0 kommen" in overview  # the cohort's head count does not include her
+    closed = driver.say("orga", "treffen 1 schliessen fuer alumni", channel=NEW)
+    assert "nicht mehr für Alumni geöffnet; 1 eingeladene" in closed
+    assert _dms(driver, "anna", "Ihre Einladung entfällt")
+    assert "Alumni-Gäste" not in driver.say("orga", "teilnahme 1 uebersicht", channel=NEW)
+    assert "nicht (mehr) eingeladen" in driver.say("anna", f"alumni treffen {number} nein", dm=True)
+    assert "nicht für Alumni geöffnet" in driver.say(
+        "orga", "treffen 1 schliessen fuer alumni", channel=NEW
+    )
+
+
+def test_alumni_nein_removes_meeting_answers(driver: Driver, bot: Bot) -> None:
+    _close_first(driver)
+    driver.say("anna", "alumni ja", dm=True)
+    driver.say("orga", MEETING, channel=NEW)
+    driver.say("orga", "treffen 1 oeffnen fuer alumni", channel=NEW)
+    assert _count(bot, "select count(*) from alumni_guests") == 1
+    driver.say("anna", "alumni nein", dm=True)
+    assert _count(bot, "select count(*) from alumni_guests") == 0
+    assert "Anna" not in driver.say("orga", "teilnahme 1 uebersicht", channel=NEW)

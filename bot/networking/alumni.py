@@ -18,13 +18,15 @@ from sqlalchemy import select
 
 from bot.actions import CommandAction
 from bot.errors import UserFacingError
-from bot.i18n import N_
+from bot.i18n import N_, translator
 from bot.networking.ranking import Candidate, Match, Strength, query_keys
 from bot.networking.topics import CURATED, canonical, fold_key, key, words_for
 from bot.notify import tell
-from bot.views import Button
-from storage.models import Cohort, Participant, Person
-from storage.models_alumni import Alumnus
+from bot.outbox.enqueue import Outgoing, add
+from bot.services import meetings as meetings_service
+from bot.views import Button, Message
+from storage.models import Cohort, Meeting, Participant, Person
+from storage.models_alumni import AlumniGuest, Alumnus
 from storage.models_networking import Profile
 from storage.ports import UnitOfWorkPort
 from storage.repositories_alumni import AlumniRepository
@@ -224,6 +226,10 @@ def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
             "einwilligung": alumnus.consent,
             "einwilligung_am": alumnus.consent_at.isoformat(),
             "quelle": alumnus.source,
+            "einladungen": [
+                {"treffen": g.meeting_id, "antwort": g.answer}
+                for g in repo(uow).guest_rows_of(alumnus.id)
+            ],
         }
     }
 
@@ -244,3 +250,180 @@ def retention_over(uow: UnitOfWork, person_id: int) -> bool:
         (cohort := uow.cohorts.get(cohort_id)) is not None and cohort.purged_at is not None
         for cohort_id in cohorts
     )
+
+
+# -- meetings opened for alumni ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Guests:
+    """The alumni guests of a meeting, for the organisers' attendance overview."""
+
+    coming: list[str]
+    declined: list[str]
+    unanswered: list[str]
+
+
+def _label(uow: UnitOfWork, alumnus: Alumnus) -> str:
+    person = uow.persons.get(alumnus.person_id) if alumnus.person_id else None
+    name = (person.display_name if person else alumnus.name) or "?"
+    place = (person.municipality if person else alumnus.municipality) or "–"
+    year = f", {alumnus.year}" if alumnus.year else ""
+    return f"{name} ({place}{year})"
+
+
+def _meeting_text(meeting: Meeting, tz: ZoneInfo, language: str) -> dict[str, object]:
+    place = ", ".join(x for x in (meeting.location, meeting.host_city) if x) or "–"
+    return {
+        "title": meeting.title,
+        "span": meetings_service.span_label(meeting, tz, language),
+        "place": place,
+        "id": meeting.id,
+    }
+
+
+def _send(
+    uow: UnitOfWork,
+    alumnus: Alumnus,
+    msgid: str,
+    *,
+    key: str,
+    now: datetime,
+    default_language: str,
+    tz: ZoneInfo,
+    meeting: Meeting,
+    buttons: tuple[Button, ...] = (),
+) -> bool:
+    """To an alumnus by their route: a former participant wherever their messages go (chat,
+    e-mail or both); an imported contact by e-mail. Through the outbox, idempotent by key."""
+    if alumnus.person_id is not None:
+        person = uow.persons.get(alumnus.person_id)
+        if person is None or person.erased_at is not None:
+            return False
+        language = person.language or default_language
+        params = _meeting_text(meeting, tz, language)
+        return tell(
+            uow,
+            person,
+            msgid,
+            now=now,
+            default_language=default_language,
+            key=key,
+            buttons=buttons,
+            title=params["title"],
+            span=params["span"],
+            place=params["place"],
+            id=params["id"],
+        )
+    if not alumnus.email:
+        return False
+    text = translator(default_language)(msgid).format(
+        **_meeting_text(meeting, tz, default_language)
+    )
+    return add(uow, Outgoing.dm(key, ("email", alumnus.email), Message.text(text)), now)
+
+
+def open_meeting(
+    uow: UnitOfWork, meeting: Meeting, *, now: datetime, default_language: str, tz: ZoneInfo
+) -> int:
+    """``treffen N oeffnen fuer alumni``: mark it open and invite every consenting alumnus
+    (Ja/Nein buttons; typed ``alumni treffen ID ja|nein``). Returns how many were invited."""
+    if meeting.ends_at <= now:
+        raise UserFacingError(N_("Treffen {n} ist schon vorbei."), n=meeting.number)
+    if repo(uow).meeting_open(meeting.id) is not None:
+        raise UserFacingError(N_("Treffen {n} ist bereits für Alumni geöffnet."), n=meeting.number)
+    repo(uow).open_meeting(meeting.id, now)
+    invited = 0
+    for alumnus in repo(uow).opted_in():
+        repo(uow).add_guest(
+            AlumniGuest(meeting_id=meeting.id, alumnus_id=alumnus.id, invited_at=now)
+        )
+        args = ("treffen", str(meeting.id))
+        sent = _send(
+            uow,
+            alumnus,
+            N_(
+                "Einladung für Alumni: Das Stadtlabor öffnet das Treffen „{title}“ ({span}, "
+                "{place}) für den Alumni-Kreis. Kommen Sie? Antworten: alumni treffen {id} ja "
+                "oder alumni treffen {id} nein"
+            ),
+            key=f"alumni-meeting:{meeting.id}:{alumnus.id}",
+            now=now,
+            default_language=default_language,
+            tz=tz,
+            meeting=meeting,
+            buttons=(
+                Button(
+                    N_("Ja"), CommandAction("alumni", (*args, "ja"), alumnus.person_id), "primary"
+                ),
+                Button(N_("Nein"), CommandAction("alumni", (*args, "nein"), alumnus.person_id)),
+            ),
+        )
+        invited += 1 if sent else 0
+    return invited
+
+
+def close_meeting(
+    uow: UnitOfWork, meeting: Meeting, *, now: datetime, default_language: str, tz: ZoneInfo
+) -> int:
+    """``treffen N schliessen fuer alumni``: the invitations are withdrawn (each invited
+    alumnus is told) and the guests' answers go. Returns how many were told."""
+    if repo(uow).meeting_open(meeting.id) is None:
+        raise UserFacingError(N_("Treffen {n} ist nicht für Alumni geöffnet."), n=meeting.number)
+    told = 0
+    for guest in repo(uow).close_meeting(meeting.id):
+        alumnus = repo(uow).get(guest.alumnus_id)
+        if alumnus is None:
+            continue
+        told += _send(
+            uow,
+            alumnus,
+            N_(
+                "Das Treffen „{title}“ ({span}) ist nicht mehr für den Alumni-Kreis geöffnet; "
+                "Ihre Einladung entfällt. Wir bitten um Verständnis."
+            ),
+            key=f"alumni-meeting-closed:{meeting.id}:{alumnus.id}:{now.isoformat()}",
+            now=now,
+            default_language=default_language,
+            tz=tz,
+            meeting=meeting,
+        )
+    return told
+
+
+def answer_meeting(
+    uow: UnitOfWork, person: Person, meeting_id: int, coming: bool, *, now: datetime
+) -> Meeting:
+    """An alumnus answers an invitation to an open meeting."""
+    alumnus = repo(uow).of_person(person.id)
+    if alumnus is None:
+        raise UserFacingError(
+            N_("Sie sind nicht im Alumni-Kreis. Beitreten: alumni ja (nach Ende Ihres Jahrgangs).")
+        )
+    meeting = uow.meetings.by_id(meeting_id)
+    guest = repo(uow).guest(meeting_id, alumnus.id)
+    if meeting is None or meeting.deleted_at is not None or guest is None:
+        raise UserFacingError(
+            N_("Zu diesem Treffen sind Sie nicht (mehr) eingeladen. „alumni“ zeigt Ihren Stand.")
+        )
+    if meeting.ends_at <= now:
+        raise UserFacingError(N_("Treffen {n} ist schon vorbei."), n=meeting.number)
+    guest.answer, guest.answered_at = ("ja" if coming else "nein"), now
+    uow.session.flush()
+    return meeting
+
+
+def guests(uow: UnitOfWork, meeting: Meeting) -> Guests | None:
+    """None when the meeting is not open for alumni."""
+    if repo(uow).meeting_open(meeting.id) is None:
+        return None
+    coming: list[str] = []
+    declined: list[str] = []
+    unanswered: list[str] = []
+    for guest in repo(uow).guests(meeting.id):
+        alumnus = repo(uow).get(guest.alumnus_id)
+        if alumnus is None:
+            continue
+        label = _label(uow, alumnus)
+        {"ja": coming, "nein": declined}.get(guest.answer or "", unanswered).append(label)
+    return Guests(coming, declined, unanswered)

@@ -1,4 +1,5 @@
-"""alumni: the alumni circle, its folded topic keys, counts of imported contacts
+"""alumni: the alumni circle, its folded topic keys, counts of imported contacts, meetings
+opened for alumni and their guests
 
 Revision ID: 0009_alumni
 Revises: 0008_answer_links, 0008_networking_followup
@@ -69,9 +70,46 @@ def upgrade() -> None:
         sa.Column("without_consent", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alumni_imports")),
     )
+    op.create_table(
+        "alumni_meetings",
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["meeting_id"],
+            ["meetings.id"],
+            name=op.f("fk_alumni_meetings_meeting_id_meetings"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("meeting_id", name=op.f("pk_alumni_meetings")),
+    )
+    op.create_table(
+        "alumni_guests",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("alumnus_id", sa.Integer(), nullable=False),
+        sa.Column("answer", sa.String(length=10), nullable=True),
+        sa.Column("invited_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["meeting_id"],
+            ["meetings.id"],
+            name=op.f("fk_alumni_guests_meeting_id_meetings"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["alumnus_id"],
+            ["alumni.id"],
+            name=op.f("fk_alumni_guests_alumnus_id_alumni"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alumni_guests")),
+        sa.UniqueConstraint("meeting_id", "alumnus_id", name=op.f("uq_alumni_guests_meeting_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("alumni_guests")
+    op.drop_table("alumni_meetings")
     op.drop_table("alumni_imports")
     op.drop_index("ix_alumni_topic_keys_key", table_name="alumni_topic_keys")
     op.drop_table("alumni_topic_keys")
