@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -227,3 +228,107 @@ def test_alumni_nein_removes_meeting_answers(driver: Driver, bot: Bot) -> None:
     driver.say("anna", "alumni nein", dm=True)
     assert _count(bot, "select count(*) from alumni_guests") == 0
     assert "Anna" not in driver.say("orga", "teilnahme 1 uebersicht", channel=NEW)
+
+
+def test_alumni_room_link_by_dm_and_removal_notice(driver: Driver) -> None:
+    _close_first(driver)
+    driver.say("anna", "alumni ja", dm=True)
+    assert "Programmteam vorbehalten" in driver.say("anna", "alumni raum #alumni", dm=True)
+    assert "kein Alumni-Raum" in driver.say("orga", "alumni raum", channel=NEW)
+    assert "genau einen Kanal" in driver.say("orga", "alumni raum #a #b", channel=NEW)
+    done = driver.say("orga", "alumni raum #alumni", channel=NEW)
+    assert "Der Alumni-Raum ist #alumni. 1 Alumni erhalten den Link" in done
+    links = _dms(driver, "anna", "eigenen Raum")
+    assert len(links) == 1 and "#alumni" in links[0]
+    driver.say("ben", "alumni ja", dm=True)  # joining later: the link comes with the welcome
+    assert len(_dms(driver, "ben", "eigenen Raum")) == 1
+    assert "Alumni-Raum: #alumni" in driver.say("orga", "alumni raum", channel=NEW)
+    driver.say("anna", "alumni nein", dm=True)
+    notice = _dms(driver, "orga", "aus dem Alumni-Kreis ausgetreten")
+    assert len(notice) == 1 and "Anna Muster" in notice[0] and "#alumni" in notice[0]
+    driver.say("ben", "vergessen ja", dm=True)
+    erased = _dms(driver, "orga", "mit „vergessen“ ihre Daten löschen lassen")
+    assert len(erased) == 1 and "Ben" not in erased[0]  # the erasure leaves no name behind
+    assert "nicht mehr festgelegt" in driver.say("orga", "alumni raum aus", channel=NEW)
+
+
+def test_room_links_per_platform() -> None:
+    from bot.networking.alumni import parse_room, room_link
+
+    assert parse_room("<#C0123|alumni>") == "C0123"
+    assert room_link("slack", "C0123") == "https://slack.com/app_redirect?channel=C0123"
+    assert parse_room("#alumni:example.org") == "#alumni:example.org"
+    assert room_link("matrix", "!abc:example.org") == "https://matrix.to/#/!abc:example.org"
+
+
+IMPORT = (
+    "name,kommune,email,themen,einwilligung\n"
+    'Gerd Alt,Altdorf,gerd@altdorf.de,"Bürgerbus, Dorfladen",ja\n'
+    "Hanna Geheim,Geheimstadt,hanna@geheim.de,Mobilität,nein\n"
+    "Ida Ohne,Ohnestadt,ida@ohne.de,Pflege,NEIN\n"
+)
+
+
+def test_import_previews_names_errors_and_never_stores_rows_without_consent(
+    driver: Driver, bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("netzwerk.csv").write_text(IMPORT, encoding="utf-8")
+    Path("kaputt.csv").write_text(
+        IMPORT + "Jan,Jort,keine-mail,Pflege,ja\nKai,Kort,kai@k.de,Pflege,vielleicht\n",
+        encoding="utf-8",
+    )
+    Path("falsch.csv").write_text("name,kommune,funktion,email\n", encoding="utf-8")
+    assert "muss „name,kommune,email,themen,einwilligung“" in driver.say(
+        "orga", "alumni import falsch.csv", channel=NEW
+    )
+    broken = driver.say("orga", "alumni import kaputt.csv ja", channel=NEW)
+    assert "Zeile 5: „keine-mail“ ist keine gültige E-Mail-Adresse" in broken
+    assert "Zeile 6: Einwilligung ist „ja“ oder „nein“, nicht „vielleicht“" in broken
+    assert "Es wurde nichts importiert" in broken
+    preview = driver.say("orga", "alumni import netzwerk.csv", channel=NEW)
+    assert "Mit Einwilligung: 1" in preview and "ohne Einwilligung: 2" in preview
+    assert "Probelauf" in preview and "alumni import netzwerk.csv ja" in preview
+    assert _count(bot, "select count(*) from alumni") == 0
+    assert "Import ausgeführt" in driver.say("orga", "alumni import netzwerk.csv ja", channel=NEW)
+    assert _count(bot, "select count(*) from alumni") == 1
+    again = driver.say("orga", "alumni import netzwerk.csv ja", channel=NEW)
+    assert "schon vorhanden: 1" in again
+    assert _count(bot, "select count(*) from alumni") == 1
+    found = driver.say("cara", "wer kennt sich aus mit Mobilität", channel=NEW)
+    assert "Gerd Alt (Altdorf; Alumni, früheres Netzwerk) – Expertise: Mobilität" in found
+    # never findable, never stored: the rows without consent
+    for query in ("Mobilität", "Pflege", "Hanna", "Ida", "Geheimstadt"):
+        answer = driver.say("cara", f"wer kennt sich aus mit {query}", channel=NEW)
+        assert "Hanna Geheim" not in answer and "Ida Ohne" not in answer
+        assert "Geheimstadt (" not in answer
+    with bot.engine.connect() as conn:
+        dump = " ".join(
+            str(row)
+            for table in ("alumni", "alumni_topic_keys", "alumni_imports", "audit_entries")
+            for row in conn.execute(text(f"select * from {table}"))
+        )
+    assert "Hanna" not in dump and "hanna@geheim.de" not in dump and "Ida" not in dump
+    members = driver.say("orga", "alumni mitglieder", channel=NEW)
+    assert "Alumni-Kreis: 1 Personen" in members and "Gerd Alt (Altdorf)" in members
+    assert "4 importierte Kontakte ohne Einwilligung" in members  # two imports counted
+
+
+def test_imported_alumni_are_invited_by_email(
+    driver: Driver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("netzwerk.csv").write_text(IMPORT, encoding="utf-8")
+    driver.say("orga", "alumni import netzwerk.csv ja", channel=NEW)
+    driver.say("orga", MEETING, channel=NEW)
+    assert "1 Alumni sind eingeladen" in driver.say(
+        "orga", "treffen 1 oeffnen fuer alumni", channel=NEW
+    )
+    with driver.bot.engine.connect() as conn:
+        targets = [
+            str(t)
+            for (t,) in conn.execute(
+                text("select target from outbox where idempotency_key like 'alumni-meeting:%'")
+            )
+        ]
+    assert len(targets) == 1 and "email:gerd@altdorf.de" in targets[0]

@@ -105,6 +105,9 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "checkins": SEAT,
     # the alumni circle: anyone asks their own state; joining checks for a closed cohort
     "alumni": ALL,
+    "alumni raum": TEAM,
+    "alumni mitglieder": TEAM,
+    "alumni import": TEAM,
     "umfrage schliessen": SEAT,  # one's own poll; organisers any
     "umfragen": SEAT,
     "abstimmen": SEAT,
@@ -279,6 +282,9 @@ CASES: dict[str, tuple[Run, str]] = {
     "checkin tag": (_line("checkin tag"), "monatlichen Check-ins sind aus"),
     "checkins": (_line("checkins"), "Noch niemand im Jahrgang hat ein Vorhaben"),
     "alumni": (_line("alumni"), "nicht im Alumni-Kreis"),
+    "alumni raum": (_line("alumni raum"), "kein Alumni-Raum"),
+    "alumni mitglieder": (_line("alumni mitglieder"), "Alumni-Kreis: 0 Personen"),
+    "alumni import": (_line("alumni import fehlt.csv"), "kann ich nicht lesen"),
     "umfrage schliessen": (
         _then('umfrage "Eigene?" "X" "Y" sofort', r"Umfrage (\d+)", "umfrage {n} schliessen"),
         "(?i)geschlossen",

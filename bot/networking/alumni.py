@@ -9,24 +9,25 @@ ranking every alumni profile in Python.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.actions import CommandAction
 from bot.errors import UserFacingError
 from bot.i18n import N_, translator
 from bot.networking.ranking import Candidate, Match, Strength, query_keys
 from bot.networking.topics import CURATED, canonical, fold_key, key, words_for
-from bot.notify import tell
+from bot.notify import tell, tell_organisers
 from bot.outbox.enqueue import Outgoing, add
 from bot.services import meetings as meetings_service
 from bot.views import Button, Message
 from storage.models import Cohort, Meeting, Participant, Person
-from storage.models_alumni import AlumniGuest, Alumnus
+from storage.models_alumni import AlumniGuest, AlumniImport, Alumnus
 from storage.models_networking import Profile
 from storage.ports import UnitOfWorkPort
 from storage.repositories_alumni import AlumniRepository
@@ -196,13 +197,28 @@ def opt_in(uow: UnitOfWork, person: Person, *, now: datetime, tz: ZoneInfo) -> A
     return alumnus
 
 
-def opt_out(uow: UnitOfWork, person: Person) -> bool:
-    """``alumni nein``: the row and its keys go; the profile goes with the cohort's data (at
-    once when the cohort's retention period is over). True when there was a row."""
+def opt_out(uow: UnitOfWork, person: Person, *, now: datetime, default_language: str) -> bool:
+    """``alumni nein``: the row, its keys and meeting answers go; the profile goes with the
+    cohort's data (at once when the cohort's retention period is over). With an alumni room,
+    the organisers are asked to remove the person (no platform lets the bot do it). True when
+    there was a row."""
     alumnus = repo(uow).of_person(person.id)
     if alumnus is None:
         return False
     repo(uow).remove(alumnus)
+    room = room_of(uow)
+    if room is not None:
+        tell_organisers(
+            uow,
+            N_(
+                "{name} ist aus dem Alumni-Kreis ausgetreten. Bitte entfernen Sie die Person "
+                "aus dem Alumni-Raum {room}."
+            ),
+            now=now,
+            default_language=default_language,
+            name=person.display_name or "?",
+            room=room_link(*room),
+        )
     return True
 
 
@@ -234,10 +250,29 @@ def export_person(uow: UnitOfWork, person_id: int) -> dict[str, Any]:
     }
 
 
-def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
+def erase_person(
+    uow: UnitOfWork, person_id: int, pseudonym: str, *, now: datetime, default_language: str
+) -> None:
+    """``vergessen``: the row, its keys and meeting answers go. With an alumni room the
+    organisers are told, without the name (the erasure must not leave it in a message), to
+    compare the room with ``alumni mitglieder``."""
     alumnus = repo(uow).of_person(person_id)
-    if alumnus is not None:
-        repo(uow).remove(alumnus)
+    if alumnus is None:
+        return
+    repo(uow).remove(alumnus)
+    room = room_of(uow)
+    if room is not None:
+        tell_organisers(
+            uow,
+            N_(
+                "Eine Person hat mit „vergessen“ ihre Daten löschen lassen und ist nicht mehr "
+                "im Alumni-Kreis. Bitte gleichen Sie die Mitglieder des Alumni-Raums {room} mit "
+                "„alumni mitglieder“ ab."
+            ),
+            now=now,
+            default_language=default_language,
+            room=room_link(*room),
+        )
 
 
 def retention_over(uow: UnitOfWork, person_id: int) -> bool:
@@ -427,3 +462,96 @@ def guests(uow: UnitOfWork, meeting: Meeting) -> Guests | None:
         label = _label(uow, alumnus)
         {"ja": coming, "nein": declined}.get(guest.answer or "", unanswered).append(label)
     return Guests(coming, declined, unanswered)
+
+
+# -- the alumni room ----------------------------------------------------------------------------
+
+ROOM_KEY = "alumni:room"
+
+
+def room_of(uow: UnitOfWork) -> tuple[str, str] | None:
+    """(platform, channel or room id) of the alumni room, if the organisers set one."""
+    raw = uow.state.get(ROOM_KEY)
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return str(data["platform"]), str(data["channel"])
+
+
+def room_link(platform: str, channel: str) -> str:
+    """A link that opens the room (Slack: the channel; Matrix: matrix.to)."""
+    if platform == "slack":
+        return f"https://slack.com/app_redirect?channel={channel}"
+    if platform == "matrix":
+        return f"https://matrix.to/#/{channel}"
+    return f"#{channel.lstrip('#')}"
+
+
+def parse_room(text: str) -> str:
+    """``#kanal``, a Slack mention ``<#C0123|kanal>``, a Matrix ``!id:server`` or
+    ``#alias:server``: the id to keep."""
+    value = text.strip()
+    if value.startswith("<#") and value.endswith(">"):
+        value = value[2:-1].split("|", 1)[0]
+    elif not value.startswith("#") or ":" not in value:
+        value = value.lstrip("#")
+    if not value or any(c.isspace() for c in value) or len(value) > 255:
+        raise UserFacingError(
+            N_(
+                "Bitte nennen Sie den Kanal oder Raum, z. B. „alumni raum #alumni“ (Slack, "
+                "Konsole) oder „alumni raum #alumni:example.org“ (Matrix)."
+            )
+        )
+    return value
+
+
+def invite_to_room(
+    uow: UnitOfWork, alumnus: Alumnus, *, now: datetime, default_language: str
+) -> bool:
+    """Send an alumnus the room's link by DM (no messenger here can add people to a channel
+    itself). Once per room and alumnus."""
+    room = room_of(uow)
+    if room is None or alumnus.person_id is None:
+        return False
+    person = uow.persons.get(alumnus.person_id)
+    if person is None or person.erased_at is not None:
+        return False
+    return tell(
+        uow,
+        person,
+        N_(
+            "Der Alumni-Kreis des Stadtlabors hat einen eigenen Raum: {link} – Sie sind "
+            "herzlich eingeladen, dort dabei zu sein."
+        ),
+        now=now,
+        default_language=default_language,
+        key=f"alumni-room:{room[0]}:{room[1]}:{alumnus.id}",
+        link=room_link(*room),
+    )
+
+
+def set_room(
+    uow: UnitOfWork, platform: str, channel: str | None, *, now: datetime, default_language: str
+) -> int:
+    """``alumni raum #kanal`` (None: ``alumni raum aus``). Every alumnus gets the link;
+    returns how many."""
+    if channel is None:
+        uow.state.delete(ROOM_KEY)
+        return 0
+    uow.state.put(ROOM_KEY, json.dumps({"platform": platform, "channel": channel}))
+    uow.session.flush()
+    return sum(
+        invite_to_room(uow, alumnus, now=now, default_language=default_language)
+        for alumnus in repo(uow).opted_in()
+    )
+
+
+def members(uow: UnitOfWork) -> list[str]:
+    """The alumni circle for the organisers: "Name (Kommune, Jahr)", by name."""
+    return sorted((_label(uow, a) for a in repo(uow).opted_in()), key=fold_key)
+
+
+def contacts_without_consent(uow: UnitOfWork) -> int:
+    """Imported contacts of the former network without consent: a count, nothing else."""
+    total = uow.session.scalar(select(func.sum(AlumniImport.without_consent)))
+    return int(total or 0)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.commands.registry import CommandRegistry, CommandSpec
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.networking import alumni
-from bot.router import fold
-from bot.services import privacy
+from bot.networking import alumni, alumni_import
+from bot.router import confirmed, fold
+from bot.services import import_file, privacy
 from bot.views import Bullets, Message, Note, Section
 from storage.models import Meeting
 
@@ -29,6 +31,45 @@ def register(registry: CommandRegistry) -> None:
             "alumni [ja|nein] | alumni treffen ID ja|nein",
             "alumni ja",
             (),
+            GROUP,
+        )
+    )
+    registry.add(
+        CommandSpec(
+            ("alumni", "raum"),
+            room_command,
+            N_(
+                "legt den Alumni-Raum fest (Slack-Kanal oder Matrix-Raum); die Alumni erhalten "
+                "den Link per Direktnachricht"
+            ),
+            "alumni raum [#KANAL|aus]",
+            "alumni raum #alumni",
+            (("alumni", "room"),),
+            GROUP,
+        )
+    )
+    registry.add(
+        CommandSpec(
+            ("alumni", "import"),
+            import_command,
+            N_(
+                "importiert Kontakte des früheren Netzwerks als Alumni (CSV: name, kommune, "
+                "email, themen, einwilligung); erst ein Probelauf, mit „ja“ ausgeführt"
+            ),
+            "alumni import DATEI.csv [ja]",
+            "alumni import netzwerk.csv",
+            (),
+            GROUP,
+        )
+    )
+    registry.add(
+        CommandSpec(
+            ("alumni", "mitglieder"),
+            members_command,
+            N_("listet den Alumni-Kreis (Name, Kommune, Jahrgang)"),
+            "alumni mitglieder",
+            "alumni mitglieder",
+            (("alumni", "members"),),
             GROUP,
         )
     )
@@ -81,6 +122,7 @@ def _status(ctx: CommandContext) -> Message:
 
 def _join(ctx: CommandContext) -> Reply:
     joined = alumni.opt_in(ctx.uow, ctx.person, now=ctx.now, tz=ctx.tz)
+    alumni.invite_to_room(ctx.uow, joined, now=ctx.now, default_language=ctx.default_language)
     ctx.uow.commit()
     head = ctx._(
         N_(
@@ -99,7 +141,9 @@ def _join(ctx: CommandContext) -> Reply:
 
 
 def _leave(ctx: CommandContext) -> Reply:
-    removed = alumni.opt_out(ctx.uow, ctx.person)
+    removed = alumni.opt_out(
+        ctx.uow, ctx.person, now=ctx.now, default_language=ctx.default_language
+    )
     if not removed:
         return Reply(
             Message.text(ctx._(N_("Sie sind nicht im Alumni-Kreis; es ist nichts gespeichert."))),
@@ -214,3 +258,120 @@ def guests_section(ctx: CommandContext, meeting: Meeting) -> tuple[Section, Bull
         ctx._(N_("Alumni ohne Antwort: {names}"), names=", ".join(found.unanswered) or none),
     )
     return Section((ctx._(N_("Alumni-Gäste (nicht im Jahrgang gezählt)")),)), Bullets(lines)
+
+
+# -- the alumni room and the list ---------------------------------------------------------------
+
+
+def room_command(ctx: CommandContext) -> Reply:
+    if not ctx.args:
+        room = alumni.room_of(ctx.uow)
+        text = (
+            ctx._(N_("Alumni-Raum: {link}"), link=alumni.room_link(*room))
+            if room
+            else ctx._(N_("Es ist kein Alumni-Raum festgelegt. Zum Beispiel: alumni raum #alumni"))
+        )
+        return Reply(Message.text(text))
+    if len(ctx.args) == 1 and fold(ctx.args[0]) in ("aus", "off"):
+        alumni.set_room(
+            ctx.uow,
+            ctx.request.conversation.platform,
+            None,
+            now=ctx.now,
+            default_language=ctx.default_language,
+        )
+        ctx.uow.commit()
+        return Reply(Message.text(ctx._(N_("Der Alumni-Raum ist nicht mehr festgelegt."))))
+    if len(ctx.args) != 1:
+        raise UserFacingError(N_("Bitte genau einen Kanal nennen, z. B. „alumni raum #alumni“."))
+    platform = ctx.request.conversation.platform
+    channel = alumni.parse_room(ctx.args[0])
+    count = alumni.set_room(
+        ctx.uow, platform, channel, now=ctx.now, default_language=ctx.default_language
+    )
+    ctx.uow.commit()
+    return Reply(
+        Message.text(
+            ctx._(
+                N_(
+                    "Der Alumni-Raum ist {link}. {count} Alumni erhalten den Link per "
+                    "Direktnachricht; wer austritt, den nennt Ihnen der Bot zum Entfernen."
+                ),
+                link=alumni.room_link(platform, channel),
+                count=count,
+            )
+        )
+    )
+
+
+def members_command(ctx: CommandContext) -> Reply:
+    names = alumni.members(ctx.uow)
+    contacts = alumni.contacts_without_consent(ctx.uow)
+    head = ctx._(N_("Alumni-Kreis: {count} Personen"), count=len(names))
+    blocks: list[Section | Bullets | Note] = [Section((head,))]
+    if names:
+        blocks.append(Bullets(tuple(names)))
+    if contacts:
+        blocks.append(
+            Note(
+                ctx._(
+                    N_(
+                        "Dazu {count} importierte Kontakte ohne Einwilligung: nur gezählt, "
+                        "nicht gespeichert."
+                    ),
+                    count=contacts,
+                )
+            )
+        )
+    return Reply(Message(tuple(blocks), fallback=head), private=True)
+
+
+# -- import of the former network's contacts ----------------------------------------------------
+
+
+def import_command(ctx: CommandContext) -> Reply:
+    execute = confirmed(ctx.args)
+    names = ctx.args[:-1] if execute else ctx.args
+    if ctx.request.conversation.platform == "console":
+        if len(names) != 1:
+            raise UserFacingError(
+                N_("Bitte nennen Sie die Datei, z. B. „alumni import netzwerk.csv“.")
+            )
+        upload = import_file.console_file(names[0], Path.cwd())
+    else:
+        found = ctx.request.attachment() if ctx.request.attachment is not None else None
+        if found is None:
+            raise import_file.no_upload()
+        upload = found
+    report = alumni_import.read(ctx.uow, import_file.csv_text(upload))
+    lines = [
+        ctx._(
+            N_(
+                "Mit Einwilligung: {consent} (werden als Alumni auffindbar), ohne Einwilligung: "
+                "{without} (nur gezählt, nichts gespeichert), schon vorhanden: {known}, "
+                "fehlerhaft: {errors}"
+            ),
+            consent=len(report.consenting),
+            without=report.without_consent,
+            known=report.known,
+            errors=len(report.errors),
+        )
+    ]
+    lines += [
+        ctx._(N_("Zeile {line}: {error}"), line=n, error=e.render(ctx.translate))
+        for n, e in report.errors[:50]
+    ]
+    if report.errors:
+        lines.append(ctx._(N_("Es wurde nichts importiert. Bitte korrigieren Sie die Zeilen.")))
+    elif not execute:
+        lines.append(
+            ctx._(
+                N_("Probelauf – noch nichts geschrieben. Zum Ausführen: alumni import {path} ja"),
+                path=names[0] if names else "",
+            ).replace("  ", " ")
+        )
+    else:
+        alumni_import.apply(ctx.uow, report, actor_id=ctx.person.id, now=ctx.now)
+        ctx.uow.commit()
+        lines.append(ctx._(N_("Import ausgeführt.")))
+    return Reply(Message.text(*lines), private=True)

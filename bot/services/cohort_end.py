@@ -170,6 +170,9 @@ READABLE_AFTER_END = frozenset(
         "profil",  # reads one's own profile or a member's
         "profil aendern",  # rectification (Art. 16); an alumnus keeps their profile current
         "alumni",  # the alumni consent is asked when the cohort closes: ja, nein, state
+        "alumni raum",  # the alumni circle spans cohorts: not a change of this one
+        "alumni mitglieder",
+        "alumni import",
     }
 )
 

@@ -349,7 +349,9 @@ STORES: tuple[PersonalDataStore, ...] = (
         "alumni",
         N_("Alumni-Kreis: Ihre Einwilligung (wann, aus welchem Jahrgang)"),
         lambda uow, e: alumni.export_person(uow, e.person.id),
-        lambda uow, e: alumni.erase_person(uow, e.person.id, e.pseudonym),
+        lambda uow, e: alumni.erase_person(
+            uow, e.person.id, e.pseudonym, now=e.now, default_language=e.default_language
+        ),
     ),
     PersonalDataStore(
         "technisch",
