@@ -332,3 +332,12 @@ def test_imported_alumni_are_invited_by_email(
             )
         ]
     assert len(targets) == 1 and "email:gerd@altdorf.de" in targets[0]
+
+
+def test_the_privacy_notice_names_the_alumni_consent(db_url: str) -> None:
+    from bot.services.welcome import privacy_notice
+    from tests.helpers import make_settings
+
+    settings = make_settings(db_url)
+    assert "„alumni ja“" in privacy_notice(settings, "de")
+    assert "“alumni yes”" in privacy_notice(settings, "en")

@@ -31,28 +31,26 @@ def privacy_notice(settings: Settings, language: str) -> str:
     if settings.privacy_notice:
         return settings.privacy_notice
     _ = translator(language)
-    return (
-        _(
-            N_(
-                "Datenschutzhinweis (Art. 13 DSGVO): Die Körber-Stiftung verarbeitet Ihren Namen, "
-                "Ihre Kommune, Ihre Funktion, Ihre E-Mail-Adresse und Ihre Beiträge im Bot, um das "
-                "Stadtlabor zu organisieren (Anmeldung, Termine, Umfragen, Feedback, "
-                "Erinnerungen) und den Austausch zu vernetzen (Profil mit Vorhaben, monatliche "
-                "Check-ins zum Vorhaben, Tandems). Grundlage ist "
-                "Ihre Einwilligung (Art. 6 Abs. 1 lit. a DSGVO); Sie können sie jederzeit mit "
-                "„vergessen“ widerrufen. „meine-daten“ schickt Ihnen alles, was gespeichert ist. Die "
-                "Daten werden {days} Tage nach Ende des Jahrgangs gelöscht."
-            )
-        ).format(days=settings.retention_days)
-        + " "
-        + _(
-            N_(
-                "Zum Ende des Jahrgangs fragen wir Sie, ob Sie im Alumni-Kreis bleiben möchten; nur "
-                "mit Ihrem „alumni ja“ bleiben Ihr Profil, Name und Kontaktweg über die Löschfrist "
-                "hinaus gespeichert, bis Sie „alumni nein“ oder „vergessen“ sagen."
-            )
+    notice = _(
+        N_(
+            "Datenschutzhinweis (Art. 13 DSGVO): Die Körber-Stiftung verarbeitet Ihren Namen, "
+            "Ihre Kommune, Ihre Funktion, Ihre E-Mail-Adresse und Ihre Beiträge im Bot, um das "
+            "Stadtlabor zu organisieren (Anmeldung, Termine, Umfragen, Feedback, "
+            "Erinnerungen) und den Austausch zu vernetzen (Profil mit Vorhaben, monatliche "
+            "Check-ins zum Vorhaben, Tandems). Grundlage ist "
+            "Ihre Einwilligung (Art. 6 Abs. 1 lit. a DSGVO); Sie können sie jederzeit mit "
+            "„vergessen“ widerrufen. „meine-daten“ schickt Ihnen alles, was gespeichert ist. Die "
+            "Daten werden {days} Tage nach Ende des Jahrgangs gelöscht."
+        )
+    ).format(days=settings.retention_days)
+    alumni = _(
+        N_(
+            "Zum Ende des Jahrgangs fragen wir Sie, ob Sie im Alumni-Kreis bleiben möchten; nur "
+            "mit Ihrem „alumni ja“ bleiben Ihr Profil, Name und Kontaktweg über die Löschfrist "
+            "hinaus gespeichert, bis Sie „alumni nein“ oder „vergessen“ sagen."
         )
     )
+    return f"{notice} {alumni}"
 
 
 def tell_added(
