@@ -111,6 +111,7 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "alumni raum": ORGANISERS,
     "alumni mitglieder": ORGANISERS,
     "alumni import": ORGANISERS,
+    "alumni entfernen": ORGANISERS,
     # the web pages: a login link by DM (each page checks its own command's row on each request)
     "dashboard": _row(A, A, A, A, R),
 }

@@ -341,3 +341,16 @@ def test_the_privacy_notice_names_the_alumni_consent(db_url: str) -> None:
     settings = make_settings(db_url)
     assert "„alumni ja“" in privacy_notice(settings, "de")
     assert "“alumni yes”" in privacy_notice(settings, "en")
+
+
+def test_an_imported_contact_is_removed_on_request(
+    driver: Driver, bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("netzwerk.csv").write_text(IMPORT, encoding="utf-8")
+    driver.say("orga", "alumni import netzwerk.csv ja", channel=NEW)
+    assert "keinen importierten" in driver.say("orga", "alumni entfernen x@y.de", channel=NEW)
+    assert "ist gelöscht" in driver.say("orga", "alumni entfernen Gerd@Altdorf.de", channel=NEW)
+    assert _count(bot, "select count(*) from alumni") == 0
+    assert _count(bot, "select count(*) from alumni_topic_keys") == 0
+    assert "Gerd" not in driver.say("cara", "wer kennt sich aus mit Mobilität", channel=NEW)

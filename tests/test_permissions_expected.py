@@ -108,6 +108,7 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "alumni raum": TEAM,
     "alumni mitglieder": TEAM,
     "alumni import": TEAM,
+    "alumni entfernen": TEAM,
     "umfrage schliessen": SEAT,  # one's own poll; organisers any
     "umfragen": SEAT,
     "abstimmen": SEAT,
@@ -285,6 +286,7 @@ CASES: dict[str, tuple[Run, str]] = {
     "alumni raum": (_line("alumni raum"), "kein Alumni-Raum"),
     "alumni mitglieder": (_line("alumni mitglieder"), "Alumni-Kreis: 0 Personen"),
     "alumni import": (_line("alumni import fehlt.csv"), "kann ich nicht lesen"),
+    "alumni entfernen": (_line("alumni entfernen x@example.org"), "keinen importierten"),
     "umfrage schliessen": (
         _then('umfrage "Eigene?" "X" "Y" sofort', r"Umfrage (\d+)", "umfrage {n} schliessen"),
         "(?i)geschlossen",

@@ -64,6 +64,20 @@ def register(registry: CommandRegistry) -> None:
     )
     registry.add(
         CommandSpec(
+            ("alumni", "entfernen"),
+            remove_command,
+            N_(
+                "löscht einen importierten Alumni-Kontakt auf dessen Wunsch (Art. 17 DSGVO); "
+                "ehemalige Teilnehmende nutzen selbst „alumni nein“ oder „vergessen“"
+            ),
+            "alumni entfernen EMAIL",
+            "alumni entfernen gerd@altdorf.de",
+            (("alumni", "remove"),),
+            GROUP,
+        )
+    )
+    registry.add(
+        CommandSpec(
             ("alumni", "mitglieder"),
             members_command,
             N_("listet den Alumni-Kreis (Name, Kommune, Jahrgang)"),
@@ -375,3 +389,24 @@ def import_command(ctx: CommandContext) -> Reply:
         ctx.uow.commit()
         lines.append(ctx._(N_("Import ausgeführt.")))
     return Reply(Message.text(*lines), private=True)
+
+
+def remove_command(ctx: CommandContext) -> Reply:
+    if len(ctx.args) != 1:
+        raise UserFacingError(
+            N_("Bitte nennen Sie die E-Mail-Adresse, z. B. „alumni entfernen gerd@altdorf.de“.")
+        )
+    removed = alumni_import.remove_contact(
+        ctx.uow, ctx.args[0], actor_id=ctx.person.id, now=ctx.now
+    )
+    if not removed:
+        raise UserFacingError(
+            N_(
+                "Unter dieser Adresse gibt es keinen importierten Alumni-Kontakt. „alumni "
+                "mitglieder“ zeigt den Alumni-Kreis."
+            )
+        )
+    ctx.uow.commit()
+    return Reply(
+        Message.text(ctx._(N_("Der importierte Alumni-Kontakt ist gelöscht."))), private=True
+    )

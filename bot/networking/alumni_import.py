@@ -120,7 +120,7 @@ def _row(cells: list[str]) -> tuple[Row, bool]:
             limit=MAX_TOPICS,
             count=len(topics),
         )
-    return Row(name, municipality, normalise(email), tuple(topics)), True
+    return Row(name, municipality, normalise(email).lower(), tuple(topics)), True
 
 
 def apply(uow: UnitOfWork, report: Report, *, actor_id: int, now: datetime) -> None:
@@ -155,3 +155,17 @@ def apply(uow: UnitOfWork, report: Report, *, actor_id: int, now: datetime) -> N
             "ohne-einwilligung": report.without_consent,
         },
     )
+
+
+def remove_contact(uow: UnitOfWork, address: str, *, actor_id: int, now: datetime) -> bool:
+    """An imported contact asks to be removed (by mail to the programme team, Art. 17): the
+    row, its keys and meeting answers go. The audit entry names no address."""
+    email = normalise(address).lower()
+    found = uow.session.scalar(
+        select(Alumnus).where(Alumnus.source == "import", Alumnus.email == email)
+    )
+    if found is None:
+        return False
+    alumni.repo(uow).remove(found)
+    record(uow, actor_id=actor_id, action="alumni.entfernen", now=now, after={"quelle": "import"})
+    return True

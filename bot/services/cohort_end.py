@@ -173,6 +173,7 @@ READABLE_AFTER_END = frozenset(
         "alumni raum",  # the alumni circle spans cohorts: not a change of this one
         "alumni mitglieder",
         "alumni import",
+        "alumni entfernen",
     }
 )
 
