@@ -107,6 +107,12 @@ PERMISSIONS: dict[str, dict[Role, Access]] = {
     "checkin": MEMBERS,
     "checkin tag": ORGANISERS,
     "checkins": MEMBERS,
+    # the alumni circle: anyone may ask their state; joining checks for a closed cohort
+    "alumni": EVERYONE,
+    "alumni raum": ORGANISERS,
+    "alumni mitglieder": ORGANISERS,
+    "alumni import": ORGANISERS,
+    "alumni entfernen": ORGANISERS,
     # the web pages: a login link by DM (each page checks its own command's row on each request)
     "dashboard": _row(A, A, A, A, R),
 }

@@ -1,5 +1,6 @@
 """Persistence: SQLAlchemy models, repositories, unit of work and Alembic migrations."""
 
+import storage.models_alumni
 import storage.models_answers
 import storage.models_feedback
 import storage.models_meetings

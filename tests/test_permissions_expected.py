@@ -104,6 +104,12 @@ EXPECTED: dict[str, tuple[Access, Access, Access, Access, Access]] = {
     "checkin": SEAT,
     "checkin tag": TEAM,
     "checkins": SEAT,
+    # the alumni circle: anyone asks their own state; joining checks for a closed cohort
+    "alumni": ALL,
+    "alumni raum": TEAM,
+    "alumni mitglieder": TEAM,
+    "alumni import": TEAM,
+    "alumni entfernen": TEAM,
     "umfrage schliessen": SEAT,  # one's own poll; organisers any
     "umfragen": SEAT,
     "abstimmen": SEAT,
@@ -278,6 +284,11 @@ CASES: dict[str, tuple[Run, str]] = {
     "checkin": (_line("checkin"), "noch kein Vorhaben|Check-ins sind für bestätigte"),
     "checkin tag": (_line("checkin tag"), "monatlichen Check-ins sind aus"),
     "checkins": (_line("checkins"), "Noch niemand im Jahrgang hat ein Vorhaben"),
+    "alumni": (_line("alumni"), "nicht im Alumni-Kreis"),
+    "alumni raum": (_line("alumni raum"), "kein Alumni-Raum"),
+    "alumni mitglieder": (_line("alumni mitglieder"), "Alumni-Kreis: 0 Personen"),
+    "alumni import": (_line("alumni import fehlt.csv"), "kann ich nicht lesen"),
+    "alumni entfernen": (_line("alumni entfernen x@example.org"), "keinen importierten"),
     "umfrage schliessen": (
         _then('umfrage "Eigene?" "X" "Y" sofort', r"Umfrage (\d+)", "umfrage {n} schliessen"),
         "(?i)geschlossen",

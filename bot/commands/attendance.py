@@ -10,6 +10,7 @@ from bot.commands.registry import CommandRegistry, CommandSpec, Option
 from bot.context import CommandContext, Reply
 from bot.errors import UserFacingError
 from bot.i18n import N_
+from bot.networking import alumni_commands
 from bot.outbox import dm_person
 from bot.permissions import require
 from bot.router import fold
@@ -211,7 +212,15 @@ def _overview(ctx: CommandContext, meeting: Meeting) -> Reply:
             n=meeting.number,
         )
     )
-    blocks = (Section((head,)), Bullets(tuple(lines)), Section((needs,)), Note(state))
+    blocks: tuple[Section | Bullets | Note, ...] = (
+        Section((head,)),
+        Bullets(tuple(lines)),
+        Section((needs,)),
+    )
+    guests = alumni_commands.guests_section(ctx, meeting)  # a meeting opened for alumni
+    if guests is not None:
+        blocks += guests
+    blocks += (Note(state),)
     return Reply(Message(blocks, fallback=head), private=True)
 
 

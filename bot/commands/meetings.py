@@ -11,6 +11,7 @@ from bot.context import CommandContext, Reply
 from bot.dates import describe_when
 from bot.errors import UserFacingError
 from bot.i18n import N_, format_when
+from bot.networking import alumni_commands
 from bot.outbox import dm_person
 from bot.permissions import require
 from bot.router import confirmed, fold, shorten
@@ -179,6 +180,9 @@ def meetings_command(ctx: CommandContext) -> Reply:
     if action in DELETE_WORDS:
         require(ctx, "treffen loeschen")
         return _delete(ctx, meeting, confirmed(ctx.args[2:3]))
+    if alumni_commands.is_alumni_switch(ctx.args[1:]):  # "oeffnen fuer alumni" and back
+        require(ctx, "treffen aendern")
+        return alumni_commands.switch_meeting(ctx, meeting)
     if action:
         raise UserFacingError(
             N_("„{word}“ verstehe ich hier nicht. Möglich: treffen {n} aendern … oder loeschen."),

@@ -10,6 +10,8 @@ from bot.context import CommandContext, Reply
 from bot.errors import PermissionDenied, UserFacingError
 from bot.i18n import N_
 from bot.networking import (
+    alumni,
+    alumni_commands,
     checkin_commands,
     intro_room,
     introductions,
@@ -17,7 +19,7 @@ from bot.networking import (
     tandem_commands,
     views,
 )
-from bot.networking.ranking import rank
+from bot.networking.ranking import merge, rank
 from bot.networking.topics import canonical, close_to, suggestions
 from bot.people import resolve_person
 from bot.scheduling.due import DueHandlers
@@ -85,6 +87,7 @@ def register(registry: CommandRegistry) -> None:
     registry.add_form(FORM_ID, "profil aendern", submit_profile)
     tandem_commands.register(registry)
     checkin_commands.register(registry)
+    alumni_commands.register(registry)
     add(
         CommandSpec(
             ("wer", "kennt", "sich", "aus"),
@@ -306,12 +309,20 @@ def who_knows(ctx: CommandContext) -> Reply:
         raise UserFacingError(
             N_("Mit welchem Thema? Zum Beispiel: wer kennt sich aus mit Mobilität")
         )
+    members = profiles.of_cohort(ctx.uow, ctx.cohort.id)
     candidates = [
         profiles.candidate_of(person, profile)
-        for person, profile in profiles.of_cohort(ctx.uow, ctx.cohort.id)
+        for person, profile in members
         if person.id != ctx.person.id
     ]
-    return Reply(views.experts_message(ctx._, query, rank(query, candidates)), private=True)
+    # Opted-in alumni (only members of a cohort get here: needs_cohort and MEMBERS), after
+    # the current participants at equal strength; someone in both lists counts as a member.
+    exclude = {ctx.person.id, *(person.id for person, _profile in members)}
+    found = merge(
+        rank(query, candidates, limit=len(candidates)),
+        alumni.matches(ctx.uow, query, exclude=exclude),
+    )
+    return Reply(views.experts_message(ctx._, query, found), private=True)
 
 
 def introduce(ctx: CommandContext) -> Reply:

@@ -84,14 +84,18 @@ def export_person(uow: UnitOfWork, person_id: int, now: datetime) -> dict[str, A
     return data
 
 
-def erase_person(uow: UnitOfWork, person_id: int, pseudonym: str) -> None:
+def erase_person(
+    uow: UnitOfWork, person_id: int, pseudonym: str, *, keep_profile: bool = False
+) -> None:
     """Drop the profile, every introduction, tandem place, tandem answer and Vorhaben
-    check-in of the person."""
+    check-in of the person (``keep_profile``: all but the profile, for an opted-in alumnus
+    at the retention purge)."""
     uow.session.execute(delete(CheckinAnswer).where(CheckinAnswer.person_id == person_id))
     uow.session.execute(delete(TandemAnswer).where(TandemAnswer.person_id == person_id))
     uow.session.execute(delete(TandemMember).where(TandemMember.person_id == person_id))
     uow.session.execute(delete(Introduction).where(_involves(person_id)))
-    uow.session.execute(delete(Profile).where(Profile.person_id == person_id))
+    if not keep_profile:
+        uow.session.execute(delete(Profile).where(Profile.person_id == person_id))
     uow.session.flush()
 
 

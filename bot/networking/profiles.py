@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.actions import CommandAction
 from bot.errors import UserFacingError
 from bot.i18n import N_
-from bot.networking import places, topics
+from bot.networking import alumni, places, topics
 from bot.networking.ranking import Candidate
 from bot.notify import tell
 from bot.router import fold
@@ -107,6 +107,7 @@ def save(uow: UnitOfWork, person: Person, changes: Changes, *, now: datetime) ->
     if profile.size_source != "angegeben" and found.size is not None:
         profile.size_class, profile.size_source = found.size, "ortsdaten"
     uow.session.flush()
+    alumni.refresh_keys(uow, person.id)  # an alumnus is found by the new topics at once
     missing = profile.size_class is None
     return Saved(profile, missing and not found.ambiguous, missing and found.ambiguous)
 

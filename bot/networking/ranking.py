@@ -1,8 +1,8 @@
 """Who knows about a topic: a pure ranking of profiles against what was asked.
 
 A match is, best first: the exact tag (as typed, folded), a synonym (the same curated topic
-under another word), or the topic named in someone's Vorhaben. Ties go by name, so the answer
-does not depend on the order the database returns rows in.
+under another word), or the topic named in someone's Vorhaben. Ties go to current members before
+alumni, then by name, so the answer does not depend on the order the database returns rows in.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ class Candidate:
     municipality: str | None
     topics: tuple[str, ...]
     vorhaben: str  # title and goal, as one text
+    alumnus: bool = False  # found by bot.networking.alumni, not a member of the cohort
+    alumni_year: int | None = None  # the year their cohort closed (None: imported contact)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ class _Query:
         return cls(key(query), topic, key(topic), frozenset(w for w in words if len(w) >= 5))
 
 
+def query_keys(query: str) -> tuple[str, str]:
+    """The folded keys a question is looked up by: as asked, and its curated topic."""
+    asked = _Query.of(query)
+    return asked.asked, asked.topic_key
+
+
 def match_of(query: str, candidate: Candidate) -> Match | None:
     return _match(_Query.of(query), candidate)
 
@@ -76,5 +84,20 @@ def rank(query: str, candidates: list[Candidate], *, limit: int = 10) -> list[Ma
     """The best ``limit`` matches, strongest first, then by name and id."""
     asked = _Query.of(query)
     found = [m for c in candidates if (m := _match(asked, c)) is not None]
-    found.sort(key=lambda m: (-m.strength, fold_key(m.candidate.name), m.candidate.person_id))
+    found.sort(key=_order)
     return found[:limit]
+
+
+def _order(m: Match) -> tuple[int, bool, str, int]:
+    return (
+        -m.strength,
+        m.candidate.alumnus,
+        fold_key(m.candidate.name),
+        m.candidate.person_id,
+    )
+
+
+def merge(members: list[Match], alumni: list[Match], *, limit: int = 10) -> list[Match]:
+    """Members and alumni in one list: strongest first, members before alumni at equal
+    strength, then by name."""
+    return sorted([*members, *alumni], key=_order)[:limit]

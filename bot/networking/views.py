@@ -57,6 +57,8 @@ def reason(_: Translate, match: Match) -> str:
     if match.strength is Strength.SYNONYM:
         return _(N_("Expertise: {topic} (verwandtes Thema)"), topic=match.topic)
     vorhaben = match.candidate.vorhaben
+    if not vorhaben:  # an alumnus: found by the topic their Vorhaben names
+        return _(N_("Vorhaben zum Thema {topic}"), topic=match.topic)
     short = vorhaben if len(vorhaben) <= 80 else vorhaben[:79] + "…"
     return _(N_("Vorhaben: „{vorhaben}“"), vorhaben=short)
 
@@ -72,11 +74,19 @@ def experts_message(_: Translate, query: str, matches: list[Match]) -> Message:
             topics=", ".join(suggestions(limit=8)),
         )
         return Message.text(text)
-    items = tuple(
-        f"{m.candidate.name} ({m.candidate.municipality or '–'}) – {reason(_, m)}" for m in matches
-    )
+    items = tuple(f"{m.candidate.name} ({_where(_, m)}) – {reason(_, m)}" for m in matches)
     head = _(N_("Wer sich mit „{query}“ auskennt"), query=query)
-    first = f'"{matches[0].candidate.name}" thema="{query}"'
+    reachable = [m for m in matches if m.candidate.person_id]
+    if not reachable:  # imported alumni only: the programme team puts people in touch
+        return Message(
+            (
+                Header(head),
+                Bullets(items),
+                Note(_(N_("Kontakt zu Alumni vermittelt das Programmteam."))),
+            ),
+            fallback=head,
+        )
+    first = f'"{reachable[0].candidate.name}" thema="{query}"'
     return Message(
         (
             Header(head),
@@ -85,6 +95,17 @@ def experts_message(_: Translate, query: str, matches: list[Match]) -> Message:
         ),
         fallback=head,
     )
+
+
+def _where(_: Translate, match: Match) -> str:
+    """The municipality, and for an alumnus "Alumni, Jahrgang 2025"."""
+    where = match.candidate.municipality or "–"
+    if not match.candidate.alumnus:
+        return where
+    year = match.candidate.alumni_year
+    if year is None:  # imported from the former network
+        return f"{where}; " + _(N_("Alumni, früheres Netzwerk"))
+    return f"{where}; " + _(N_("Alumni, Jahrgang {year}"), year=year)
 
 
 def _who(person: Person) -> str:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import UserFacingError
 from bot.i18n import N_, translator
+from bot.networking import alumni
 from bot.outbox import post_to_cohort
 from bot.services import feedback_close, meetings, poll_close
 from bot.services.audit import record
@@ -118,6 +119,8 @@ def close(
         )
     ).format(name=cohort.name)
     post_to_cohort(uow, cohort.id, Message.text(notice), f"cohort:{cohort.id}:ended", now)
+    # Each participant is asked once whether to stay in the alumni circle (bot.networking).
+    alumni.ask_at_close(uow, cohort, now=now, default_language=cohort.language or settings.language)
     record(
         uow,
         actor_id=actor_id,
@@ -162,6 +165,15 @@ READABLE_AFTER_END = frozenset(
         "ueberblick",
         "teilnahme uebersicht",
         "dashboard",  # a login link: the web pages read a closed cohort like the chat does
+        "tandems stand",  # the tandem rate and insights: read only
+        "checkins",  # the Vorhaben check-ins shared with the cohort: read only
+        "profil",  # reads one's own profile or a member's
+        "profil aendern",  # rectification (Art. 16); an alumnus keeps their profile current
+        "alumni",  # the alumni consent is asked when the cohort closes: ja, nein, state
+        "alumni raum",  # the alumni circle spans cohorts: not a change of this one
+        "alumni mitglieder",
+        "alumni import",
+        "alumni entfernen",
     }
 )
 

@@ -19,6 +19,7 @@ from uuid import uuid4
 from sqlalchemy import delete, select, update
 
 from bot.i18n import N_
+from bot.networking import alumni
 from bot.networking import privacy as networking_privacy
 from bot.scheduling import service as scheduling_service
 from bot.services import answer_links, attendance, invitations, poll_privacy, web_login
@@ -346,6 +347,14 @@ STORES: tuple[PersonalDataStore, ...] = (
         lambda uow, e: networking_privacy.erase_person(uow, e.person.id, e.pseudonym),
     ),
     PersonalDataStore(
+        "alumni",
+        N_("Alumni-Kreis: Ihre Einwilligung (wann, aus welchem Jahrgang)"),
+        lambda uow, e: alumni.export_person(uow, e.person.id),
+        lambda uow, e: alumni.erase_person(
+            uow, e.person.id, e.pseudonym, now=e.now, default_language=e.default_language
+        ),
+    ),
+    PersonalDataStore(
         "technisch",
         N_("Technische Daten: offene Slack-Formulare, Matrix-Direktchats, Codes, Sendetakt"),
         _export_state,
@@ -475,7 +484,10 @@ def purge_expired(
                 for p in uow.participants.of_person(person.id)
             ):
                 continue  # still active in another cohort
-            forget(uow, person, now=now, default_language=default_language)
+            if alumni.keeps_profile(uow, person.id):
+                _forget_keeping_alumni(uow, person, now=now, default_language=default_language)
+            else:
+                forget(uow, person, now=now, default_language=default_language)
         cohort.purged_at = now
         record(
             uow,
@@ -487,6 +499,28 @@ def purge_expired(
         )
         purged.append(cohort.name)
     return purged
+
+
+# What an opted-in alumnus keeps past the retention period: the consent, the profile (in
+# "vernetzung"), and their name and route (person row, identities, notification, DM rooms).
+_ALUMNI_KEEP = frozenset({"alumni", "person", "kennungen", "benachrichtigung", "technisch"})
+
+
+def _forget_keeping_alumni(
+    uow: UnitOfWork, person: Person, *, now: datetime, default_language: str
+) -> None:
+    """The retention purge for an opted-in alumnus: the cohort's records about them go
+    (registrations, votes, feedback, attendance, check-ins, tandems, introductions …), the
+    profile and what reaches them stay under their alumni consent."""
+    erasure = _context(uow, person, now, default_language)
+    for store in STORES:
+        if store.name in _ALUMNI_KEEP:
+            continue
+        if store.name == "vernetzung":
+            networking_privacy.erase_person(uow, person.id, erasure.pseudonym, keep_profile=True)
+        else:
+            store.erase(uow, erasure)
+        uow.session.flush()
 
 
 def purge_never_registered(

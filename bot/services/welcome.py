@@ -31,7 +31,7 @@ def privacy_notice(settings: Settings, language: str) -> str:
     if settings.privacy_notice:
         return settings.privacy_notice
     _ = translator(language)
-    return _(
+    notice = _(
         N_(
             "Datenschutzhinweis (Art. 13 DSGVO): Die Körber-Stiftung verarbeitet Ihren Namen, "
             "Ihre Kommune, Ihre Funktion, Ihre E-Mail-Adresse und Ihre Beiträge im Bot, um das "
@@ -43,6 +43,14 @@ def privacy_notice(settings: Settings, language: str) -> str:
             "Daten werden {days} Tage nach Ende des Jahrgangs gelöscht."
         )
     ).format(days=settings.retention_days)
+    alumni = _(
+        N_(
+            "Zum Ende des Jahrgangs fragen wir Sie, ob Sie im Alumni-Kreis bleiben möchten; nur "
+            "mit Ihrem „alumni ja“ bleiben Ihr Profil, Name und Kontaktweg über die Löschfrist "
+            "hinaus gespeichert, bis Sie „alumni nein“ oder „vergessen“ sagen."
+        )
+    )
+    return f"{notice} {alumni}"
 
 
 def tell_added(
